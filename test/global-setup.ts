@@ -1,0 +1,2 @@
+// Placeholder replaced by the testing package's launcher wiring.
+export default function setup(): void {}

@@ -1,0 +1,42 @@
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { defineConfig } from 'vitest/config';
+
+// Workspace packages resolve to their TypeScript sources (the "source" export condition),
+// so tests never need a build step.
+const alias: Record<string, string> = {};
+for (const group of ['packages', 'services']) {
+  if (!existsSync(group)) continue;
+  for (const dir of readdirSync(group)) {
+    const manifest = join(group, dir, 'package.json');
+    if (!existsSync(manifest)) continue;
+    const name = (JSON.parse(readFileSync(manifest, 'utf8')) as { name: string }).name;
+    alias[name] = resolve(group, dir, 'src/index.ts');
+  }
+}
+
+export default defineConfig({
+  resolve: { alias },
+  test: {
+    globalSetup: ['./test/global-setup.ts'],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['packages/*/src/**/*.test.ts', 'services/*/src/**/*.test.ts'],
+          exclude: ['**/*.int.test.ts', '**/node_modules/**'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['packages/*/src/**/*.int.test.ts', 'services/*/src/**/*.int.test.ts', 'test/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+    ],
+  },
+});
