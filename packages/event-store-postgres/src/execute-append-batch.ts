@@ -1,0 +1,126 @@
+import { ErrorCode, FencedError, RatchetError, VersionConflictError } from '@ratchet/core';
+import type { EventMetadata, RecordedEvent } from '@ratchet/core';
+import type pg from 'pg';
+import type { AppendOutcome } from './append-request.js';
+import type { EncodedAppend } from './encode-append-request.js';
+import { isTransientConflict, toStoreError } from './store-error.js';
+
+interface DuplicateEvent {
+  readonly version: number;
+  readonly type: string;
+  readonly schemaVersion: number;
+  readonly data: unknown;
+  readonly metadata: EventMetadata;
+  readonly globalPosition: number;
+  readonly transactionId: string;
+  readonly recordedAt: string;
+  readonly epoch: number | null;
+}
+
+/** One item of `append_batch`'s reply (see migrations.ts). */
+type ItemReply =
+  | { ok: true; duplicate: false; fromVersion: number; version: number; positions: number[] }
+  | { ok: true; duplicate: true; streamId: string; fromVersion: number; version: number; events: DuplicateEvent[] }
+  | { ok: false; code: 'FENCED'; partition: number; heldEpoch: number; currentEpoch: number }
+  | { ok: false; code: 'VERSION_CONFLICT'; streamId: string; expectedVersion: number; actualVersion: number }
+  | { ok: false; code: 'COMMAND_ID_REUSED'; commandId: string; streamId: string };
+
+interface BatchReply {
+  readonly transactionId: string | null;
+  readonly recordedAt: string;
+  readonly outcomes: ItemReply[];
+}
+
+/** Retry policy for deadlocks and serialization failures of the whole batch. */
+export interface BatchRetry {
+  /** Attempts in total, at least 1. */
+  readonly maxAttempts: number;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function outcomeOf(item: ItemReply, request: EncodedAppend, fence: { epoch: number } | undefined, batch: BatchReply): AppendOutcome {
+  if (!item.ok) {
+    switch (item.code) {
+      case 'FENCED':
+        return { ok: false, error: new FencedError(item.partition, item.heldEpoch, item.currentEpoch) };
+      case 'VERSION_CONFLICT':
+        return { ok: false, error: new VersionConflictError(item.streamId, item.expectedVersion, item.actualVersion) };
+      case 'COMMAND_ID_REUSED':
+        return {
+          ok: false,
+          error: new RatchetError(ErrorCode.COMMAND_ID_REUSED, `command id ${item.commandId} was already used with a different request`, {
+            details: { commandId: item.commandId, streamId: item.streamId },
+          }),
+        };
+    }
+  }
+  if (item.duplicate) {
+    const events: RecordedEvent[] = item.events.map((e) => ({
+      streamId: item.streamId,
+      version: e.version,
+      type: e.type,
+      schemaVersion: e.schemaVersion,
+      data: e.data,
+      metadata: e.metadata,
+      globalPosition: e.globalPosition,
+      transactionId: e.transactionId,
+      recordedAt: new Date(e.recordedAt),
+      epoch: e.epoch,
+    }));
+    return { ok: true, result: { streamId: item.streamId, fromVersion: item.fromVersion, version: item.version, events, duplicate: true } };
+  }
+  const recordedAt = new Date(batch.recordedAt);
+  const transactionId = batch.transactionId ?? '0';
+  const events: RecordedEvent[] = request.events.map((e, i) => ({
+    streamId: request.streamId,
+    version: item.fromVersion + i,
+    type: e.type,
+    schemaVersion: e.schemaVersion,
+    data: JSON.parse(e.dataJson) as unknown,
+    metadata: e.metadata,
+    globalPosition: item.positions[i] ?? 0,
+    transactionId,
+    recordedAt,
+    epoch: fence === undefined ? null : fence.epoch,
+  }));
+  return { ok: true, result: { streamId: request.streamId, fromVersion: item.fromVersion, version: item.version, events, duplicate: false } };
+}
+
+/**
+ * Run validated appends as one transaction and one round trip (`append_batch`), retrying the whole
+ * batch on deadlock or serialization failure. Throws STORE_UNAVAILABLE / INTERNAL for batch-wide failures.
+ */
+export async function executeAppendBatch(
+  pool: pg.Pool,
+  quotedSchema: string,
+  requests: ReadonlyArray<{ encoded: EncodedAppend; fence: { epoch: number } | undefined }>,
+  retry: BatchRetry,
+): Promise<AppendOutcome[]> {
+  const payload = `[${requests.map((r) => r.encoded.json).join(',')}]`;
+  const sql = `SELECT ${quotedSchema}.append_batch($1::jsonb) AS reply`;
+  for (let attempt = 1; ; attempt++) {
+    let reply: BatchReply;
+    try {
+      const res = await pool.query<{ reply: BatchReply }>(sql, [payload]);
+      const row = res.rows[0];
+      if (row === undefined) throw new Error('append_batch returned no row');
+      reply = row.reply;
+    } catch (err) {
+      if (isTransientConflict(err) && attempt < retry.maxAttempts) {
+        // Jittered backoff so the two sides of a deadlock do not collide again.
+        await sleep(Math.random() * 10 * attempt);
+        continue;
+      }
+      throw toStoreError(err, 'appendBatch');
+    }
+    if (reply.outcomes.length !== requests.length) {
+      throw new RatchetError(ErrorCode.INTERNAL, `append_batch returned ${reply.outcomes.length} outcomes for ${requests.length} requests`);
+    }
+    return reply.outcomes.map((item, i) => {
+      const request = requests[i];
+      if (request === undefined) throw new RatchetError(ErrorCode.INTERNAL, 'append_batch outcome without request');
+      return outcomeOf(item, request.encoded, request.fence, reply);
+    });
+  }
+}

@@ -1,0 +1,14 @@
+export { createPostgresEventStore } from './postgres-event-store.js';
+export type {
+  AppendBatchOptions,
+  PostgresEventStore,
+  PostgresEventStoreOptions,
+  ReadStreamOptions,
+} from './postgres-event-store.js';
+export type { AppendOptions, AppendOutcome, AppendRequest, AppendResult, ExpectedVersion, Fence } from './append-request.js';
+export { COMMAND_ID_MAX_LENGTH, STREAM_ID_MAX_LENGTH } from './encode-append-request.js';
+export { FEED_START } from './feed-checkpoint.js';
+export type { FeedCheckpoint, FeedHead, FeedPage } from './feed-checkpoint.js';
+export type { MigrationReport } from './run-migrations.js';
+export type { PartitionEpoch } from './partition-epoch.js';
+export type { Snapshot, SnapshotInput } from './snapshot.js';
