@@ -1,5 +1,9 @@
-// Until the launchers land: use DATABASE_URL / NATS_URL or the machine's defaults.
-export default function setup(): void {
-  process.env['DATABASE_URL'] ??= 'postgres://postgres@127.0.0.1:5432/postgres';
-  process.env['NATS_URL'] ??= 'nats://127.0.0.1:4222';
+// One Postgres and one NATS for the whole run: DATABASE_URL / NATS_URL when set (they must answer),
+// else servers started from the binaries on PATH into temp dirs. Test workers inherit the env vars;
+// each test file makes its own database with createTestDatabase().
+import { ensureTestServers } from '@ratchet/testing';
+
+export default async function setup(): Promise<() => Promise<void>> {
+  const servers = await ensureTestServers();
+  return () => servers.teardown();
 }

@@ -1,0 +1,162 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { findExecutable } from './find-executable.js';
+import { findFreePort } from './free-port.js';
+import { LauncherError, LauncherErrorCode } from './launcher-error.js';
+import { readNatsInfo } from './nats-info.js';
+import { ServerProcess } from './server-process.js';
+import { waitFor } from './wait-for.js';
+
+/** Options of {@link startNatsServer}. */
+export interface NatsServerOptions {
+  /** Enable JetStream (`-js`). Default true. */
+  readonly jetstream?: boolean;
+  /** JetStream store directory. Default: a new temp dir, removed by `stop()`. */
+  readonly storeDir?: string;
+  /** Client port on 127.0.0.1. Default: a free port. */
+  readonly port?: number;
+  /** Extra config file passed with `-c`; the launcher's command-line flags win over it. */
+  readonly config?: string;
+  /** The nats-server binary. Default: `nats-server` on PATH, then /usr/sbin, /usr/local/bin. */
+  readonly binary?: string;
+  /** How long to wait for the server to answer, in ms. Default 20 000. */
+  readonly startTimeoutMs?: number;
+  /** How long `stop()` waits after SIGTERM before SIGKILL, in ms. Default 10 000. */
+  readonly stopTimeoutMs?: number;
+}
+
+/** A nats-server started for a test; always `stop()` it in `afterAll`/`finally`. */
+export interface NatsServerHandle {
+  /** Client URL, `nats://127.0.0.1:<port>`. */
+  readonly url: string;
+  /** Client port; kept across `restart()`. */
+  readonly port: number;
+  /** Pid of the current server process (changes on `restart()`). */
+  readonly pid: number;
+  /** JetStream store directory; kept across `restart()`. */
+  readonly storeDir: string;
+  /** SIGTERM, SIGKILL after the deadline, wait for the exit; then remove the temp store. Idempotent. */
+  stop(): Promise<void>;
+  /** Send `signal` to the server by pid (e.g. SIGKILL, SIGSTOP, SIGCONT for fault tests). */
+  kill(signal: NodeJS.Signals): void;
+  /** Stop the process if it still runs and start it again on the same port and store. */
+  restart(): Promise<void>;
+}
+
+const FALLBACK_DIRS = ['/usr/sbin', '/usr/local/bin', '/usr/local/sbin'];
+
+/**
+ * Start a nats-server (JetStream on by default) on a free port with a temp store; resolves once it answers.
+ * @example
+ * const nats = await startNatsServer();
+ * try {
+ *   // connect to nats.url
+ * } finally {
+ *   await nats.stop();
+ * }
+ */
+export async function startNatsServer(options: NatsServerOptions = {}): Promise<NatsServerHandle> {
+  const binary = options.binary ?? findExecutable('nats-server', FALLBACK_DIRS);
+  if (binary === undefined) {
+    throw new LauncherError(
+      `nats-server not found on PATH nor in ${FALLBACK_DIRS.join(', ')}: install it (apt-get install nats-server) or set NATS_URL`,
+      { code: LauncherErrorCode.NOT_FOUND },
+    );
+  }
+  const ownStore = options.storeDir === undefined;
+  const storeDir = options.storeDir ?? (await mkdtemp(join(tmpdir(), 'ratchet-nats-')));
+  try {
+    // A free port can be taken between probing and binding: retry with a new one, unless the caller chose it.
+    for (let attempt = 1; ; attempt++) {
+      const port = options.port ?? (await findFreePort());
+      try {
+        const server = await launch(binary, port, storeDir, options);
+        return new NatsServer({ binary, port, storeDir, ownStore, options }, server);
+      } catch (error) {
+        const inUse = error instanceof LauncherError && /address already in use/i.test(error.message);
+        if (!inUse || options.port !== undefined || attempt >= 3) throw error;
+      }
+    }
+  } catch (error) {
+    if (ownStore) await rm(storeDir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function launch(binary: string, port: number, storeDir: string, options: NatsServerOptions): Promise<ServerProcess> {
+  const args = ['-a', '127.0.0.1', '-p', String(port)];
+  if (options.config !== undefined) args.unshift('-c', options.config);
+  if (options.jetstream ?? true) args.push('-js', '-sd', storeDir);
+  const server = await ServerProcess.spawn(binary, args, { cwd: storeDir });
+  const timeoutMs = options.startTimeoutMs ?? 20_000;
+  try {
+    await waitFor(() => readNatsInfo(`nats://127.0.0.1:${port}`, 1_000), {
+      what: `nats-server on port ${port}`,
+      timeoutMs,
+      abortIf: () => {
+        if (server.hasExited) {
+          throw new LauncherError(`nats-server exited during start-up (${describeExit(server)})`, { log: server.output() });
+        }
+      },
+    });
+  } catch (error) {
+    await server.stop('SIGKILL', 1_000).catch(() => undefined);
+    if (error instanceof LauncherError && error.log !== undefined) throw error;
+    throw new LauncherError(`nats-server did not answer on port ${port}`, { cause: error, log: server.output() });
+  }
+  return server;
+}
+
+function describeExit(server: ServerProcess): string {
+  const exit = server.exit;
+  if (exit?.error) return exit.error.message;
+  return exit?.signal ? `signal ${exit.signal}` : `code ${String(exit?.code)}`;
+}
+
+interface NatsServerSetup {
+  readonly binary: string;
+  readonly port: number;
+  readonly storeDir: string;
+  readonly ownStore: boolean;
+  readonly options: NatsServerOptions;
+}
+
+class NatsServer implements NatsServerHandle {
+  readonly url: string;
+  readonly port: number;
+  readonly storeDir: string;
+  readonly #setup: NatsServerSetup;
+  #server: ServerProcess;
+  #stopped = false;
+
+  constructor(setup: NatsServerSetup, server: ServerProcess) {
+    this.#setup = setup;
+    this.#server = server;
+    this.port = setup.port;
+    this.storeDir = setup.storeDir;
+    this.url = `nats://127.0.0.1:${setup.port}`;
+  }
+
+  get pid(): number {
+    return this.#server.pid;
+  }
+
+  kill(signal: NodeJS.Signals): void {
+    this.#server.signal(signal);
+  }
+
+  async restart(): Promise<void> {
+    if (this.#stopped) throw new LauncherError('nats-server handle was stopped; start a new one');
+    const { binary, port, storeDir, options } = this.#setup;
+    await this.#server.stop('SIGTERM', options.stopTimeoutMs ?? 10_000);
+    this.#server = await launch(binary, port, storeDir, options);
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    await this.#server.stop('SIGTERM', this.#setup.options.stopTimeoutMs ?? 10_000);
+    if (this.#setup.ownStore) await rm(this.storeDir, { recursive: true, force: true });
+  }
+}
