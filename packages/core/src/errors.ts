@@ -40,6 +40,8 @@ export const ErrorCode = {
   STORE_UNAVAILABLE: 'STORE_UNAVAILABLE',
   /** An unexpected failure inside Ratchet. */
   INTERNAL: 'INTERNAL',
+  /** The client could not decode the worker's reply (not JSON, or not a reply shape); the outcome is unknown. */
+  MALFORMED_REPLY: 'MALFORMED_REPLY',
 } as const;
 
 /** One of the stable {@link ErrorCode} strings. */
