@@ -1,0 +1,4 @@
+export { loadConfig } from './load-config.js';
+export { startOpsServer } from './ops-server.js';
+export type { OpsRoute, OpsServer, OpsServerOptions } from './ops-server.js';
+export { onShutdown } from './on-shutdown.js';

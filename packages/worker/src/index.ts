@@ -1,0 +1,13 @@
+export { createWorker, Worker } from './worker.js';
+export type { WorkerOptions, WorkerStats } from './worker.js';
+export { GroupCommitter } from './group-committer.js';
+export type { BatchAppender, GroupCommitterOptions } from './group-committer.js';
+export { ActorCache } from './actor-cache.js';
+export type { ActorCacheOptions } from './actor-cache.js';
+export { AggregateActor } from './aggregate-actor.js';
+export { OutboxRelay, encodeEventMessage } from './outbox-relay.js';
+export type { OutboxRelayOptions, RelayStore } from './outbox-relay.js';
+export { StaticOwnership } from './ownership.js';
+export type { PartitionOwnership, PartitionClaimer } from './ownership.js';
+export { WorkerMetrics } from './worker-metrics.js';
+export { CrashPoint, crashPoint } from './crash-point.js';

@@ -1,0 +1,214 @@
+import type { RecordedEvent } from '@ratchet/core';
+import type { FeedCheckpoint, FeedHead, FeedPage } from '@ratchet/event-store-postgres';
+import { FEED_START } from '@ratchet/event-store-postgres';
+import type { JetStreamClient } from '@nats-io/jetstream';
+import { headers as natsHeaders } from '@nats-io/transport-node';
+import { eventSubject, parseStreamId } from '@ratchet/transport-nats';
+import type { Logger } from 'pino';
+import { CrashPoint, crashPoint } from './crash-point.js';
+
+/** The part of the store the relay needs. */
+export interface RelayStore {
+  readFeed(after: FeedCheckpoint, limit: number): Promise<FeedPage>;
+  feedHead(): Promise<FeedHead>;
+  loadCheckpoint(name: string): Promise<FeedCheckpoint | null>;
+  saveCheckpoint(name: string, checkpoint: FeedCheckpoint): Promise<void>;
+  /** Take or renew a lease; true while `holder` has it. */
+  tryAcquireLease(name: string, holder: string, ttlMs: number): Promise<boolean>;
+}
+
+/** Options of an {@link OutboxRelay}. */
+export interface OutboxRelayOptions {
+  readonly store: RelayStore;
+  readonly jetstream: JetStreamClient;
+  /** Who runs this relay (lease holder). */
+  readonly holder: string;
+  readonly logger: Logger;
+  /** Checkpoint and lease name. Default 'outbox'. */
+  readonly name?: string;
+  /** Events read per feed page. Default 500. */
+  readonly batchSize?: number;
+  /** How often to look at the feed when nobody calls `notify` (ms). Default 100. */
+  readonly pollIntervalMs?: number;
+  /** Lease TTL (ms): one relay runs at a time; another takes over this long after it stops renewing. Default 5,000. */
+  readonly leaseTtlMs?: number;
+  /** Called after each published page with the number of events and the remaining lag. */
+  readonly onProgress?: (published: number, lag: number) => void;
+}
+
+/** Encode an event as the JetStream message body (docs/protocol.md, "Events"). */
+export function encodeEventMessage(event: RecordedEvent): Uint8Array {
+  const { type: aggregateType, id: aggregateId } = parseStreamId(event.streamId);
+  return new TextEncoder().encode(
+    JSON.stringify({
+      streamId: event.streamId,
+      aggregateType,
+      aggregateId,
+      version: event.version,
+      type: event.type,
+      schemaVersion: event.schemaVersion,
+      data: event.data,
+      metadata: event.metadata,
+      globalPosition: event.globalPosition,
+      transactionId: event.transactionId,
+      recordedAt: event.recordedAt.toISOString(),
+      epoch: event.epoch,
+    }),
+  );
+}
+
+/**
+ * Publishes committed events to JetStream in commit order, from a checkpoint kept in Postgres.
+ * At least once: it publishes, then saves the checkpoint, so a crash in between republishes a
+ * page, which JetStream drops by `Nats-Msg-Id` (`<streamId>:<version>`) and projectors drop by
+ * (stream, version). A lease in Postgres keeps one relay active across the workers.
+ */
+export class OutboxRelay {
+  readonly #o: Required<Omit<OutboxRelayOptions, 'onProgress'>> & Pick<OutboxRelayOptions, 'onProgress'>;
+  #running = false;
+  #loop: Promise<void> | undefined;
+  #wake: (() => void) | undefined;
+  #pending = false;
+  #checkpoint: FeedCheckpoint = FEED_START;
+  #leader = false;
+  #leaseCheckedAt = 0;
+  #lag = 0;
+  #published = 0;
+
+  constructor(options: OutboxRelayOptions) {
+    this.#o = {
+      name: 'outbox',
+      batchSize: 500,
+      pollIntervalMs: 100,
+      leaseTtlMs: 5_000,
+      ...options,
+    };
+  }
+
+  /** Whether this relay holds the lease. */
+  get leader(): boolean {
+    return this.#leader;
+  }
+
+  /** Events published by this relay since start. */
+  get published(): number {
+    return this.#published;
+  }
+
+  /** Committed events not yet published, as of the last look. */
+  get lag(): number {
+    return this.#lag;
+  }
+
+  /** Start following the feed. */
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#loop = this.#run();
+  }
+
+  /** New events were committed: look now instead of at the next poll. */
+  notify(): void {
+    this.#pending = true;
+    this.#wake?.();
+  }
+
+  /** Publish until the feed is empty (or the deadline passes); for a draining worker. */
+  async catchUp(deadlineMs: number): Promise<boolean> {
+    const until = Date.now() + deadlineMs;
+    while (Date.now() < until) {
+      if (!this.#leader) return false;
+      const n = await this.#step();
+      if (n === 0) return true;
+    }
+    return false;
+  }
+
+  /** Stop after the current page. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.#wake?.();
+    await this.#loop;
+  }
+
+  async #run(): Promise<void> {
+    let failures = 0;
+    while (this.#running) {
+      try {
+        await this.#ensureLease();
+        const n = this.#leader ? await this.#step() : 0;
+        failures = 0;
+        if (n === 0) await this.#idle(this.#leader ? this.#o.pollIntervalMs : this.#o.leaseTtlMs / 3);
+      } catch (error) {
+        failures += 1;
+        this.#o.logger.warn({ err: error, failures }, 'outbox relay step failed; retrying');
+        await this.#idle(Math.min(5_000, 50 * 2 ** Math.min(failures, 7)));
+      }
+    }
+  }
+
+  async #ensureLease(): Promise<void> {
+    const now = Date.now();
+    if (now - this.#leaseCheckedAt < this.#o.leaseTtlMs / 3) return;
+    const wasLeader = this.#leader;
+    this.#leader = await this.#o.store.tryAcquireLease(this.#o.name, this.#o.holder, this.#o.leaseTtlMs);
+    this.#leaseCheckedAt = now;
+    if (this.#leader && !wasLeader) {
+      this.#checkpoint = (await this.#o.store.loadCheckpoint(this.#o.name)) ?? FEED_START;
+      this.#o.logger.info({ checkpoint: this.#checkpoint }, 'outbox relay is active');
+    } else if (!this.#leader && wasLeader) {
+      this.#o.logger.warn('outbox relay lost its lease');
+    }
+  }
+
+  /** Publish one page; returns how many events it held. */
+  async #step(): Promise<number> {
+    this.#pending = false;
+    const page = await this.#o.store.readFeed(this.#checkpoint, this.#o.batchSize);
+    if (page.events.length === 0) {
+      this.#lag = 0;
+      return 0;
+    }
+    await Promise.all(page.events.map((event) => this.#publish(event)));
+    crashPoint(CrashPoint.AFTER_PUBLISH_BEFORE_CHECKPOINT);
+    await this.#o.store.saveCheckpoint(this.#o.name, page.checkpoint);
+    this.#checkpoint = page.checkpoint;
+    this.#published += page.events.length;
+    if (page.events.length < this.#o.batchSize) this.#lag = 0;
+    else {
+      const head = await this.#o.store.feedHead();
+      this.#lag = Math.max(0, head.maxGlobalPosition - page.checkpoint.globalPosition);
+    }
+    this.#o.onProgress?.(page.events.length, this.#lag);
+    return page.events.length;
+  }
+
+  async #publish(event: RecordedEvent): Promise<void> {
+    const { type, id } = parseStreamId(event.streamId);
+    const h = natsHeaders();
+    const traceparent = event.metadata.traceparent;
+    if (typeof traceparent === 'string') h.set('traceparent', traceparent);
+    h.set('Ratchet-Stream', event.streamId);
+    h.set('Ratchet-Version', String(event.version));
+    h.set('Ratchet-Event-Type', event.type);
+    await this.#o.jetstream.publish(eventSubject(type, id), encodeEventMessage(event), {
+      msgID: `${event.streamId}:${event.version}`,
+      headers: h,
+    });
+  }
+
+  #idle(ms: number): Promise<void> {
+    if (this.#pending || !this.#running) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wake = () => {
+        this.#wake = undefined;
+        done();
+      };
+    });
+  }
+}

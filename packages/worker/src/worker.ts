@@ -1,0 +1,473 @@
+import { randomUUID } from 'node:crypto';
+import {
+  ErrorCode,
+  RatchetError,
+  type Aggregate,
+  type AggregateState,
+  type EventMetadata,
+  type PersistedState,
+  type RecordedEvent,
+} from '@ratchet/core';
+import type { AppendOutcome, AppendRequest, AppendResult, PostgresEventStore } from '@ratchet/event-store-postgres';
+import { jetstream } from '@nats-io/jetstream';
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import {
+  commandSubject,
+  encodeReply,
+  errorReply,
+  parseCommandRequest,
+  partitionOf,
+  requestHash,
+  streamIdOf,
+  type CommandReply,
+  type CommandRequest,
+} from '@ratchet/transport-nats';
+import { pino, type Logger } from 'pino';
+import { ActorCache } from './actor-cache.js';
+import { AggregateActor } from './aggregate-actor.js';
+import { CrashPoint, crashPoint } from './crash-point.js';
+import { GroupCommitter, type GroupCommitterOptions } from './group-committer.js';
+import { OutboxRelay } from './outbox-relay.js';
+import { StaticOwnership, type PartitionOwnership } from './ownership.js';
+import { WorkerMetrics } from './worker-metrics.js';
+
+/** Options of {@link createWorker}. */
+export interface WorkerOptions {
+  /** Connected NATS client (the worker does not close it). */
+  readonly nats: NatsConnection;
+  /** Migrated event store (the worker does not close it). */
+  readonly store: PostgresEventStore;
+  /** The aggregate types this worker serves. */
+  readonly aggregates: readonly Aggregate[];
+  /** Stable name of this worker; default a random UUID. */
+  readonly workerId?: string;
+  /** Partitions in the cluster; must match every client. Default 64. */
+  readonly partitionCount?: number;
+  /** Who owns which partition; default: claim all of them (one worker). */
+  readonly ownership?: PartitionOwnership;
+  /** NATS queue group the command subscriptions join. Default 'ratchet-workers'. */
+  readonly queueGroup?: string;
+  /** Group commit tuning. */
+  readonly groupCommit?: GroupCommitterOptions;
+  /** Save a snapshot every this many events per aggregate. Default 100. */
+  readonly snapshotEvery?: number;
+  /** Most actors kept in memory. Default 100,000. */
+  readonly maxResidentActors?: number;
+  /** Passivate actors idle this long (ms). Default 300,000. */
+  readonly idleTimeoutMs?: number;
+  /** Most commands admitted and not yet answered; more get OVERLOADED. Default 4,096. */
+  readonly maxInFlight?: number;
+  /** Largest request body in bytes. Default 65,536. */
+  readonly maxRequestBytes?: number;
+  /** Run the outbox relay in this worker (one relay is active cluster-wide, by lease). Default true. */
+  readonly relay?: boolean;
+  /** Relay tuning: poll interval and lease TTL (ms). */
+  readonly relayPollIntervalMs?: number;
+  readonly relayLeaseTtlMs?: number;
+  /** Logger; default silent. */
+  readonly logger?: Logger;
+  /** Metrics; default a fresh registry. */
+  readonly metrics?: WorkerMetrics;
+}
+
+/** Counters a test or a status page can read. */
+export interface WorkerStats {
+  readonly inFlight: number;
+  readonly residentActors: number;
+  readonly activations: number;
+  readonly snapshotActivations: number;
+  readonly passivations: number;
+  readonly published: number;
+  readonly outboxLag: number;
+  readonly fencedWrites: number;
+}
+
+const MAX_INTERNAL_RETRIES = 3;
+
+/** A running worker. */
+export class Worker {
+  readonly id: string;
+  readonly metrics: WorkerMetrics;
+  readonly #o: WorkerOptions;
+  readonly #log: Logger;
+  readonly #types = new Map<string, Aggregate>();
+  readonly #partitionCount: number;
+  readonly #maxInFlight: number;
+  readonly #maxRequestBytes: number;
+  readonly #snapshotEvery: number;
+  readonly #actors: ActorCache;
+  readonly #committer: GroupCommitter;
+  #relay: OutboxRelay | undefined;
+  #ownership: PartitionOwnership | undefined;
+  #subs: Subscription[] = [];
+  #sweeper: NodeJS.Timeout | undefined;
+  #inFlight = 0;
+  #idleWaiters: Array<() => void> = [];
+  #draining = false;
+  #stats = { activations: 0, snapshotActivations: 0, passivations: 0, fencedWrites: 0 };
+
+  constructor(options: WorkerOptions) {
+    this.#o = options;
+    this.id = options.workerId ?? randomUUID();
+    this.#log = (options.logger ?? pino({ level: 'silent' })).child({ worker: this.id });
+    this.metrics = options.metrics ?? new WorkerMetrics();
+    this.#partitionCount = options.partitionCount ?? 64;
+    this.#maxInFlight = options.maxInFlight ?? 4096;
+    this.#maxRequestBytes = options.maxRequestBytes ?? 65_536;
+    this.#snapshotEvery = options.snapshotEvery ?? 100;
+    for (const aggregate of options.aggregates) this.#types.set(aggregate.type, aggregate);
+    this.#actors = new ActorCache({
+      maxResident: options.maxResidentActors,
+      idleTimeoutMs: options.idleTimeoutMs,
+      onPassivate: () => {
+        this.#stats.passivations += 1;
+        this.metrics.passivations.inc();
+      },
+    });
+    this.#committer = new GroupCommitter(options.store, {
+      ...options.groupCommit,
+      onBatch: (size, seconds) => {
+        this.metrics.batchSize.observe(size);
+        this.metrics.batchSeconds.observe(seconds);
+      },
+      afterCommit: () => {
+        crashPoint(CrashPoint.AFTER_COMMIT_BEFORE_PUBLISH);
+        this.#relay?.notify();
+      },
+    });
+  }
+
+  /** Numbers for tests and status pages. */
+  stats(): WorkerStats {
+    return {
+      inFlight: this.#inFlight,
+      residentActors: this.#actors.size,
+      activations: this.#stats.activations,
+      snapshotActivations: this.#stats.snapshotActivations,
+      passivations: this.#stats.passivations,
+      published: this.#relay?.published ?? 0,
+      outboxLag: this.#relay?.lag ?? 0,
+      fencedWrites: this.#stats.fencedWrites,
+    };
+  }
+
+  /** Whether the worker takes commands (started and not draining). */
+  get ready(): boolean {
+    return this.#subs.length > 0 && !this.#draining;
+  }
+
+  /** Claim partitions (unless an ownership was given), subscribe, start the relay and the idle sweep. */
+  async start(): Promise<void> {
+    this.#ownership =
+      this.#o.ownership ?? (await StaticOwnership.claimAll(this.#o.store, this.id, this.#partitionCount));
+    const queue = this.#o.queueGroup ?? 'ratchet-workers';
+    for (const type of this.#types.keys()) {
+      for (let p = 0; p < this.#partitionCount; p += 1) this.servePartition(type, p, queue);
+    }
+    // Commands for aggregate types nobody serves, or to partitions that do not exist, still get a typed answer.
+    this.#subs.push(
+      this.#o.nats.subscribe('ratchet.cmd.*.*', {
+        queue: `${queue}-fallback`,
+        callback: (_err, msg) => this.#onFallback(msg),
+      }),
+    );
+    if (this.#o.relay ?? true) {
+      this.#relay = new OutboxRelay({
+        store: this.#o.store,
+        jetstream: jetstream(this.#o.nats),
+        holder: this.id,
+        logger: this.#log,
+        pollIntervalMs: this.#o.relayPollIntervalMs,
+        leaseTtlMs: this.#o.relayLeaseTtlMs,
+        onProgress: (n, lag) => {
+          this.metrics.published.inc(n);
+          this.metrics.outboxLag.set(lag);
+        },
+      });
+      this.#relay.start();
+    }
+    const sweepEvery = Math.max(1_000, Math.min(60_000, (this.#o.idleTimeoutMs ?? 300_000) / 2));
+    this.#sweeper = setInterval(() => {
+      this.#actors.sweep();
+      this.metrics.residentActors.set(this.#actors.size);
+    }, sweepEvery);
+    this.#sweeper.unref();
+    this.#log.info({ partitions: this.#partitionCount, types: [...this.#types.keys()] }, 'worker started');
+  }
+
+  /** Subscribe to one partition's command subject for one aggregate type. */
+  servePartition(type: string, partition: number, queue = this.#o.queueGroup ?? 'ratchet-workers'): Subscription {
+    const sub = this.#o.nats.subscribe(commandSubject(type, partition), {
+      queue,
+      callback: (_err, msg) => this.#onCommand(type, partition, msg),
+    });
+    this.#subs.push(sub);
+    return sub;
+  }
+
+  /**
+   * Drain: stop taking commands, answer those in flight, let the relay publish what is committed,
+   * then stop. Resolves true when everything finished within the deadline.
+   */
+  async drain(deadlineMs = 10_000): Promise<boolean> {
+    this.#draining = true;
+    const until = Date.now() + deadlineMs;
+    await Promise.all(this.#subs.map((s) => s.drain().catch(() => undefined)));
+    this.#subs = [];
+    const answered = await Promise.race([
+      this.#whenIdle().then(() => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), Math.max(0, until - Date.now())).unref()),
+    ]);
+    await this.#committer.idle();
+    let relayed = true;
+    if (this.#relay !== undefined) {
+      relayed = await this.#relay.catchUp(Math.max(0, until - Date.now()));
+      await this.#relay.stop();
+    }
+    if (this.#sweeper !== undefined) clearInterval(this.#sweeper);
+    this.#log.info({ answered, relayed }, 'worker drained');
+    return answered;
+  }
+
+  /** Drop the actors of a partition this worker no longer owns. */
+  dropPartition(partition: number): number {
+    return this.#actors.dropWhere((a) => a.partition === partition);
+  }
+
+  #whenIdle(): Promise<void> {
+    if (this.#inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  #onFallback(msg: Msg): void {
+    const [, , type, partitionToken] = msg.subject.split('.');
+    if (type === undefined || partitionToken === undefined) return;
+    if (!this.#types.has(type)) {
+      this.#reply(msg, errorReply(new RatchetError(ErrorCode.UNKNOWN_AGGREGATE, `no worker serves aggregate type "${type}"`)));
+      return;
+    }
+    const p = Number(partitionToken);
+    if (!Number.isInteger(p) || p < 0 || p >= this.#partitionCount || String(p) !== partitionToken) {
+      this.#reply(
+        msg,
+        errorReply(
+          new RatchetError(ErrorCode.WRONG_PARTITION, `partition "${partitionToken}" does not exist (0..${this.#partitionCount - 1})`),
+        ),
+      );
+    }
+  }
+
+  #onCommand(type: string, partition: number, msg: Msg): void {
+    const started = process.hrtime.bigint();
+    const aggregate = this.#types.get(type) as Aggregate;
+    if (this.#draining) {
+      this.#finish(msg, type, started, errorReply(new RatchetError(ErrorCode.UNAVAILABLE, 'worker is draining')), false);
+      return;
+    }
+    if (this.#inFlight >= this.#maxInFlight) {
+      this.#finish(
+        msg,
+        type,
+        started,
+        errorReply(new RatchetError(ErrorCode.OVERLOADED, `worker has ${this.#inFlight} commands in flight`)),
+        false,
+      );
+      return;
+    }
+    let request: CommandRequest;
+    try {
+      request = parseCommandRequest(msg.data, { maxBytes: this.#maxRequestBytes });
+      if (partitionOf(request.id, this.#partitionCount) !== partition) {
+        throw new RatchetError(
+          ErrorCode.WRONG_PARTITION,
+          `aggregate "${request.id}" belongs to partition ${partitionOf(request.id, this.#partitionCount)}, not ${partition}`,
+        );
+      }
+      if (!aggregate.hasCommand(request.command.type)) {
+        throw new RatchetError(ErrorCode.UNKNOWN_COMMAND, `aggregate "${type}" has no command "${request.command.type}"`);
+      }
+    } catch (error) {
+      this.#finish(msg, type, started, errorReply(error), false);
+      return;
+    }
+    this.#inFlight += 1;
+    this.metrics.inFlight.set(this.#inFlight);
+    const streamId = streamIdOf(type, request.id);
+    const actor = this.#actors.get(streamId, () => new AggregateActor(aggregate, request.id, streamId, partition));
+    const traceparent = msg.headers?.get('traceparent') || undefined;
+    actor.enqueue(async () => {
+      let reply: CommandReply;
+      try {
+        reply = await this.#execute(actor, request, traceparent);
+      } catch (error) {
+        if (!(error instanceof RatchetError)) this.#log.error({ err: error, streamId }, 'command failed unexpectedly');
+        reply = errorReply(error);
+      }
+      this.#finish(msg, type, started, reply, true);
+    });
+  }
+
+  #finish(msg: Msg, type: string, started: bigint, reply: CommandReply, admitted: boolean): void {
+    if (reply.status === 'ok') crashPoint(CrashPoint.AFTER_COMMIT_BEFORE_REPLY);
+    this.#reply(msg, reply);
+    const result = reply.status === 'error' ? reply.error.code : reply.status;
+    this.metrics.commands.inc({ aggregate: type, result });
+    this.metrics.latency.observe({ aggregate: type }, Number(process.hrtime.bigint() - started) / 1e9);
+    if (!admitted) return;
+    this.#inFlight -= 1;
+    this.metrics.inFlight.set(this.#inFlight);
+    if (this.#inFlight === 0 && this.#idleWaiters.length > 0) {
+      const waiters = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  #reply(msg: Msg, reply: CommandReply): void {
+    if (msg.reply === undefined || msg.reply === '') return;
+    try {
+      msg.respond(encodeReply(reply));
+    } catch (error) {
+      this.#log.warn({ err: error }, 'could not send a reply');
+    }
+  }
+
+  async #load(actor: AggregateActor): Promise<AggregateState> {
+    const { aggregate, streamId } = actor;
+    const snapshot = await this.#o.store.loadSnapshot(streamId, aggregate.machineVersion);
+    let state = snapshot === null ? aggregate.initialState() : aggregate.restore(snapshot.state as PersistedState, snapshot.version);
+    const tail = await this.#o.store.readStream(streamId, { fromVersion: state.version + 1 });
+    state = aggregate.replay(tail, state);
+    actor.snapshotVersion = snapshot?.version ?? 0;
+    this.#stats.activations += 1;
+    if (snapshot !== null) this.#stats.snapshotActivations += 1;
+    this.metrics.activations.inc({ snapshot: snapshot === null ? 'no' : 'yes' });
+    return state;
+  }
+
+  async #execute(actor: AggregateActor, request: CommandRequest, traceparent: string | undefined): Promise<CommandReply> {
+    const fence = this.#ownership?.fenceFor(actor.partition);
+    if (fence === undefined) {
+      throw new RatchetError(ErrorCode.UNAVAILABLE, `partition ${actor.partition} is not served by this worker now`);
+    }
+    const hash = requestHash(actor.aggregate.type, request);
+    const metadata: EventMetadata = {
+      ...request.metadata,
+      commandId: request.commandId,
+      correlationId: request.metadata?.correlationId ?? request.commandId,
+      causationId: request.metadata?.causationId ?? request.commandId,
+      ...(traceparent === undefined ? {} : { traceparent }),
+    };
+    for (let attempt = 0; ; attempt += 1) {
+      actor.state ??= await this.#load(actor);
+      const state = actor.state;
+      if (request.expectedVersion !== undefined && request.expectedVersion !== state.version) {
+        // A retry of a command that already committed must get its first answer, not a conflict.
+        return (await this.#firstAnswer(request.commandId, hash)) ?? errorReply(
+          new RatchetError(
+            ErrorCode.VERSION_CONFLICT,
+            `stream ${actor.streamId} is at version ${state.version}, expected ${request.expectedVersion}`,
+            { details: { streamId: actor.streamId, expectedVersion: request.expectedVersion, actualVersion: state.version } },
+          ),
+        );
+      }
+      const decision = actor.aggregate.decide(state, request.command, actor.id);
+      if (!decision.accepted) {
+        return (await this.#firstAnswer(request.commandId, hash)) ?? {
+          status: 'rejected',
+          reason: decision.reason,
+          version: state.version,
+        };
+      }
+      if (decision.events.length === 0) return { status: 'ok', version: state.version, events: [], duplicate: false };
+      const append: AppendRequest = {
+        streamId: actor.streamId,
+        expectedVersion: state.version,
+        events: decision.events.map((e) => ({
+          type: e.type,
+          data: e.data,
+          schemaVersion: actor.aggregate.schemaVersionOf(e.type),
+        })),
+        commandId: request.commandId,
+        requestHash: hash,
+        metadata,
+        fence,
+      };
+      crashPoint(CrashPoint.BEFORE_COMMIT);
+      const outcome: AppendOutcome = await this.#committer.submit(append);
+      if (outcome.ok) {
+        const result = outcome.result;
+        if (result.duplicate) {
+          // Our decision is discarded; the stored events may be ones this actor has not folded.
+          if (result.version > state.version) actor.state = undefined;
+        } else {
+          actor.state = decision.state;
+          this.#maybeSnapshot(actor, decision.state);
+        }
+        return okReply(result);
+      }
+      const error = outcome.error;
+      if (error.code === ErrorCode.VERSION_CONFLICT && attempt < MAX_INTERNAL_RETRIES) {
+        // Our in-memory state was behind the store (another writer before a handover): reload, decide again.
+        actor.state = undefined;
+        continue;
+      }
+      if (error.code === ErrorCode.FENCED) {
+        this.#stats.fencedWrites += 1;
+        this.metrics.fencedWrites.inc();
+        this.#ownership?.lost(actor.partition);
+        this.dropPartition(actor.partition);
+        this.#log.warn({ partition: actor.partition, err: error }, 'fenced: another worker owns this partition now');
+      }
+      if (error.code === ErrorCode.STORE_UNAVAILABLE) actor.state = undefined;
+      return errorReply(error);
+    }
+  }
+
+  async #firstAnswer(commandId: string, hash: string): Promise<CommandReply | undefined> {
+    const first = await this.#o.store.findCommand(commandId);
+    if (first === null) return undefined;
+    if (first.requestHash !== null && first.requestHash !== hash) {
+      return errorReply(new RatchetError(ErrorCode.COMMAND_ID_REUSED, `command id ${commandId} was used for another command`));
+    }
+    return okReply({ ...first.result, duplicate: true });
+  }
+
+  #maybeSnapshot(actor: AggregateActor, state: AggregateState): void {
+    if (state.version - actor.snapshotVersion < this.#snapshotEvery) return;
+    actor.snapshotVersion = state.version;
+    this.#o.store
+      .saveSnapshot({
+        streamId: actor.streamId,
+        version: state.version,
+        machineVersion: actor.aggregate.machineVersion,
+        state: actor.aggregate.persist(state),
+      })
+      .catch((error: unknown) => this.#log.warn({ err: error, streamId: actor.streamId }, 'snapshot not saved'));
+  }
+}
+
+function okReply(result: AppendResult): CommandReply {
+  return {
+    status: 'ok',
+    version: result.version,
+    events: result.events.map((e: RecordedEvent) => ({
+      version: e.version,
+      type: e.type,
+      schemaVersion: e.schemaVersion,
+      data: e.data,
+    })),
+    duplicate: result.duplicate,
+  };
+}
+
+/**
+ * Create a worker serving the given aggregates over NATS, committing to Postgres.
+ * @example
+ * const worker = createWorker({ nats, store, aggregates: [Turnstile] });
+ * await worker.start();
+ * process.on('SIGTERM', () => worker.drain());
+ */
+export function createWorker(options: WorkerOptions): Worker {
+  return new Worker(options);
+}
