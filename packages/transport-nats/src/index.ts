@@ -1,0 +1,34 @@
+export { partitionOf, fnv1a32, DEFAULT_PARTITION_COUNT } from './partition-of.js';
+export { commandSubject, eventSubject, COMMAND_SUBJECT_PREFIX, EVENT_SUBJECT_PREFIX } from './subjects.js';
+export { streamIdOf, parseStreamId, eventMessageId } from './stream-id.js';
+export { ensureEventsStream, EVENTS_STREAM, EVENTS_STREAM_SUBJECTS } from './events-stream.js';
+export type { EventsStreamOptions } from './events-stream.js';
+export {
+  validateAggregateId,
+  validateAggregateType,
+  aggregateIdProblem,
+  MAX_AGGREGATE_ID_LENGTH,
+  AGGREGATE_TYPE_PATTERN,
+} from './aggregate-id.js';
+export {
+  encodeCommandRequest,
+  COMMAND_ID_PATTERN,
+  MAX_COMMAND_TYPE_LENGTH,
+  MAX_REQUEST_BYTES,
+} from './command-request.js';
+export type { CommandRequest, CommandMetadata } from './command-request.js';
+export { parseCommandRequest } from './parse-command-request.js';
+export type { ParseCommandRequestOptions } from './parse-command-request.js';
+export { MAX_JSON_DEPTH, FORBIDDEN_KEYS } from './json-limits.js';
+export { encodeReply, decodeReply, errorReply } from './reply.js';
+export type { CommandReply, OkReply, RejectedReply, ErrorReply, ReplyEvent } from './reply.js';
+export { requestHash, canonicalJson } from './request-hash.js';
+export {
+  startCommandSpan,
+  validTraceparent,
+  natsHeadersGetter,
+  natsHeadersSetter,
+  TRACEPARENT_HEADER,
+  TRACESTATE_HEADER,
+} from './tracing.js';
+export type { CommandSpanOptions } from './tracing.js';
