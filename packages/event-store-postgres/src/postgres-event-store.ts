@@ -239,10 +239,12 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Po
       // so no event can later appear behind the checkpoint.
       const res = await query<RecordedEventRow>(
         'readFeed',
-        `SELECT ${EVENT_COLUMNS} FROM ${s}.events
-         WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint)
-           AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-         ORDER BY transaction_id, global_position
+        // ORDER BY names the table's columns: the select list casts transaction_id to text, and a text
+        // order ('1000' < '986') would break commit order.
+        `SELECT ${EVENT_COLUMNS} FROM ${s}.events e
+         WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)
+           AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+         ORDER BY e.transaction_id, e.global_position
          LIMIT $3`,
         [from.transactionId, from.globalPosition, limit],
       );
@@ -258,11 +260,14 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Po
       const res = await query<{ transaction_id: string | null; global_position: string | null; max_position: string | null; count: string }>(
         'feedHead',
         `WITH visible AS (
-           SELECT transaction_id, global_position FROM ${s}.events
-           WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot()))
-         SELECT (SELECT transaction_id::text FROM visible ORDER BY transaction_id DESC, global_position DESC LIMIT 1) AS transaction_id,
-                (SELECT global_position FROM visible ORDER BY transaction_id DESC, global_position DESC LIMIT 1) AS global_position,
-                (SELECT max(global_position) FROM ${s}.events) AS max_position,
+           SELECT e.transaction_id, e.global_position FROM ${s}.events e
+           WHERE e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())),
+         last AS (
+           SELECT v.transaction_id, v.global_position FROM visible v
+           ORDER BY v.transaction_id DESC, v.global_position DESC LIMIT 1)
+         SELECT (SELECT l.transaction_id::text FROM last l) AS transaction_id,
+                (SELECT l.global_position FROM last l) AS global_position,
+                (SELECT max(e.global_position) FROM ${s}.events e) AS max_position,
                 (SELECT count(*) FROM visible) AS count`,
       );
       const row = res.rows[0];
