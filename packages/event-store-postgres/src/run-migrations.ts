@@ -15,6 +15,7 @@ export interface MigrationReport {
  */
 export async function runMigrations(pool: pg.Pool, schemaName: string, quotedSchema: string): Promise<MigrationReport> {
   const client = await pool.connect();
+  let broken: Error | undefined;
   try {
     await client.query('BEGIN');
     try {
@@ -36,10 +37,13 @@ export async function runMigrations(pool: pg.Pool, schemaName: string, quotedSch
       await client.query('COMMIT');
       return { applied, version: Math.max(0, ...have, ...applied) };
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      // A client whose ROLLBACK fails is unusable: destroy it rather than return it to the pool.
+      await client.query('ROLLBACK').catch((rollbackErr: unknown) => {
+        broken = rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr));
+      });
       throw err;
     }
   } finally {
-    client.release();
+    client.release(broken);
   }
 }
