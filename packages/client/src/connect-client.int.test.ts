@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { connect, type Msg, type NatsConnection, type RequestOptions, type Subscription } from '@nats-io/transport-node';
 import { ErrorCode, RatchetError, VersionConflictError } from '@ratchet/core';
 import {
   commandSubject,
@@ -102,7 +102,7 @@ describe('connectClient', () => {
     const spy = new Proxy(nc, {
       get(target, prop) {
         if (prop === 'request') {
-          return async (subj: string, data: Uint8Array, opts: object) => {
+          return async (subj: string, data: Uint8Array, opts: RequestOptions) => {
             sent.push(parseCommandRequest(data));
             try {
               const msg = await target.request(subj, data, opts);
