@@ -25,6 +25,7 @@ export type { CommandReply, OkReply, RejectedReply, ErrorReply, ReplyEvent } fro
 export { requestHash, canonicalJson } from './request-hash.js';
 export {
   startCommandSpan,
+  endCommandSpan,
   validTraceparent,
   natsHeadersGetter,
   natsHeadersSetter,

@@ -15,6 +15,11 @@ describe('requestHash', () => {
     expect(requestHash('counter', base)).toBe(requestHash('counter', { ...base, command: { type: 'add', payload: { a: [2, { c: 4, d: 3 }], b: 1 } } }));
   });
 
+  it('matches the vector in docs/protocol.md (cross-checked with Python hashlib)', () => {
+    const request: CommandRequest = { id: 'turnstile-1', command: { type: 'insertCoin', payload: {} }, commandId: 'any', expectedVersion: 1 };
+    expect(requestHash('turnstile', request)).toBe('13d6c0e847d890f6f68c16d11abba07df268573177e1aa4e60f328e4ab00faa8');
+  });
+
   it('ignores the command id and metadata', () => {
     expect(requestHash('counter', { ...base, commandId: 'other', metadata: { correlationId: 'x' } })).toBe(requestHash('counter', base));
   });

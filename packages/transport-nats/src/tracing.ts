@@ -2,6 +2,7 @@ import {
   context as otelContext,
   propagation,
   SpanKind,
+  SpanStatusCode,
   trace,
   type Context,
   type Span,
@@ -93,4 +94,13 @@ function parentContext(traceparent: string | undefined): Context {
     traceFlags: Number.parseInt(m[4]!, 16),
     isRemote: true,
   });
+}
+
+/** End a command span, recording the outcome and the number of attempts. */
+export function endCommandSpan(span: Span, outcome: 'ok' | 'rejected' | 'error', attempts?: number, errorCode?: string): void {
+  span.setAttribute('ratchet.outcome', outcome);
+  if (attempts !== undefined) span.setAttribute('ratchet.attempts', attempts);
+  if (errorCode !== undefined) span.setAttribute('ratchet.error.code', errorCode);
+  if (outcome === 'error') span.setStatus({ code: SpanStatusCode.ERROR, ...(errorCode === undefined ? {} : { message: errorCode }) });
+  span.end();
 }
