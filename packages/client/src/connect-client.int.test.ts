@@ -86,9 +86,17 @@ describe('connectClient', () => {
     expect(worker.requests).toEqual([
       { id: 't-1', command: { type: 'install', payload: {} }, commandId: result.commandId, expectedVersion: 0, metadata: { correlationId: 'corr-1' } },
     ]);
-    // Type-level: an unknown command type does not compile.
-    // @ts-expect-error 'fly' is not a turnstile command
-    void (() => client.send(aggregate, 't-1', { type: 'fly', payload: {} }));
+    // Type-level (checked by tsc over the tests, not by vitest): commands and events are typed.
+    const typed = async (): Promise<void> => {
+      const r = await client.send(Turnstile, 't-1', { type: 'insertCoin', payload: {} });
+      if (r.status === 'ok') {
+        const type: 'installed' | 'coinInserted' | 'armTurned' | 'armPushedIneffectively' | undefined = r.events[0]?.type;
+        void type;
+      }
+      // @ts-expect-error 'fly' is not a turnstile command
+      await client.send(Turnstile, 't-1', { type: 'fly', payload: {} });
+    };
+    void typed;
   });
 
   it('retries after no responders with the same command id', async () => {

@@ -66,10 +66,13 @@ export interface RawCommand {
   readonly payload?: unknown;
 }
 
+/** What `send` needs of an aggregate definition (structural, so any `defineAggregate` result fits). */
+export type AggregateRef = Pick<Aggregate, 'type' | 'commands' | 'events'>;
+
 /** Sends commands to the workers that own the aggregates. */
 export interface RatchetClient {
   /** Send a command typed by the aggregate definition. Never throws for server-side outcomes. */
-  send<A extends Aggregate>(
+  send<A extends AggregateRef>(
     aggregate: A,
     id: string,
     command: CommandUnion<A['commands']>,
