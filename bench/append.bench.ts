@@ -54,7 +54,11 @@ async function measure(workload: Workload, ms: number): Promise<number> {
   const end = start + ms;
   await Promise.all(
     ops.map(async (op) => {
-      while (performance.now() < end) events += await op();
+      while (performance.now() < end) {
+        // Not `events += await op()`: that reads `events` before the await and loses other loops' counts.
+        const n = await op();
+        events += n;
+      }
     }),
   );
   return events / ((performance.now() - start) / 1000);

@@ -149,4 +149,36 @@ describe('appendBatch (group commit)', () => {
       expect(events.map((e) => e.version)).toEqual([1, 2, 3, 4, 5, 6]);
     }
   });
+
+  it('retries the whole batch after a deadlock on command ids and then returns the winner\'s results', async () => {
+    const held = new pg.Client({ connectionString: db.url });
+    await held.connect();
+    const raw = (streamId: string, commandId: string): string =>
+      JSON.stringify([{ streamId, expectedVersion: 0, commandId, events: [{ type: 't', schemaVersion: 1, data: {}, metadata: { commandId } }] }]);
+    try {
+      await held.query('BEGIN');
+      await held.query(`SELECT ratchet.append_batch($1::jsonb)`, [raw('dl-a1', 'dl-c1')]);
+      // The batch takes dl-c2, then waits for dl-c1 held by the open transaction.
+      const batch = store.appendBatch([one('dl-b1', 0, { commandId: 'dl-c2' }), one('dl-b2', 0, { commandId: 'dl-c1' })]);
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const waiting = await admin.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        );
+        if (waiting.rows[0].n === 1) break;
+        if (Date.now() > deadline) throw new Error('the batch never waited for dl-c1');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      // Now the open transaction wants dl-c2: a deadlock. The batch (first to wait) is the victim and retries.
+      await held.query(`SELECT ratchet.append_batch($1::jsonb)`, [raw('dl-a2', 'dl-c2')]);
+      await held.query('COMMIT');
+      const outcomes = await batch;
+      expect(outcomes.map((o) => o.ok && o.result.duplicate)).toEqual([true, true]);
+      expect(outcomes.map((o) => o.ok && o.result.streamId)).toEqual(['dl-a2', 'dl-a1']);
+      expect(await store.streamVersion('dl-b1')).toBe(0);
+      expect(await store.streamVersion('dl-b2')).toBe(0);
+    } finally {
+      await held.end();
+    }
+  });
 });
