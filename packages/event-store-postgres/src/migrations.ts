@@ -97,15 +97,19 @@ DECLARE
 BEGIN
   -- Share-lock the fenced partitions: claimPartition (an UPDATE) waits for this transaction, and
   -- a claim that committed first is seen here, so a stale epoch commits nothing.
-  SELECT coalesce(jsonb_object_agg(p.partition::text, p.epoch), '{}'::jsonb) INTO epochs
-  FROM (
-    SELECT t.partition, t.epoch FROM ${s}.partitions t
-    WHERE t.partition IN (
-      SELECT (r->'fence'->>'partition')::int FROM jsonb_array_elements(requests) r
-      WHERE jsonb_typeof(r->'fence') = 'object')
-    ORDER BY t.partition
-    FOR SHARE
-  ) p;
+  IF jsonb_path_exists(requests, '$[*].fence') THEN
+    SELECT coalesce(jsonb_object_agg(p.partition::text, p.epoch), '{}'::jsonb) INTO epochs
+    FROM (
+      SELECT t.partition, t.epoch FROM ${s}.partitions t
+      WHERE t.partition IN (
+        SELECT (r->'fence'->>'partition')::int FROM jsonb_array_elements(requests) r
+        WHERE jsonb_typeof(r->'fence') = 'object')
+      ORDER BY t.partition
+      FOR SHARE
+    ) p;
+  ELSE
+    epochs := '{}'::jsonb;
+  END IF;
 
   -- Lock every stream row in stream-id order, creating version-0 placeholders for new streams.
   WITH locked AS (
@@ -190,8 +194,10 @@ BEGIN
   END LOOP;
 
   -- Failed or fenced appends to new streams leave version-0 placeholders: remove them.
-  DELETE FROM ${s}.streams t
-  WHERE t.version = 0 AND t.stream_id IN (SELECT key FROM jsonb_each(versions) WHERE value = '0'::jsonb);
+  IF jsonb_path_exists(versions, '$.* ? (@ == 0)') THEN
+    DELETE FROM ${s}.streams t
+    WHERE t.version = 0 AND t.stream_id IN (SELECT key FROM jsonb_each(versions) WHERE value = '0'::jsonb);
+  END IF;
 
   RETURN jsonb_build_object('transactionId', pg_current_xact_id_if_assigned()::text, 'recordedAt', now(),
     'outcomes', to_jsonb(outcomes));
