@@ -23,6 +23,6 @@ export interface FeedHead {
   readonly checkpoint: FeedCheckpoint;
   /** Highest global position committed or in flight (0 when empty); `globalPosition` of a reader's checkpoint below it is an upper bound of its lag. */
   readonly maxGlobalPosition: number;
-  /** Number of events readable in the feed now. */
+  /** Number of events readable in the feed now (a count(*) scan: cheap for tests, costly on a large store). */
   readonly eventCount: number;
 }
