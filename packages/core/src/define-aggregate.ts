@@ -124,6 +124,14 @@ export interface Aggregate<
   restore(persisted: PersistedState, version: number): AggregateState<TMachine>;
 }
 
+/**
+ * Any defined aggregate, whatever its schemas: what runtimes (worker, test kit) accept. The
+ * precise `Aggregate<M, C, E>` is not assignable to `Aggregate` with its defaults because the
+ * schema records appear under `keyof` (invariant), hence this alias.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyAggregate = Aggregate<AnyStateMachine, any, any>;
+
 const TYPE_NAME = /^[a-z][a-z0-9-]{0,63}$/;
 
 function describeState(value: StateValue): string {

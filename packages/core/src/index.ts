@@ -14,6 +14,7 @@ export { defineAggregate } from './define-aggregate.js';
 export type {
   Aggregate,
   AggregateConfig,
+  AnyAggregate,
   AggregateState,
   CommandUnion,
   DecideContext,

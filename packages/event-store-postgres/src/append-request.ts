@@ -46,3 +46,12 @@ export interface AppendResult {
 export type AppendOutcome =
   | { readonly ok: true; readonly result: AppendResult }
   | { readonly ok: false; readonly error: RatchetError };
+
+/** A command id's first committed result, as `findCommand` returns it. */
+export interface ProcessedCommand {
+  readonly commandId: string;
+  /** Hash of the command that first used the id, when the writer gave one. */
+  readonly requestHash: string | null;
+  /** What the first append committed (`duplicate` is true: reading it writes nothing). */
+  readonly result: AppendResult;
+}

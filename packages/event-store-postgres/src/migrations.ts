@@ -205,8 +205,26 @@ END
 $fn$;
 `;
 
+const checkpointsAndLeases = (s: string): string => `
+-- Where a feed follower (the outbox relay, a rebuild) has got to, in commit order.
+CREATE TABLE ${s}.checkpoints (
+  name            text        PRIMARY KEY,
+  transaction_id  xid8        NOT NULL,
+  global_position bigint      NOT NULL,
+  updated_at      timestamptz NOT NULL DEFAULT now()
+);
+
+-- Leases: one holder at a time for a named job (the outbox relay), renewed before it expires.
+CREATE TABLE ${s}.leases (
+  name       text        PRIMARY KEY,
+  holder     text        NOT NULL,
+  expires_at timestamptz NOT NULL
+);
+`;
+
 /** Every migration, in order. Append only: never edit one that has shipped. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'event store tables', sql: tables },
   { version: 2, name: 'append_batch group commit function', sql: appendBatchFunction },
+  { version: 3, name: 'feed checkpoints and leases', sql: checkpointsAndLeases },
 ];

@@ -1,7 +1,7 @@
 import { ValidationError } from '@ratchet/core';
 import type { NewEvent, RecordedEvent, ValidationIssue } from '@ratchet/core';
 import pg from 'pg';
-import type { AppendOptions, AppendOutcome, AppendRequest, AppendResult, ExpectedVersion } from './append-request.js';
+import type { AppendOptions, AppendOutcome, AppendRequest, AppendResult, ExpectedVersion, ProcessedCommand } from './append-request.js';
 import { assertStreamId, encodeAppendRequest } from './encode-append-request.js';
 import type { EncodedAppend } from './encode-append-request.js';
 import { executeAppendBatch } from './execute-append-batch.js';
@@ -73,6 +73,16 @@ export interface PostgresEventStore {
   /** Every partition's epoch and owner. */
   partitionEpochs(): Promise<PartitionEpoch[]>;
   /** End the pool if the store created it. */
+  /** The first result of a processed command id, or null when it never committed. */
+  findCommand(commandId: string): Promise<ProcessedCommand | null>;
+  /** A feed follower's saved checkpoint, or null. */
+  loadCheckpoint(name: string): Promise<FeedCheckpoint | null>;
+  /** Save a feed follower's checkpoint. */
+  saveCheckpoint(name: string, checkpoint: FeedCheckpoint): Promise<void>;
+  /** Take the named lease, or renew it when `holder` has it; false while someone else holds an unexpired one. */
+  tryAcquireLease(name: string, holder: string, ttlMs: number): Promise<boolean>;
+  /** Give a lease up early (on drain) so another holder need not wait for it to expire. */
+  releaseLease(name: string, holder: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -312,6 +322,78 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Po
         `SELECT partition, epoch, owner FROM ${s}.partitions ORDER BY partition`,
       );
       return res.rows.map((r) => ({ partition: r.partition, epoch: Number(r.epoch), owner: r.owner }));
+    },
+
+    async findCommand(commandId) {
+      checkText(commandId, 'commandId');
+      const res = await query<{ stream_id: string; request_hash: string | null; result: { fromVersion: number; version: number } }>(
+        'findCommand',
+        `SELECT stream_id, request_hash, result FROM ${s}.processed_commands WHERE command_id = $1`,
+        [commandId],
+      );
+      const row = res.rows[0];
+      if (row === undefined) return null;
+      const events = await query<RecordedEventRow>(
+        'findCommand',
+        `SELECT ${EVENT_COLUMNS} FROM ${s}.events WHERE stream_id = $1 AND version BETWEEN $2 AND $3 ORDER BY version`,
+        [row.stream_id, row.result.fromVersion, row.result.version],
+      );
+      return {
+        commandId,
+        requestHash: row.request_hash,
+        result: {
+          streamId: row.stream_id,
+          fromVersion: row.result.fromVersion,
+          version: row.result.version,
+          events: events.rows.map(recordedEventFromRow),
+          duplicate: true,
+        },
+      };
+    },
+
+    async loadCheckpoint(name) {
+      checkText(name, 'name');
+      const res = await query<{ transaction_id: string; global_position: string }>(
+        'loadCheckpoint',
+        `SELECT transaction_id::text AS transaction_id, global_position FROM ${s}.checkpoints WHERE name = $1`,
+        [name],
+      );
+      const row = res.rows[0];
+      return row === undefined ? null : { transactionId: row.transaction_id, globalPosition: Number(row.global_position) };
+    },
+
+    async saveCheckpoint(name, checkpoint) {
+      checkText(name, 'name');
+      if (typeof checkpoint.transactionId !== 'string' || !/^\d{1,20}$/.test(checkpoint.transactionId)) {
+        invalid('invalid feed checkpoint', [{ path: ['checkpoint', 'transactionId'], message: 'must be a decimal xid8' }]);
+      }
+      checkInt(checkpoint.globalPosition, 'globalPosition', 0, Number.MAX_SAFE_INTEGER);
+      await query(
+        'saveCheckpoint',
+        `INSERT INTO ${s}.checkpoints (name, transaction_id, global_position) VALUES ($1, $2::xid8, $3)
+         ON CONFLICT (name) DO UPDATE
+           SET transaction_id = excluded.transaction_id, global_position = excluded.global_position, updated_at = now()`,
+        [name, checkpoint.transactionId, checkpoint.globalPosition],
+      );
+    },
+
+    async tryAcquireLease(name, holder, ttlMs) {
+      checkText(name, 'name');
+      checkText(holder, 'holder');
+      checkInt(ttlMs, 'ttlMs', 1);
+      // Postgres's clock decides expiry, so holders' clocks never need to agree.
+      const res = await query(
+        'tryAcquireLease',
+        `INSERT INTO ${s}.leases AS t (name, holder, expires_at) VALUES ($1, $2, now() + $3 * interval '1 millisecond')
+         ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+         WHERE t.holder = excluded.holder OR t.expires_at < now()`,
+        [name, holder, ttlMs],
+      );
+      return res.rowCount === 1;
+    },
+
+    async releaseLease(name, holder) {
+      await query('releaseLease', `DELETE FROM ${s}.leases WHERE name = $1 AND holder = $2`, [name, holder]);
     },
 
     async close() {

@@ -1,5 +1,5 @@
 import { deepStrictEqual, fail } from 'node:assert/strict';
-import { RatchetError, type Aggregate, type DomainEvent, type Rejection, type StoredEventInput } from '@ratchet/core';
+import { RatchetError, type AnyAggregate, type DomainEvent, type Rejection, type StoredEventInput } from '@ratchet/core';
 
 /** What a spec expects: these events, or a rejection (optionally with its reason). */
 export type Expectation = readonly DomainEvent[] | Rejection | { readonly rejected: true; readonly reason?: string | RegExp };
@@ -25,7 +25,7 @@ export interface GivenStep {
  *   .when({ type: 'pushArm' })
  *   .then([{ type: 'armPushedIneffectively', data: {} }]);
  */
-export function given(aggregate: Aggregate, events: readonly StoredEventInput[] = []): GivenStep {
+export function given(aggregate: AnyAggregate, events: readonly StoredEventInput[] = []): GivenStep {
   return {
     when(command) {
       const run = () =>

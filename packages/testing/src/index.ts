@@ -19,3 +19,5 @@ export { waitFor } from './wait-for.js';
 export type { WaitForOptions } from './wait-for.js';
 export { LauncherError, LauncherErrorCode } from './launcher-error.js';
 export type { LauncherErrorOptions } from './launcher-error.js';
+export { startServiceProcess } from './service-process.js';
+export type { ServiceProcess, ServiceProcessOptions } from './service-process.js';

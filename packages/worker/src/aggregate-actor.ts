@@ -1,4 +1,4 @@
-import type { Aggregate, AggregateState } from '@ratchet/core';
+import type { AggregateState, AnyAggregate } from '@ratchet/core';
 
 /** One queued command for an actor: run it, then settle. */
 export type ActorJob = () => Promise<void>;
@@ -9,7 +9,7 @@ export type ActorJob = () => Promise<void>;
  * The state is advanced only by committed events (via the aggregate's pure transition).
  */
 export class AggregateActor {
-  readonly aggregate: Aggregate;
+  readonly aggregate: AnyAggregate;
   readonly id: string;
   readonly streamId: string;
   readonly partition: number;
@@ -22,7 +22,7 @@ export class AggregateActor {
   readonly #mailbox: ActorJob[] = [];
   #running = false;
 
-  constructor(aggregate: Aggregate, id: string, streamId: string, partition: number) {
+  constructor(aggregate: AnyAggregate, id: string, streamId: string, partition: number) {
     this.aggregate = aggregate;
     this.id = id;
     this.streamId = streamId;

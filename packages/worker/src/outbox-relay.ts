@@ -15,6 +15,7 @@ export interface RelayStore {
   saveCheckpoint(name: string, checkpoint: FeedCheckpoint): Promise<void>;
   /** Take or renew a lease; true while `holder` has it. */
   tryAcquireLease(name: string, holder: string, ttlMs: number): Promise<boolean>;
+  releaseLease(name: string, holder: string): Promise<void>;
 }
 
 /** Options of an {@link OutboxRelay}. */
@@ -38,7 +39,7 @@ export interface OutboxRelayOptions {
 
 /** Encode an event as the JetStream message body (docs/protocol.md, "Events"). */
 export function encodeEventMessage(event: RecordedEvent): Uint8Array {
-  const { type: aggregateType, id: aggregateId } = parseStreamId(event.streamId);
+  const { aggregateType, aggregateId } = parseStreamId(event.streamId);
   return new TextEncoder().encode(
     JSON.stringify({
       streamId: event.streamId,
@@ -77,11 +78,11 @@ export class OutboxRelay {
 
   constructor(options: OutboxRelayOptions) {
     this.#o = {
-      name: 'outbox',
-      batchSize: 500,
-      pollIntervalMs: 100,
-      leaseTtlMs: 5_000,
       ...options,
+      name: options.name ?? 'outbox',
+      batchSize: options.batchSize ?? 500,
+      pollIntervalMs: options.pollIntervalMs ?? 100,
+      leaseTtlMs: options.leaseTtlMs ?? 5_000,
     };
   }
 
@@ -124,11 +125,15 @@ export class OutboxRelay {
     return false;
   }
 
-  /** Stop after the current page. */
+  /** Stop after the current page and hand the lease back, so another relay takes over at once. */
   async stop(): Promise<void> {
     this.#running = false;
     this.#wake?.();
     await this.#loop;
+    if (this.#leader) {
+      this.#leader = false;
+      await this.#o.store.releaseLease(this.#o.name, this.#o.holder).catch(() => undefined);
+    }
   }
 
   async #run(): Promise<void> {
@@ -184,7 +189,7 @@ export class OutboxRelay {
   }
 
   async #publish(event: RecordedEvent): Promise<void> {
-    const { type, id } = parseStreamId(event.streamId);
+    const { aggregateType: type, aggregateId: id } = parseStreamId(event.streamId);
     const h = natsHeaders();
     const traceparent = event.metadata.traceparent;
     if (typeof traceparent === 'string') h.set('traceparent', traceparent);
@@ -198,6 +203,8 @@ export class OutboxRelay {
   }
 
   #idle(ms: number): Promise<void> {
+    // A follower ignores notifications: only the lease holder publishes.
+    if (!this.#leader) this.#pending = false;
     if (this.#pending || !this.#running) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);

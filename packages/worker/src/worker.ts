@@ -2,18 +2,19 @@ import { randomUUID } from 'node:crypto';
 import {
   ErrorCode,
   RatchetError,
-  type Aggregate,
+  type AnyAggregate,
   type AggregateState,
   type EventMetadata,
   type PersistedState,
   type RecordedEvent,
 } from '@ratchet/core';
 import type { AppendOutcome, AppendRequest, AppendResult, PostgresEventStore } from '@ratchet/event-store-postgres';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import {
   commandSubject,
   encodeReply,
+  ensureEventsStream,
   errorReply,
   parseCommandRequest,
   partitionOf,
@@ -38,7 +39,7 @@ export interface WorkerOptions {
   /** Migrated event store (the worker does not close it). */
   readonly store: PostgresEventStore;
   /** The aggregate types this worker serves. */
-  readonly aggregates: readonly Aggregate[];
+  readonly aggregates: readonly AnyAggregate[];
   /** Stable name of this worker; default a random UUID. */
   readonly workerId?: string;
   /** Partitions in the cluster; must match every client. Default 64. */
@@ -61,6 +62,8 @@ export interface WorkerOptions {
   readonly maxRequestBytes?: number;
   /** Run the outbox relay in this worker (one relay is active cluster-wide, by lease). Default true. */
   readonly relay?: boolean;
+  /** Replicas of the RATCHET_EVENTS stream when the worker creates it. Default 1. */
+  readonly eventsStreamReplicas?: number;
   /** Relay tuning: poll interval and lease TTL (ms). */
   readonly relayPollIntervalMs?: number;
   readonly relayLeaseTtlMs?: number;
@@ -90,7 +93,7 @@ export class Worker {
   readonly metrics: WorkerMetrics;
   readonly #o: WorkerOptions;
   readonly #log: Logger;
-  readonly #types = new Map<string, Aggregate>();
+  readonly #types = new Map<string, AnyAggregate>();
   readonly #partitionCount: number;
   readonly #maxInFlight: number;
   readonly #maxRequestBytes: number;
@@ -172,6 +175,7 @@ export class Worker {
       }),
     );
     if (this.#o.relay ?? true) {
+      await ensureEventsStream(await jetstreamManager(this.#o.nats), { replicas: this.#o.eventsStreamReplicas ?? 1 });
       this.#relay = new OutboxRelay({
         store: this.#o.store,
         jetstream: jetstream(this.#o.nats),
@@ -259,7 +263,7 @@ export class Worker {
 
   #onCommand(type: string, partition: number, msg: Msg): void {
     const started = process.hrtime.bigint();
-    const aggregate = this.#types.get(type) as Aggregate;
+    const aggregate = this.#types.get(type) as AnyAggregate;
     if (this.#draining) {
       this.#finish(msg, type, started, errorReply(new RatchetError(ErrorCode.UNAVAILABLE, 'worker is draining')), false);
       return;
