@@ -87,6 +87,19 @@ describe('worker restart under load', () => {
     expect(await first.stop()).toBe(0);
     const second = await startWorker(db);
     await waitFor(async () => okCount() >= 700, { what: '700 acknowledged commands', timeoutMs: 60_000 });
+    const base = `http://127.0.0.1:${String(second.ready['httpPort'])}`;
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    for (const name of [
+      'ratchet_commands_total{aggregate="turnstile",result="ok"}',
+      'ratchet_command_duration_seconds_bucket',
+      'ratchet_group_commit_batch_size_bucket',
+      'ratchet_resident_actors',
+      'ratchet_outbox_lag_events',
+    ]) {
+      expect(metrics).toContain(name);
+    }
     const s = await stats(second);
     expect(s['activations']).toBeGreaterThan(0);
     expect(s['snapshotActivations']).toBeGreaterThan(0);

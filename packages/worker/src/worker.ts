@@ -10,15 +10,17 @@ import {
 } from '@ratchet/core';
 import type { AppendOutcome, AppendRequest, AppendResult, PostgresEventStore } from '@ratchet/event-store-postgres';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import { headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import {
   commandSubject,
   encodeReply,
+  endCommandSpan,
   ensureEventsStream,
   errorReply,
   parseCommandRequest,
   partitionOf,
   requestHash,
+  startCommandSpan,
   streamIdOf,
   type CommandReply,
   type CommandRequest,
@@ -299,6 +301,14 @@ export class Worker {
     const streamId = streamIdOf(type, request.id);
     const actor = this.#actors.get(streamId, () => new AggregateActor(aggregate, request.id, streamId, partition));
     const traceparent = msg.headers?.get('traceparent') || undefined;
+    // A span per command when an OpenTelemetry SDK is registered (a no-op otherwise).
+    const span = startCommandSpan({
+      side: 'server',
+      aggregateType: type,
+      aggregateId: request.id,
+      commandType: request.command.type,
+      headers: msg.headers ?? natsHeaders(),
+    });
     actor.enqueue(async () => {
       let reply: CommandReply;
       try {
@@ -307,6 +317,7 @@ export class Worker {
         if (!(error instanceof RatchetError)) this.#log.error({ err: error, streamId }, 'command failed unexpectedly');
         reply = errorReply(error);
       }
+      endCommandSpan(span, reply.status, undefined, reply.status === 'error' ? reply.error.code : undefined);
       this.#finish(msg, type, started, reply, true);
     });
   }
