@@ -1,5 +1,5 @@
 export { createWorker, Worker } from './worker.js';
-export type { WorkerOptions, WorkerStats } from './worker.js';
+export type { WorkerClusterOptions, WorkerOptions, WorkerStats } from './worker.js';
 export { GroupCommitter } from './group-committer.js';
 export type { BatchAppender, GroupCommitterOptions } from './group-committer.js';
 export { ActorCache } from './actor-cache.js';
@@ -11,3 +11,5 @@ export { StaticOwnership } from './ownership.js';
 export type { PartitionOwnership, PartitionClaimer } from './ownership.js';
 export { WorkerMetrics } from './worker-metrics.js';
 export { CrashPoint, crashPoint } from './crash-point.js';
+export { ClusterOwnership } from './cluster-ownership.js';
+export type { ClusterOwnershipOptions, EpochStore, MembershipView, PartitionHost } from './cluster-ownership.js';

@@ -25,6 +25,10 @@ export class WorkerMetrics {
   readonly published: Counter;
   /** Appends refused because this worker's fencing epoch was stale. */
   readonly fencedWrites: Counter;
+  /** Partitions served by this worker. */
+  readonly partitionsOwned: Gauge;
+  /** Partition moves by kind (acquired, released, lost). */
+  readonly partitionMoves: Counter<'kind'>;
 
   constructor(registry = new Registry()) {
     this.registry = registry;
@@ -72,6 +76,13 @@ export class WorkerMetrics {
     this.fencedWrites = new Counter({
       name: 'ratchet_fenced_writes_total',
       help: 'Appends refused because the fencing epoch was stale',
+      registers,
+    });
+    this.partitionsOwned = new Gauge({ name: 'ratchet_partitions_owned', help: 'Partitions served by this worker', registers });
+    this.partitionMoves = new Counter({
+      name: 'ratchet_partition_moves_total',
+      help: 'Partition moves by kind (acquired, released, lost)',
+      labelNames: ['kind'],
       registers,
     });
   }

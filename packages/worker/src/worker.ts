@@ -31,6 +31,7 @@ import { AggregateActor } from './aggregate-actor.js';
 import { CrashPoint, crashPoint } from './crash-point.js';
 import { GroupCommitter, type GroupCommitterOptions } from './group-committer.js';
 import { OutboxRelay } from './outbox-relay.js';
+import { ClusterOwnership, type MembershipView } from './cluster-ownership.js';
 import { StaticOwnership, type PartitionOwnership } from './ownership.js';
 import { WorkerMetrics } from './worker-metrics.js';
 
@@ -46,8 +47,10 @@ export interface WorkerOptions {
   readonly workerId?: string;
   /** Partitions in the cluster; must match every client. Default 64. */
   readonly partitionCount?: number;
-  /** Who owns which partition; default: claim all of them (one worker). */
+  /** Who owns which partition; default: claim all of them (one worker), or follow `cluster`. */
   readonly ownership?: PartitionOwnership;
+  /** Share partitions with other workers by membership (see docs/operations.md). */
+  readonly cluster?: WorkerClusterOptions;
   /** NATS queue group the command subscriptions join. Default 'ratchet-workers'. */
   readonly queueGroup?: string;
   /** Group commit tuning. */
@@ -75,6 +78,20 @@ export interface WorkerOptions {
   readonly metrics?: WorkerMetrics;
 }
 
+/** Membership-driven partition ownership. */
+export interface WorkerClusterOptions {
+  /** Live members; `leave` announces a planned exit, `stop` ends heartbeats. */
+  readonly membership: MembershipView & { leave(): Promise<void>; stop(): Promise<void> };
+  /** Owner per partition for a member set (the same function on every worker). */
+  readonly assign: (members: readonly string[], partitionCount: number) => readonly string[];
+  /** Most partitions taken over per second. Default 32. */
+  readonly movesPerSecond?: number;
+  /** How long to wait for a live previous owner to release before claiming (ms). Default 5,000. */
+  readonly handoverTimeoutMs?: number;
+  /** How often owned epochs are checked against Postgres (ms). Default 2,000. */
+  readonly verifyIntervalMs?: number;
+}
+
 /** Counters a test or a status page can read. */
 export interface WorkerStats {
   readonly inFlight: number;
@@ -85,6 +102,8 @@ export interface WorkerStats {
   readonly published: number;
   readonly outboxLag: number;
   readonly fencedWrites: number;
+  readonly partitionsOwned: number;
+  readonly partitionMoves: number;
 }
 
 const MAX_INTERNAL_RETRIES = 3;
@@ -104,7 +123,12 @@ export class Worker {
   readonly #committer: GroupCommitter;
   #relay: OutboxRelay | undefined;
   #ownership: PartitionOwnership | undefined;
-  #subs: Subscription[] = [];
+  #cluster: ClusterOwnership | undefined;
+  #fallback: Subscription | undefined;
+  readonly #partitionSubs = new Map<number, Subscription[]>();
+  readonly #partitionInFlight = new Map<number, number>();
+  readonly #partitionIdle = new Map<number, Array<() => void>>();
+  #started = false;
   #sweeper: NodeJS.Timeout | undefined;
   #inFlight = 0;
   #idleWaiters: Array<() => void> = [];
@@ -153,29 +177,37 @@ export class Worker {
       published: this.#relay?.published ?? 0,
       outboxLag: this.#relay?.lag ?? 0,
       fencedWrites: this.#stats.fencedWrites,
+      partitionsOwned: this.#partitionSubs.size,
+      partitionMoves: this.#cluster?.moves ?? 0,
     };
   }
 
-  /** Whether the worker takes commands (started and not draining). */
+  /** Partitions served here now, with the fencing epoch each is written under. */
+  ownedPartitions(): Array<{ partition: number; epoch: number }> {
+    return [...this.#partitionSubs.keys()]
+      .sort((a, b) => a - b)
+      .map((partition) => ({ partition, epoch: this.#ownership?.fenceFor(partition)?.epoch ?? 0 }));
+  }
+
+  /** The assignment this worker computed from the member set (cluster mode), owner per partition. */
+  assignment(): readonly string[] {
+    return this.#cluster?.assignment() ?? [];
+  }
+
+  /** Whether the worker takes commands: started, not draining, and (in a cluster) serving its whole share. */
   get ready(): boolean {
-    return this.#subs.length > 0 && !this.#draining;
+    if (!this.#started || this.#draining) return false;
+    return this.#cluster === undefined ? this.#partitionSubs.size > 0 : this.#cluster.settled;
   }
 
   /** Claim partitions (unless an ownership was given), subscribe, start the relay and the idle sweep. */
   async start(): Promise<void> {
-    this.#ownership =
-      this.#o.ownership ?? (await StaticOwnership.claimAll(this.#o.store, this.id, this.#partitionCount));
     const queue = this.#o.queueGroup ?? 'ratchet-workers';
-    for (const type of this.#types.keys()) {
-      for (let p = 0; p < this.#partitionCount; p += 1) this.servePartition(type, p, queue);
-    }
     // Commands for aggregate types nobody serves, or to partitions that do not exist, still get a typed answer.
-    this.#subs.push(
-      this.#o.nats.subscribe('ratchet.cmd.*.*', {
-        queue: `${queue}-fallback`,
-        callback: (_err, msg) => this.#onFallback(msg),
-      }),
-    );
+    this.#fallback = this.#o.nats.subscribe('ratchet.cmd.*.*', {
+      queue: `${queue}-fallback`,
+      callback: (_err, msg) => this.#onFallback(msg),
+    });
     if (this.#o.relay ?? true) {
       await ensureEventsStream(await jetstreamManager(this.#o.nats), { replicas: this.#o.eventsStreamReplicas ?? 1 });
       this.#relay = new OutboxRelay({
@@ -198,17 +230,66 @@ export class Worker {
       this.metrics.residentActors.set(this.#actors.size);
     }, sweepEvery);
     this.#sweeper.unref();
+    if (this.#o.cluster !== undefined) {
+      const cluster = new ClusterOwnership({
+        workerId: this.id,
+        partitionCount: this.#partitionCount,
+        membership: this.#o.cluster.membership,
+        assign: this.#o.cluster.assign,
+        store: this.#o.store,
+        logger: this.#log,
+        movesPerSecond: this.#o.cluster.movesPerSecond,
+        handoverTimeoutMs: this.#o.cluster.handoverTimeoutMs,
+        verifyIntervalMs: this.#o.cluster.verifyIntervalMs,
+        onMove: (kind) => {
+          this.metrics.partitionMoves.inc({ kind });
+          this.metrics.partitionsOwned.set(this.#partitionSubs.size);
+        },
+      });
+      this.#cluster = cluster;
+      this.#ownership = cluster;
+      cluster.start({ serve: (p) => this.#serve(p), unserve: (p) => this.#unserve(p) });
+    } else {
+      this.#ownership =
+        this.#o.ownership ?? (await StaticOwnership.claimAll(this.#o.store, this.id, this.#partitionCount));
+      for (let p = 0; p < this.#partitionCount; p += 1) this.#serve(p);
+      this.metrics.partitionsOwned.set(this.#partitionSubs.size);
+    }
+    this.#started = true;
     this.#log.info({ partitions: this.#partitionCount, types: [...this.#types.keys()] }, 'worker started');
   }
 
-  /** Subscribe to one partition's command subject for one aggregate type. */
-  servePartition(type: string, partition: number, queue = this.#o.queueGroup ?? 'ratchet-workers'): Subscription {
-    const sub = this.#o.nats.subscribe(commandSubject(type, partition), {
-      queue,
-      callback: (_err, msg) => this.#onCommand(type, partition, msg),
-    });
-    this.#subs.push(sub);
-    return sub;
+  /** Start taking commands for a partition: one queue subscription per aggregate type. */
+  #serve(partition: number): void {
+    if (this.#partitionSubs.has(partition) || this.#draining) return;
+    const queue = this.#o.queueGroup ?? 'ratchet-workers';
+    const subs = [...this.#types.keys()].map((type) =>
+      this.#o.nats.subscribe(commandSubject(type, partition), {
+        queue,
+        callback: (_err, msg) => this.#onCommand(type, partition, msg),
+      }),
+    );
+    this.#partitionSubs.set(partition, subs);
+  }
+
+  /** Stop taking commands for a partition, answer those in flight, drop its actors. */
+  async #unserve(partition: number, deadlineMs = 10_000): Promise<void> {
+    const subs = this.#partitionSubs.get(partition);
+    if (subs === undefined) return;
+    this.#partitionSubs.delete(partition);
+    await Promise.all(subs.map((s) => s.drain().catch(() => undefined)));
+    if ((this.#partitionInFlight.get(partition) ?? 0) > 0) {
+      await Promise.race([
+        new Promise<void>((resolve) => {
+          const list = this.#partitionIdle.get(partition) ?? [];
+          list.push(resolve);
+          this.#partitionIdle.set(partition, list);
+        }),
+        new Promise<void>((resolve) => setTimeout(resolve, deadlineMs).unref()),
+      ]);
+    }
+    this.dropPartition(partition);
+    this.metrics.partitionsOwned.set(this.#partitionSubs.size);
   }
 
   /**
@@ -216,10 +297,18 @@ export class Worker {
    * then stop. Resolves true when everything finished within the deadline.
    */
   async drain(deadlineMs = 10_000): Promise<boolean> {
-    this.#draining = true;
     const until = Date.now() + deadlineMs;
-    await Promise.all(this.#subs.map((s) => s.drain().catch(() => undefined)));
-    this.#subs = [];
+    if (this.#cluster !== undefined && this.#o.cluster !== undefined) {
+      // Announce the exit first so peers compute the new assignment, then hand each partition
+      // over: stop taking its commands, finish those in flight, release its epoch.
+      await this.#o.cluster.membership.leave().catch((error: unknown) => this.#log.warn({ err: error }, 'leave not announced'));
+      this.#draining = true;
+      await this.#cluster.leave();
+    } else {
+      this.#draining = true;
+      await Promise.all([...this.#partitionSubs.keys()].map((p) => this.#unserve(p, Math.max(0, until - Date.now()))));
+    }
+    await this.#fallback?.drain().catch(() => undefined);
     const answered = await Promise.race([
       this.#whenIdle().then(() => true),
       new Promise<boolean>((r) => setTimeout(() => r(false), Math.max(0, until - Date.now())).unref()),
@@ -231,6 +320,7 @@ export class Worker {
       await this.#relay.stop();
     }
     if (this.#sweeper !== undefined) clearInterval(this.#sweeper);
+    await this.#o.cluster?.membership.stop().catch(() => undefined);
     this.#log.info({ answered, relayed }, 'worker drained');
     return answered;
   }
@@ -297,6 +387,7 @@ export class Worker {
       return;
     }
     this.#inFlight += 1;
+    this.#partitionInFlight.set(partition, (this.#partitionInFlight.get(partition) ?? 0) + 1);
     this.metrics.inFlight.set(this.#inFlight);
     const streamId = streamIdOf(type, request.id);
     const actor = this.#actors.get(streamId, () => new AggregateActor(aggregate, request.id, streamId, partition));
@@ -319,7 +410,18 @@ export class Worker {
       }
       endCommandSpan(span, reply.status, undefined, reply.status === 'error' ? reply.error.code : undefined);
       this.#finish(msg, type, started, reply, true);
+      this.#partitionDone(partition);
     });
+  }
+
+  #partitionDone(partition: number): void {
+    const n = (this.#partitionInFlight.get(partition) ?? 1) - 1;
+    this.#partitionInFlight.set(partition, n);
+    if (n > 0) return;
+    const waiters = this.#partitionIdle.get(partition);
+    if (waiters === undefined) return;
+    this.#partitionIdle.delete(partition);
+    for (const w of waiters) w();
   }
 
   #finish(msg: Msg, type: string, started: bigint, reply: CommandReply, admitted: boolean): void {
