@@ -1,0 +1,14 @@
+export { defineProjection, projectionTables, PROJECTIONS_SCHEMA } from './define-projection.js';
+export type { Projection, ProjectionConfig, ProjectionHandler, ProjectionSql, ProjectionTables } from './define-projection.js';
+export { createProjector, Projector } from './projector.js';
+export type { ParkedRecord, ProjectionStatus, ProjectorOptions, RetryReport } from './projector.js';
+export type { ProjectorStore, RunnerPhase } from './projection-runner.js';
+export { ProjectorMetrics } from './projector-metrics.js';
+export { republish } from './republish.js';
+export type { FeedReader, RepublishOptions, RepublishResult } from './republish.js';
+export { activateVersion } from './activate-version.js';
+export type { ActivateOptions } from './activate-version.js';
+export { decodeEventMessage } from './decode-event-message.js';
+export { migrateProjectionSchema } from './projection-schema.js';
+export { ProjectorCrashPoint } from './crash-point.js';
+export type { ApplyReport, ParkedEvent } from './apply-events.js';

@@ -1,0 +1,205 @@
+// The projector runtime against a private nats-server and a fresh database: exactly-once apply on
+// (stream, version) through redeliveries and gaps, poison events parked per stream, read-your-writes.
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { ErrorCode, RatchetError } from '@ratchet/core';
+import { createPostgresEventStore, FEED_START, type PostgresEventStore } from '@ratchet/event-store-postgres';
+import { createTestDatabase, startNatsServer, waitFor, type NatsServerHandle, type TestDatabase } from '@ratchet/testing';
+import { ensureEventsStream } from '@ratchet/transport-nats';
+import { OutboxRelay } from '@ratchet/worker';
+import pg from 'pg';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defineProjection, type Projection } from './define-projection.js';
+import { createProjector, type Projector } from './projector.js';
+import { republish } from './republish.js';
+
+let nats: NatsServerHandle;
+let nc: NatsConnection;
+let db: TestDatabase;
+let store: PostgresEventStore;
+let pool: pg.Pool;
+let relay: OutboxRelay;
+const poisoned = new Set<string>();
+const calls = new Map<string, number>();
+
+/** Counts every applied event per stream and remembers the versions it saw, so a double apply shows. */
+function countingProjection(): Projection {
+  return defineProjection({
+    name: 'counting',
+    version: 1,
+    tables: ['counting'],
+    aggregateTypes: ['counter'],
+    setup: async (sql, t) => {
+      await sql.query(`CREATE TABLE IF NOT EXISTS ${t.name('counting')} (stream_id text PRIMARY KEY, n int NOT NULL, versions int[] NOT NULL)`);
+    },
+    handlers: {
+      ticked: async (e, sql, t) => {
+        const key = `${e.streamId}@${e.version}`;
+        calls.set(key, (calls.get(key) ?? 0) + 1);
+        if (poisoned.has(key)) throw new Error(`poison ${key}`);
+        await sql.query(
+          `INSERT INTO ${t.name('counting')} AS c VALUES ($1, 1, ARRAY[$2::int])
+           ON CONFLICT (stream_id) DO UPDATE SET n = c.n + 1, versions = c.versions || $2::int`,
+          [e.streamId, e.version],
+        );
+      },
+    },
+  });
+}
+
+async function tick(streamId: string, n: number): Promise<void> {
+  for (let i = 0; i < n; i += 1) {
+    const v = await store.streamVersion(streamId);
+    await store.append(streamId, v, [{ type: 'ticked', data: {} }]);
+  }
+  relay.notify();
+}
+
+async function rows(): Promise<Map<string, { n: number; versions: number[] }>> {
+  const res = await pool.query<{ stream_id: string; n: number; versions: number[] }>('SELECT * FROM counting');
+  return new Map(res.rows.map((r) => [r.stream_id, { n: r.n, versions: r.versions }]));
+}
+
+beforeAll(async () => {
+  nats = await startNatsServer();
+  nc = await connect({ servers: nats.url });
+  db = await createTestDatabase('projector');
+  store = createPostgresEventStore({ connectionString: db.url });
+  await store.migrate();
+  pool = new pg.Pool({ connectionString: db.url });
+  await ensureEventsStream(await jetstreamManager(nc));
+  relay = new OutboxRelay({ store, jetstream: jetstream(nc), holder: 'test', logger: pino({ level: 'silent' }), pollIntervalMs: 20 });
+  relay.start();
+});
+
+afterAll(async () => {
+  await relay?.stop();
+  await pool?.end();
+  await store?.close();
+  await db?.drop();
+  await nc?.close();
+  await nats?.stop();
+});
+
+describe('projector runtime', () => {
+  let projector: Projector;
+  beforeAll(async () => {
+    projector = createProjector({
+      nats: nc,
+      store,
+      pool,
+      projections: [countingProjection()],
+      batchSize: 50,
+      ackWaitMs: 1_000,
+      maxAttempts: 3,
+      retryBackoffMs: 1,
+    });
+    await projector.start();
+    await projector.whenFollowing('counting', 1);
+  });
+  afterAll(async () => {
+    await projector?.stop();
+  });
+
+  it('applies each (stream, version) once through redeliveries and a full republish', async () => {
+    await tick('counter/a', 20);
+    await tick('counter/b', 5);
+    await projector.waitFor('counting', 'counter/a', 20, 10_000);
+    await projector.waitFor('counting', 'counter/b', 5, 10_000);
+    // A purged stream refilled from Postgres: every event comes again (unless JetStream's
+    // dedupe window still remembers its id), and the projector must not count any twice.
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.purge('RATCHET_EVENTS');
+    const { published } = await republish(store, jetstream(nc), FEED_START);
+    expect(published).toBe(25);
+    await tick('counter/a', 1);
+    await projector.waitFor('counting', 'counter/a', 21, 10_000);
+    const r = await rows();
+    expect(r.get('counter/a')).toEqual({ n: 21, versions: Array.from({ length: 21 }, (_, i) => i + 1) });
+    expect(r.get('counter/b')?.n).toBe(5);
+  });
+
+  it('drops duplicates JetStream cannot see (past its dedupe window) by the high-water mark', async () => {
+    // Publish straight to JetStream with fresh message ids: what a republish looks like after the window.
+    const js = jetstream(nc);
+    const [e1, e2] = await store.readStream('counter/b', { fromVersion: 1, toVersion: 2 });
+    const { encodeEventMessage } = await import('@ratchet/worker');
+    for (const e of [e1!, e2!, e1!]) await js.publish('ratchet.evt.counter.b', encodeEventMessage(e));
+    const dupes = async (): Promise<number> =>
+      (await projector.metrics.duplicates.get()).values.find((v) => v.labels['projection'] === 'counting@v1')?.value ?? 0;
+    const dupesBefore = await dupes();
+    const before = await pool.query<{ d: string }>(
+      `SELECT coalesce(sum(events_applied), 0) AS d FROM ratchet_projections.versions WHERE name = 'counting'`,
+    );
+    await tick('counter/b', 1);
+    await projector.waitFor('counting', 'counter/b', 6, 10_000);
+    await waitFor(async () => (await jsm().then((m) => m.consumers.info('RATCHET_EVENTS', 'proj_counting_v1'))).num_ack_pending === 0, {
+      what: 'every message acked',
+      timeoutMs: 10_000,
+    });
+    const r = await rows();
+    expect(r.get('counter/b')).toEqual({ n: 6, versions: [1, 2, 3, 4, 5, 6] });
+    const after = await pool.query<{ d: string }>(
+      `SELECT coalesce(sum(events_applied), 0) AS d FROM ratchet_projections.versions WHERE name = 'counting'`,
+    );
+    expect(Number(after.rows[0]!.d) - Number(before.rows[0]!.d)).toBe(1);
+    expect((await dupes()) - dupesBefore).toBeGreaterThanOrEqual(3);
+  });
+
+  it('fills a gap from the store when an earlier event never arrives', async () => {
+    // Append without the relay seeing it first: stop the relay, append 3, publish only the last.
+    await relay.stop();
+    for (let i = 0; i < 3; i += 1) await store.append('counter/gap', i, [{ type: 'ticked', data: {} }]);
+    const [, , third] = await store.readStream('counter/gap');
+    const { encodeEventMessage } = await import('@ratchet/worker');
+    await jetstream(nc).publish('ratchet.evt.counter.gap', encodeEventMessage(third!), { msgID: 'gap-test-3' });
+    await projector.waitFor('counting', 'counter/gap', 3, 10_000);
+    expect((await rows()).get('counter/gap')).toEqual({ n: 3, versions: [1, 2, 3] });
+    relay = new OutboxRelay({ store, jetstream: jetstream(nc), holder: 'test', logger: pino({ level: 'silent' }), pollIntervalMs: 20 });
+    relay.start();
+  });
+
+  it('parks a poison event, holds its stream, lets other streams flow, and catches up after a retry', async () => {
+    await tick('counter/p', 2);
+    await projector.waitFor('counting', 'counter/p', 2, 10_000);
+    poisoned.add('counter/p@3');
+    await tick('counter/p', 3); // v3 is poison, v4 and v5 wait behind it
+    await tick('counter/ok', 4);
+    await projector.waitFor('counting', 'counter/ok', 4, 10_000);
+    const parked = await waitFor(async () => (await projector.listParked('counting')).find((p) => p.streamId === 'counter/p'), {
+      what: 'counter/p parked',
+      timeoutMs: 10_000,
+    });
+    expect(parked).toMatchObject({ version: 3, type: 'ticked', attempts: 3 });
+    expect(parked.error).toMatch(/poison counter\/p@3/);
+    expect(calls.get('counter/p@3')).toBeGreaterThanOrEqual(3);
+    expect(calls.get('counter/p@4') ?? 0).toBe(0);
+    // Later events of the parked stream are not applied while it is parked.
+    await tick('counter/p', 1);
+    await tick('counter/ok', 1);
+    await projector.waitFor('counting', 'counter/ok', 5, 10_000);
+    expect((await rows()).get('counter/p')?.versions).toEqual([1, 2]);
+    expect(await projector.metrics.registry.getSingleMetricAsString('ratchet_projection_parked')).toMatch(/counting@v1"} 1/);
+    const wait = projector.waitFor('counting', 'counter/p', 6, 200);
+    await expect(wait).rejects.toBeInstanceOf(RatchetError);
+    await expect(wait).rejects.toMatchObject({ code: ErrorCode.TIMEOUT });
+
+    // A retry that fails again keeps it parked and counts the attempts.
+    expect(await projector.retryParked('counting')).toEqual({ released: [], stillParked: ['counter/p'] });
+    expect((await projector.listParked('counting'))[0]?.attempts).toBe(6);
+
+    poisoned.delete('counter/p@3'); // the fix
+    expect(await projector.retryParked('counting', 'counter/p')).toEqual({ released: ['counter/p'], stillParked: [] });
+    await projector.waitFor('counting', 'counter/p', 6, 1_000);
+    expect((await rows()).get('counter/p')).toEqual({ n: 6, versions: [1, 2, 3, 4, 5, 6] });
+    expect(await projector.listParked('counting')).toEqual([]);
+    await tick('counter/p', 1);
+    await projector.waitFor('counting', 'counter/p', 7, 10_000);
+    expect((await rows()).get('counter/p')?.n).toBe(7);
+  });
+});
+
+function jsm() {
+  return jetstreamManager(nc);
+}

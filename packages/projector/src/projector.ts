@@ -1,0 +1,338 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { ErrorCode, RatchetError, ValidationError } from '@ratchet/core';
+import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { EVENTS_STREAM, ensureEventsStream } from '@ratchet/transport-nats';
+import pg from 'pg';
+import { pino, type Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { activateVersion } from './activate-version.js';
+import type { Projection } from './define-projection.js';
+import { PROJECTIONS_SCHEMA } from './define-projection.js';
+import { migrateProjectionSchema } from './projection-schema.js';
+import { ProjectionRunner } from './projection-runner.js';
+import type { ProjectorStore, RunnerPhase } from './projection-runner.js';
+import { ProjectorMetrics } from './projector-metrics.js';
+
+const S = `"${PROJECTIONS_SCHEMA}"`;
+
+/** Options of {@link createProjector}. Give `pool` or `connectionString`. */
+export interface ProjectorOptions {
+  readonly nats: NatsConnection;
+  /** The event store: gaps and rebuilds read it. */
+  readonly store: ProjectorStore;
+  /** Pool on the read-model database; `stop()` leaves it open. */
+  readonly pool?: pg.Pool;
+  /** Read-model database URL; the projector creates (and `stop()` ends) its own pool. */
+  readonly connectionString?: string;
+  /** Pool on the event store's database, for the rebuild fence. Default: the read-model pool (same database). */
+  readonly storePool?: pg.Pool;
+  /** Projection versions to run; several versions of one name run side by side. */
+  readonly projections: readonly Projection[];
+  /** Events per read-model transaction. Default 200. */
+  readonly batchSize?: number;
+  /** Handler attempts before an event is parked. Default 5. */
+  readonly maxAttempts?: number;
+  /** Pause before a handler's first retry (ms), doubled each time. Default 20. */
+  readonly retryBackoffMs?: number;
+  /** Switch readers to a version as soon as it finished building and is newer than the active one. Default true. */
+  readonly autoSwitch?: boolean;
+  /** Schema of the stable views. Default 'public'. */
+  readonly viewSchema?: string;
+  /** JetStream ack wait of the consumers (ms). Default 30,000. */
+  readonly ackWaitMs?: number;
+  /** JetStream stream name. Default RATCHET_EVENTS. */
+  readonly streamName?: string;
+  /** Event subject prefix. Default 'ratchet.evt'. */
+  readonly subjectPrefix?: string;
+  /** Interval of the lag probes (ms). Default 1,000. */
+  readonly statsIntervalMs?: number;
+  /** Default: silent. */
+  readonly logger?: Logger;
+  /** Metrics, or a registry to create them in. Default: a new registry. */
+  readonly metrics?: ProjectorMetrics;
+  readonly registry?: Registry;
+}
+
+/** A parked (dead-lettered) event and the stream it holds up. */
+export interface ParkedRecord {
+  readonly projection: string;
+  readonly projectionVersion: number;
+  readonly streamId: string;
+  readonly version: number;
+  readonly type: string;
+  readonly error: string;
+  readonly attempts: number;
+  readonly parkedAt: Date;
+}
+
+/** What {@link Projector.retryParked} did. */
+export interface RetryReport {
+  /** Streams now caught up. */
+  readonly released: string[];
+  /** Streams whose event failed again and stays parked. */
+  readonly stillParked: string[];
+}
+
+/** One projection version's state. */
+export interface ProjectionStatus {
+  readonly projection: string;
+  readonly phase: RunnerPhase;
+  readonly lagEvents: number;
+}
+
+/** Runs projection versions: JetStream consumers, rebuilds, parked events, read-your-writes. */
+export class Projector {
+  readonly metrics: ProjectorMetrics;
+  readonly #o: ProjectorOptions;
+  readonly #pool: pg.Pool;
+  readonly #ownsPool: boolean;
+  readonly #log: Logger;
+  readonly #runners: ProjectionRunner[] = [];
+  #jsm: JetStreamManager | undefined;
+  #started = false;
+
+  constructor(options: ProjectorOptions) {
+    if (options.projections.length === 0) {
+      throw new ValidationError('no projections', [{ path: ['projections'], message: 'give at least one projection' }]);
+    }
+    const keys = new Set<string>();
+    for (const p of options.projections) {
+      if (keys.has(p.key)) throw new ValidationError(`projection ${p.key} given twice`, [{ path: ['projections'], message: 'duplicate' }]);
+      keys.add(p.key);
+    }
+    this.#o = options;
+    this.#ownsPool = options.pool === undefined;
+    if (options.pool !== undefined) this.#pool = options.pool;
+    else if (options.connectionString !== undefined) {
+      this.#pool = new pg.Pool({ connectionString: options.connectionString, max: options.projections.length + 4 });
+      this.#pool.on('error', () => undefined);
+    } else {
+      throw new ValidationError('pool or connectionString is required', [{ path: ['pool'], message: 'required' }]);
+    }
+    this.#log = options.logger ?? pino({ level: 'silent' });
+    this.metrics = options.metrics ?? new ProjectorMetrics(options.registry);
+  }
+
+  /** Whether every version has started (building or following). */
+  get ready(): boolean {
+    return this.#started && this.#runners.every((r) => r.phase === 'building' || r.phase === 'following');
+  }
+
+  /** Create the projector's tables and every version's tables, then build or follow each version in the background. */
+  async start(): Promise<void> {
+    await migrateProjectionSchema(this.#pool);
+    const jsm = await jetstreamManager(this.#o.nats);
+    this.#jsm = jsm;
+    const streamName = this.#o.streamName ?? EVENTS_STREAM;
+    if (this.#o.streamName === undefined) await ensureEventsStream(jsm);
+    const settings = {
+      pool: this.#pool,
+      storePool: this.#o.storePool ?? this.#pool,
+      store: this.#o.store,
+      js: jetstream(this.#o.nats),
+      jsm,
+      streamName,
+      subjectPrefix: this.#o.subjectPrefix ?? 'ratchet.evt',
+      batchSize: this.#o.batchSize ?? 200,
+      maxAttempts: this.#o.maxAttempts ?? 5,
+      retryBackoffMs: this.#o.retryBackoffMs ?? 20,
+      ackWaitMs: this.#o.ackWaitMs ?? 30_000,
+      statsIntervalMs: this.#o.statsIntervalMs ?? 1_000,
+      logger: this.#log,
+      metrics: this.metrics,
+      onFollowing: (p: Projection) => this.#afterBuild(p),
+    };
+    for (const p of this.#o.projections) {
+      const runner = new ProjectionRunner(p, settings);
+      await runner.start();
+      await runner.refreshParked();
+      this.#runners.push(runner);
+    }
+    this.#started = true;
+  }
+
+  async #afterBuild(p: Projection): Promise<void> {
+    const active = await this.activeVersion(p.name);
+    if (active === null || (this.#o.autoSwitch !== false && active < p.version)) {
+      const switched = await activateVersion(this.#pool, p.name, p.version, { viewSchema: this.#o.viewSchema });
+      if (switched) this.#log.info({ projection: p.key, from: active }, 'projection switched: readers now see this version');
+    }
+  }
+
+  /** Resolves when the version has finished building and follows JetStream. */
+  async whenFollowing(name: string, version: number): Promise<void> {
+    await this.#runner(name, version).following();
+  }
+
+  /** The version readers see through the stable views, or null before the first switch. */
+  async activeVersion(name: string): Promise<number | null> {
+    const res = await this.#pool.query<{ version: number }>(`SELECT version FROM ${S}.active WHERE name = $1`, [name]);
+    return res.rows[0]?.version ?? null;
+  }
+
+  /** Point the stable views at `version` now (`force` allows going back to an older one). */
+  async activate(name: string, version: number, options: { force?: boolean } = {}): Promise<boolean> {
+    return activateVersion(this.#pool, name, version, { viewSchema: this.#o.viewSchema, force: options.force });
+  }
+
+  /**
+   * Read-your-writes: resolve when the projection has applied `streamId` up to `version`; reject
+   * with RatchetError(TIMEOUT) after `timeoutMs`. The active version is awaited, else the newest run here.
+   */
+  async waitFor(name: string, streamId: string, version: number, timeoutMs = 5_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const projectionVersion = (await this.activeVersion(name)) ?? this.#newest(name);
+      const res = await this.#pool.query<{ last_version: number }>(
+        `SELECT last_version FROM ${S}.positions WHERE name = $1 AND version = $2 AND stream_id = $3`,
+        [name, projectionVersion, streamId],
+      );
+      if ((res.rows[0]?.last_version ?? 0) >= version) return;
+      if (Date.now() >= deadline) {
+        throw new RatchetError(ErrorCode.TIMEOUT, `projection ${name} did not reach ${streamId}@${version} within ${timeoutMs} ms`, {
+          details: { projection: name, projectionVersion, streamId, version, applied: res.rows[0]?.last_version ?? 0 },
+        });
+      }
+      await delay(Math.min(25, Math.max(1, deadline - Date.now())));
+    }
+  }
+
+  /** Parked events, oldest first, of one projection name or all. */
+  async listParked(name?: string): Promise<ParkedRecord[]> {
+    const res = await this.#pool.query<{
+      name: string;
+      version: number;
+      stream_id: string;
+      event_version: number;
+      type: string;
+      error: string;
+      attempts: number;
+      parked_at: Date;
+    }>(`SELECT * FROM ${S}.parked WHERE $1::text IS NULL OR name = $1 ORDER BY parked_at, stream_id`, [name ?? null]);
+    return res.rows.map((r) => ({
+      projection: r.name,
+      projectionVersion: r.version,
+      streamId: r.stream_id,
+      version: r.event_version,
+      type: r.type,
+      error: r.error,
+      attempts: r.attempts,
+      parkedAt: r.parked_at,
+    }));
+  }
+
+  /**
+   * Retry parked events (after a fix was deployed): each stream is unparked and its events from
+   * the parked one to the end are read from the store and applied in one transaction; an event
+   * that fails again is parked again.
+   */
+  async retryParked(name: string, streamId?: string): Promise<RetryReport> {
+    const released: string[] = [];
+    const stillParked: string[] = [];
+    for (const runner of this.#runners.filter((r) => r.projection.name === name)) {
+      const p = runner.projection;
+      const rows = await this.#pool.query<{ stream_id: string; event_version: number }>(
+        `SELECT stream_id, event_version FROM ${S}.parked WHERE name = $1 AND version = $2 AND ($3::text IS NULL OR stream_id = $3)`,
+        [p.name, p.version, streamId ?? null],
+      );
+      for (const row of rows.rows) {
+        const events = await this.#o.store.readStream(row.stream_id, { fromVersion: row.event_version });
+        let unparked = false;
+        const report = await runner.applyDirect(events, {
+          before: async (client) => {
+            await client.query(`UPDATE ${S}.positions SET parked_version = NULL WHERE name = $1 AND version = $2 AND stream_id = $3`, [
+              p.name,
+              p.version,
+              row.stream_id,
+            ]);
+          },
+          after: async (client, r) => {
+            if (r.parked.length === 0) {
+              await client.query(`DELETE FROM ${S}.parked WHERE name = $1 AND version = $2 AND stream_id = $3`, [p.name, p.version, row.stream_id]);
+              unparked = true;
+            }
+          },
+        });
+        (unparked && report.parked.length === 0 ? released : stillParked).push(row.stream_id);
+      }
+      await runner.refreshParked();
+    }
+    this.#log.info({ projection: name, released, stillParked }, 'parked events retried');
+    return { released, stillParked };
+  }
+
+  /**
+   * Drop a superseded version: its tables, positions, parked events and JetStream consumer.
+   * Default: every version older than the active one. Refuses the active version. Stop the
+   * processes that still run that version first, or their handlers fail and park.
+   */
+  async dropOld(name: string, version?: number): Promise<number[]> {
+    const active = await this.activeVersion(name);
+    const res = await this.#pool.query<{ version: number; tables: string[] }>(
+      `SELECT version, tables FROM ${S}.versions WHERE name = $1 AND ($2::int IS NULL OR version = $2) AND ($2::int IS NOT NULL OR version < $3)`,
+      [name, version ?? null, active ?? 0],
+    );
+    const dropped: number[] = [];
+    for (const row of res.rows) {
+      if (row.version === active) throw new ValidationError(`version ${row.version} of ${name} is active`, [{ path: ['version'], message: 'active' }]);
+      const runner = this.#runners.find((r) => r.projection.name === name && r.projection.version === row.version);
+      if (runner !== undefined) {
+        await runner.stop();
+        this.#runners.splice(this.#runners.indexOf(runner), 1);
+      }
+      const client = await this.#pool.connect();
+      try {
+        await client.query('BEGIN');
+        for (const t of row.tables) await client.query(`DROP TABLE IF EXISTS ${S}."proj_${t}_v${row.version}"`);
+        for (const table of ['positions', 'parked', 'versions']) {
+          await client.query(`DELETE FROM ${S}.${table} WHERE name = $1 AND version = $2`, [name, row.version]);
+        }
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
+      await this.#jsm?.consumers.delete(this.#o.streamName ?? EVENTS_STREAM, `proj_${name}_v${row.version}`).catch(() => undefined);
+      this.#log.info({ projection: `${name}@v${row.version}` }, 'old projection version dropped');
+      dropped.push(row.version);
+    }
+    return dropped;
+  }
+
+  /** Each version's phase and lag. */
+  status(): ProjectionStatus[] {
+    return this.#runners.map((r) => ({ projection: r.projection.key, phase: r.phase, lagEvents: r.lagEvents }));
+  }
+
+  /** Drain: stop pulling, finish and commit the batches in hand, ack them; ends the pool if the projector made it. */
+  async stop(): Promise<void> {
+    await Promise.all(this.#runners.map((r) => r.stop()));
+    if (this.#ownsPool) await this.#pool.end();
+  }
+
+  #runner(name: string, version: number): ProjectionRunner {
+    const r = this.#runners.find((x) => x.projection.name === name && x.projection.version === version);
+    if (r === undefined) throw new ValidationError(`projection ${name}@v${version} is not run here`, [{ path: ['name'], message: 'unknown' }]);
+    return r;
+  }
+
+  #newest(name: string): number {
+    const versions = this.#o.projections.filter((p) => p.name === name).map((p) => p.version);
+    if (versions.length === 0) throw new ValidationError(`projection ${name} is not run here`, [{ path: ['name'], message: 'unknown' }]);
+    return Math.max(...versions);
+  }
+}
+
+/**
+ * Create a projector; `start()` it, `stop()` it to drain.
+ * @example
+ * const projector = createProjector({ nats, store, connectionString: process.env.DATABASE_URL, projections: [turnstileProjection] });
+ * await projector.start();
+ * await projector.waitFor('turnstile', 'turnstile/t-1', 3);
+ */
+export function createProjector(options: ProjectorOptions): Projector {
+  return new Projector(options);
+}

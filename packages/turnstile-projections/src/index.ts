@@ -1,0 +1,2 @@
+export { defineTurnstileProjection, TURNSTILE_TABLES } from './turnstile-projection.js';
+export type { TurnstileProjectionOptions } from './turnstile-projection.js';

@@ -1,0 +1,66 @@
+import { connect } from '@nats-io/transport-node';
+import { RatchetError } from '@ratchet/core';
+import { createPostgresEventStore } from '@ratchet/event-store-postgres';
+import { loadConfig, onShutdown, startOpsServer } from '@ratchet/ops';
+import { ProjectorMetrics, createProjector } from '@ratchet/projector';
+import { defineTurnstileProjection } from '@ratchet/turnstile-projections';
+import pg from 'pg';
+import { pino } from 'pino';
+import { collectDefaultMetrics } from 'prom-client';
+import { ProjectorConfigSchema } from './projector-config.js';
+
+const boot = pino({ base: { service: 'projector' } });
+let config;
+try {
+  config = loadConfig(ProjectorConfigSchema);
+} catch (error) {
+  boot.fatal({ err: error instanceof RatchetError ? error.toJSON() : error }, 'invalid configuration');
+  process.exit(2);
+}
+
+const log = pino({ level: config.LOG_LEVEL, base: { service: 'projector', pid: process.pid } });
+const metrics = new ProjectorMetrics();
+collectDefaultMetrics({ register: metrics.registry });
+
+const nats = await connect({ servers: config.NATS_URL.split(','), name: `ratchet-projector-${process.pid}`, maxReconnectAttempts: -1 });
+const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: config.PG_POOL_SIZE });
+pool.on('error', (err) => log.warn({ err }, 'idle Postgres client failed'));
+const store = createPostgresEventStore({ pool });
+await store.migrate();
+
+const projector = createProjector({
+  nats,
+  store,
+  pool,
+  projections: config.TURNSTILE_PROJECTION_VERSIONS.map((version) => defineTurnstileProjection({ version })),
+  batchSize: config.PROJECTOR_BATCH_SIZE,
+  maxAttempts: config.PROJECTOR_MAX_ATTEMPTS,
+  ackWaitMs: config.PROJECTOR_ACK_WAIT_MS,
+  autoSwitch: config.PROJECTOR_AUTO_SWITCH,
+  logger: log,
+  metrics,
+});
+await projector.start();
+
+const ops = await startOpsServer({
+  port: config.HTTP_PORT,
+  healthy: () => !nats.isClosed(),
+  ready: () => projector.ready && !nats.isClosed(),
+  registry: metrics.registry,
+  routes: {
+    '/status': () => projector.status(),
+    '/parked': () => projector.listParked(),
+  },
+});
+log.info({ httpPort: ops.port, projections: projector.status().map((s) => s.projection) }, 'projector ready');
+
+onShutdown(log, async () => {
+  // Stop pulling, finish and commit the batch in hand, ack it; the rest is redelivered.
+  const deadline = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), config.DRAIN_TIMEOUT_MS).unref());
+  if ((await Promise.race([projector.stop().then(() => 'done' as const), deadline])) === 'timeout') {
+    log.warn('drain deadline passed with a batch in flight; it will be redelivered');
+  }
+  await ops.close();
+  await nats.drain();
+  await pool.end();
+});
