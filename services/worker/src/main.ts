@@ -1,10 +1,11 @@
 import { hostname } from 'node:os';
 import { connect } from '@nats-io/transport-node';
+import { assignPartitions, createMembership, describeCluster, type Membership } from '@ratchet/cluster';
 import { RatchetError } from '@ratchet/core';
 import { createPostgresEventStore } from '@ratchet/event-store-postgres';
 import { loadConfig, onShutdown, startOpsServer } from '@ratchet/ops';
 import { Turnstile } from '@ratchet/turnstile';
-import { WorkerMetrics, createWorker } from '@ratchet/worker';
+import { WorkerMetrics, createWorker, type Worker } from '@ratchet/worker';
 import { pino } from 'pino';
 import { collectDefaultMetrics } from 'prom-client';
 import { WorkerConfigSchema } from './worker-config.js';
@@ -27,12 +28,57 @@ const nats = await connect({ servers: config.NATS_URL.split(','), name: `ratchet
 const store = createPostgresEventStore({ connectionString: config.DATABASE_URL, poolSize: config.PG_POOL_SIZE });
 await store.migrate();
 
-const worker = createWorker({
+// Declared before the ops server so its routes answer (not ready) while the worker starts.
+let worker: Worker | undefined;
+const ops = await startOpsServer({
+  port: config.HTTP_PORT,
+  healthy: () => !nats.isClosed(),
+  ready: () => worker?.ready === true && !nats.isClosed(),
+  registry: metrics.registry,
+  routes: {
+    '/stats': () => worker?.stats() ?? {},
+    '/cluster': async () => {
+      const epochs = await store.partitionEpochs();
+      const assignment = worker?.assignment() ?? [];
+      return {
+        workerId,
+        mode: config.CLUSTER_MODE,
+        members: membership === undefined ? [workerId] : describeCluster(membership.records(), assignment).members,
+        partitions: epochs.map((e) => ({ partition: e.partition, owner: e.owner, epoch: e.epoch, assignedTo: assignment[e.partition] ?? null })),
+        owned: worker?.ownedPartitions() ?? [],
+      };
+    },
+  },
+});
+
+let membership: Membership | undefined;
+if (config.CLUSTER_MODE === 'membership') {
+  membership = await createMembership({
+    nats,
+    workerId,
+    heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
+    ttlMs: config.MEMBER_TTL_MS,
+    logger: log,
+    info: { httpPort: ops.port, pid: process.pid },
+  });
+}
+
+worker = createWorker({
   nats,
   store,
   aggregates: [Turnstile],
   workerId,
   partitionCount: config.RATCHET_PARTITIONS,
+  ...(membership === undefined
+    ? {}
+    : {
+        cluster: {
+          membership,
+          assign: assignPartitions,
+          movesPerSecond: config.MOVES_PER_SECOND,
+          handoverTimeoutMs: config.HANDOVER_TIMEOUT_MS,
+        },
+      }),
   snapshotEvery: config.SNAPSHOT_EVERY,
   maxResidentActors: config.MAX_RESIDENT_ACTORS,
   idleTimeoutMs: config.IDLE_TIMEOUT_MS,
@@ -49,18 +95,11 @@ const worker = createWorker({
   metrics,
 });
 await worker.start();
-
-const ops = await startOpsServer({
-  port: config.HTTP_PORT,
-  healthy: () => !nats.isClosed(),
-  ready: () => worker.ready && !nats.isClosed(),
-  registry: metrics.registry,
-  routes: { '/stats': () => worker.stats() },
-});
-log.info({ httpPort: ops.port, pid: process.pid }, 'worker ready');
+const started = worker;
+log.info({ httpPort: ops.port, pid: process.pid, mode: config.CLUSTER_MODE }, 'worker ready');
 
 onShutdown(log, async () => {
-  const drained = await worker.drain(config.DRAIN_TIMEOUT_MS);
+  const drained = await started.drain(config.DRAIN_TIMEOUT_MS);
   if (!drained) log.warn('drain deadline passed with commands still in flight');
   await ops.close();
   await nats.drain();
