@@ -66,6 +66,8 @@ export interface PostgresEventStore {
   readFeed(after: FeedCheckpoint | null, limit: number): Promise<FeedPage>;
   /** The end of the feed now, for lag. */
   feedHead(): Promise<FeedHead>;
+  /** Highest global position written so far (committed or in flight), 0 when empty: a cheap upper bound for lag. */
+  feedMaxPosition(): Promise<number>;
   /** Take a partition over: bump its fencing epoch and return the new epoch (waits for in-flight fenced appends). */
   claimPartition(partition: number, owner: string): Promise<number>;
   /** Clear the owner if `owner` still holds `epoch`; resolves true when released. The epoch is kept. */
@@ -264,6 +266,11 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Po
         events,
         checkpoint: last === undefined ? from : { transactionId: last.transactionId, globalPosition: last.globalPosition },
       };
+    },
+
+    async feedMaxPosition() {
+      const res = await query<{ max: string | null }>('feedMaxPosition', `SELECT max(global_position) AS max FROM ${s}.events`);
+      return Number(res.rows[0]?.max ?? 0);
     },
 
     async feedHead() {
