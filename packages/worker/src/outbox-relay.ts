@@ -1,16 +1,17 @@
 import type { RecordedEvent } from '@ratchet/core';
-import type { FeedCheckpoint, FeedHead, FeedPage } from '@ratchet/event-store-postgres';
+import type { FeedCheckpoint, FeedPage } from '@ratchet/event-store-postgres';
 import { FEED_START } from '@ratchet/event-store-postgres';
-import type { JetStreamClient } from '@nats-io/jetstream';
-import { headers as natsHeaders } from '@nats-io/transport-node';
+import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { eventSubject, parseStreamId } from '@ratchet/transport-nats';
 import type { Logger } from 'pino';
 import { CrashPoint, crashPoint } from './crash-point.js';
+import { JetStreamPublisher } from './jetstream-publisher.js';
 
 /** The part of the store the relay needs. */
 export interface RelayStore {
   readFeed(after: FeedCheckpoint, limit: number): Promise<FeedPage>;
-  feedHead(): Promise<FeedHead>;
+  /** Highest global position written (committed or not); 0 when empty. */
+  feedMaxPosition(): Promise<number>;
   loadCheckpoint(name: string): Promise<FeedCheckpoint | null>;
   saveCheckpoint(name: string, checkpoint: FeedCheckpoint): Promise<void>;
   /** Take or renew a lease; true while `holder` has it. */
@@ -21,7 +22,8 @@ export interface RelayStore {
 /** Options of an {@link OutboxRelay}. */
 export interface OutboxRelayOptions {
   readonly store: RelayStore;
-  readonly jetstream: JetStreamClient;
+  /** Connection the relay publishes on (JetStream acks come back on it). */
+  readonly nats: NatsConnection;
   /** Who runs this relay (lease holder). */
   readonly holder: string;
   readonly logger: Logger;
@@ -33,6 +35,8 @@ export interface OutboxRelayOptions {
   readonly pollIntervalMs?: number;
   /** Lease TTL (ms): one relay runs at a time; another takes over this long after it stops renewing. Default 5,000. */
   readonly leaseTtlMs?: number;
+  /** How long to wait for JetStream to acknowledge a publish (ms). Default 10,000. */
+  readonly publishTimeoutMs?: number;
   /** Called after each published page with the number of events and the remaining lag. */
   readonly onProgress?: (published: number, lag: number) => void;
 }
@@ -75,6 +79,7 @@ export class OutboxRelay {
   #leaseCheckedAt = 0;
   #lag = 0;
   #published = 0;
+  #publisher: JetStreamPublisher | undefined;
 
   constructor(options: OutboxRelayOptions) {
     this.#o = {
@@ -83,6 +88,7 @@ export class OutboxRelay {
       batchSize: options.batchSize ?? 500,
       pollIntervalMs: options.pollIntervalMs ?? 100,
       leaseTtlMs: options.leaseTtlMs ?? 5_000,
+      publishTimeoutMs: options.publishTimeoutMs ?? 10_000,
     };
   }
 
@@ -105,6 +111,7 @@ export class OutboxRelay {
   start(): void {
     if (this.#running) return;
     this.#running = true;
+    this.#publisher = new JetStreamPublisher(this.#o.nats);
     this.#loop = this.#run();
   }
 
@@ -130,6 +137,7 @@ export class OutboxRelay {
     this.#running = false;
     this.#wake?.();
     await this.#loop;
+    this.#publisher?.close();
     if (this.#leader) {
       this.#leader = false;
       await this.#o.store.releaseLease(this.#o.name, this.#o.holder).catch(() => undefined);
@@ -181,8 +189,9 @@ export class OutboxRelay {
     this.#published += page.events.length;
     if (page.events.length < this.#o.batchSize) this.#lag = 0;
     else {
-      const head = await this.#o.store.feedHead();
-      this.#lag = Math.max(0, head.maxGlobalPosition - page.checkpoint.globalPosition);
+      // An upper bound (positions of aborted transactions count): cheap, and exact enough for a gauge.
+      const head = await this.#o.store.feedMaxPosition();
+      this.#lag = Math.max(0, head - page.checkpoint.globalPosition);
     }
     this.#o.onProgress?.(page.events.length, this.#lag);
     return page.events.length;
@@ -196,10 +205,10 @@ export class OutboxRelay {
     h.set('Ratchet-Stream', event.streamId);
     h.set('Ratchet-Version', String(event.version));
     h.set('Ratchet-Event-Type', event.type);
-    await this.#o.jetstream.publish(eventSubject(type, id), encodeEventMessage(event), {
-      msgID: `${event.streamId}:${event.version}`,
-      headers: h,
-    });
+    h.set('Nats-Msg-Id', `${event.streamId}:${event.version}`);
+    const publisher = this.#publisher;
+    if (publisher === undefined) throw new Error('relay not started');
+    await publisher.publish(eventSubject(type, id), encodeEventMessage(event), h, this.#o.publishTimeoutMs);
   }
 
   #idle(ms: number): Promise<void> {

@@ -9,7 +9,7 @@ import {
   type RecordedEvent,
 } from '@ratchet/core';
 import type { AppendOutcome, AppendRequest, AppendResult, PostgresEventStore } from '@ratchet/event-store-postgres';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import {
   commandSubject,
@@ -212,7 +212,7 @@ export class Worker {
       await ensureEventsStream(await jetstreamManager(this.#o.nats), { replicas: this.#o.eventsStreamReplicas ?? 1 });
       this.#relay = new OutboxRelay({
         store: this.#o.store,
-        jetstream: jetstream(this.#o.nats),
+        nats: this.#o.nats,
         holder: this.id,
         logger: this.#log,
         pollIntervalMs: this.#o.relayPollIntervalMs,
