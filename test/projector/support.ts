@@ -1,12 +1,13 @@
-// Shared by the projector fault tests: a private nats-server and database, a relay publishing the
-// store's feed, a turnstile load appended straight to the store, and the fold check.
+// Shared by the projector fault tests: a private nats-server and database, a worker whose relay
+// publishes the store's feed, a turnstile load appended straight to the store, and the fold check.
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { createPostgresEventStore, type PostgresEventStore } from '@ratchet/event-store-postgres';
 import { createTestDatabase, startNatsServer, type NatsServerHandle, type TestDatabase } from '@ratchet/testing';
 import { ensureEventsStream } from '@ratchet/transport-nats';
 import { Turnstile } from '@ratchet/turnstile';
-import { OutboxRelay } from '@ratchet/worker';
+import { createWorker, type Worker } from '@ratchet/worker';
+import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import { pino } from 'pino';
 
@@ -17,8 +18,9 @@ export interface ProjectorTestEnv {
   readonly db: TestDatabase;
   readonly store: PostgresEventStore;
   readonly pool: pg.Pool;
-  relay: OutboxRelay;
-  startRelay(): void;
+  /** A real worker whose outbox relay publishes what the tests append to the store. */
+  worker: Worker;
+  startWorker(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -31,21 +33,21 @@ export async function startProjectorTestEnv(prefix: string): Promise<ProjectorTe
   await store.migrate();
   const pool = new pg.Pool({ connectionString: db.url, max: 6 });
   await ensureEventsStream(await jetstreamManager(nc));
-  const makeRelay = (): OutboxRelay =>
-    new OutboxRelay({ store, jetstream: jetstream(nc), holder: 'test', logger: pino({ level: 'silent' }), pollIntervalMs: 20, leaseTtlMs: 1_000 });
+  const makeWorker = (): Worker =>
+    createWorker({ nats: nc, store, aggregates: [Turnstile], relayPollIntervalMs: 20, relayLeaseTtlMs: 1_000, logger: pino({ level: 'silent' }) });
   const env: ProjectorTestEnv = {
     nats,
     nc,
     db,
     store,
     pool,
-    relay: makeRelay(),
-    startRelay() {
-      env.relay = makeRelay();
-      env.relay.start();
+    worker: makeWorker(),
+    async startWorker() {
+      env.worker = makeWorker();
+      await env.worker.start();
     },
     async close() {
-      await env.relay.stop().catch(() => undefined);
+      await env.worker.drain(5_000).catch(() => undefined);
       await pool.end().catch(() => undefined);
       await store.close().catch(() => undefined);
       await db.drop().catch(() => undefined);
@@ -53,7 +55,7 @@ export async function startProjectorTestEnv(prefix: string): Promise<ProjectorTe
       await nats.stop();
     },
   };
-  env.relay.start();
+  await env.worker.start();
   return env;
 }
 
@@ -66,10 +68,10 @@ export interface TurnstileAppender {
   stop(): Promise<number>;
 }
 
-/** Append `count` events (or until stopped, when count is Infinity) over `turnstiles` turnstiles in `lanes` loops. */
+/** Append `count` events (or until stopped, when count is Infinity) over `turnstiles` turnstiles in `lanes` loops, pausing `pauseMs` after each. */
 export function appendTurnstileEvents(
   store: PostgresEventStore,
-  options: { prefix: string; turnstiles: number; count: number; lanes?: number; onAppend?: () => void },
+  options: { prefix: string; turnstiles: number; count: number; lanes?: number; pauseMs?: number },
 ): TurnstileAppender & { done: Promise<number> } {
   let appended = 0;
   let running = true;
@@ -89,7 +91,7 @@ export function appendTurnstileEvents(
       await store.append(`turnstile/${id}`, state.version, decision.events.map((e) => ({ type: e.type, data: e.data })));
       states.set(id, decision.state);
       appended += decision.events.length;
-      options.onAppend?.();
+      if (options.pauseMs !== undefined) await delay(options.pauseMs);
     }
   };
   const done = Promise.all(Array.from({ length: lanes }, (_, l) => lane(l))).then(() => appended);

@@ -6,7 +6,8 @@ import { ErrorCode, RatchetError } from '@ratchet/core';
 import { createPostgresEventStore, FEED_START, type PostgresEventStore } from '@ratchet/event-store-postgres';
 import { createTestDatabase, startNatsServer, waitFor, type NatsServerHandle, type TestDatabase } from '@ratchet/testing';
 import { ensureEventsStream } from '@ratchet/transport-nats';
-import { OutboxRelay } from '@ratchet/worker';
+import { Turnstile } from '@ratchet/turnstile';
+import { createWorker, encodeEventMessage, type Worker } from '@ratchet/worker';
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,7 +20,7 @@ let nc: NatsConnection;
 let db: TestDatabase;
 let store: PostgresEventStore;
 let pool: pg.Pool;
-let relay: OutboxRelay;
+let worker: Worker;
 const poisoned = new Set<string>();
 const calls = new Map<string, number>();
 
@@ -53,7 +54,6 @@ async function tick(streamId: string, n: number): Promise<void> {
     const v = await store.streamVersion(streamId);
     await store.append(streamId, v, [{ type: 'ticked', data: {} }]);
   }
-  relay.notify();
 }
 
 async function rows(): Promise<Map<string, { n: number; versions: number[] }>> {
@@ -69,12 +69,18 @@ beforeAll(async () => {
   await store.migrate();
   pool = new pg.Pool({ connectionString: db.url });
   await ensureEventsStream(await jetstreamManager(nc));
-  relay = new OutboxRelay({ store, jetstream: jetstream(nc), holder: 'test', logger: pino({ level: 'silent' }), pollIntervalMs: 20 });
-  relay.start();
+  worker = await startWorker();
 });
 
+/** A real worker: its outbox relay publishes what the tests append to the store. */
+async function startWorker(): Promise<Worker> {
+  const w = createWorker({ nats: nc, store, aggregates: [Turnstile], relayPollIntervalMs: 20, relayLeaseTtlMs: 1_000, logger: pino({ level: 'silent' }) });
+  await w.start();
+  return w;
+}
+
 afterAll(async () => {
-  await relay?.stop();
+  await worker?.drain(5_000);
   await pool?.end();
   await store?.close();
   await db?.drop();
@@ -124,7 +130,6 @@ describe('projector runtime', () => {
     // Publish straight to JetStream with fresh message ids: what a republish looks like after the window.
     const js = jetstream(nc);
     const [e1, e2] = await store.readStream('counter/b', { fromVersion: 1, toVersion: 2 });
-    const { encodeEventMessage } = await import('@ratchet/worker');
     for (const e of [e1!, e2!, e1!]) await js.publish('ratchet.evt.counter.b', encodeEventMessage(e));
     const dupes = async (): Promise<number> =>
       (await projector.metrics.duplicates.get()).values.find((v) => v.labels['projection'] === 'counting@v1')?.value ?? 0;
@@ -148,16 +153,14 @@ describe('projector runtime', () => {
   });
 
   it('fills a gap from the store when an earlier event never arrives', async () => {
-    // Append without the relay seeing it first: stop the relay, append 3, publish only the last.
-    await relay.stop();
+    // Append while no relay runs, then publish only the last event: versions 1 and 2 never arrive.
+    await worker.drain(5_000);
     for (let i = 0; i < 3; i += 1) await store.append('counter/gap', i, [{ type: 'ticked', data: {} }]);
     const [, , third] = await store.readStream('counter/gap');
-    const { encodeEventMessage } = await import('@ratchet/worker');
     await jetstream(nc).publish('ratchet.evt.counter.gap', encodeEventMessage(third!), { msgID: 'gap-test-3' });
     await projector.waitFor('counting', 'counter/gap', 3, 10_000);
     expect((await rows()).get('counter/gap')).toEqual({ n: 3, versions: [1, 2, 3] });
-    relay = new OutboxRelay({ store, jetstream: jetstream(nc), holder: 'test', logger: pino({ level: 'silent' }), pollIntervalMs: 20 });
-    relay.start();
+    worker = await startWorker();
   });
 
   it('parks a poison event, holds its stream, lets other streams flow, and catches up after a retry', async () => {

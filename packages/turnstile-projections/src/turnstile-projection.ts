@@ -1,4 +1,3 @@
-import type { RecordedEvent } from '@ratchet/core';
 import { defineProjection, type Projection, type ProjectionHandler, type ProjectionSql, type ProjectionTables } from '@ratchet/projector';
 import { parseStreamId } from '@ratchet/transport-nats';
 
@@ -56,47 +55,47 @@ async function setup(version: number, sql: ProjectionSql, t: ProjectionTables): 
   `);
 }
 
-async function countSecond(e: RecordedEvent, sql: ProjectionSql, t: ProjectionTables): Promise<void> {
-  const table = t.name(TURNSTILE_TABLES.perSecond);
-  await sql.query(
-    `INSERT INTO ${table} (second, events) VALUES (date_trunc('second', $1::timestamptz), 1)
-     ON CONFLICT (second) DO UPDATE SET events = ${table}.events + 1`,
-    [e.recordedAt],
-  );
-}
-
 function handlers(version: number): Record<string, ProjectionHandler> {
   const v2 = version >= 2;
+  // One statement (one round trip) per event: the row, the totals and the per-second bucket.
   const installed: ProjectionHandler = async (e, sql, t) => {
     const { aggregateId } = parseStreamId(e.streamId);
     await sql.query(
-      `INSERT INTO ${t.name(TURNSTILE_TABLES.turnstiles)} (id, state, coins, turns, pushes, version, updated_at${v2 ? ', last_event_type' : ''})
-       VALUES ($1, 'locked', 0, 0, 0, $2, $3${v2 ? ', $4' : ''})`,
+      `WITH hit AS (
+         INSERT INTO ${t.name(TURNSTILE_TABLES.turnstiles)} (id, state, coins, turns, pushes, version, updated_at${v2 ? ', last_event_type' : ''})
+         VALUES ($1, 'locked', 0, 0, 0, $2, $3${v2 ? ', $4' : ''}) RETURNING 1),
+       totals AS (UPDATE ${t.name(TURNSTILE_TABLES.totals)} SET turnstiles = turnstiles + 1 FROM hit)
+       ${countSecond(t)}`,
       v2 ? [aggregateId, e.version, e.recordedAt, e.type] : [aggregateId, e.version, e.recordedAt],
     );
-    await sql.query(`UPDATE ${t.name(TURNSTILE_TABLES.totals)} SET turnstiles = turnstiles + 1`);
-    await countSecond(e, sql, t);
   };
   const result: Record<string, ProjectionHandler> = { installed };
   for (const [type, d] of Object.entries(DELTAS)) {
     result[type] = async (e, sql, t) => {
       const { aggregateId } = parseStreamId(e.streamId);
-      const res = await sql.query(
-        `UPDATE ${t.name(TURNSTILE_TABLES.turnstiles)}
-         SET state = COALESCE($2, state), coins = coins + $3, turns = turns + $4, pushes = pushes + $5,
-             version = $6, updated_at = $7${v2 ? ', last_event_type = $8' : ''}
-         WHERE id = $1`,
-        [aggregateId, d.state ?? null, d.coins ?? 0, d.turns ?? 0, d.pushes ?? 0, e.version, e.recordedAt, ...(v2 ? [e.type] : [])],
+      const res = await sql.query<{ updated: number }>(
+        `WITH hit AS (
+           UPDATE ${t.name(TURNSTILE_TABLES.turnstiles)}
+           SET state = COALESCE($4::text, state), coins = coins + $5, turns = turns + $6, pushes = pushes + $7,
+               version = $2, updated_at = $3${v2 ? ', last_event_type = $8' : ''}
+           WHERE id = $1 RETURNING 1),
+         totals AS (UPDATE ${t.name(TURNSTILE_TABLES.totals)} SET coins = coins + $5, turns = turns + $6, pushes = pushes + $7 FROM hit)
+         ${countSecond(t)}`,
+        [aggregateId, e.version, e.recordedAt, d.state ?? null, d.coins ?? 0, d.turns ?? 0, d.pushes ?? 0, ...(v2 ? [e.type] : [])],
       );
-      if (res.rowCount !== 1) throw new Error(`turnstile ${aggregateId} has no row (not installed?)`);
-      await sql.query(
-        `UPDATE ${t.name(TURNSTILE_TABLES.totals)} SET coins = coins + $1, turns = turns + $2, pushes = pushes + $3`,
-        [d.coins ?? 0, d.turns ?? 0, d.pushes ?? 0],
-      );
-      await countSecond(e, sql, t);
+      if (res.rows[0]?.updated !== 1) throw new Error(`turnstile ${aggregateId} has no row (not installed?)`);
     };
   }
   return result;
+}
+
+/** The tail of each handler's statement: count the event in its second ($3 is recorded_at), report the row count. */
+function countSecond(t: ProjectionTables): string {
+  const table = t.name(TURNSTILE_TABLES.perSecond);
+  return `, bucket AS (
+      INSERT INTO ${table} (second, events) SELECT date_trunc('second', $3::timestamptz), 1 FROM hit
+      ON CONFLICT (second) DO UPDATE SET events = ${table}.events + 1)
+    SELECT count(*)::int AS updated FROM hit`;
 }
 
 /**
