@@ -35,6 +35,8 @@ export interface OutboxRelayOptions {
   readonly pollIntervalMs?: number;
   /** Lease TTL (ms): one relay runs at a time; another takes over this long after it stops renewing. Default 5,000. */
   readonly leaseTtlMs?: number;
+  /** After a partial page, wait this long (ms) so the next page gathers more events. Default 10. */
+  readonly coalesceMs?: number;
   /** How long to wait for JetStream to acknowledge a publish (ms). Default 10,000. */
   readonly publishTimeoutMs?: number;
   /** Called after each published page with the number of events and the remaining lag. */
@@ -89,6 +91,7 @@ export class OutboxRelay {
       pollIntervalMs: options.pollIntervalMs ?? 100,
       leaseTtlMs: options.leaseTtlMs ?? 5_000,
       publishTimeoutMs: options.publishTimeoutMs ?? 10_000,
+      coalesceMs: options.coalesceMs ?? 10,
     };
   }
 
@@ -152,6 +155,11 @@ export class OutboxRelay {
         const n = this.#leader ? await this.#step() : 0;
         failures = 0;
         if (n === 0) await this.#idle(this.#leader ? this.#o.pollIntervalMs : this.#o.leaseTtlMs / 3);
+        else if (n < this.#o.batchSize && this.#o.coalesceMs > 0 && this.#running) {
+          // Caught up: let the next commits gather for a moment so a page (one feed read, one
+          // checkpoint write) carries many events instead of one per commit.
+          await new Promise<void>((resolve) => setTimeout(resolve, this.#o.coalesceMs).unref());
+        }
       } catch (error) {
         failures += 1;
         this.#o.logger.warn({ err: error, failures }, 'outbox relay step failed; retrying');
