@@ -1,0 +1,41 @@
+import { connectClient } from '@ratchet/client';
+import { RatchetError } from '@ratchet/core';
+import { loadConfig, onShutdown } from '@ratchet/ops';
+import pg from 'pg';
+import { pino } from 'pino';
+import { DashboardConfigSchema } from './dashboard-config.js';
+import { startDashboard } from './dashboard-server.js';
+import { ReadModel } from './read-model.js';
+
+const boot = pino({ base: { service: 'dashboard' } });
+let config;
+try {
+  config = loadConfig(DashboardConfigSchema);
+} catch (error) {
+  boot.fatal({ err: error instanceof RatchetError ? error.toJSON() : error }, 'invalid configuration');
+  process.exit(2);
+}
+
+const log = pino({ level: config.LOG_LEVEL, base: { service: 'dashboard', pid: process.pid } });
+const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 6 });
+pool.on('error', (err) => log.warn({ err }, 'idle Postgres client failed'));
+const client = await connectClient({ servers: config.NATS_URL.split(','), timeoutMs: 10_000 });
+const dashboard = await startDashboard({
+  port: config.HTTP_PORT,
+  host: config.HTTP_HOST,
+  readModel: new ReadModel(pool, config.VIEW_SCHEMA, config.STORE_SCHEMA),
+  client,
+  log,
+  tickMs: config.TICK_MS,
+  controlUrl: config.DEMO_CONTROL_URL,
+  workerUrls: config.WORKER_URLS,
+  distributed: config.DEMO_DISTRIBUTED,
+  infrastructure: config.DEMO_INFRASTRUCTURE,
+});
+log.info({ httpPort: dashboard.port, url: `http://${config.HTTP_HOST}:${dashboard.port}/` }, 'dashboard ready');
+
+onShutdown(log, async () => {
+  await dashboard.close();
+  await client.close();
+  await pool.end();
+});

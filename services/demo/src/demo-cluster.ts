@@ -1,0 +1,131 @@
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { launchService, type ServiceHandle } from './service-launcher.js';
+
+/** Options of {@link DemoCluster}. */
+export interface DemoClusterOptions {
+  /** The repo root (children run from there). */
+  readonly root: string;
+  /** Directory for the children's log files. */
+  readonly logDir: string;
+  readonly natsUrl: string;
+  readonly databaseUrl: string;
+  readonly log: Logger;
+  /** Child log level. Default 'info'. */
+  readonly childLogLevel?: string;
+}
+
+/** A worker as the dashboard sees it. */
+export interface DemoWorkerInfo {
+  readonly id: string;
+  readonly pid: number;
+  readonly httpPort: number | null;
+  readonly alive: boolean;
+  /** How it ended: exit code or signal, or null while alive. */
+  readonly exit: number | string | null;
+}
+
+/**
+ * The processes of the demo: workers, a projector and the dashboard, each a child process with
+ * its logs in a file; stopped by pid. Killed workers stay listed (dead) so the dashboard can show them.
+ */
+export class DemoCluster {
+  readonly #o: DemoClusterOptions;
+  readonly #workers = new Map<string, ServiceHandle>();
+  readonly #exits = new Map<string, number | string>();
+  #others: ServiceHandle[] = [];
+  #nextWorker = 1;
+  #stopping = false;
+
+  constructor(options: DemoClusterOptions) {
+    this.#o = options;
+  }
+
+  /** Every process started and not yet exited, for cleanup by pid. */
+  get pids(): number[] {
+    return [...this.#workers.values(), ...this.#others].filter((s) => s.alive).map((s) => s.pid);
+  }
+
+  /** Start one more worker (membership mode: it takes its share of partitions). */
+  async addWorker(): Promise<DemoWorkerInfo> {
+    if (this.#stopping) throw new Error('the demo is stopping');
+    const id = `demo-worker-${this.#nextWorker++}`;
+    const handle = await this.#launch(id, 'services/worker/src/main.ts', 'worker ready', {
+      WORKER_ID: id,
+      CLUSTER_MODE: 'membership',
+    });
+    this.#workers.set(id, handle);
+    void handle.exited.then((value) => {
+      this.#exits.set(id, value);
+      if (!this.#stopping) this.#o.log.warn({ worker: id, pid: handle.pid, exit: value }, 'worker exited');
+    });
+    this.#o.log.info({ worker: id, pid: handle.pid, httpPort: handle.ready['httpPort'] }, 'worker ready');
+    return this.#info(id, handle);
+  }
+
+  /** SIGKILL a worker by id (a crash: its partitions fail over after the member TTL). */
+  killWorker(id: string): DemoWorkerInfo | undefined {
+    const handle = this.#workers.get(id);
+    if (handle === undefined) return undefined;
+    this.#o.log.warn({ worker: id, pid: handle.pid }, 'killing worker with SIGKILL');
+    handle.kill('SIGKILL');
+    return this.#info(id, handle);
+  }
+
+  /** The workers started so far, dead ones included. */
+  workers(): DemoWorkerInfo[] {
+    return [...this.#workers.entries()].map(([id, h]) => this.#info(id, h));
+  }
+
+  /** Start the projector process; resolves with its ops port. */
+  async startProjector(): Promise<ServiceHandle> {
+    const handle = await this.#launch('projector', 'services/projector/src/main.ts', 'projector ready', {});
+    this.#others.push(handle);
+    this.#o.log.info({ pid: handle.pid, httpPort: handle.ready['httpPort'] }, 'projector ready');
+    return handle;
+  }
+
+  /** Start the dashboard process with the given extra environment; resolves once it listens. */
+  async startDashboard(env: Readonly<Record<string, string>>): Promise<ServiceHandle> {
+    const handle = await this.#launch('dashboard', 'services/dashboard/src/main.ts', 'dashboard ready', env);
+    this.#others.push(handle);
+    return handle;
+  }
+
+  /**
+   * Stop everything by pid: the dashboard and projector first, then the workers together (each
+   * drains and hands its partitions over). SIGKILL past `deadlineMs`.
+   */
+  async stop(deadlineMs = 15_000): Promise<void> {
+    this.#stopping = true;
+    await Promise.all([...this.#others].reverse().map((s) => s.stop(deadlineMs)));
+    await Promise.all([...this.#workers.values()].map((s) => s.stop(deadlineMs)));
+  }
+
+  /** SIGKILL every child at once (a second Ctrl-C). */
+  killAll(): void {
+    for (const s of [...this.#workers.values(), ...this.#others]) s.kill('SIGKILL');
+  }
+
+  async #launch(name: string, entry: string, readyMessage: string, env: Record<string, string>): Promise<ServiceHandle> {
+    return launchService({
+      name,
+      entry: join(this.#o.root, entry),
+      cwd: this.#o.root,
+      readyMessage,
+      logFile: join(this.#o.logDir, `${name}.log`),
+      env: {
+        NATS_URL: this.#o.natsUrl,
+        DATABASE_URL: this.#o.databaseUrl,
+        HTTP_PORT: '0',
+        LOG_LEVEL: this.#o.childLogLevel ?? 'info',
+        ...env,
+      },
+    });
+  }
+
+  #info(id: string, h: ServiceHandle): DemoWorkerInfo {
+    const port = h.ready['httpPort'];
+    return { id, pid: h.pid, httpPort: typeof port === 'number' ? port : null, alive: h.alive, exit: this.#exits.get(id) ?? null };
+  }
+}
