@@ -27,6 +27,8 @@ export interface DashboardOptions {
   readonly distributed?: boolean;
   /** Where the servers are, for the header. */
   readonly infrastructure?: string;
+  /** How long a command from the page waits for the read model to show it, in ms. Default 10,000. */
+  readonly readYourWritesTimeoutMs?: number;
 }
 
 /** A running dashboard. */
@@ -141,7 +143,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     if (result.status === 'rejected') return json(res, 200, { status: 'rejected', reason: result.reason, version: result.version, replyMs });
     if (result.status === 'error') return json(res, 200, { status: 'error', code: result.error.code, message: result.error.message, replyMs });
     // Read-your-writes: answer once the read model shows this command's version.
-    const row = await readModel.waitForVersion(id, result.version);
+    const row = await readModel.waitForVersion(id, result.version, options.readYourWritesTimeoutMs ?? 10_000);
     const projectedMs = Math.round(performance.now() - started);
     if (row !== undefined) {
       current.set(id, row);

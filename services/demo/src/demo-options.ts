@@ -12,7 +12,7 @@ export const DemoOptionsSchema = z.object({
   turnstiles: count(1, 1_000_000).default(1_000),
   riders: count(1, 10_000).default(32),
   /** Commands per second over all riders; 0 = as fast as possible. */
-  rate: z.coerce.number().min(0).max(1_000_000).default(500),
+  rate: z.coerce.number().min(0).max(1_000_000).default(200),
   /** Fraction of riders heading for the few hot turnstiles. */
   skew: z.coerce.number().min(0).max(1).default(0.2),
   workers: count(1, 32).default(3),
