@@ -180,7 +180,9 @@ const latencyChart = makeChart($('latency-chart'), [['p50', '#5fa8e8'], ['p99', 
 function applyCharts(sim, eventsPerSecond) {
   const seconds = (sim && sim.seconds) || [];
   const projected = new Map((eventsPerSecond || []).map(([at, n]) => [at / 1000, n]));
-  const xs = [...new Set([...seconds.map((s) => s.at / 1000), ...projected.keys()])].sort((a, b) => a - b).slice(-60);
+  // Every second of the last minute, so a stall (a failover) shows as a gap, not a straight line.
+  const last = Math.max(0, ...seconds.map((s) => s.at / 1000), ...projected.keys());
+  const xs = last === 0 ? [] : Array.from({ length: 60 }, (_, i) => last - 59 + i);
   const bySec = new Map(seconds.map((s) => [s.at / 1000, s]));
   const pick = (f) => xs.map((x) => (bySec.has(x) ? f(bySec.get(x)) : null));
   rateChart.setData([xs, pick((s) => s.ok), pick((s) => s.rejected), pick((s) => s.failed), xs.map((x) => projected.get(x) ?? null)]);

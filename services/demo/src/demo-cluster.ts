@@ -89,6 +89,7 @@ export class DemoCluster {
   async startDashboard(env: Readonly<Record<string, string>>): Promise<ServiceHandle> {
     const handle = await this.#launch('dashboard', 'services/dashboard/src/main.ts', 'dashboard ready', env);
     this.#others.push(handle);
+    this.#o.log.info({ pid: handle.pid, httpPort: handle.ready['httpPort'] }, 'dashboard ready');
     return handle;
   }
 
