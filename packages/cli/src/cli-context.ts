@@ -1,0 +1,29 @@
+/** Where a command writes: stdout for results (machine-readable with `--json`), stderr for the rest. */
+export interface CliIo {
+  readonly stdout: { write(text: string): unknown; readonly isTTY?: boolean };
+  readonly stderr: { write(text: string): unknown; readonly isTTY?: boolean };
+}
+
+/** The global options every command gets, validated. */
+export interface GlobalOptions {
+  /** NATS server URL(s), comma-separated. */
+  readonly nats: string;
+  /** Postgres URL of the event store (and read models), when known. */
+  readonly db: string | undefined;
+  /** Machine-readable output on stdout. */
+  readonly json: boolean;
+  /** Partitions per aggregate type; must match the workers'. */
+  readonly partitions: number;
+  /** Overall budget of a send, retries included (ms). */
+  readonly timeoutMs: number;
+}
+
+/** What a command runs with. */
+export interface CliContext extends CliIo {
+  readonly options: GlobalOptions;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Print a result line (stdout). */
+  out(line: string): void;
+  /** Print a diagnostic line (stderr). */
+  err(line: string): void;
+}

@@ -1,0 +1,11 @@
+export { runCli, helpText, COMMANDS } from './run-cli.js';
+export type { RunCliOptions } from './run-cli.js';
+export { ExitCode } from './exit-code.js';
+export { CliError } from './cli-error.js';
+export type { CliContext, CliIo, GlobalOptions } from './cli-context.js';
+export type { CommandFlags, CommandSpec } from './command-spec.js';
+export type { StatusReport } from './commands/status.js';
+export type { ParkedRow, ProjectionVersionState } from './projection-state.js';
+export { formatProgress } from './progress-bar.js';
+export type { Progress } from './progress-bar.js';
+export { formatRanges, formatTable } from './format-table.js';
