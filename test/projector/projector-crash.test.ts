@@ -72,7 +72,7 @@ describe('projector crash and restart', () => {
     const after2 = await diffFromFold(env);
     expect(after2.mismatches).toEqual([]);
     expect(after2.rows).toBe(after2.streams);
-  });
+  }, 120_000);
 
   it('SIGKILL at random moments under load, then SIGTERM drain exits 0: read model equals the fold', async () => {
     const load = appendTurnstileEvents(env.store, { prefix: 'rnd', turnstiles: 30, count: 3_000 });
@@ -97,5 +97,5 @@ describe('projector crash and restart', () => {
     expect(diff.streams).toBeGreaterThan(30);
     expect(await p.stop(10_000)).toBe(0);
     expect(p.logs.some((l) => l['msg'] === 'drained; exiting')).toBe(true);
-  });
+  }, 180_000);
 });

@@ -120,5 +120,5 @@ describe('rebuild v1 → v2 under load', () => {
     const left = await env.pool.query(`SELECT 1 FROM pg_tables WHERE schemaname = 'ratchet_projections' AND tablename LIKE '%_v1'`);
     expect(left.rowCount).toBe(0);
     expect((await env.pool.query('SELECT count(*) FROM turnstiles')).rows[0]).toEqual({ count: '80' });
-  }, 120_000);
+  }, 180_000);
 });
