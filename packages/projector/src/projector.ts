@@ -125,7 +125,10 @@ export class Projector {
     const jsm = await jetstreamManager(this.#o.nats);
     this.#jsm = jsm;
     const streamName = this.#o.streamName ?? EVENTS_STREAM;
-    if (this.#o.streamName === undefined) await ensureEventsStream(jsm);
+    // Create the stream only when it is missing: updating it needs rights a consume-only user lacks.
+    if (this.#o.streamName === undefined && !(await jsm.streams.info(EVENTS_STREAM).then(() => true, () => false))) {
+      await ensureEventsStream(jsm);
+    }
     const settings = {
       pool: this.#pool,
       storePool: this.#o.storePool ?? this.#pool,
