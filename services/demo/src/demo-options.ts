@@ -10,7 +10,7 @@ export const DemoOptionsSchema = z.object({
   /** Seconds to run the riders; default 20 headless, unbounded with the dashboard. */
   duration: z.coerce.number().positive().max(86_400).optional(),
   turnstiles: count(1, 1_000_000).default(1_000),
-  riders: count(1, 10_000).default(32),
+  riders: count(1, 10_000).default(64),
   /** Commands per second over all riders; 0 = as fast as possible. */
   rate: z.coerce.number().min(0).max(1_000_000).default(200),
   /** Fraction of riders heading for the few hot turnstiles. */
@@ -18,7 +18,7 @@ export const DemoOptionsSchema = z.object({
   workers: count(1, 32).default(3),
   /** Dashboard HTTP port; 0 = any free port. */
   port: count(0, 65_535).default(8090),
-  /** Start from empty data under .data/ (when the demo starts its own servers). */
+  /** Start from empty server data under .data/ (when the demo starts its own servers). */
   fresh: z.boolean().default(false),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

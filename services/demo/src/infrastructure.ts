@@ -28,7 +28,7 @@ export interface Infrastructure {
 export interface PickInfrastructureOptions {
   /** Data directory for servers the demo starts (`<repo>/.data`). */
   readonly dataDir: string;
-  /** Wipe the data directory first. */
+  /** Wipe the servers' data first (not the logs). */
   readonly fresh: boolean;
   readonly log: Logger;
   readonly env?: NodeJS.ProcessEnv;
@@ -51,7 +51,9 @@ export async function pickInfrastructure(options: PickInfrastructureOptions): Pr
   if (natsUrl !== undefined && databaseUrl !== undefined) {
     return { natsUrl, databaseUrl, label: `NATS ${natsUrl}, Postgres ${redact(databaseUrl)} (from the environment)`, distributed: true, stop: async () => {} };
   }
-  if (options.fresh) await rm(options.dataDir, { recursive: true, force: true });
+  if (options.fresh) {
+    for (const dir of ['nats', 'postgres']) await rm(join(options.dataDir, dir), { recursive: true, force: true });
+  }
   let nats: NatsServerHandle | undefined;
   let postgres: PostgresServerHandle | undefined;
   try {

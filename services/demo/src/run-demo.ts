@@ -46,7 +46,7 @@ export async function runDemo(ctx: RunDemoContext): Promise<number> {
     if (infra.natsUrl === undefined || infra.databaseUrl === undefined) {
       throw new Error('embedded infrastructure is not wired into the demo yet');
     }
-    if (signal.aborted) return 130;
+    if (signal.aborted) return 0;
 
     // Migrate once here so the workers do not all race to it, and keep a store for the check.
     const pool = new pg.Pool({ connectionString: infra.databaseUrl, max: 20 });
@@ -62,13 +62,13 @@ export async function runDemo(ctx: RunDemoContext): Promise<number> {
     // Killing by pid on a second signal; the orderly stop drains.
     const onHardStop = (): void => cluster.killAll();
     signal.addEventListener('abort', () => process.once('SIGINT', onHardStop).once('SIGTERM', onHardStop), { once: true });
-    cleanups.push(() => cluster.stop(signal.aborted ? 8_000 : 15_000));
+    cleanups.push(() => cluster.stop(signal.aborted ? 4_000 : 15_000));
     log.info({ workers: options.workers, logs: logDir }, 'starting workers and the projector');
     await Promise.all([
       ...Array.from({ length: options.workers }, () => cluster.addWorker()),
       cluster.startProjector(),
     ]);
-    if (signal.aborted) return 130;
+    if (signal.aborted) return 0;
 
     const client: RatchetClient = await connectClient({ servers: infra.natsUrl.split(','), timeoutMs: 20_000 });
     cleanups.push(() => client.close());
@@ -91,7 +91,7 @@ export async function runDemo(ctx: RunDemoContext): Promise<number> {
     simulator = createSimulator({ client, turnstiles: options.turnstiles, riders: options.riders, rate: options.rate, skew: options.skew });
     simulator.start();
     const sim = simulator;
-    cleanups.push(() => sim.stop());
+    cleanups.push(() => Promise.race([sim.stop(), sleep(3_000)]));
     const duration = options.duration ?? (options.headless ? 20 : undefined);
     log.info({ durationS: duration ?? 'until Ctrl-C', turnstiles: options.turnstiles, riders: options.riders, rate: options.rate, skew: options.skew }, 'riders started');
     const progress = setInterval(() => {
@@ -100,8 +100,14 @@ export async function runDemo(ctx: RunDemoContext): Promise<number> {
     }, 5_000);
     cleanups.push(async () => clearInterval(progress));
     await sleep(duration === undefined ? 2 ** 31 - 1 : duration * 1_000, undefined, { signal }).catch(() => undefined);
-    await sim.stop();
     clearInterval(progress);
+    if (signal.aborted) {
+      // A Ctrl-C in a terminal also reaches the servers the demo started (same process group), so
+      // commands in flight may never be answered: give them a moment, then closing the client ends them.
+      await Promise.race([sim.stop(), sleep(3_000)]);
+      return 0;
+    }
+    await sim.stop();
     if (!options.headless) return 0;
 
     const stats = sim.stats();

@@ -52,6 +52,7 @@ export async function launchService(options: LaunchServiceOptions): Promise<Serv
   const pid = child.pid;
   if (pid === undefined) throw new Error(`could not start ${options.name} (${options.entry})`);
   const file = createWriteStream(options.logFile, { flags: 'a' });
+  file.on('error', () => undefined); // a lost log file must not take the demo down
   let exitValue: number | string | undefined;
   const exited = new Promise<number | string>((resolve) => {
     child.once('exit', (code, signal) => {
