@@ -73,7 +73,9 @@ describe('overload', () => {
       ),
     );
     expect(retried.filter((r) => r.status !== 'ok')).toEqual([]);
-    expect(retried.filter((r) => r.status === 'ok' && r.duplicate).length).toBe(ok.length);
+    // At least the flood's successes come back as duplicates (a resend whose first attempt timed
+    // out on a loaded machine after committing is a duplicate too); exactly once is checked below.
+    expect(retried.filter((r) => r.status === 'ok' && r.duplicate).length).toBeGreaterThanOrEqual(ok.length);
     const streams = await Promise.all(Array.from({ length: 300 }, (_, i) => store.streamVersion(`turnstile/flood-${i}`)));
     expect(streams.every((v) => v === 1)).toBe(true);
   });
