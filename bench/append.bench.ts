@@ -1,5 +1,7 @@
 /**
- * Append throughput of the Postgres event store against a raw single-row INSERT baseline.
+ * Append throughput of the Postgres event store against raw INSERT baselines: single-row for
+ * `store.append`, multi-row (the same rows as the batch, into a copy of the events table without
+ * triggers) for `store.appendBatch`.
  * Run: node --conditions=source --import tsx bench/append.bench.ts [--seconds N] [--repeats N]
  * Uses DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres) to create and drop a scratch database.
  */
@@ -17,6 +19,8 @@ export interface AppendBenchOptions {
   readonly seconds?: number;
   /** Measurements per figure; the median is reported. Default 3. */
   readonly repeats?: number;
+  /** 'batch': only appendBatch and its multi-row baseline. Default: every figure. */
+  readonly only?: 'batch';
   /** Where progress lines go. Default: nowhere. */
   readonly log?: (line: string) => void;
 }
@@ -83,6 +87,8 @@ export async function runAppendBench(options: AppendBenchOptions = {}): Promise<
     store = createPostgresEventStore({ pool });
     await store.migrate();
     await pool.query('CREATE TABLE raw_insert (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, stream_id text NOT NULL, data jsonb NOT NULL)');
+    // Same columns, defaults, keys and indexes as the events table (no triggers, no dedupe, no streams).
+    await pool.query('CREATE TABLE raw_events (LIKE ratchet.events INCLUDING ALL)');
     const s = store;
     const run = randomUUID().slice(0, 8);
 
@@ -93,6 +99,26 @@ export async function runAppendBench(options: AppendBenchOptions = {}): Promise<
       make: (w) => async () => {
         await pool.query('INSERT INTO raw_insert (stream_id, data) VALUES ($1, $2)', [`raw-${w}`, '{"n":1}']);
         return 1;
+      },
+    });
+    const rawBatch = (inFlight: number, size: number): Workload => ({
+      name: `raw insert, ${size} rows/tx, ${inFlight} in flight`,
+      inFlight,
+      baseline: null,
+      make: (w) => {
+        // The rows appendBatch writes: one event per stream, next version, one multi-row INSERT per tx.
+        const streams = Array.from({ length: size }, (_, i) => `rawb-${inFlight}-${w}-${i}-${randomUUID()}`);
+        let version = 0;
+        return async () => {
+          version++;
+          const v = version;
+          await pool.query(
+            `INSERT INTO raw_events (stream_id, version, type, schema_version, data, metadata)
+             SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::int[], $5::jsonb[], $6::jsonb[])`,
+            [streams, streams.map(() => v), streams.map(() => 'ticked'), streams.map(() => 1), streams.map(() => `{"n":${v - 1}}`), streams.map(() => `{"commandId":"${randomUUID()}"}`)],
+          );
+          return size;
+        };
       },
     });
     const append = (inFlight: number): Workload => ({
@@ -113,7 +139,7 @@ export async function runAppendBench(options: AppendBenchOptions = {}): Promise<
     const batch = (inFlight: number, size: number): Workload => ({
       name: `store.appendBatch, ${size} appends/tx, ${inFlight} in flight`,
       inFlight,
-      baseline: `raw insert, 1 row/tx, ${inFlight} in flight`,
+      baseline: `raw insert, ${size} rows/tx, ${inFlight} in flight`,
       make: (w) => {
         const streams = Array.from({ length: size }, (_, i) => ({ id: `batch-${inFlight}-${w}-${i}-${randomUUID()}`, version: 0 }));
         return async () => {
@@ -135,7 +161,9 @@ export async function runAppendBench(options: AppendBenchOptions = {}): Promise<
       },
     });
 
-    const workloads = [raw(1), raw(4), raw(16), append(1), append(16), batch(1, 100), batch(4, 100)];
+    const all = [raw(1), raw(4), raw(16), append(1), append(16), rawBatch(1, 100), rawBatch(4, 100), batch(1, 100), batch(4, 100)];
+    // --only batch: just the group-commit figures and their multi-row baselines.
+    const workloads = options.only === 'batch' ? all.filter((w) => w.name.includes('rows/tx') || w.name.includes('appends/tx')) : all;
     const samples = new Map<string, number[]>(workloads.map((w) => [w.name, []]));
     for (const w of workloads) await measure(w, Math.min(1000, seconds * 200)); // warm-up
     // Rounds interleave the workloads so drift on a shared machine hits every figure alike.
@@ -171,7 +199,8 @@ function arg(name: string): number | undefined {
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const seconds = arg('seconds') ?? 5;
   const repeats = arg('repeats') ?? 3;
-  const figures = await runAppendBench({ seconds, repeats, log: (line) => console.error(line) });
+  const only = process.argv.includes('--batch-only') ? ('batch' as const) : undefined;
+  const figures = await runAppendBench({ seconds, repeats, ...(only === undefined ? {} : { only }), log: (line) => console.error(line) });
   console.log(`\nmedian of ${repeats} × ${seconds}s`);
   for (const f of figures) {
     console.log(`${f.name.padEnd(44)} ${String(f.value).padStart(8)} ${f.unit}${f.ratio === null ? '' : `   ×${f.ratio} vs raw at same concurrency`}`);

@@ -181,4 +181,37 @@ describe('appendBatch (group commit)', () => {
       await held.end();
     }
   });
+  it('retries the whole batch after a deadlock between a stream row and a command id', async () => {
+    // Command ids are taken in sorted order, so the test above now waits instead of deadlocking;
+    // a stream held by one side and a command id held by the other still deadlock.
+    const held = new pg.Client({ connectionString: db.url });
+    await held.connect();
+    const raw = (streamId: string, commandId: string): string =>
+      JSON.stringify([{ streamId, expectedVersion: 0, commandId, events: [{ type: 't', schemaVersion: 1, data: {}, metadata: { commandId } }] }]);
+    try {
+      await held.query('BEGIN');
+      await held.query(`SELECT ratchet.append_batch($1::jsonb)`, [raw('sd-a', 'sd-c1')]);
+      // The batch locks stream sd-b, then waits for sd-c1 held by the open transaction.
+      const batch = store.appendBatch([one('sd-b', 0, { commandId: 'sd-c1' })]);
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const waiting = await admin.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        );
+        if (waiting.rows[0].n === 1) break;
+        if (Date.now() > deadline) throw new Error('the batch never waited for sd-c1');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      // Now the open transaction wants stream sd-b: a deadlock. The batch is the victim and retries.
+      const reply = await held.query(`SELECT ratchet.append_batch($1::jsonb) AS r`, [raw('sd-b', 'sd-c2')]);
+      expect(reply.rows[0].r.outcomes[0].ok).toBe(true);
+      await held.query('COMMIT');
+      const [outcome] = await batch;
+      expect(outcome!.ok && outcome!.result).toMatchObject({ duplicate: true, streamId: 'sd-a', version: 1 });
+      expect(await store.streamVersion('sd-b')).toBe(1);
+      expect((await store.readStream('sd-b'))[0]!.metadata).toEqual({ commandId: 'sd-c2' });
+    } finally {
+      await held.end();
+    }
+  });
 });
