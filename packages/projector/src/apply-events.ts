@@ -92,6 +92,8 @@ export async function applyEvents(
   );
   const positions = new Map(rows.rows.map((r) => [r.stream_id, r]));
   const moved: Array<[string, number]> = [];
+  // Fast path with a batch handler: collect what to apply, then apply it in one call.
+  const batched: RecordedEvent[] | undefined = !options.careful && projection.applyBatch !== undefined ? [] : undefined;
 
   for (const streamId of streams) {
     const position = positions.get(streamId)!;
@@ -125,6 +127,13 @@ export async function applyEvents(
       run.push(event);
       for (let i = 0; i < run.length; i += 1) {
         const e = run[i]!;
+        if (batched !== undefined) {
+          batched.push(e);
+          cursor = e.version;
+          report.applied += 1;
+          if (report.lastRecordedAt === null || e.recordedAt > report.lastRecordedAt) report.lastRecordedAt = e.recordedAt;
+          continue;
+        }
         const failure = await applyOne(client, projection, e, options);
         if (failure !== null) {
           await park(client, projection, failure);
@@ -139,6 +148,13 @@ export async function applyEvents(
       }
     }
     if (cursor !== position.last_version) moved.push([streamId, cursor]);
+  }
+  if (batched !== undefined && batched.length > 0) {
+    try {
+      await projection.applyBatch!(batched, client, projection.tableNames);
+    } catch (error) {
+      throw new HandlerFailedSignal(`batch handler of ${projection.key} failed on ${batched.length} events`, { cause: error });
+    }
   }
   if (moved.length > 0) {
     await client.query(

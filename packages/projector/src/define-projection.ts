@@ -32,6 +32,12 @@ export interface ProjectionConfig {
   readonly setup: (sql: ProjectionSql, tables: ProjectionTables) => Promise<void>;
   /** One handler per event type; events of other types only advance the stream's position. */
   readonly handlers: Readonly<Record<string, ProjectionHandler>>;
+  /**
+   * Optional: apply a whole batch in a few statements (events ordered by stream, then version;
+   * already deduplicated). Must have exactly the effect of running `handlers` one event at a time.
+   * If it throws, the batch is redone event by event with `handlers` (retries, parking).
+   */
+  readonly applyBatch?: (events: readonly RecordedEvent[], sql: ProjectionSql, tables: ProjectionTables) => Promise<void>;
 }
 
 /** A validated projection version. */

@@ -41,8 +41,11 @@ export interface RunnerSettings {
   /** Pool on the event store's database, for the rebuild's transaction fence. */
   readonly storePool: pg.Pool;
   readonly store: ProjectorStore;
-  readonly js: JetStreamClient;
-  readonly jsm: JetStreamManager;
+  /** 'feed': follow the event store's feed instead of JetStream (then `js` and `jsm` are absent). */
+  readonly source: 'jetstream' | 'feed';
+  readonly feedPollIntervalMs: number;
+  readonly js: JetStreamClient | undefined;
+  readonly jsm: JetStreamManager | undefined;
   readonly streamName: string;
   readonly subjectPrefix: string;
   readonly batchSize: number;
@@ -147,10 +150,11 @@ export class ProjectionRunner {
         [p.name, p.version],
       )
     ).rows[0]!;
+    const feed = this.#s.source === 'feed';
     if (row.status === 'building') {
       // The consumer exists before the fence is taken: an event is either in a transaction below
       // the fence (the feed has it) or commits after the consumer existed (JetStream has it).
-      await this.#ensureConsumer(DeliverPolicy.New);
+      if (!feed) await this.#ensureConsumer(DeliverPolicy.New);
       let fence = row.feed_fence;
       if (fence === null) {
         fence = (await this.#s.storePool.query<{ x: string }>(`SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS x`)).rows[0]!.x;
@@ -167,15 +171,50 @@ export class ProjectionRunner {
         `UPDATE ${S}.versions SET status = 'following', following_at = now() WHERE name = $1 AND version = $2`,
         [p.name, p.version],
       );
-    } else {
+    } else if (!feed) {
       await this.#ensureConsumer(DeliverPolicy.All);
     }
     if (this.#stopping) return;
     await this.#s.onFollowing(p);
     this.#phase = 'following';
     this.#resolveStarted();
-    this.#log.info('following JetStream');
-    await this.#follow();
+    this.#log.info(feed ? 'following the event store feed' : 'following JetStream');
+    await (feed ? this.#followFeed() : this.#follow());
+  }
+
+  /** Feed mode: apply the feed from the saved checkpoint on, the checkpoint moving in each batch's transaction. */
+  async #followFeed(): Promise<void> {
+    const p = this.projection;
+    const row = (
+      await this.#s.pool.query<{ feed_transaction_id: string; feed_global_position: string }>(
+        `SELECT feed_transaction_id::text, feed_global_position FROM ${S}.versions WHERE name = $1 AND version = $2`,
+        [p.name, p.version],
+      )
+    ).rows[0]!;
+    let checkpoint: FeedCheckpoint = { transactionId: row.feed_transaction_id, globalPosition: Number(row.feed_global_position) };
+    while (!this.#stopping) {
+      const page = await this.#s.store.readFeed(checkpoint, this.#s.batchSize);
+      if (page.events.length === 0) {
+        this.#lagEvents = 0;
+        this.#s.metrics.lagEvents.set({ projection: p.key }, 0);
+        await delay(this.#s.feedPollIntervalMs);
+        continue;
+      }
+      await this.#apply(page.events, { after: this.#saveFeedCheckpoint(page.checkpoint, page.events.length) });
+      checkpoint = page.checkpoint;
+    }
+  }
+
+  /** A batch hook moving this version's feed checkpoint forward (never back) in the batch's transaction. */
+  #saveFeedCheckpoint(next: FeedCheckpoint, count: number): NonNullable<BatchHooks['after']> {
+    const p = this.projection;
+    return async (client) => {
+      await client.query(
+        `UPDATE ${S}.versions SET feed_transaction_id = $3::xid8, feed_global_position = $4, feed_events = feed_events + $5
+         WHERE name = $1 AND version = $2 AND (feed_transaction_id, feed_global_position) < ($3::xid8, $4::bigint)`,
+        [p.name, p.version, next.transactionId, next.globalPosition, count],
+      );
+    };
   }
 
   /** Read the feed from `from` until every transaction below `fence` is applied; false when stopped first. */
@@ -206,14 +245,7 @@ export class ProjectionRunner {
         continue;
       }
       const next = page.checkpoint;
-      const saveCheckpoint: BatchHooks['after'] = async (client) => {
-        await client.query(
-          `UPDATE ${S}.versions SET feed_transaction_id = $3::xid8, feed_global_position = $4, feed_events = feed_events + $5
-           WHERE name = $1 AND version = $2 AND (feed_transaction_id, feed_global_position) < ($3::xid8, $4::bigint)`,
-          [p.name, p.version, next.transactionId, next.globalPosition, page.events.length],
-        );
-      };
-      await this.#apply(page.events, { after: saveCheckpoint });
+      await this.#apply(page.events, { after: this.#saveFeedCheckpoint(next, page.events.length) });
       checkpoint = next;
       done += page.events.length;
       const now = Date.now();
@@ -279,6 +311,16 @@ export class ProjectionRunner {
     return this.#apply(events, hooks);
   }
 
+  #jsm(): JetStreamManager {
+    if (this.#s.jsm === undefined) throw new Error('no JetStream in feed mode');
+    return this.#s.jsm;
+  }
+
+  #js(): JetStreamClient {
+    if (this.#s.js === undefined) throw new Error('no JetStream in feed mode');
+    return this.#s.js;
+  }
+
   #filterSubject(): string {
     const types = this.projection.aggregateTypes;
     return types?.length === 1 ? `${this.#s.subjectPrefix}.${types[0]}.>` : `${this.#s.subjectPrefix}.>`;
@@ -288,12 +330,12 @@ export class ProjectionRunner {
   async #ensureConsumer(policy: DeliverPolicy): Promise<boolean> {
     const name = this.projection.consumerName;
     try {
-      await this.#s.jsm.consumers.info(this.#s.streamName, name);
+      await this.#jsm().consumers.info(this.#s.streamName, name);
       return false;
     } catch (error) {
       if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.ConsumerNotFound)) throw error;
     }
-    await this.#s.jsm.consumers.add(this.#s.streamName, {
+    await this.#jsm().consumers.add(this.#s.streamName, {
       durable_name: name,
       ack_policy: AckPolicy.Explicit,
       deliver_policy: policy,
@@ -307,7 +349,7 @@ export class ProjectionRunner {
   }
 
   async #consume(): Promise<void> {
-    const consumer = await this.#s.js.consumers.get(this.#s.streamName, this.projection.consumerName);
+    const consumer = await this.#js().consumers.get(this.#s.streamName, this.projection.consumerName);
     this.#messages = await consumer.consume({
       max_messages: this.#s.batchSize,
       callback: (m) => {
@@ -336,7 +378,7 @@ export class ProjectionRunner {
     for (;;) {
       if (this.#stopping) return;
       try {
-        await this.#s.jsm.streams.info(this.#s.streamName);
+        await this.#jsm().streams.info(this.#s.streamName);
         await this.#ensureConsumer(DeliverPolicy.All);
         await this.#consume();
         this.#log.warn('consumer recreated after the stream or consumer was lost');
@@ -404,7 +446,7 @@ export class ProjectionRunner {
   async #stats(): Promise<void> {
     const key = this.projection.key;
     try {
-      const info = await this.#s.jsm.consumers.info(this.#s.streamName, this.projection.consumerName);
+      const info = await this.#jsm().consumers.info(this.#s.streamName, this.projection.consumerName);
       this.#lagEvents = info.num_pending + info.num_ack_pending;
       this.#s.metrics.lagEvents.set({ projection: key }, this.#lagEvents);
       const behind = this.#lagEvents > 0 && this.#lastRecordedAt !== null ? (Date.now() - this.#lastRecordedAt.getTime()) / 1000 : 0;

@@ -18,7 +18,15 @@ const S = `"${PROJECTIONS_SCHEMA}"`;
 
 /** Options of {@link createProjector}. Give `pool` or `connectionString`. */
 export interface ProjectorOptions {
-  readonly nats: NatsConnection;
+  /** NATS connection for JetStream; required unless `source` is 'feed'. */
+  readonly nats?: NatsConnection;
+  /**
+   * Where events come from: 'jetstream' (durable consumers) or 'feed' (poll the event store's feed,
+   * checkpointed in the read-model transaction; no NATS needed, for embedded mode). Default 'jetstream'.
+   */
+  readonly source?: 'jetstream' | 'feed';
+  /** How often the feed is polled when it is empty, with `source: 'feed'` (ms). Default 20. */
+  readonly feedPollIntervalMs?: number;
   /** The event store: gaps and rebuilds read it. */
   readonly store: ProjectorStore;
   /** Pool on the read-model database; `stop()` leaves it open. */
@@ -101,6 +109,9 @@ export class Projector {
       if (keys.has(p.key)) throw new ValidationError(`projection ${p.key} given twice`, [{ path: ['projections'], message: 'duplicate' }]);
       keys.add(p.key);
     }
+    if (options.source !== 'feed' && options.nats === undefined) {
+      throw new ValidationError('nats is required', [{ path: ['nats'], message: "required unless source is 'feed'" }]);
+    }
     this.#o = options;
     this.#ownsPool = options.pool === undefined;
     if (options.pool !== undefined) this.#pool = options.pool;
@@ -122,18 +133,21 @@ export class Projector {
   /** Create the projector's tables and every version's tables, then build or follow each version in the background. */
   async start(): Promise<void> {
     await migrateProjectionSchema(this.#pool);
-    const jsm = await jetstreamManager(this.#o.nats);
+    const nats = this.#o.source === 'feed' ? undefined : this.#o.nats;
+    const jsm = nats === undefined ? undefined : await jetstreamManager(nats);
     this.#jsm = jsm;
     const streamName = this.#o.streamName ?? EVENTS_STREAM;
     // Create the stream only when it is missing: updating it needs rights a consume-only user lacks.
-    if (this.#o.streamName === undefined && !(await jsm.streams.info(EVENTS_STREAM).then(() => true, () => false))) {
+    if (jsm !== undefined && this.#o.streamName === undefined && !(await jsm.streams.info(EVENTS_STREAM).then(() => true, () => false))) {
       await ensureEventsStream(jsm);
     }
     const settings = {
+      source: this.#o.source ?? 'jetstream',
+      feedPollIntervalMs: this.#o.feedPollIntervalMs ?? 20,
       pool: this.#pool,
       storePool: this.#o.storePool ?? this.#pool,
       store: this.#o.store,
-      js: jetstream(this.#o.nats),
+      js: nats === undefined ? undefined : jetstream(nats),
       jsm,
       streamName,
       subjectPrefix: this.#o.subjectPrefix ?? 'ratchet.evt',
