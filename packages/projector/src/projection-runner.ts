@@ -236,7 +236,7 @@ export class ProjectionRunner {
           [fence],
         );
         if (past.rows[0]?.past === true) {
-          this.#log.info({ done, seconds: (Date.now() - startedAt) / 1000 }, 'rebuild reached the fence; switching to JetStream');
+          this.#log.info({ done, seconds: (Date.now() - startedAt) / 1000 }, `rebuild reached the fence; switching to ${this.#s.source === 'feed' ? 'following the feed' : 'JetStream'}`);
           m.rebuildDone.set({ projection: p.key }, done);
           m.rebuildEtaSeconds.set({ projection: p.key }, 0);
           return true;

@@ -9,6 +9,7 @@ import {
   type PostgresServerHandle,
 } from '@ratchet/testing';
 import type { Logger } from 'pino';
+import { startEmbeddedInfrastructure } from './embedded-infrastructure.js';
 
 /** Where the demo's NATS and Postgres come from. */
 export interface Infrastructure {
@@ -41,11 +42,14 @@ export class NoInfrastructureError extends Error {
 
 /**
  * Pick the demo's servers, in order: NATS_URL and DATABASE_URL when set; else nats-server and
- * Postgres started from binaries (data under `dataDir`); else embedded mode, which is not
- * available yet (a later issue plugs an in-process `Infrastructure` in here).
+ * Postgres started from binaries (data under `dataDir`); else embedded mode (PGlite and an
+ * in-process transport, not distributed). `RATCHET_DEMO_INFRA=embedded` forces embedded mode,
+ * `RATCHET_DEMO_INFRA=servers` refuses it.
  */
 export async function pickInfrastructure(options: PickInfrastructureOptions): Promise<Infrastructure> {
   const env = options.env ?? process.env;
+  const mode = env['RATCHET_DEMO_INFRA'] || 'auto';
+  if (mode === 'embedded') return startEmbeddedInfrastructure({ log: options.log, reason: 'RATCHET_DEMO_INFRA=embedded' });
   const natsUrl = env['NATS_URL'] || undefined;
   const databaseUrl = env['DATABASE_URL'] || undefined;
   if (natsUrl !== undefined && databaseUrl !== undefined) {
@@ -71,7 +75,10 @@ export async function pickInfrastructure(options: PickInfrastructureOptions): Pr
   } catch (error) {
     await nats?.stop();
     await postgres?.stop();
-    if (error instanceof LauncherError && error.code === LauncherErrorCode.NOT_FOUND) return embedded(error);
+    if (error instanceof LauncherError && error.code === LauncherErrorCode.NOT_FOUND) {
+      if (mode === 'servers') noServers(error);
+      return startEmbeddedInfrastructure({ log: options.log, reason: error.message });
+    }
     throw error;
   }
   const nUrl = natsUrl ?? nats!.url;
@@ -87,11 +94,11 @@ export async function pickInfrastructure(options: PickInfrastructureOptions): Pr
   };
 }
 
-/** Embedded mode (everything in this process, no servers) is another issue; say what to do meanwhile. */
-function embedded(cause: LauncherError): never {
+/** With RATCHET_DEMO_INFRA=servers and no servers to be had: say what to do. */
+function noServers(cause: LauncherError): never {
   throw new NoInfrastructureError(
     [
-      'No NATS and Postgres to run on, and embedded mode (no servers) is not available yet.',
+      'No NATS and Postgres to run on, and RATCHET_DEMO_INFRA=servers refuses embedded mode.',
       `  ${cause.message}`,
       'Either set NATS_URL and DATABASE_URL to running servers, or install the binaries',
       '  (Debian/Ubuntu: apt-get install nats-server postgresql) and run `npm run demo` again.',

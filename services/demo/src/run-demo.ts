@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { startControlServer, type ControlServer } from './control-server.js';
 import { DemoCluster } from './demo-cluster.js';
 import type { DemoOptions } from './demo-options.js';
+import { isEmbedded, runEmbeddedDemo } from './embedded-infrastructure.js';
 import { pickInfrastructure, type Infrastructure } from './infrastructure.js';
 
 /** What the demo needs from its caller. */
@@ -43,9 +44,8 @@ export async function runDemo(ctx: RunDemoContext): Promise<number> {
     const infra: Infrastructure = await pickInfrastructure({ dataDir, fresh: options.fresh, log });
     cleanups.push(() => infra.stop());
     log.info({ infrastructure: infra.label }, 'infrastructure');
-    if (infra.natsUrl === undefined || infra.databaseUrl === undefined) {
-      throw new Error('embedded infrastructure is not wired into the demo yet');
-    }
+    if (isEmbedded(infra)) return await runEmbeddedDemo(ctx, infra);
+    if (infra.natsUrl === undefined || infra.databaseUrl === undefined) throw new Error(`no NATS or Postgres URL in ${infra.label}`);
     if (signal.aborted) return 0;
 
     // Migrate once here so the workers do not all race to it, and keep a store for the check.
