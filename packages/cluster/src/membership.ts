@@ -123,6 +123,8 @@ class KvMembership implements Membership {
   #members: readonly string[] = [];
   #timer: NodeJS.Timeout | undefined;
   #tick: Promise<void> | undefined;
+  #pollTimer: NodeJS.Timeout | undefined;
+  #polling: Promise<void> | undefined;
   #stopped = false;
   #failing = false;
 
@@ -153,6 +155,7 @@ class KvMembership implements Membership {
     await this.#heartbeat();
     await this.#poll();
     this.#schedule(this.#intervalMs);
+    this.#schedulePoll(this.#intervalMs);
   }
 
   async leave(): Promise<void> {
@@ -172,6 +175,8 @@ class KvMembership implements Membership {
     this.#stopped = true;
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    clearTimeout(this.#pollTimer);
+    this.#pollTimer = undefined;
     await this.#tick; // a heartbeat in flight must land before leave() deletes the key
   }
 
@@ -183,11 +188,24 @@ class KvMembership implements Membership {
     this.#timer.unref(); // the NATS connection, not the membership, decides whether the process lives
   }
 
+  /**
+   * Polls run on their own timer: a slow listing on a loaded machine must never delay the next
+   * heartbeat, or this member's own key expires and its partitions move away while it is alive.
+   */
+  #schedulePoll(delayMs: number): void {
+    if (this.#stopped) return;
+    this.#pollTimer = setTimeout(() => {
+      const started = performance.now();
+      this.#polling = this.#poll().catch((err: unknown) => this.#log.debug({ err }, 'membership poll failed; retrying'));
+      void this.#polling.then(() => this.#schedulePoll(Math.max(0, this.#intervalMs - (performance.now() - started))));
+    }, delayMs);
+    this.#pollTimer.unref();
+  }
+
   async #runTick(): Promise<void> {
     const started = performance.now();
     try {
       await this.#heartbeat();
-      await this.#poll();
       if (this.#failing) this.#log.info('membership heartbeats recovered');
       this.#failing = false;
     } catch (err) {

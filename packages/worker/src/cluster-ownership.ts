@@ -177,9 +177,18 @@ export class ClusterOwnership implements PartitionOwnership {
     const perMove = 1_000 / (this.#o.movesPerSecond ?? 32);
     const deadline = Date.now() + (this.#o.handoverTimeoutMs ?? 5_000);
     let pending = wanted;
+    // Partitions handed over by a live owner are paced; those of a crashed or absent owner are
+    // taken at once, since nobody serves them (failover should not wait on the rate limit).
+    let handedOver: Set<number> | undefined;
     while (pending.length > 0 && this.#running && !this.#dirty) {
       const rows = await this.#o.store.partitionEpochs();
       const holder = new Map(rows.map((r) => [r.partition, r.owner]));
+      handedOver ??= new Set(
+        pending.filter((p) => {
+          const owner = holder.get(p) ?? null;
+          return owner !== null && owner !== me && this.#members.includes(owner);
+        }),
+      );
       const next: number[] = [];
       for (const partition of pending) {
         if (!this.#running || this.#dirty) return;
@@ -191,7 +200,7 @@ export class ClusterOwnership implements PartitionOwnership {
           continue;
         }
         await this.#acquire(partition);
-        await sleep(perMove);
+        if (handedOver.has(partition)) await sleep(perMove);
       }
       pending = next;
       if (pending.length > 0) await sleep(100);
