@@ -2,3 +2,4 @@ export { loadConfig } from './load-config.js';
 export { startOpsServer } from './ops-server.js';
 export type { OpsRoute, OpsServer, OpsServerOptions } from './ops-server.js';
 export { onShutdown } from './on-shutdown.js';
+export { envBool, envInt, envLogLevel } from './env-schemas.js';

@@ -1,10 +1,6 @@
+import { envBool, envLogLevel } from '@ratchet/ops';
 import { z } from 'zod';
 
-const bool = (fallback: boolean) =>
-  z
-    .enum(['true', 'false', '1', '0'])
-    .default(fallback ? 'true' : 'false')
-    .transform((v) => v === 'true' || v === '1');
 
 /** The dashboard process's environment, validated. */
 export const DashboardConfigSchema = z.object({
@@ -14,7 +10,7 @@ export const DashboardConfigSchema = z.object({
   HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(8090),
   /** Address to listen on. */
   HTTP_HOST: z.string().default('127.0.0.1'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: envLogLevel,
   /** How often the page's data is refreshed, in ms. */
   TICK_MS: z.coerce.number().int().min(100).max(10_000).default(500),
   /** The demo launcher's control endpoint (workers, kill/add, simulator stats); absent outside the demo. */
@@ -25,7 +21,7 @@ export const DashboardConfigSchema = z.object({
     .default('')
     .transform((s) => s.split(',').map((u) => u.trim()).filter((u) => u !== '')),
   /** False in embedded mode: the page says "not distributed". */
-  DEMO_DISTRIBUTED: bool(true),
+  DEMO_DISTRIBUTED: envBool(true),
   /** Where the servers are, shown on the page. */
   DEMO_INFRASTRUCTURE: z.string().default(''),
   /** Read-model views schema. */

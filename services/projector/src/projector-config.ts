@@ -1,30 +1,25 @@
+import { envBool, envInt, envLogLevel } from '@ratchet/ops';
 import { z } from 'zod';
 
-const int = (min: number, fallback: number) => z.coerce.number().int().min(min).default(fallback);
-const bool = (fallback: boolean) =>
-  z
-    .enum(['true', 'false', '1', '0'])
-    .default(fallback ? 'true' : 'false')
-    .transform((v) => v === 'true' || v === '1');
 
 /** The projector process's environment, validated. */
 export const ProjectorConfigSchema = z.object({
   NATS_URL: z.string().min(1, 'NATS_URL is required (e.g. nats://127.0.0.1:4222)'),
   DATABASE_URL: z.string().url('DATABASE_URL must be a postgres:// URL'),
-  HTTP_PORT: int(0, 8081).pipe(z.number().max(65535)),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  PG_POOL_SIZE: int(2, 8),
+  HTTP_PORT: envInt(0, 8081).pipe(z.number().max(65535)),
+  LOG_LEVEL: envLogLevel,
+  PG_POOL_SIZE: envInt(2, 8),
   /** Comma-separated turnstile projection versions to run, e.g. "1" or "1,2" during a rebuild. */
   TURNSTILE_PROJECTION_VERSIONS: z
     .string()
     .regex(/^[12](,[12])*$/, 'comma-separated versions among 1, 2')
     .default('1')
     .transform((s) => [...new Set(s.split(',').map(Number))] as Array<1 | 2>),
-  PROJECTOR_BATCH_SIZE: int(1, 200).pipe(z.number().max(5_000)),
-  PROJECTOR_MAX_ATTEMPTS: int(1, 5).pipe(z.number().max(100)),
-  PROJECTOR_ACK_WAIT_MS: int(1_000, 30_000),
-  PROJECTOR_AUTO_SWITCH: bool(true),
-  DRAIN_TIMEOUT_MS: int(0, 10_000),
+  PROJECTOR_BATCH_SIZE: envInt(1, 200).pipe(z.number().max(5_000)),
+  PROJECTOR_MAX_ATTEMPTS: envInt(1, 5).pipe(z.number().max(100)),
+  PROJECTOR_ACK_WAIT_MS: envInt(1_000, 30_000),
+  PROJECTOR_AUTO_SWITCH: envBool(true),
+  DRAIN_TIMEOUT_MS: envInt(0, 10_000),
 });
 
 /** The projector process's validated config. */
