@@ -15,6 +15,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Infrastructure } from './infrastructure.js';
 import type { RunDemoContext } from './run-demo.js';
+import { demoSummary } from './demo-summary.js';
 
 /** The warning every embedded run logs, and what the page says. */
 export const EMBEDDED_WARNING = 'embedded mode: not distributed (PGlite + in-process transport)';
@@ -153,24 +154,7 @@ export async function runEmbeddedDemo(ctx: RunDemoContext, infra: EmbeddedInfras
     const stats = sim.stats();
     log.info('riders stopped; waiting for the projector to catch up, then checking the read model against the event store');
     const check = await verifyTurnstiles({ pool, store, timeoutMs: 60_000 });
-    const summary = {
-      sent: stats.sent,
-      ok: stats.ok,
-      rejected: stats.rejected,
-      failed: stats.failed,
-      errors: stats.errors,
-      durationS: Math.round(stats.elapsedMs / 100) / 10,
-      throughput: stats.throughput,
-      latencyMs: { p50: stats.p50Ms, p99: stats.p99Ms, max: stats.maxMs },
-      workers: 1,
-      turnstiles: options.turnstiles,
-      projection: check.projection,
-      store: check.store,
-      consistent: check.consistent,
-      caughtUpMs: check.waitedMs,
-      distributed: false,
-      ...(check.mismatchCount > 0 ? { mismatchCount: check.mismatchCount, mismatches: check.mismatches } : {}),
-    };
+    const summary = demoSummary(stats, check, { workers: 1, turnstiles: options.turnstiles, distributed: false });
     if (!check.consistent) log.error({ mismatches: check.mismatches, caughtUp: check.caughtUp }, 'read model differs from the event store');
     await cleanup();
     ctx.print(JSON.stringify(summary));

@@ -11,6 +11,7 @@ import { DemoCluster } from './demo-cluster.js';
 import type { DemoOptions } from './demo-options.js';
 import { isEmbedded, runEmbeddedDemo } from './embedded-infrastructure.js';
 import { pickInfrastructure, type Infrastructure } from './infrastructure.js';
+import { demoSummary } from './demo-summary.js';
 
 /** What the demo needs from its caller. */
 export interface RunDemoContext {
@@ -113,23 +114,7 @@ export async function runDemo(ctx: RunDemoContext): Promise<number> {
     const stats = sim.stats();
     log.info('riders stopped; waiting for the projector to catch up, then checking the read model against the event store');
     const check = await verifyTurnstiles({ pool, store, timeoutMs: 60_000 });
-    const summary = {
-      sent: stats.sent,
-      ok: stats.ok,
-      rejected: stats.rejected,
-      failed: stats.failed,
-      errors: stats.errors,
-      durationS: Math.round(stats.elapsedMs / 100) / 10,
-      throughput: stats.throughput,
-      latencyMs: { p50: stats.p50Ms, p99: stats.p99Ms, max: stats.maxMs },
-      workers: options.workers,
-      turnstiles: options.turnstiles,
-      projection: check.projection,
-      store: check.store,
-      consistent: check.consistent,
-      caughtUpMs: check.waitedMs,
-      ...(check.mismatchCount > 0 ? { mismatchCount: check.mismatchCount, mismatches: check.mismatches } : {}),
-    };
+    const summary = demoSummary(stats, check, { workers: options.workers, turnstiles: options.turnstiles });
     if (!check.consistent) log.error({ mismatches: check.mismatches, caughtUp: check.caughtUp }, 'read model differs from the event store');
     await cleanup();
     cleanups.length = 0;
