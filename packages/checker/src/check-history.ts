@@ -1,0 +1,81 @@
+import { createPostgresEventStore } from '@ratchet/event-store-postgres';
+import { streamIdOf } from '@ratchet/transport-nats';
+import pg from 'pg';
+import { Tally, type CheckReport } from './check-category.js';
+import type { HistoryRecord } from './history-record.js';
+import type { ReadModelCheck } from './read-model-check.js';
+import { loadStoredEvents } from './stored-event.js';
+import { verifyEpochs } from './verify-epochs.js';
+import { verifyHistory } from './verify-history.js';
+import { verifyJetStream } from './verify-jetstream.js';
+
+/** Options of {@link checkHistory}. */
+export interface CheckHistoryOptions {
+  /** The recorded commands (see `HistoryRecorder`, `readHistory`). */
+  readonly history: readonly HistoryRecord[];
+  /** Postgres holding the event store. */
+  readonly databaseUrl: string;
+  /** NATS server(s), comma-separated; C6 runs only when given. */
+  readonly natsUrl?: string;
+  /** C7: compare read models with the fold of the store; skipped when absent. */
+  readonly readModel?: ReadModelCheck;
+  /**
+   * Which streams C1, C5 and C6 look at: `history` (default), the streams the history sent commands
+   * to — use it when other clients write to the same store; `all`, every stream — use it when the
+   * history is the store's complete input, so an event nobody sent is caught anywhere.
+   */
+  readonly scope?: 'history' | 'all';
+  /** Event-store schema. Default `ratchet`. */
+  readonly schema?: string;
+  /** Most violation details kept per category (counts stay exact). Default 100. */
+  readonly maxDetails?: number;
+}
+
+/**
+ * Check a recorded history and the store against the guarantees, category by category (C1…C9,
+ * see `CheckCategory`). Run it once the system is quiet: the relay and projectors caught up.
+ * @example
+ * const report = await checkHistory({ history: await readHistory('history.jsonl'), databaseUrl, natsUrl });
+ * if (report.violations.length > 0) process.exitCode = 1;
+ */
+export async function checkHistory(options: CheckHistoryOptions): Promise<CheckReport> {
+  const schema = options.schema ?? 'ratchet';
+  const maxDetails = options.maxDetails ?? 100;
+  const tally = new Tally(maxDetails);
+  const all = options.scope === 'all';
+  const streamIds = [...new Set(options.history.map((r) => streamIdOf(r.aggregateType, r.aggregateId)))];
+  const scope = all ? null : new Set(streamIds);
+  const inScope = (streamId: string): boolean => scope === null || scope.has(streamId);
+
+  const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 4 });
+  pool.on('error', () => undefined);
+  try {
+    const client = await pool.connect();
+    let loaded;
+    try {
+      loaded = await loadStoredEvents(
+        client,
+        schema,
+        all ? { all: true } : { all: false, streamIds, commandIds: [...new Set(options.history.map((r) => r.commandId))] },
+      );
+      await verifyEpochs(client, schema, tally, maxDetails);
+    } finally {
+      client.release();
+    }
+    verifyHistory({ history: options.history, events: loaded.events, heads: loaded.heads, scope }, tally);
+
+    if (options.natsUrl === undefined) tally.skip('C6');
+    else await verifyJetStream(options.natsUrl, loaded.events, inScope, tally);
+
+    if (options.readModel === undefined) tally.skip('C7');
+    else {
+      const store = createPostgresEventStore({ pool, schema });
+      const result = await options.readModel(store, pool);
+      tally.checked('C7', result.checked);
+      for (const m of result.mismatches) tally.violation('C7', m);
+    }
+  } finally {
+    await pool.end();
+  }
+  return tally.report();
+}

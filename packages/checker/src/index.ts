@@ -1,0 +1,13 @@
+export { checkHistory } from './check-history.js';
+export type { CheckHistoryOptions } from './check-history.js';
+export { CheckCategory, CHECK_CATEGORIES } from './check-category.js';
+export type { CategoryCount, CheckReport, Violation } from './check-category.js';
+export { HistoryRecorder, outcomeOf } from './history-recorder.js';
+export type { CommandResultLike, HistoryRecorderOptions, InvokedCommand, PendingCommand } from './history-recorder.js';
+export { HistoryRecordSchema, parseHistory, readHistory } from './history-record.js';
+export type { CommandOutcome, HistoryRecord } from './history-record.js';
+export { formatReport, hasViolations } from './format-report.js';
+export { readJetStreamMessageIds } from './verify-jetstream.js';
+export type { ReadModelCheck, ReadModelResult } from './read-model-check.js';
+export { turnstileReadModelCheck } from './turnstile-read-model-check.js';
+export type { TurnstileReadModelCheckOptions } from './turnstile-read-model-check.js';
