@@ -157,6 +157,9 @@ async function runBuild(ctx: CliContext, pool: pg.Pool, projection: Projection, 
     if (interrupted) {
       throw new CliError(`interrupted at ${last.done}/${last.total}; the build resumes from its checkpoint when run again`, ExitCode.FAILED);
     }
+    // The version row says 'following' a moment before the projector has switched readers to it:
+    // wait for the projector itself, so the report sees the switch.
+    await following;
     return await report(ctx, pool, projection, { alreadyBuilt: false, seconds: (Date.now() - startedAt) / 1000, done: last.done });
   } finally {
     process.off('SIGINT', onSigint);
