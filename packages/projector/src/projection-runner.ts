@@ -33,7 +33,7 @@ export interface ProjectorStore {
 }
 
 /** Where a projection version is. */
-export type RunnerPhase = 'starting' | 'building' | 'following' | 'stopped';
+export type RunnerPhase = 'starting' | 'building' | 'following' | 'retrying' | 'stopped';
 
 /** Settings shared by every runner of a projector. */
 export interface RunnerSettings {
@@ -105,10 +105,32 @@ export class ProjectionRunner {
   /** Create the tables and start building or following in the background. */
   async start(): Promise<void> {
     await this.#setup();
-    this.#loop = this.#run().catch((error: unknown) => {
-      this.#log.error({ err: error }, 'projection stopped on an error');
-      this.#phase = 'stopped';
-    });
+    this.#loop = this.#supervise();
+  }
+
+  /**
+   * Run, and after any error that escapes (Postgres or NATS gone at a bad moment, a consumer lost)
+   * start over from the saved positions with backoff, until stopped. A projector that is up must
+   * keep projecting: the fault campaign once found one alive, healthy and stalled for good.
+   */
+  async #supervise(): Promise<void> {
+    let failures = 0;
+    while (!this.#stopping) {
+      try {
+        await this.#run();
+        return;
+      } catch (error) {
+        if (this.#stopping) return;
+        failures += 1;
+        this.#phase = 'retrying';
+        const waitMs = Math.min(30_000, 250 * 2 ** Math.min(failures, 7));
+        this.#log.error({ err: error, failures, retryInMs: waitMs }, 'projection failed; starting over from its saved position');
+        await this.#messages?.close().catch(() => undefined);
+        this.#messages = undefined;
+        for (const m of this.#buffer.splice(0)) m.nak();
+        await delay(waitMs);
+      }
+    }
   }
 
   /** Drain: stop pulling, finish the batch in hand (commit and ack), hand the rest back. */

@@ -151,7 +151,7 @@ async function runBuild(ctx: CliContext, pool: pg.Pool, projection: Projection, 
   try {
     await projector.start();
     const following = projector.whenFollowing(projection.name, projection.version).then(() => true);
-    const failed = () => projector.status().some((s) => s.phase === 'stopped');
+    const failed = () => projector.status().some((s) => s.phase === 'stopped' || s.phase === 'retrying');
     const last = await trackProgress(ctx, pool, projection, following, () => interrupted || failed());
     if (failed()) throw new CliError(`the build of ${projection.key} stopped on an error (logged above); run it again to resume`, ExitCode.FAILED);
     if (interrupted) {
