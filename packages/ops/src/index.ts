@@ -3,3 +3,4 @@ export { startOpsServer } from './ops-server.js';
 export type { OpsRoute, OpsServer, OpsServerOptions } from './ops-server.js';
 export { onShutdown } from './on-shutdown.js';
 export { envBool, envInt, envLogLevel } from './env-schemas.js';
+export { retryAtStart } from './retry-at-start.js';

@@ -1,7 +1,7 @@
 import { connect } from '@nats-io/transport-node';
 import { RatchetError } from '@ratchet/core';
 import { createPostgresEventStore } from '@ratchet/event-store-postgres';
-import { loadConfig, onShutdown, startOpsServer } from '@ratchet/ops';
+import { retryAtStart, loadConfig, onShutdown, startOpsServer } from '@ratchet/ops';
 import { ProjectorMetrics, createProjector } from '@ratchet/projector';
 import { defineTurnstileProjection } from '@ratchet/turnstile-projections';
 import pg from 'pg';
@@ -22,11 +22,11 @@ const log = pino({ level: config.LOG_LEVEL, base: { service: 'projector', pid: p
 const metrics = new ProjectorMetrics();
 collectDefaultMetrics({ register: metrics.registry });
 
-const nats = await connect({ servers: config.NATS_URL.split(','), name: `ratchet-projector-${process.pid}`, maxReconnectAttempts: -1 });
+const nats = await retryAtStart('connecting to NATS', () => connect({ servers: config.NATS_URL.split(','), name: `ratchet-projector-${process.pid}`, maxReconnectAttempts: -1 }), log);
 const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: config.PG_POOL_SIZE });
 pool.on('error', (err) => log.warn({ err }, 'idle Postgres client failed'));
 const store = createPostgresEventStore({ pool });
-await store.migrate();
+await retryAtStart('migrating the event store', () => store.migrate(), log);
 
 const projector = createProjector({
   nats,

@@ -3,7 +3,7 @@ import { connect } from '@nats-io/transport-node';
 import { assignPartitions, createMembership, describeCluster, type Membership } from '@ratchet/cluster';
 import { RatchetError } from '@ratchet/core';
 import { createPostgresEventStore } from '@ratchet/event-store-postgres';
-import { loadConfig, onShutdown, startOpsServer } from '@ratchet/ops';
+import { retryAtStart, loadConfig, onShutdown, startOpsServer } from '@ratchet/ops';
 import { Turnstile } from '@ratchet/turnstile';
 import { WorkerMetrics, createWorker, type Worker } from '@ratchet/worker';
 import { pino } from 'pino';
@@ -24,9 +24,9 @@ const log = pino({ level: config.LOG_LEVEL, base: { service: 'worker', worker: w
 const metrics = new WorkerMetrics();
 collectDefaultMetrics({ register: metrics.registry });
 
-const nats = await connect({ servers: config.NATS_URL.split(','), name: `ratchet-worker-${workerId}`, maxReconnectAttempts: -1 });
+const nats = await retryAtStart('connecting to NATS', () => connect({ servers: config.NATS_URL.split(','), name: `ratchet-worker-${workerId}`, maxReconnectAttempts: -1 }), log);
 const store = createPostgresEventStore({ connectionString: config.DATABASE_URL, poolSize: config.PG_POOL_SIZE });
-await store.migrate();
+await retryAtStart('migrating the event store', () => store.migrate(), log);
 
 // Declared before the ops server so its routes answer (not ready) while the worker starts.
 let worker: Worker | undefined;
