@@ -26,6 +26,9 @@ export default defineConfig({
           name: 'unit',
           include: ['packages/*/src/**/*.test.ts', 'services/*/src/**/*.test.ts'],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
+          // Property tests run thousands of cases; on a loaded CI machine that takes more than
+          // vitest's 5 s default. No test here measures time.
+          testTimeout: 60_000,
         },
       },
       {

@@ -11,8 +11,12 @@ import {
   type ServiceProcess,
   type TestDatabase,
 } from '@ratchet/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { isOneLineMessage, runRatchet } from './run-ratchet.js';
+
+// Every step starts a Node process with tsx (seconds each, tens of seconds on a loaded CI
+// machine), and some tests run several: give them room. Nothing here measures time.
+vi.setConfig({ testTimeout: 300_000, hookTimeout: 120_000 });
 
 const WORKER_ID = 'cli-worker-1';
 let nats: NatsServerHandle | undefined;

@@ -19,7 +19,7 @@ import { republish, type FeedReader } from '@ratchet/projector';
 import { waitFor } from '@ratchet/testing';
 import { EVENTS_STREAM, eventMessageId } from '@ratchet/transport-nats';
 import { FaultCluster, WORKER_CRASH_POINTS, type ProcessEvents, type WorkerCrashPoint } from './fault-cluster.js';
-import { FaultInjector, type FaultKind } from './faults.js';
+import { FAULT_KINDS, FaultInjector, type FaultKind } from './faults.js';
 import { startLoad } from './load.js';
 
 /** Options of {@link runCampaign}. */
@@ -28,6 +28,8 @@ export interface CampaignOptions {
   readonly durationMs: number;
   /** …and until this many faults were injected and every crash point was hit, */
   readonly minFaults?: number;
+  /** …and (when true) until every fault kind happened at least once; from half-time, missing kinds go first. */
+  readonly everyKind?: boolean;
   /** …but never longer than this (ms). Default 2 × durationMs. */
   readonly maxDurationMs?: number;
   /** Commands in flight. Default 12. */
@@ -91,11 +93,18 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
     for (;;) {
       const elapsed = Date.now() - phaseStart;
       if (elapsed >= maxDurationMs) break;
-      if (elapsed >= options.durationMs && injector.total >= minFaults && allHit()) break;
+      const missingKinds = options.everyKind === true ? FAULT_KINDS.filter((k) => injector.counts[k] === 0) : [];
+      if (elapsed >= options.durationMs && injector.total >= minFaults && allHit() && missingKinds.length === 0) break;
       await injector.nudgeRelayCrashPoint().catch(() => undefined);
       round += 1;
       // Every third fault arms a crash point until each has been hit; then they take their turn by weight.
-      const kind = !allHit() && round % 3 === 0 ? await injector.inject('worker-crash-point').then((ok) => (ok ? 'worker-crash-point' : undefined)) : await injector.injectRandom();
+      const missing = elapsed >= options.durationMs / 2 ? missingKinds[0] : undefined;
+      const kind =
+        missing !== undefined
+          ? await injector.inject(missing).then((ok) => (ok ? missing : undefined))
+          : !allHit() && round % 3 === 0
+            ? await injector.inject('worker-crash-point').then((ok) => (ok ? 'worker-crash-point' : undefined))
+            : await injector.injectRandom();
       if (kind !== undefined && kind !== 'worker-sigkill' && kind !== 'proxy-reset') say(`fault ${injector.total}: ${kind}`);
       if (Date.now() - lastProgress >= (options.progressEveryMs ?? 15_000)) {
         progress();

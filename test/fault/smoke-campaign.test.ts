@@ -8,8 +8,7 @@ import { WORKER_CRASH_POINTS } from './fault-cluster.js';
 import { FAULT_KINDS } from './faults.js';
 
 it('smoke campaign: ≥ 50 mixed faults, every crash point hit, 0 violations', async () => {
-  const started = Date.now();
-  const report = await runCampaign({ durationMs: 90_000, maxDurationMs: 160_000, minFaults: 50, progressEveryMs: 30_000 });
+  const report = await runCampaign({ durationMs: 90_000, maxDurationMs: 200_000, minFaults: 50, everyKind: true, progressEveryMs: 30_000 });
   console.log(formatCampaignReport(report));
   expect(report.totalFaults).toBeGreaterThanOrEqual(50);
   // Mixed: every kind happened at least once.
@@ -22,5 +21,4 @@ it('smoke campaign: ≥ 50 mixed faults, every crash point hit, 0 violations', a
   // Every category ran (none skipped) and looked at something.
   for (const c of CHECK_CATEGORIES) expect(report.check.counts[c].skipped ?? false, c).toBe(false);
   expect(report.check.counts.C2.checked).toBe(report.commands.ok);
-  expect(Date.now() - started).toBeLessThan(300_000);
-}, 300_000);
+}, 420_000);
