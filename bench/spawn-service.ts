@@ -36,7 +36,7 @@ const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 export async function spawnService(options: SpawnServiceOptions): Promise<SpawnedService> {
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--conditions=source', '--import', 'tsx', options.entry], {
     cwd: repoRoot,
-    env: { ...process.env, ...options.env },
+    env: { ...process.env, RATCHET_EXIT_WITH_PARENT: 'true', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const pid = child.pid;

@@ -38,7 +38,7 @@ export async function spawnService(options: {
 }): Promise<Service> {
   const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', options.entry], {
     cwd: repoRoot,
-    env: { ...process.env, ...options.env },
+    env: { ...process.env, RATCHET_EXIT_WITH_PARENT: 'true', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   if (child.pid === undefined) throw new Error(`could not start ${options.entry}`);

@@ -1,7 +1,7 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { createPostgresEventStore } from '@ratchet/event-store-postgres';
-import { PROJECTIONS_SCHEMA } from '@ratchet/projector';
+import { PROJECTIONS_SCHEMA, readParkedEvents } from '@ratchet/projector';
 import { EVENTS_STREAM } from '@ratchet/transport-nats';
 import type pg from 'pg';
 
@@ -96,25 +96,6 @@ export async function readProjectionStates(pool: pg.Pool, nc: NatsConnection | u
 /** Parked events, oldest first, of one projection or all. */
 export async function readParked(pool: pg.Pool, name?: string): Promise<ParkedRow[]> {
   if (!(await hasProjectionSchema(pool))) return [];
-  const res = await pool.query<{
-    name: string;
-    version: number;
-    stream_id: string;
-    event_version: number;
-    type: string;
-    error: string;
-    attempts: number;
-    parked_at: Date;
-  }>(`SELECT * FROM ${S}.parked WHERE $1::text IS NULL OR name = $1 ORDER BY parked_at, stream_id`, [name ?? null]);
-  return res.rows.map((r) => ({
-    projection: r.name,
-    projectionVersion: r.version,
-    streamId: r.stream_id,
-    version: r.event_version,
-    type: r.type,
-    error: r.error,
-    attempts: r.attempts,
-    parkedAt: r.parked_at.toISOString(),
-  }));
+  return (await readParkedEvents(pool, name)).map((r) => ({ ...r, parkedAt: r.parkedAt.toISOString() }));
 }
 

@@ -4,3 +4,4 @@ export type { OpsRoute, OpsServer, OpsServerOptions } from './ops-server.js';
 export { onShutdown } from './on-shutdown.js';
 export { envBool, envInt, envLogLevel } from './env-schemas.js';
 export { retryAtStart } from './retry-at-start.js';
+export { exitWithParent } from './exit-with-parent.js';

@@ -1,6 +1,6 @@
 export { defineProjection, projectionTables, PROJECTIONS_SCHEMA } from './define-projection.js';
 export type { Projection, ProjectionConfig, ProjectionHandler, ProjectionSql, ProjectionTables } from './define-projection.js';
-export { createProjector, Projector } from './projector.js';
+export { createProjector, Projector, readParkedEvents } from './projector.js';
 export type { ParkedRecord, ProjectionStatus, ProjectorOptions, RetryReport } from './projector.js';
 export type { ProjectorStore, RunnerPhase } from './projection-runner.js';
 export { ProjectorMetrics } from './projector-metrics.js';

@@ -63,6 +63,31 @@ export interface ProjectorOptions {
 }
 
 /** A parked (dead-lettered) event and the stream it holds up. */
+/** Parked events, oldest first, of one projection name or all (for the runtime and the CLI). */
+export async function readParkedEvents(pool: pg.Pool, name?: string): Promise<ParkedRecord[]> {
+  const res = await pool.query<{
+    name: string;
+    version: number;
+    stream_id: string;
+    event_version: number;
+    type: string;
+    error: string;
+    attempts: number;
+    parked_at: Date;
+  }>(`SELECT * FROM ${S}.parked WHERE $1::text IS NULL OR name = $1 ORDER BY parked_at, stream_id`, [name ?? null]);
+  return res.rows.map((r) => ({
+    projection: r.name,
+    projectionVersion: r.version,
+    streamId: r.stream_id,
+    version: r.event_version,
+    type: r.type,
+    error: r.error,
+    attempts: r.attempts,
+    parkedAt: r.parked_at,
+  }));
+}
+
+/** A parked event. */
 export interface ParkedRecord {
   readonly projection: string;
   readonly projectionVersion: number;
@@ -217,27 +242,9 @@ export class Projector {
 
   /** Parked events, oldest first, of one projection name or all. */
   async listParked(name?: string): Promise<ParkedRecord[]> {
-    const res = await this.#pool.query<{
-      name: string;
-      version: number;
-      stream_id: string;
-      event_version: number;
-      type: string;
-      error: string;
-      attempts: number;
-      parked_at: Date;
-    }>(`SELECT * FROM ${S}.parked WHERE $1::text IS NULL OR name = $1 ORDER BY parked_at, stream_id`, [name ?? null]);
-    return res.rows.map((r) => ({
-      projection: r.name,
-      projectionVersion: r.version,
-      streamId: r.stream_id,
-      version: r.event_version,
-      type: r.type,
-      error: r.error,
-      attempts: r.attempts,
-      parkedAt: r.parked_at,
-    }));
+    return readParkedEvents(this.#pool, name);
   }
+
 
   /**
    * Retry parked events (after a fix was deployed): each stream is unparked and its events from

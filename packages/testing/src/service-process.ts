@@ -43,7 +43,7 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
   const child: ChildProcess = spawn(
     process.execPath,
     ['--conditions=source', '--import', 'tsx', options.entry],
-    { cwd: repoRoot, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: repoRoot, env: { ...process.env, RATCHET_EXIT_WITH_PARENT: 'true', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const pid = child.pid;
   if (pid === undefined) throw new Error(`could not start ${options.entry}`);

@@ -1,6 +1,6 @@
 import { connectClient } from '@ratchet/client';
 import { RatchetError } from '@ratchet/core';
-import { loadConfig, onShutdown } from '@ratchet/ops';
+import { exitWithParent, loadConfig, onShutdown } from '@ratchet/ops';
 import pg from 'pg';
 import { pino } from 'pino';
 import { DashboardConfigSchema } from './dashboard-config.js';
@@ -34,6 +34,8 @@ const dashboard = await startDashboard({
 });
 log.info({ httpPort: dashboard.port, url: `http://${config.HTTP_HOST}:${dashboard.port}/` }, 'dashboard ready');
 
+// Launched by the demo or a test harness: do not outlive it.
+exitWithParent(log, () => process.kill(process.pid, 'SIGTERM'));
 onShutdown(log, async () => {
   await dashboard.close();
   await client.close();

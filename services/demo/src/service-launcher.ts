@@ -45,7 +45,7 @@ export interface ServiceHandle {
 export async function launchService(options: LaunchServiceOptions): Promise<ServiceHandle> {
   const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', options.entry], {
     cwd: options.cwd,
-    env: { ...process.env, ...options.env },
+    env: { ...process.env, RATCHET_EXIT_WITH_PARENT: 'true', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });

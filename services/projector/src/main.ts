@@ -1,7 +1,7 @@
 import { connect } from '@nats-io/transport-node';
 import { RatchetError } from '@ratchet/core';
 import { createPostgresEventStore } from '@ratchet/event-store-postgres';
-import { retryAtStart, loadConfig, onShutdown, startOpsServer } from '@ratchet/ops';
+import { exitWithParent, loadConfig, onShutdown, retryAtStart, startOpsServer } from '@ratchet/ops';
 import { ProjectorMetrics, createProjector } from '@ratchet/projector';
 import { defineTurnstileProjection } from '@ratchet/turnstile-projections';
 import pg from 'pg';
@@ -54,6 +54,8 @@ const ops = await startOpsServer({
 });
 log.info({ httpPort: ops.port, projections: projector.status().map((s) => s.projection) }, 'projector ready');
 
+// Launched by the demo or a test harness: do not outlive it.
+exitWithParent(log, () => process.kill(process.pid, 'SIGTERM'));
 onShutdown(log, async () => {
   // Stop pulling, finish and commit the batch in hand, ack it; the rest is redelivered.
   const deadline = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), config.DRAIN_TIMEOUT_MS).unref());

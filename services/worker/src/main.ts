@@ -3,7 +3,7 @@ import { connect } from '@nats-io/transport-node';
 import { assignPartitions, createMembership, describeCluster, type Membership } from '@ratchet/cluster';
 import { RatchetError } from '@ratchet/core';
 import { createPostgresEventStore } from '@ratchet/event-store-postgres';
-import { retryAtStart, loadConfig, onShutdown, startOpsServer } from '@ratchet/ops';
+import { exitWithParent, loadConfig, onShutdown, retryAtStart, startOpsServer } from '@ratchet/ops';
 import { Turnstile } from '@ratchet/turnstile';
 import { WorkerMetrics, createWorker, type Worker } from '@ratchet/worker';
 import { pino } from 'pino';
@@ -98,6 +98,8 @@ await worker.start();
 const started = worker;
 log.info({ httpPort: ops.port, pid: process.pid, mode: config.CLUSTER_MODE }, 'worker ready');
 
+// Launched by the demo or a test harness: do not outlive it.
+exitWithParent(log, () => process.kill(process.pid, 'SIGTERM'));
 onShutdown(log, async () => {
   const drained = await started.drain(config.DRAIN_TIMEOUT_MS);
   if (!drained) log.warn('drain deadline passed with commands still in flight');
