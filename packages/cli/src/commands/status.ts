@@ -77,7 +77,10 @@ async function readMembers(nc: NatsConnection): Promise<MemberRecord[]> {
     return [];
   }
   const members: MemberRecord[] = [];
-  for await (const key of await kv.keys()) {
+  // nats.js yields a key again when a heartbeat lands while the listing runs: read each key once.
+  const keys = new Set<string>();
+  for await (const key of await kv.keys()) keys.add(key);
+  for (const key of keys) {
     const entry = await kv.get(key);
     if (entry === null || entry.operation !== 'PUT') continue;
     let value: unknown;
