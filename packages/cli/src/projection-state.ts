@@ -1,7 +1,7 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { createPostgresEventStore } from '@ratchet/event-store-postgres';
-import { PROJECTIONS_SCHEMA, readParkedEvents } from '@ratchet/projector';
+import { PROJECTIONS_SCHEMA, readParkedEvents, type ParkedRecord } from '@ratchet/projector';
 import { EVENTS_STREAM } from '@ratchet/transport-nats';
 import type pg from 'pg';
 
@@ -29,16 +29,7 @@ export interface ProjectionVersionState {
 }
 
 /** A parked event, as `projections parked` lists it. */
-export interface ParkedRow {
-  readonly projection: string;
-  readonly projectionVersion: number;
-  readonly streamId: string;
-  readonly version: number;
-  readonly type: string;
-  readonly error: string;
-  readonly attempts: number;
-  readonly parkedAt: string;
-}
+export type ParkedRow = Omit<ParkedRecord, 'parkedAt'> & { readonly parkedAt: string };
 
 /** Whether the projector has created its schema in this database. */
 export async function hasProjectionSchema(pool: pg.Pool): Promise<boolean> {
