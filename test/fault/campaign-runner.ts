@@ -19,7 +19,7 @@ import { republish, type FeedReader } from '@ratchet/projector';
 import { waitFor } from '@ratchet/testing';
 import { EVENTS_STREAM, eventMessageId } from '@ratchet/transport-nats';
 import { FaultCluster, WORKER_CRASH_POINTS, type ProcessEvents, type WorkerCrashPoint } from './fault-cluster.js';
-import { FAULT_KINDS, FaultInjector, type FaultKind } from './faults.js';
+import { DEFAULT_WEIGHTS, FAULT_KINDS, FaultInjector, type FaultKind, type FaultWeights } from './faults.js';
 import { startLoad } from './load.js';
 
 /** Options of {@link runCampaign}. */
@@ -32,6 +32,10 @@ export interface CampaignOptions {
   readonly everyKind?: boolean;
   /** …but never longer than this (ms). Default 2 × durationMs. */
   readonly maxDurationMs?: number;
+  /** …and until each of these counts was reached ('worker-kills' = SIGKILLs + crash-point deaths). */
+  readonly targets?: Partial<Record<FaultKind | 'worker-kills', number>>;
+  /** The fault mix. Default {@link DEFAULT_WEIGHTS}. */
+  readonly weights?: FaultWeights;
   /** Commands in flight. Default 12. */
   readonly lanes?: number;
   readonly log?: (line: string) => void;
@@ -70,7 +74,11 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
   try {
     const client = await connectClient({ connection: cluster.nc, timeoutMs: 8_000 });
     const load = startLoad(client, recorder, { hot: 4, cold: 400, lanes: options.lanes ?? 12, hotShare: 0.5, timeoutMs: 8_000, prefix: 't' });
-    const injector = new FaultInjector(cluster, say);
+    const injector = new FaultInjector(cluster, say, options.weights ?? DEFAULT_WEIGHTS);
+    const countOf = (k: FaultKind | 'worker-kills'): number =>
+      k === 'worker-kills' ? injector.counts['worker-sigkill'] + injector.counts['worker-crash-point'] : injector.counts[k];
+    const targetsMet = (): boolean =>
+      Object.entries(options.targets ?? {}).every(([k, n]) => countOf(k as FaultKind | 'worker-kills') >= (n ?? 0));
     const phaseStart = Date.now();
     const maxDurationMs = options.maxDurationMs ?? options.durationMs * 2;
     const minFaults = options.minFaults ?? 0;
@@ -88,13 +96,13 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
     let round = 0;
     const progress = (): void =>
       say(
-        `faults ${injector.total} · commands ${JSON.stringify(load.counts)} · crash points hit ${JSON.stringify(cluster.events.crashHits)} · live workers ${cluster.liveSlots().length}`,
+        `faults ${injector.total} ${JSON.stringify(injector.counts)} · commands ${JSON.stringify(load.counts)} · crash points hit ${JSON.stringify(cluster.events.crashHits)} · live workers ${cluster.liveSlots().length}`,
       );
     for (;;) {
       const elapsed = Date.now() - phaseStart;
       if (elapsed >= maxDurationMs) break;
       const missingKinds = options.everyKind === true ? FAULT_KINDS.filter((k) => injector.counts[k] === 0) : [];
-      if (elapsed >= options.durationMs && injector.total >= minFaults && allHit() && missingKinds.length === 0) break;
+      if (elapsed >= options.durationMs && injector.total >= minFaults && allHit() && missingKinds.length === 0 && targetsMet()) break;
       await injector.nudgeRelayCrashPoint().catch(() => undefined);
       round += 1;
       // Every third fault arms a crash point until each has been hit; then they take their turn by weight.

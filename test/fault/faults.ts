@@ -20,8 +20,11 @@ export const FAULT_KINDS = [
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
-/** Relative weights of the kinds the scheduler picks (server restarts are rarer: they stall everyone). */
-const WEIGHTS: Record<FaultKind, number> = {
+/** Relative weights of the kinds the scheduler picks. */
+export type FaultWeights = Record<FaultKind, number>;
+
+/** The default mix (server restarts are rarer: they stall everyone). */
+export const DEFAULT_WEIGHTS: FaultWeights = {
   'worker-sigkill': 4,
   'worker-crash-point': 2,
   'worker-sigstop': 2,
@@ -31,6 +34,22 @@ const WEIGHTS: Record<FaultKind, number> = {
   'proxy-latency': 3,
   'proxy-reset': 3,
   'proxy-blackhole': 2,
+};
+
+/**
+ * The long campaign's mix: weighted toward what its documented run must reach (worker kills,
+ * pauses past the lease, nats-server and Postgres restarts), with the link faults kept in.
+ */
+export const LONG_WEIGHTS: FaultWeights = {
+  'worker-sigkill': 40,
+  'worker-crash-point': 6,
+  'worker-sigstop': 14,
+  'projector-sigkill': 4,
+  'nats-sigkill': 7,
+  'postgres-immediate-stop': 4,
+  'proxy-latency': 6,
+  'proxy-reset': 12,
+  'proxy-blackhole': 7,
 };
 
 const rand = (min: number, max: number): number => min + Math.floor(Math.random() * (max - min + 1));
@@ -46,6 +65,7 @@ export class FaultInjector {
   constructor(
     private readonly cluster: FaultCluster,
     private readonly log: (line: string) => void,
+    private readonly weights: FaultWeights = DEFAULT_WEIGHTS,
   ) {}
 
   get total(): number {
@@ -54,10 +74,10 @@ export class FaultInjector {
 
   /** Inject one fault of a kind picked by weight; returns the kind, or undefined when none could be injected now. */
   async injectRandom(): Promise<FaultKind | undefined> {
-    const total = Object.values(WEIGHTS).reduce((a, b) => a + b, 0);
+    const total = Object.values(this.weights).reduce((a, b) => a + b, 0);
     let r = Math.random() * total;
     for (const kind of FAULT_KINDS) {
-      r -= WEIGHTS[kind];
+      r -= this.weights[kind];
       if (r < 0) return (await this.inject(kind)) ? kind : undefined;
     }
     return undefined;
