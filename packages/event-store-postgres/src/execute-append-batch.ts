@@ -97,8 +97,10 @@ export async function executeAppendBatch(
   requests: ReadonlyArray<{ encoded: EncodedAppend; fence: { epoch: number } | undefined }>,
   retry: BatchRetry,
 ): Promise<AppendOutcome[]> {
-  const payload = `[${requests.map((r) => r.encoded.json).join(',')}]`;
-  const sql = `SELECT ${quotedSchema}.append_batch($1::jsonb) AS reply`;
+  // A batch of one (every commit at low load) takes the lean single-request function.
+  const single = requests.length === 1;
+  const payload = single ? requests[0]!.encoded.json : `[${requests.map((r) => r.encoded.json).join(',')}]`;
+  const sql = `SELECT ${quotedSchema}.${single ? 'append_one' : 'append_batch'}($1::jsonb) AS reply`;
   for (let attempt = 1; ; attempt++) {
     let reply: BatchReply;
     try {
