@@ -79,8 +79,13 @@ export interface PostgresEventStore {
   findCommand(commandId: string): Promise<ProcessedCommand | null>;
   /** A feed follower's saved checkpoint, or null. */
   loadCheckpoint(name: string): Promise<FeedCheckpoint | null>;
-  /** Save a feed follower's checkpoint. */
-  saveCheckpoint(name: string, checkpoint: FeedCheckpoint): Promise<void>;
+  /**
+   * Save a feed follower's checkpoint. `{ durable: false }` commits without waiting for the WAL
+   * flush (`synchronous_commit = off` for this transaction only): for followers whose work is
+   * idempotent (the outbox relay), so a checkpoint lost in a server crash only means redoing a
+   * little, while commands never queue behind its flush.
+   */
+  saveCheckpoint(name: string, checkpoint: FeedCheckpoint, options?: { readonly durable?: boolean }): Promise<void>;
   /** Take the named lease, or renew it when `holder` has it; false while someone else holds an unexpired one. */
   tryAcquireLease(name: string, holder: string, ttlMs: number): Promise<boolean>;
   /** Give a lease up early (on drain) so another holder need not wait for it to expire. */
@@ -369,15 +374,20 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Po
       return row === undefined ? null : { transactionId: row.transaction_id, globalPosition: Number(row.global_position) };
     },
 
-    async saveCheckpoint(name, checkpoint) {
+    async saveCheckpoint(name, checkpoint, saveOptions = {}) {
       checkText(name, 'name');
       if (typeof checkpoint.transactionId !== 'string' || !/^\d{1,20}$/.test(checkpoint.transactionId)) {
         invalid('invalid feed checkpoint', [{ path: ['checkpoint', 'transactionId'], message: 'must be a decimal xid8' }]);
       }
       checkInt(checkpoint.globalPosition, 'globalPosition', 0, Number.MAX_SAFE_INTEGER);
+      // set_config(..., true) lasts until this statement's implicit transaction commits, and the
+      // commit reads synchronous_commit before the setting is reset.
+      const values = saveOptions.durable === false
+        ? `SELECT $1, $2::xid8, $3 FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit`
+        : `VALUES ($1, $2::xid8, $3)`;
       await query(
         'saveCheckpoint',
-        `INSERT INTO ${s}.checkpoints (name, transaction_id, global_position) VALUES ($1, $2::xid8, $3)
+        `INSERT INTO ${s}.checkpoints (name, transaction_id, global_position) ${values}
          ON CONFLICT (name) DO UPDATE
            SET transaction_id = excluded.transaction_id, global_position = excluded.global_position, updated_at = now()`,
         [name, checkpoint.transactionId, checkpoint.globalPosition],

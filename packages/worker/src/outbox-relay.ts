@@ -13,7 +13,7 @@ export interface RelayStore {
   /** Highest global position written (committed or not); 0 when empty. */
   feedMaxPosition(): Promise<number>;
   loadCheckpoint(name: string): Promise<FeedCheckpoint | null>;
-  saveCheckpoint(name: string, checkpoint: FeedCheckpoint): Promise<void>;
+  saveCheckpoint(name: string, checkpoint: FeedCheckpoint, options?: { readonly durable?: boolean }): Promise<void>;
   /** Take or renew a lease; true while `holder` has it. */
   tryAcquireLease(name: string, holder: string, ttlMs: number): Promise<boolean>;
   releaseLease(name: string, holder: string): Promise<void>;
@@ -35,8 +35,20 @@ export interface OutboxRelayOptions {
   readonly pollIntervalMs?: number;
   /** Lease TTL (ms): one relay runs at a time; another takes over this long after it stops renewing. Default 5,000. */
   readonly leaseTtlMs?: number;
-  /** After a partial page, wait this long (ms) so the next page gathers more events. Default 10. */
+  /** After a partial page, wait this long (ms) so the next page gathers more events. Default 2. */
   readonly coalesceMs?: number;
+  /**
+   * Pages published but not yet acknowledged by JetStream at once: the next page is read while
+   * the previous one's acks are on their way. The checkpoint only moves past acknowledged pages.
+   * Default 4.
+   */
+  readonly pagesInFlight?: number;
+  /**
+   * Save the checkpoint at most this often (ms), without waiting for the WAL flush; the relay saves
+   * it durably when it stops. A crash republishes at most this much, which JetStream drops by
+   * `Nats-Msg-Id`. 0 saves durably after every page. Default 200.
+   */
+  readonly checkpointEveryMs?: number;
   /** How long to wait for JetStream to acknowledge a publish (ms). Default 10,000. */
   readonly publishTimeoutMs?: number;
   /** Called after each published page with the number of events and the remaining lag. */
@@ -76,7 +88,15 @@ export class OutboxRelay {
   #loop: Promise<void> | undefined;
   #wake: (() => void) | undefined;
   #pending = false;
+  /** Up to where JetStream acknowledged every event (what the saved checkpoint follows). */
   #checkpoint: FeedCheckpoint = FEED_START;
+  /** Up to where the feed was read and published (acks may be outstanding). */
+  #cursor: FeedCheckpoint = FEED_START;
+  /** Published pages waiting for their acks, oldest first. */
+  #inFlight: Array<{ readonly checkpoint: FeedCheckpoint; readonly events: number; readonly acks: Promise<unknown> }> = [];
+  /** Whether #checkpoint is ahead of the saved one, and when it was last saved. */
+  #unsaved = false;
+  #savedAt = 0;
   #leader = false;
   #leaseCheckedAt = 0;
   #lag = 0;
@@ -91,7 +111,9 @@ export class OutboxRelay {
       pollIntervalMs: options.pollIntervalMs ?? 100,
       leaseTtlMs: options.leaseTtlMs ?? 5_000,
       publishTimeoutMs: options.publishTimeoutMs ?? 10_000,
-      coalesceMs: options.coalesceMs ?? 10,
+      coalesceMs: options.coalesceMs ?? 2,
+      pagesInFlight: options.pagesInFlight ?? 4,
+      checkpointEveryMs: options.checkpointEveryMs ?? 200,
     };
   }
 
@@ -124,13 +146,23 @@ export class OutboxRelay {
     this.#wake?.();
   }
 
-  /** Publish until the feed is empty (or the deadline passes); for a draining worker. */
+  /**
+   * For a draining worker: stop the background loop, then publish until the feed is empty and
+   * acknowledged (or the deadline passes). Call `stop()` after it.
+   */
   async catchUp(deadlineMs: number): Promise<boolean> {
     const until = Date.now() + deadlineMs;
+    this.#running = false;
+    this.#wake?.();
+    await this.#loop;
     while (Date.now() < until) {
       if (!this.#leader) return false;
       const n = await this.#step();
-      if (n === 0) return true;
+      if (n === 0) {
+        await this.#settle(0);
+        await this.#saveCheckpoint(true);
+        return true;
+      }
     }
     return false;
   }
@@ -140,11 +172,14 @@ export class OutboxRelay {
     this.#running = false;
     this.#wake?.();
     await this.#loop;
-    this.#publisher?.close();
     if (this.#leader) {
+      // Pages already sent: keep what JetStream acknowledged, then save durably.
+      await this.#settle(0).catch(() => undefined);
+      await this.#saveCheckpoint(true).catch((err: unknown) => this.#o.logger.warn({ err }, 'outbox relay could not save its checkpoint on stop'));
       this.#leader = false;
       await this.#o.store.releaseLease(this.#o.name, this.#o.holder).catch(() => undefined);
     }
+    this.#publisher?.close();
   }
 
   async #run(): Promise<void> {
@@ -154,10 +189,11 @@ export class OutboxRelay {
         await this.#ensureLease();
         const n = this.#leader ? await this.#step() : 0;
         failures = 0;
-        if (n === 0) await this.#idle(this.#leader ? this.#o.pollIntervalMs : this.#o.leaseTtlMs / 3);
-        else if (n < this.#o.batchSize && this.#o.coalesceMs > 0 && this.#running) {
-          // Caught up: let the next commits gather for a moment so a page (one feed read, one
-          // checkpoint write) carries many events instead of one per commit.
+        if (n === 0) {
+          await this.#settle(0);
+          await this.#idle(this.#leader ? this.#o.pollIntervalMs : this.#o.leaseTtlMs / 3);
+        } else if (n < this.#o.batchSize && this.#o.coalesceMs > 0 && this.#running) {
+          // Caught up: let the next commits gather for a moment so a page carries many events.
           await new Promise<void>((resolve) => setTimeout(resolve, this.#o.coalesceMs).unref());
         }
       } catch (error) {
@@ -175,34 +211,77 @@ export class OutboxRelay {
     this.#leader = await this.#o.store.tryAcquireLease(this.#o.name, this.#o.holder, this.#o.leaseTtlMs);
     this.#leaseCheckedAt = now;
     if (this.#leader && !wasLeader) {
+      await this.#settle(0).catch(() => undefined);
       this.#checkpoint = (await this.#o.store.loadCheckpoint(this.#o.name)) ?? FEED_START;
+      this.#cursor = this.#checkpoint;
+      this.#unsaved = false;
       this.#o.logger.info({ checkpoint: this.#checkpoint }, 'outbox relay is active');
     } else if (!this.#leader && wasLeader) {
       this.#o.logger.warn('outbox relay lost its lease');
     }
   }
 
-  /** Publish one page; returns how many events it held. */
+  /** Read and publish one page after the cursor; returns how many events it held. */
   async #step(): Promise<number> {
     this.#pending = false;
-    const page = await this.#o.store.readFeed(this.#checkpoint, this.#o.batchSize);
+    const page = await this.#o.store.readFeed(this.#cursor, this.#o.batchSize);
     if (page.events.length === 0) {
       this.#lag = 0;
+      // Caught up: save now, so an idle relay never leaves a stale checkpoint behind (a restart
+      // long after would republish past JetStream's duplicate window).
+      await this.#settle(0);
+      await this.#saveCheckpoint(this.#o.checkpointEveryMs === 0);
       return 0;
     }
-    await Promise.all(page.events.map((event) => this.#publish(event)));
-    crashPoint(CrashPoint.AFTER_PUBLISH_BEFORE_CHECKPOINT);
-    await this.#o.store.saveCheckpoint(this.#o.name, page.checkpoint);
-    this.#checkpoint = page.checkpoint;
-    this.#published += page.events.length;
+    // Published in commit order on one connection; the acks are awaited later (see #settle).
+    const acks = Promise.all(page.events.map((event) => this.#publish(event)));
+    acks.catch(() => undefined); // observed in #settle
+    this.#inFlight.push({ checkpoint: page.checkpoint, events: page.events.length, acks });
+    this.#cursor = page.checkpoint;
+    await this.#settle(this.#o.pagesInFlight - 1);
     if (page.events.length < this.#o.batchSize) this.#lag = 0;
     else {
       // An upper bound (positions of aborted transactions count): cheap, and exact enough for a gauge.
       const head = await this.#o.store.feedMaxPosition();
       this.#lag = Math.max(0, head - page.checkpoint.globalPosition);
     }
-    this.#o.onProgress?.(page.events.length, this.#lag);
     return page.events.length;
+  }
+
+  /**
+   * Wait for the oldest published pages' acks until at most `keep` are outstanding, moving the
+   * checkpoint past each acknowledged page. A failed publish drops every page after the
+   * checkpoint and rewinds the cursor to it: they are read and published again (JetStream drops
+   * the ones it already has by Nats-Msg-Id).
+   */
+  async #settle(keep: number): Promise<void> {
+    while (this.#inFlight.length > keep) {
+      const page = this.#inFlight[0]!;
+      try {
+        await page.acks;
+      } catch (error) {
+        const dropped = this.#inFlight;
+        this.#inFlight = [];
+        await Promise.allSettled(dropped.map((p) => p.acks));
+        this.#cursor = this.#checkpoint;
+        throw error;
+      }
+      this.#inFlight.shift();
+      crashPoint(CrashPoint.AFTER_PUBLISH_BEFORE_CHECKPOINT);
+      this.#checkpoint = page.checkpoint;
+      this.#unsaved = true;
+      this.#published += page.events;
+      this.#o.onProgress?.(page.events, this.#lag);
+      if (Date.now() - this.#savedAt >= this.#o.checkpointEveryMs) await this.#saveCheckpoint(this.#o.checkpointEveryMs === 0);
+    }
+  }
+
+  async #saveCheckpoint(durable: boolean): Promise<void> {
+    if (!this.#unsaved) return;
+    const checkpoint = this.#checkpoint;
+    await this.#o.store.saveCheckpoint(this.#o.name, checkpoint, { durable });
+    this.#savedAt = Date.now();
+    if (this.#checkpoint === checkpoint) this.#unsaved = false;
   }
 
   async #publish(event: RecordedEvent): Promise<void> {
