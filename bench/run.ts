@@ -1,7 +1,9 @@
 /**
- * `npm run bench`: the append, replay and end-to-end benchmarks in sequence; prints the table and
- * one JSON line per figure, and writes every figure to bench/results/latest.json.
- * Run: npm run bench [-- --quick] [-- --seconds N --repeats N] [-- --only append,replay,e2e]
+ * `npm run bench`: every benchmark in sequence (append, replay, e2e, the Emmett peer, projector,
+ * outbox lag); prints the table and one JSON line per figure, the targets met or not, and writes
+ * every figure to bench/results/latest.json and the latency/throughput plot to
+ * bench/results/latency-throughput.svg.
+ * Run: npm run bench [-- --quick] [-- --seconds N --repeats N] [-- --only e2e,emmett]
  * `--quick` ≈ 1 s per figure and 1 repetition (CI smoke run); the default is 3 s × 3, medians reported.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -9,11 +11,22 @@ import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { runAppendBench } from './append.bench.js';
 import { runE2eBench, targetLines } from './e2e.bench.js';
+import { runEmmettBench } from './emmett.bench.js';
+import { outboxLagTargetLines, runOutboxLagBench } from './outbox-lag.bench.js';
+import { curvesFrom, latencyThroughputSvg } from './plot.js';
+import { runProjectorBench } from './projector.bench.js';
 import { runReplayBench } from './replay.bench.js';
-import { parseBenchArgs, reportAll, stringArg, type Figure } from './stats.js';
+import { figure, parseBenchArgs, reportAll, stringArg, type Figure } from './stats.js';
 
+const SECTIONS = ['append', 'replay', 'e2e', 'emmett', 'projector', 'outbox-lag'] as const;
 const args = parseBenchArgs();
-const only = new Set((stringArg('only') ?? 'append,replay,e2e').split(','));
+const only = new Set((stringArg('only') ?? SECTIONS.join(',')).split(','));
+for (const name of only) {
+  if (!(SECTIONS as readonly string[]).includes(name)) {
+    console.error(`--only: unknown benchmark '${name}' (known: ${SECTIONS.join(', ')})`);
+    process.exit(2);
+  }
+}
 const log = (line: string): void => console.error(line);
 const started = Date.now();
 const sections: Array<{ title: string; figures: Figure[] }> = [];
@@ -31,11 +44,39 @@ if (only.has('e2e')) {
   log('— e2e');
   sections.push({ title: 'e2e', figures: await runE2eBench({ seconds: args.seconds, repeats: args.repeats, log }) });
 }
+if (only.has('emmett')) {
+  log('— emmett (peer: @event-driven-io/emmett-postgresql 0.42.0)');
+  const emmett = await runEmmettBench({ seconds: args.seconds, repeats: args.repeats, log });
+  // Ratchet's e2e (over NATS, worker process) against Emmett's command handler (in process), same concurrency.
+  const e2e = sections.find((s) => s.title === 'e2e')?.figures ?? [];
+  for (const f of [...emmett]) {
+    const m = /^emmett turnstile cmd\/s, (\d+) in flight$/.exec(f.name);
+    const ours = m === null ? undefined : e2e.find((g) => g.name === `e2e turnstile cmd/s, ${m[1]} in flight`);
+    if (m !== null && ours !== undefined && f.value > 0) {
+      emmett.push(figure(`e2e turnstile vs emmett cmd/s, ${m[1]} in flight`, ours.value, 'cmd/s', f.name, ours.value / f.value));
+    }
+  }
+  sections.push({ title: 'emmett', figures: emmett });
+}
+if (only.has('projector')) {
+  log('— projector');
+  const figures = await runProjectorBench({ events: args.quick ? 5_000 : 20_000, repeats: args.repeats, log });
+  sections.push({ title: 'projector', figures: [...figures] });
+}
+if (only.has('outbox-lag')) {
+  log('— outbox lag');
+  sections.push({ title: 'outbox lag', figures: await runOutboxLagBench({ seconds: args.quick ? 3 : 10, concurrency: 256, log }) });
+}
 
 console.log(`\nmedians of ${args.repeats} × ${args.seconds}s per figure${args.quick ? ' (--quick)' : ''}; ${((Date.now() - started) / 1000).toFixed(0)} s in all`);
 for (const s of sections) reportAll(s.figures, `— ${s.title}`);
 const all = sections.flatMap((s) => s.figures);
-const targets = targetLines(all);
+const emmettRatio = all.find((f) => f.name === 'e2e turnstile vs emmett cmd/s, 256 in flight');
+const targets = [
+  ...targetLines(all),
+  ...(emmettRatio?.ratio == null ? [] : [`target e2e ≥ 5 × Emmett's command handler at 256 in flight: ×${emmettRatio.ratio} — ${emmettRatio.ratio >= 5 ? 'met' : 'NOT met'}`]),
+  ...outboxLagTargetLines(all),
+];
 if (targets.length > 0) console.log('');
 for (const line of targets) console.log(line);
 
@@ -59,3 +100,9 @@ await writeFile(
   )}\n`,
 );
 log(`figures written to ${out}`);
+const plot = fileURLToPath(new URL('./results/latency-throughput.svg', import.meta.url));
+await writeFile(
+  plot,
+  latencyThroughputSvg(curvesFrom(all), `Ratchet bench ${new Date(started).toISOString().slice(0, 16)} · ${cpus().length} cores · medians of ${args.repeats} × ${args.seconds} s`),
+);
+log(`latency/throughput plot written to ${plot}`);
