@@ -39,6 +39,8 @@ export interface CampaignOptions {
   /** Commands in flight. Default 12. */
   readonly lanes?: number;
   readonly log?: (line: string) => void;
+  /** Abort: stop injecting, skip the check, tear every process down, reject. */
+  readonly signal?: AbortSignal;
   /** How often to log progress (ms). Default 15 000. */
   readonly progressEveryMs?: number;
 }
@@ -71,9 +73,11 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
   say(`starting: private nats-server and Postgres, 3 workers behind TCP proxies, a projector; history in ${historyPath}`);
   const cluster = await FaultCluster.start({ log: say });
   const recorder = new HistoryRecorder({ path: historyPath });
+  let stopLoad: (() => Promise<unknown>) | undefined;
   try {
     const client = await connectClient({ connection: cluster.nc, timeoutMs: 8_000 });
     const load = startLoad(client, recorder, { hot: 4, cold: 400, lanes: options.lanes ?? 12, hotShare: 0.5, timeoutMs: 8_000, prefix: 't' });
+    stopLoad = () => load.stop();
     const injector = new FaultInjector(cluster, say, options.weights ?? DEFAULT_WEIGHTS);
     const countOf = (k: FaultKind | 'worker-kills'): number =>
       k === 'worker-kills' ? injector.counts['worker-sigkill'] + injector.counts['worker-crash-point'] : injector.counts[k];
@@ -99,6 +103,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
         `faults ${injector.total} ${JSON.stringify(injector.counts)} · commands ${JSON.stringify(load.counts)} · crash points hit ${JSON.stringify(cluster.events.crashHits)} · live workers ${cluster.liveSlots().length}`,
       );
     for (;;) {
+      if (options.signal?.aborted === true) throw new Error('campaign interrupted; stopping every process it started');
       const elapsed = Date.now() - phaseStart;
       if (elapsed >= maxDurationMs) break;
       const missingKinds = options.everyKind === true ? FAULT_KINDS.filter((k) => injector.counts[k] === 0) : [];
@@ -151,6 +156,8 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
       totalMs: Date.now() - t0,
     };
   } finally {
+    // Lanes still running (an interrupted campaign) must stop before the history closes.
+    await stopLoad?.().catch(() => undefined);
     await recorder.close();
     await cluster.stop();
   }

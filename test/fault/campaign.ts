@@ -40,8 +40,13 @@ for (const part of values.until.split(',').filter((p) => p.trim() !== '')) {
   targets[kind as FaultKind | 'worker-kills'] = Number(n);
 }
 
+// Ctrl-C / SIGTERM: stop injecting and tear the private servers and services down before exiting.
+const interrupt = new AbortController();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => interrupt.abort());
+
 try {
   const report = await runCampaign({
+    signal: interrupt.signal,
     durationMs: minutes * 60_000,
     maxDurationMs: Math.max(maxMinutes * 60_000, minutes * 60_000 + 120_000),
     weights: values.mix === 'long' ? LONG_WEIGHTS : DEFAULT_WEIGHTS,
