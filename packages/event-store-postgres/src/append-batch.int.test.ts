@@ -94,19 +94,23 @@ describe('appendBatch (group commit)', () => {
     );
   });
 
-  it('claimPartition waits for an in-flight fenced batch, which commits under the epoch it checked', async () => {
-    const epoch = await store.claimPartition(11, 'holder');
+  it.each([
+    ['append_batch', 11],
+    ['append_one', 12],
+  ] as const)('claimPartition waits for an in-flight fenced %s, which commits under the epoch it checked', async (fn, partition) => {
+    const epoch = await store.claimPartition(partition, 'holder');
     // Hold a batch open: run append_batch inside an explicit transaction on a raw client.
     const held = new pg.Client({ connectionString: db.url });
     await held.connect();
     try {
       await held.query('BEGIN');
-      const payload = JSON.stringify([{ streamId: 'w-held', expectedVersion: 0, fence: { partition: 11, epoch }, events: [{ type: 't', schemaVersion: 1, data: {}, metadata: {} }] }]);
-      const reply = await held.query(`SELECT ratchet.append_batch($1::jsonb) AS r`, [payload]);
+      const request = { streamId: `w-held-${fn}`, expectedVersion: 0, fence: { partition, epoch }, events: [{ type: 't', schemaVersion: 1, data: {}, metadata: {} }] };
+      const payload = JSON.stringify(fn === 'append_batch' ? [request] : request);
+      const reply = await held.query(`SELECT ratchet.${fn}($1::jsonb) AS r`, [payload]);
       expect(reply.rows[0].r.outcomes[0].ok).toBe(true);
       let claimed: number | undefined;
-      const claim = store.claimPartition(11, 'taker').then((e) => (claimed = e));
-      // The claim is blocked on the batch's FOR SHARE lock: wait until Postgres shows it waiting.
+      const claim = store.claimPartition(partition, 'taker').then((e) => (claimed = e));
+      // The claim is blocked on the batch's fence lock: wait until Postgres shows it waiting.
       const deadline = Date.now() + 10_000;
       for (;;) {
         const waiting = await admin.query(
@@ -123,8 +127,8 @@ describe('appendBatch (group commit)', () => {
       await held.end();
     }
     // The batch committed under the old epoch before the claim; a new batch with that epoch is fenced.
-    expect((await store.readStream('w-held'))[0]!.epoch).toBe(epoch);
-    const [late] = await store.appendBatch([one('w-late', 0, { fence: { partition: 11, epoch } })]);
+    expect((await store.readStream(`w-held-${fn}`))[0]!.epoch).toBe(epoch);
+    const [late] = await store.appendBatch([one(`w-late-${fn}`, 0, { fence: { partition, epoch } })]);
     expect(late!.ok).toBe(false);
   });
 

@@ -1,5 +1,13 @@
 import { STREAM_ID_MAX_LENGTH } from './encode-append-request.js';
 
+/**
+ * The first key of a partition's fence lock (a transaction-level advisory lock; the second key is
+ * the partition number), as an SQL expression. Fenced appends hold it shared while they check the
+ * epoch and commit; `claimPartition` holds it exclusively while it bumps the epoch. Unlike a row
+ * share lock, it writes nothing (no MultiXact when batches overlap).
+ */
+export const partitionLockClass = (quotedSchema: string): string => `hashtext('${quotedSchema}.partitions')`;
+
 /** One versioned schema change; `sql` receives the quoted schema name. */
 export interface Migration {
   readonly version: number;
@@ -238,8 +246,15 @@ const setBasedAppendBatch = (s: string): string => `
 ALTER FUNCTION ${s}.append_batch(jsonb) RENAME TO append_batch_sequential;
 COMMENT ON FUNCTION ${s}.append_batch_sequential(jsonb) IS
   'Migration 2 per-request group commit; used by append_batch for batches that repeat a stream id or a command id.';
+${setBasedAppendBatchFunction(s, 'CREATE', 'row')}`;
 
-CREATE FUNCTION ${s}.append_batch(requests jsonb) RETURNS jsonb LANGUAGE plpgsql AS $fn$
+/**
+ * The set-based `append_batch`. `fenceLock` says how an append holds its partitions against a
+ * claim: 'row' share-locks the partition rows (migration 4; two concurrent batches then create a
+ * MultiXact per shared row), 'advisory' holds each partition's fence lock shared (migration 6).
+ */
+const setBasedAppendBatchFunction = (s: string, create: 'CREATE' | 'CREATE OR REPLACE', fenceLock: 'row' | 'advisory'): string => `
+${create} FUNCTION ${s}.append_batch(requests jsonb) RETURNS jsonb LANGUAGE plpgsql AS $fn$
 DECLARE
   sids text[]; exps int[]; cmds text[]; hashes text[]; fps int[]; fes bigint[]; evs jsonb[]; ns int[];
   distinct_keys boolean;
@@ -268,9 +283,11 @@ BEGIN
 
   -- Share-lock the fenced partitions: claimPartition (an UPDATE) waits for this transaction, and
   -- a claim that committed first is seen here, so a stale epoch commits nothing.
-  IF cardinality(array_remove(fps, NULL)) > 0 THEN
+  IF cardinality(array_remove(fps, NULL)) > 0 THEN${fenceLock === 'advisory' ? `
+    PERFORM pg_advisory_xact_lock_shared(${partitionLockClass(s)}, x.p)
+    FROM (SELECT DISTINCT p FROM unnest(fps) AS p WHERE p IS NOT NULL ORDER BY p) AS x;` : ''}
     WITH locked AS MATERIALIZED (
-      SELECT p.partition, p.epoch FROM ${s}.partitions p WHERE p.partition = ANY(fps) ORDER BY p.partition FOR SHARE
+      SELECT p.partition, p.epoch FROM ${s}.partitions p WHERE p.partition = ANY(fps)${fenceLock === 'row' ? ' ORDER BY p.partition FOR SHARE' : ''}
     )
     SELECT array_agg(CASE WHEN r.fp IS NOT NULL THEN coalesce(l.epoch, 0) END ORDER BY r.ord),
            array_agg(CASE WHEN r.fp IS NOT NULL AND coalesce(l.epoch, 0) <> r.fe THEN 'fenced' END ORDER BY r.ord)
@@ -386,8 +403,8 @@ $fn$;
 /**
  * The common case of a group commit at low load, a batch of ONE request, as a few scalar statements
  * instead of the set-based machinery (measured on a 1-event append with fence and command id: about
- * a third of append_batch's server time). Same locks in the same order (partition FOR SHARE, stream
- * row, command id), same checks in the same order (fence, then command id before the expected
+ * a third of append_batch's server time). Same locks in the same order (the partition's fence lock,
+ * stream row, command id), same checks in the same order (fence, then command id before the expected
  * version) and the same reply as `append_batch` with one outcome.
  * The fast path advances the stream row first (UPDATE ... WHERE version = expected, or an upsert for
  * a new stream) and records the command id; a duplicate then puts the stream row back.
@@ -426,9 +443,10 @@ DECLARE
   positions jsonb;
 BEGIN
   IF fp IS NOT NULL THEN
-    -- Share-lock the partition row: a claim (an UPDATE) waits for this transaction, and a claim
-    -- that committed first is seen here, so a stale epoch commits nothing.
-    SELECT p.epoch INTO ce FROM ${s}.partitions p WHERE p.partition = fp FOR SHARE;
+    -- Hold the partition's fence lock shared: a claim takes it exclusively, so it waits for this
+    -- transaction, and a claim that committed first is seen by the next statement's snapshot.
+    PERFORM pg_advisory_xact_lock_shared(${partitionLockClass(s)}, fp);
+    SELECT p.epoch INTO ce FROM ${s}.partitions p WHERE p.partition = fp;
     ce := coalesce(ce, 0);
     IF ce <> fe THEN
       item := jsonb_build_object('ok', false, 'code', 'FENCED', 'partition', fp, 'heldEpoch', fe, 'currentEpoch', ce);
@@ -497,4 +515,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 3, name: 'feed checkpoints and leases', sql: checkpointsAndLeases },
   { version: 4, name: 'set-based append_batch', sql: setBasedAppendBatch },
   { version: 5, name: 'append_one for single-request batches', sql: appendOneFunction },
+  { version: 6, name: 'append_batch fences with advisory locks', sql: (s) => setBasedAppendBatchFunction(s, 'CREATE OR REPLACE', 'advisory') },
 ];

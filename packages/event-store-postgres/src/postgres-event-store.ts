@@ -5,6 +5,7 @@ import type { AppendOptions, AppendOutcome, AppendRequest, AppendResult, Expecte
 import { assertStreamId, encodeAppendRequest } from './encode-append-request.js';
 import type { EncodedAppend } from './encode-append-request.js';
 import { executeAppendBatch } from './execute-append-batch.js';
+import { partitionLockClass } from './migrations.js';
 import { FEED_START } from './feed-checkpoint.js';
 import type { FeedCheckpoint, FeedHead, FeedPage } from './feed-checkpoint.js';
 import type { PartitionEpoch } from './partition-epoch.js';
@@ -306,9 +307,13 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Po
     async claimPartition(partition, owner) {
       checkInt(partition, 'partition', 0);
       checkText(owner, 'owner');
+      // The fence lock, exclusively: waits for fenced appends in flight (they hold it shared), and
+      // appends that start meanwhile wait for this commit, then see the new epoch. The upsert
+      // works on the latest row version, so its snapshot being older than the lock is harmless.
       const res = await query<{ epoch: string }>(
         'claimPartition',
-        `INSERT INTO ${s}.partitions AS t (partition, epoch, owner) VALUES ($1, 1, $2)
+        `WITH fence AS (SELECT pg_advisory_xact_lock(${partitionLockClass(s)}, $1))
+         INSERT INTO ${s}.partitions AS t (partition, epoch, owner) SELECT $1, 1, $2 FROM fence
          ON CONFLICT (partition) DO UPDATE SET epoch = t.epoch + 1, owner = excluded.owner, updated_at = now()
          RETURNING epoch`,
         [partition, owner],
