@@ -25,7 +25,9 @@ beforeAll(async () => {
   nc = await connect({ servers: natsServer.url });
   store = createPostgresEventStore({ connectionString: db.url });
   await store.migrate();
-  worker = createWorker({ nats: nc, store, aggregates: [Turnstile], snapshotEvery: 3, maxResidentActors: 20 });
+  // No passivated tier here, so passivated actors come back through the snapshot path this file
+  // tests (the tier has its own test, passivated-tier.test.ts).
+  worker = createWorker({ nats: nc, store, aggregates: [Turnstile], snapshotEvery: 3, maxResidentActors: 20, maxPassivatedActors: 0 });
   await worker.start();
   client = await connectClient({ servers: natsServer.url, timeoutMs: 10_000 });
   sql = new pg.Client({ connectionString: db.url });

@@ -4,6 +4,8 @@ export { GroupCommitter } from './group-committer.js';
 export type { BatchAppender, GroupCommitterOptions } from './group-committer.js';
 export { ActorCache } from './actor-cache.js';
 export type { ActorCacheOptions } from './actor-cache.js';
+export { PassivatedCache } from './passivated-cache.js';
+export type { PassivatedCacheOptions, PassivatedEntry } from './passivated-cache.js';
 export { AggregateActor } from './aggregate-actor.js';
 export { OutboxRelay, encodeEventMessage } from './outbox-relay.js';
 export type { OutboxRelayOptions, RelayStore } from './outbox-relay.js';

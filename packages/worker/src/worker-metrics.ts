@@ -19,6 +19,10 @@ export class WorkerMetrics {
   readonly activations: Counter<'snapshot'>;
   /** Actors passivated (idle timeout or resident limit). */
   readonly passivations: Counter;
+  /** Passivated actors kept in memory in their persisted form. */
+  readonly passivatedActors: Gauge;
+  /** Actors reactivated from the passivated tier (no snapshot load, only the tail read). */
+  readonly passivatedActivations: Counter;
   /** Committed events not yet published to JetStream (measured by the relay). */
   readonly outboxLag: Gauge;
   /** Events published by the outbox relay. */
@@ -67,6 +71,16 @@ export class WorkerMetrics {
       registers,
     });
     this.passivations = new Counter({ name: 'ratchet_actor_passivations_total', help: 'Actors passivated', registers });
+    this.passivatedActors = new Gauge({
+      name: 'ratchet_passivated_actors',
+      help: 'Passivated actors kept in memory in their persisted form',
+      registers,
+    });
+    this.passivatedActivations = new Counter({
+      name: 'ratchet_actor_passivated_reactivations_total',
+      help: 'Actors reactivated from the passivated tier (tail read only, no snapshot load)',
+      registers,
+    });
     this.outboxLag = new Gauge({
       name: 'ratchet_outbox_lag_events',
       help: 'Committed events not yet published to JetStream',

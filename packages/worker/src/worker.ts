@@ -29,6 +29,7 @@ import { pino, type Logger } from 'pino';
 import { ActorCache } from './actor-cache.js';
 import { AggregateActor } from './aggregate-actor.js';
 import { CrashPoint, crashPoint } from './crash-point.js';
+import { PassivatedCache } from './passivated-cache.js';
 import { GroupCommitter, type GroupCommitterOptions } from './group-committer.js';
 import { OutboxRelay } from './outbox-relay.js';
 import { ClusterOwnership, type MembershipView } from './cluster-ownership.js';
@@ -61,6 +62,11 @@ export interface WorkerOptions {
   readonly maxResidentActors?: number;
   /** Passivate actors idle this long (ms). Default 300,000. */
   readonly idleTimeoutMs?: number;
+  /**
+   * Most passivated actors kept in their compact persisted form, so reactivation reads only the
+   * events after it instead of loading a snapshot (LRU past it). 0 disables. Default 1,000,000.
+   */
+  readonly maxPassivatedActors?: number;
   /** Most commands admitted and not yet answered; more get OVERLOADED. Default 4,096. */
   readonly maxInFlight?: number;
   /** Largest request body in bytes. Default 65,536. */
@@ -96,8 +102,13 @@ export interface WorkerClusterOptions {
 export interface WorkerStats {
   readonly inFlight: number;
   readonly residentActors: number;
+  /** Passivated actors kept in memory in their persisted form (the passivated tier). */
+  readonly passivatedActors: number;
+  /** Actors loaded from the store (snapshot and/or events); reactivations from the passivated tier are not counted here. */
   readonly activations: number;
   readonly snapshotActivations: number;
+  /** Actors reactivated from the passivated tier (its state, then the tail read from the store; no snapshot load). */
+  readonly passivatedActivations: number;
   readonly passivations: number;
   readonly published: number;
   readonly outboxLag: number;
@@ -120,6 +131,7 @@ export class Worker {
   readonly #maxRequestBytes: number;
   readonly #snapshotEvery: number;
   readonly #actors: ActorCache;
+  readonly #passivated: PassivatedCache;
   readonly #committer: GroupCommitter;
   #relay: OutboxRelay | undefined;
   #ownership: PartitionOwnership | undefined;
@@ -133,7 +145,8 @@ export class Worker {
   #inFlight = 0;
   #idleWaiters: Array<() => void> = [];
   #draining = false;
-  #stats = { activations: 0, snapshotActivations: 0, passivations: 0, fencedWrites: 0 };
+  #purging = false;
+  #stats = { activations: 0, snapshotActivations: 0, passivatedActivations: 0, passivations: 0, fencedWrites: 0 };
 
   constructor(options: WorkerOptions) {
     this.#o = options;
@@ -145,12 +158,14 @@ export class Worker {
     this.#maxRequestBytes = options.maxRequestBytes ?? 65_536;
     this.#snapshotEvery = options.snapshotEvery ?? 100;
     for (const aggregate of options.aggregates) this.#types.set(aggregate.type, aggregate);
+    this.#passivated = new PassivatedCache({ maxEntries: options.maxPassivatedActors });
     this.#actors = new ActorCache({
       maxResident: options.maxResidentActors,
       idleTimeoutMs: options.idleTimeoutMs,
-      onPassivate: () => {
+      onPassivate: (actor) => {
         this.#stats.passivations += 1;
         this.metrics.passivations.inc();
+        this.#keepPassivated(actor);
       },
     });
     this.#committer = new GroupCommitter(options.store, {
@@ -171,8 +186,10 @@ export class Worker {
     return {
       inFlight: this.#inFlight,
       residentActors: this.#actors.size,
+      passivatedActors: this.#passivated.size,
       activations: this.#stats.activations,
       snapshotActivations: this.#stats.snapshotActivations,
+      passivatedActivations: this.#stats.passivatedActivations,
       passivations: this.#stats.passivations,
       published: this.#relay?.published ?? 0,
       outboxLag: this.#relay?.lag ?? 0,
@@ -228,6 +245,7 @@ export class Worker {
     this.#sweeper = setInterval(() => {
       this.#actors.sweep();
       this.metrics.residentActors.set(this.#actors.size);
+      this.metrics.passivatedActors.set(this.#passivated.size);
     }, sweepEvery);
     this.#sweeper.unref();
     if (this.#o.cluster !== undefined) {
@@ -325,9 +343,44 @@ export class Worker {
     return answered;
   }
 
-  /** Drop the actors of a partition this worker no longer owns. */
+  /** Drop the actors of a partition this worker no longer owns, live and passivated; returns how many live ones. */
   dropPartition(partition: number): number {
-    return this.#actors.dropWhere((a) => a.partition === partition);
+    const dropped = this.#actors.dropWhere((a) => a.partition === partition);
+    // After the live ones: a dropped actor has no state, so it is not kept as passivated either.
+    // O(1): the entries are unusable at once; their memory is freed in the background.
+    if (this.#passivated.dropPartition(partition) > 0) this.#purgePassivatedSoon();
+    return dropped;
+  }
+
+  /** Free invalidated passivated entries a slice per event-loop turn, so a million of them never stall commands. */
+  #purgePassivatedSoon(): void {
+    if (this.#purging) return;
+    this.#purging = true;
+    const slice = (): void => {
+      if (this.#passivated.purge(20_000)) this.#purging = false;
+      else setImmediate(slice).unref();
+    };
+    setImmediate(slice).unref();
+  }
+
+  /**
+   * Keep a passivated actor's persisted form so it can come back without a snapshot load. Only a
+   * known, committed state of a partition served here now; the tail read on reactivation brings it
+   * up to date (events are append-only), and the append's expected version guards the rest.
+   */
+  #keepPassivated(actor: AggregateActor): void {
+    const state = actor.state;
+    if (state === undefined || state.version === 0 || !this.#passivated.enabled) return;
+    if (!this.#partitionSubs.has(actor.partition) || this.#draining) return;
+    try {
+      this.#passivated.put(actor.streamId, actor.partition, {
+        version: state.version,
+        snapshotVersion: actor.snapshotVersion,
+        state: actor.aggregate.persist(state),
+      });
+    } catch (error) {
+      this.#log.warn({ err: error, streamId: actor.streamId }, 'passivated actor not kept');
+    }
   }
 
   #whenIdle(): Promise<void> {
@@ -451,6 +504,23 @@ export class Worker {
 
   async #load(actor: AggregateActor): Promise<AggregateState> {
     const { aggregate, streamId } = actor;
+    const passivated = this.#passivated.take(streamId);
+    if (passivated !== undefined) {
+      let from: AggregateState | undefined;
+      try {
+        from = aggregate.restore(passivated.state, passivated.version);
+      } catch (error) {
+        this.#log.warn({ err: error, streamId }, 'passivated state not restored; loading from the store');
+      }
+      if (from !== undefined) {
+        // Only what was appended since (by this worker or, after a handover, another one).
+        const tail = await this.#o.store.readStream(streamId, { fromVersion: passivated.version + 1 });
+        actor.snapshotVersion = passivated.snapshotVersion;
+        this.#stats.passivatedActivations += 1;
+        this.metrics.passivatedActivations.inc();
+        return aggregate.replay(tail, from);
+      }
+    }
     const snapshot = await this.#o.store.loadSnapshot(streamId, aggregate.machineVersion);
     let state = snapshot === null ? aggregate.initialState() : aggregate.restore(snapshot.state as PersistedState, snapshot.version);
     const tail = await this.#o.store.readStream(streamId, { fromVersion: state.version + 1 });

@@ -81,6 +81,7 @@ worker = createWorker({
       }),
   snapshotEvery: config.SNAPSHOT_EVERY,
   maxResidentActors: config.MAX_RESIDENT_ACTORS,
+  maxPassivatedActors: config.MAX_PASSIVATED_ACTORS,
   idleTimeoutMs: config.IDLE_TIMEOUT_MS,
   maxInFlight: config.MAX_IN_FLIGHT,
   maxRequestBytes: config.MAX_REQUEST_BYTES,

@@ -18,6 +18,7 @@ export const WorkerConfigSchema = z.object({
   PG_POOL_SIZE: envInt(1, 8),
   SNAPSHOT_EVERY: envInt(1, 100),
   MAX_RESIDENT_ACTORS: envInt(1, 100_000),
+  MAX_PASSIVATED_ACTORS: envInt(0, 1_000_000),
   IDLE_TIMEOUT_MS: envInt(100, 300_000),
   MAX_IN_FLIGHT: envInt(1, 4_096),
   MAX_REQUEST_BYTES: envInt(256, 65_536),
