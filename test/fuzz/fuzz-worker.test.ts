@@ -2,7 +2,7 @@
 // (protocol-arbitraries.ts), 64 in flight. The worker must answer every one with a typed error,
 // write nothing, and stay up. Also prints (does not assert) the p99 of valid traffic alone and
 // with 10% garbage mixed in: see docs/checker.md, "Fuzzing".
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, errors, type NatsConnection } from '@nats-io/transport-node';
 import { ErrorCode } from '@ratchet/core';
 import {
   createTestDatabase,
@@ -13,7 +13,7 @@ import {
   type ServiceProcess,
   type TestDatabase,
 } from '@ratchet/testing';
-import { commandSubject, decodeReply, partitionOf, type CommandReply } from '@ratchet/transport-nats';
+import { commandSubject, decodeReply, partitionOf, unroutedSubjectFor, type CommandReply } from '@ratchet/transport-nats';
 import fc from 'fast-check';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -71,10 +71,21 @@ async function bounded<T>(items: Iterator<T>, concurrency: number, fn: (item: T)
   await Promise.all(Array.from({ length: concurrency }, lane));
 }
 
-/** Send and decode; a transport failure (timeout, no responders) becomes a thrown error. */
+/**
+ * Send and decode as the protocol says a client does: when no worker subscribes the command
+ * subject (NATS no responders), ask the unrouted probe (docs/protocol.md) and take its answer. A
+ * transport failure (timeout, or no responders on the probe too) becomes a thrown error.
+ */
 async function request(subject: string, body: Uint8Array): Promise<{ reply: CommandReply; ms: number }> {
   const t0 = performance.now();
-  const msg = await nc.request(subject, body, { timeout: REQUEST_TIMEOUT_MS });
+  let msg;
+  try {
+    msg = await nc.request(subject, body, { timeout: REQUEST_TIMEOUT_MS });
+  } catch (err) {
+    const probe = unroutedSubjectFor(subject);
+    if (!(err instanceof errors.RequestError && err.isNoResponders()) || probe === undefined) throw err;
+    msg = await nc.request(probe, body, { timeout: REQUEST_TIMEOUT_MS });
+  }
   return { reply: decodeReply(msg.data), ms: performance.now() - t0 };
 }
 

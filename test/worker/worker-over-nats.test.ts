@@ -133,7 +133,8 @@ describe('bad input', () => {
     ['malformed JSON', subjectFor('x'), '{"id": "x", ', ErrorCode.MALFORMED_REQUEST],
     ['random bytes', subjectFor('x'), new Uint8Array([0xff, 0xfe, 0x00, 0x81]), ErrorCode.MALFORMED_REQUEST],
     ['wrong field types', subjectFor('x'), JSON.stringify({ id: 5, command: 'install', commandId: 7 }), ErrorCode.VALIDATION_FAILED],
-    ['unknown aggregate type', commandSubject('elevator', 3), valid('x'), ErrorCode.UNKNOWN_AGGREGATE],
+    // No worker subscribes these command subjects (NATS answers no responders); the unrouted probe says why.
+    ['unknown aggregate type (unrouted probe)', 'ratchet.cmd.unrouted.elevator.3', valid('x'), ErrorCode.UNKNOWN_AGGREGATE],
     [
       'unknown command',
       subjectFor('x'),
@@ -166,7 +167,8 @@ describe('bad input', () => {
       ErrorCode.VALIDATION_FAILED,
     ],
     ['wrong partition', commandSubject('turnstile', (partitionOf('x', 64) + 1) % 64), valid('x'), ErrorCode.WRONG_PARTITION],
-    ['partition that does not exist', 'ratchet.cmd.turnstile.999', valid('x'), ErrorCode.WRONG_PARTITION],
+    ['partition that does not exist (unrouted probe)', 'ratchet.cmd.unrouted.turnstile.999', valid('x'), ErrorCode.WRONG_PARTITION],
+    ['served partition asked as unrouted (between owners)', 'ratchet.cmd.unrouted.turnstile.5', valid('x'), ErrorCode.UNAVAILABLE],
   ];
 
   for (const [name, subject, body, code] of cases) {
@@ -180,6 +182,21 @@ describe('bad input', () => {
       expect(next.status).toBe('ok');
     });
   }
+});
+
+describe('commands nobody subscribes', () => {
+  it('reach no worker subscription (no duplicate delivery): NATS answers no responders', async () => {
+    await expect(raw(commandSubject('elevator', 3), JSON.stringify({ id: 'x', command: { type: 'install', payload: {} }, commandId: 'no-sub' }))).rejects.toMatchObject({ message: expect.stringMatching(/no responders/i) });
+  });
+
+  it.each([
+    ['an unknown aggregate type', 'elevator', 'x', ErrorCode.UNKNOWN_AGGREGATE],
+    ['a known type', 'turnstile', 'unrouted-ok', 'ok'],
+  ] as const)('through the client, %s gets its answer at once (no attempt timeout)', async (_name, type, id, expected) => {
+    const r = await client.sendRaw(type, id, { type: 'install', payload: {} }, { timeoutMs: 5_000 });
+    expect(r.status === 'error' ? r.error.code : r.status).toBe(expected);
+    expect(r.attempts).toBe(1);
+  });
 });
 
 describe('resident actors', () => {

@@ -111,6 +111,8 @@ describe('connectClient', () => {
       get(target, prop) {
         if (prop === 'request') {
           return async (subj: string, data: Uint8Array, opts: RequestOptions) => {
+            // The unrouted probe after a no-responders attempt is not an attempt: pass it through.
+            if (subj !== subject) return target.request(subj, data, opts);
             sent.push(parseCommandRequest(data));
             try {
               const msg = await target.request(subj, data, opts);
@@ -134,6 +136,18 @@ describe('connectClient', () => {
     expect(result.attempts).toBe(2);
     expect(sent.map((r) => r.commandId)).toEqual([result.commandId, result.commandId]);
     expect(worker?.requests.map((r) => r.commandId)).toEqual([result.commandId]);
+  });
+
+  it('after no responders, returns at once what the unrouted probe says when it is final', async () => {
+    const type = uniqueType();
+    const probe = track(
+      await fakeWorker(nc, `ratchet.cmd.unrouted.${type}.${partitionOf('t-9', 64)}`, () =>
+        errorReply(new RatchetError(ErrorCode.UNKNOWN_AGGREGATE, `no worker serves aggregate type "${type}"`)),
+      ),
+    );
+    const result = await client.sendRaw(type, 't-9', { type: 'install', payload: {} });
+    expect(result).toMatchObject({ status: 'error', attempts: 1, error: { code: ErrorCode.UNKNOWN_AGGREGATE } });
+    expect(probe.requests).toHaveLength(1);
   });
 
   it('retries a retryable error reply, then returns ok', async () => {

@@ -19,6 +19,7 @@ import {
   parseCommandRequest,
   partitionOf,
   startCommandSpan,
+  unroutedSubjectFor,
   validateAggregateType,
   validTraceparent,
   type CommandMetadata,
@@ -209,11 +210,16 @@ async function attemptUntilDeadline(
       lastRetryable = error;
     } catch (err) {
       if (err instanceof errors.RequestError && err.isNoResponders()) {
-        // Nobody serves the partition right now (handover, restart): nothing was delivered.
-        lastRetryable = new RatchetError(ErrorCode.UNAVAILABLE, `no worker serves ${subject}`, {
-          details: { subject, reason: 'no-responders' },
-          cause: err,
-        });
+        // Nobody serves the partition right now: nothing was delivered. Ask the workers why (an
+        // unknown aggregate type or partition is final; a partition between owners is retried).
+        const why = await askWhyUnrouted(nc, subject, body, h, Math.min(config.attemptTimeoutMs, deadline - performance.now()));
+        if (why !== undefined && !why.retryable) return { status: 'error', error: why, commandId, attempts };
+        lastRetryable =
+          why ??
+          new RatchetError(ErrorCode.UNAVAILABLE, `no worker serves ${subject}`, {
+            details: { subject, reason: 'no-responders' },
+            cause: err,
+          });
       } else if (err instanceof errors.ClosedConnectionError || err instanceof errors.DrainingConnectionError) {
         lastRetryable = undefined;
         const error = new RatchetError(ErrorCode.UNAVAILABLE, 'the NATS connection is closed', { retryable: false, cause: err });
@@ -232,6 +238,18 @@ async function attemptUntilDeadline(
 
   if (maybeDelivered || lastRetryable === undefined) return timedOut(subject, commandId, attempts, timeoutMs);
   return { status: 'error', error: lastRetryable, commandId, attempts };
+}
+
+/** The workers' answer on the unrouted-probe subject, or undefined when none answers (no worker runs, or no time left). */
+async function askWhyUnrouted(nc: NatsConnection, subject: string, body: Uint8Array, h: MsgHdrs, timeoutMs: number): Promise<RatchetError | undefined> {
+  const probe = unroutedSubjectFor(subject);
+  if (probe === undefined || timeoutMs < 1) return undefined;
+  try {
+    const reply = decodeReply((await nc.request(probe, body, { timeout: Math.ceil(timeoutMs), headers: h })).data);
+    return reply.status === 'error' ? errorFromData(reply.error) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function timedOut(subject: string, commandId: string, attempts: number, timeoutMs: number): SendResult {

@@ -83,7 +83,7 @@ describe('InProcessNats', () => {
 
   it("the Ratchet client sees no responders as a retryable UNAVAILABLE, as over NATS", async () => {
     const bus = new InProcessNats();
-    const client = await connectClient({ connection: bus.connect(), timeoutMs: 200, attemptTimeoutMs: 50 });
+    const client = await connectClient({ connection: bus.connect(), timeoutMs: 2_000, attemptTimeoutMs: 200 });
     const result = await client.sendRaw('turnstile', 't-1', { type: 'install' });
     expect(result.status).toBe('error');
     if (result.status === 'error') {

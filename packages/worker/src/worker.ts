@@ -22,6 +22,7 @@ import {
   requestHash,
   startCommandSpan,
   streamIdOf,
+  UNROUTED_SUBJECT_PREFIX,
   type CommandReply,
   type CommandRequest,
 } from '@ratchet/transport-nats';
@@ -220,8 +221,10 @@ export class Worker {
   /** Claim partitions (unless an ownership was given), subscribe, start the relay and the idle sweep. */
   async start(): Promise<void> {
     const queue = this.#o.queueGroup ?? 'ratchet-workers';
-    // Commands for aggregate types nobody serves, or to partitions that do not exist, still get a typed answer.
-    this.#fallback = this.#o.nats.subscribe('ratchet.cmd.*.*', {
+    // A client whose command had no responders asks here why: an aggregate type nobody serves, a
+    // partition that does not exist, or one between owners (retryable). Commands themselves reach
+    // only their partition's subscription.
+    this.#fallback = this.#o.nats.subscribe(`${UNROUTED_SUBJECT_PREFIX}.*.*`, {
       queue: `${queue}-fallback`,
       callback: (_err, msg) => this.#onFallback(msg),
     });
@@ -389,7 +392,7 @@ export class Worker {
   }
 
   #onFallback(msg: Msg): void {
-    const [, , type, partitionToken] = msg.subject.split('.');
+    const [type, partitionToken] = msg.subject.slice(UNROUTED_SUBJECT_PREFIX.length + 1).split('.');
     if (type === undefined || partitionToken === undefined) return;
     if (!this.#types.has(type)) {
       this.#reply(msg, errorReply(new RatchetError(ErrorCode.UNKNOWN_AGGREGATE, `no worker serves aggregate type "${type}"`)));
@@ -403,7 +406,16 @@ export class Worker {
           new RatchetError(ErrorCode.WRONG_PARTITION, `partition "${partitionToken}" does not exist (0..${this.#partitionCount - 1})`),
         ),
       );
+      return;
     }
+    this.#reply(
+      msg,
+      errorReply(
+        new RatchetError(ErrorCode.UNAVAILABLE, `partition ${p} of "${type}" is between owners (handover or restart); retry`, {
+          details: { partition: p, reason: 'unrouted' },
+        }),
+      ),
+    );
   }
 
   #onCommand(type: string, partition: number, msg: Msg): void {
