@@ -27,6 +27,16 @@ describe('ActorCache', () => {
     release();
   });
 
+  it('keeps a new actor when every other one is busy (over the limit until one is idle)', () => {
+    const passivated: string[] = [];
+    const cache = new ActorCache({ maxResident: 1, onPassivate: (a) => passivated.push(a.id) });
+    const a = cache.get('turnstile/a', make('a'));
+    a.enqueue(() => new Promise<void>(() => undefined)); // busy for the rest of the test
+    const b = cache.get('turnstile/b', make('b'));
+    expect(passivated).toEqual([]);
+    expect(cache.get('turnstile/b', make('b'))).toBe(b); // the same actor, so its state is kept
+  });
+
   it('sweeps idle actors', () => {
     const cache = new ActorCache({ idleTimeoutMs: 1_000 });
     const a = cache.get('turnstile/a', make('a'));

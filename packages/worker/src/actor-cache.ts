@@ -37,7 +37,7 @@ export class ActorCache {
     if (actor === undefined) {
       actor = create();
       this.#actors.set(streamId, actor);
-      this.#enforceLimit();
+      this.#enforceLimit(actor);
     } else {
       this.#actors.delete(streamId);
       this.#actors.set(streamId, actor);
@@ -74,11 +74,12 @@ export class ActorCache {
     return this.#actors.values();
   }
 
-  #enforceLimit(): void {
+  /** Passivate idle actors, oldest first, down to the limit; never `keep` (just created, its job not queued yet). */
+  #enforceLimit(keep: AggregateActor): void {
     if (this.#actors.size <= this.#max) return;
     for (const actor of this.#actors.values()) {
       if (this.#actors.size <= this.#max) return;
-      if (!actor.busy) this.#remove(actor);
+      if (actor !== keep && !actor.busy) this.#remove(actor);
     }
   }
 
