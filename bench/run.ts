@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark in sequence (append, replay, e2e, the Emmett peer, projector,
- * outbox lag); prints the table and one JSON line per figure, the targets met or not, and writes
+ * memory, outbox lag); prints the table and one JSON line per figure, the targets met or not, and writes
  * every figure to bench/results/latest.json and the latency/throughput plot to
  * bench/results/latency-throughput.svg.
  * Run: npm run bench [-- --quick] [-- --seconds N --repeats N] [-- --only e2e,emmett]
@@ -12,13 +12,14 @@ import { fileURLToPath } from 'node:url';
 import { runAppendBench } from './append.bench.js';
 import { runE2eBench, targetLines } from './e2e.bench.js';
 import { runEmmettBench } from './emmett.bench.js';
+import { runMemoryBench } from './memory.bench.js';
 import { outboxLagTargetLines, runOutboxLagBench } from './outbox-lag.bench.js';
 import { curvesFrom, latencyThroughputSvg } from './plot.js';
 import { runProjectorBench } from './projector.bench.js';
 import { runReplayBench } from './replay.bench.js';
 import { figure, parseBenchArgs, reportAll, stringArg, type Figure } from './stats.js';
 
-const SECTIONS = ['append', 'replay', 'e2e', 'emmett', 'projector', 'outbox-lag'] as const;
+const SECTIONS = ['append', 'replay', 'e2e', 'emmett', 'projector', 'outbox-lag', 'memory'] as const;
 const args = parseBenchArgs();
 const only = new Set((stringArg('only') ?? SECTIONS.join(',')).split(','));
 for (const name of only) {
@@ -63,6 +64,10 @@ if (only.has('projector')) {
   const figures = await runProjectorBench({ events: args.quick ? 5_000 : 20_000, repeats: args.repeats, log });
   sections.push({ title: 'projector', figures: [...figures] });
 }
+if (only.has('memory')) {
+  log('— memory (1,000,000 turnstiles per form; --quick: 100,000 and a projection)');
+  sections.push({ title: 'memory', figures: await runMemoryBench({ quick: args.quick, log }) });
+}
 if (only.has('outbox-lag')) {
   log('— outbox lag');
   sections.push({ title: 'outbox lag', figures: await runOutboxLagBench({ seconds: args.quick ? 3 : 10, concurrency: 256, log }) });
@@ -76,9 +81,24 @@ const targets = [
   ...targetLines(all),
   ...(emmettRatio?.ratio == null ? [] : [`target e2e ≥ 5 × Emmett's command handler at 256 in flight: ×${emmettRatio.ratio} — ${emmettRatio.ratio >= 5 ? 'met' : 'NOT met'}`]),
   ...outboxLagTargetLines(all),
+  ...memoryTargetLines(all),
 ];
 if (targets.length > 0) console.log('');
 for (const line of targets) console.log(line);
+
+/** ≥ 1,000,000 resident turnstiles in one worker within 4 GB RSS, for each form measured. */
+function memoryTargetLines(figures: readonly Figure[]): string[] {
+  return ['live actors', 'passivated'].flatMap((label) => {
+    const rss = figures.find((f) => f.name === `${label} RSS`);
+    const count = figures.find((f) => f.name === `resident ${label}` || f.name === `${label} entries`);
+    if (rss === undefined || count === undefined) return [];
+    const projected = figures.find((f) => f.name.startsWith(`${label} RSS at 1,000,000 (PROJECTED`));
+    const value = count.value >= 1_000_000 ? rss.value : projected?.value;
+    if (value === undefined) return [];
+    const how = count.value >= 1_000_000 ? 'measured' : `projected from ${count.value}`;
+    return [`target 1,000,000 ${label} within 4 GB RSS: ${Math.round(value)} MB (${how}) — ${value <= 4096 ? 'met' : 'NOT met'}`];
+  });
+}
 
 const out = fileURLToPath(new URL('./results/latest.json', import.meta.url));
 await mkdir(fileURLToPath(new URL('./results/', import.meta.url)), { recursive: true });
