@@ -3,6 +3,7 @@ import type { EventMetadata, RecordedEvent } from '@ratchet/core';
 import type pg from 'pg';
 import type { AppendOutcome } from './append-request.js';
 import type { EncodedAppend } from './encode-append-request.js';
+import { statementName } from './statement-name.js';
 import { isTransientConflict, toStoreError } from './store-error.js';
 
 interface DuplicateEvent {
@@ -104,7 +105,7 @@ export async function executeAppendBatch(
   for (let attempt = 1; ; attempt++) {
     let reply: BatchReply;
     try {
-      const res = await pool.query<{ reply: BatchReply }>(sql, [payload]);
+      const res = await pool.query<{ reply: BatchReply }>({ name: statementName(sql), text: sql, values: [payload] });
       const row = res.rows[0];
       if (row === undefined) throw new Error('append_batch returned no row');
       reply = row.reply;

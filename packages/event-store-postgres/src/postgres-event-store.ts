@@ -5,6 +5,7 @@ import type { AppendOptions, AppendOutcome, AppendRequest, AppendResult, Expecte
 import { assertStreamId, encodeAppendRequest } from './encode-append-request.js';
 import type { EncodedAppend } from './encode-append-request.js';
 import { executeAppendBatch } from './execute-append-batch.js';
+import { statementName } from './statement-name.js';
 import { partitionLockClass } from './migrations.js';
 import { FEED_START } from './feed-checkpoint.js';
 import type { FeedCheckpoint, FeedHead, FeedPage } from './feed-checkpoint.js';
@@ -138,7 +139,8 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Po
 
   async function query<R extends pg.QueryResultRow>(operation: string, text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
     try {
-      return await pool.query<R>(text, values);
+      // Named, so each pooled connection parses and plans the statement once (prepared statement).
+      return await pool.query<R>({ name: statementName(text), text, values });
     } catch (err) {
       throw toStoreError(err, operation);
     }
