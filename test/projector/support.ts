@@ -32,6 +32,9 @@ export async function startProjectorTestEnv(prefix: string): Promise<ProjectorTe
   const store = createPostgresEventStore({ connectionString: db.url });
   await store.migrate();
   const pool = new pg.Pool({ connectionString: db.url, max: 6 });
+  // close() drops the database right after pool.end(), which does not wait for the sockets to
+  // close: a connection still closing gets FATAL 57P01, which must not be an unhandled error.
+  pool.on('error', () => undefined);
   await ensureEventsStream(await jetstreamManager(nc));
   const makeWorker = (): Worker =>
     createWorker({ nats: nc, store, aggregates: [Turnstile], relayPollIntervalMs: 20, relayLeaseTtlMs: 1_000, logger: pino({ level: 'silent' }) });

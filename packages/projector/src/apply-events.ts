@@ -22,6 +22,15 @@ export interface ApplyOptions {
    * true: a savepoint per event, retries, parking. The caller runs the fast way first.
    */
   readonly careful: boolean;
+  /** Feed mode and rebuilds: the feed position reached by this batch, saved with it. */
+  readonly feed?: FeedProgress;
+}
+
+/** A feed checkpoint to commit with a batch, and how many feed events the batch read. */
+export interface FeedProgress {
+  readonly transactionId: string;
+  readonly globalPosition: number;
+  readonly events: number;
 }
 
 /** One event parked by a batch. */
@@ -62,6 +71,7 @@ function accepts(projection: Projection, streamId: string): boolean {
  * Apply events to a projection version inside the caller's open transaction, exactly once per
  * (stream, version): each stream's high-water mark is locked, events at or below it are dropped,
  * a gap above it is filled from the event store first, and the mark moves in the same transaction.
+ * Three statements on the fast path with a batch handler: lock the marks, the handler's, save progress.
  */
 export async function applyEvents(
   client: pg.ClientBase,
@@ -77,20 +87,9 @@ export async function applyEvents(
     if (list === undefined) byStream.set(e.streamId, [e]);
     else list.push(e);
   }
-  if (byStream.size === 0) return report;
   // Sorted, so concurrent batches lock streams in one order and cannot deadlock.
   const streams = [...byStream.keys()].sort();
-  const key = [projection.name, projection.version] as const;
-  await client.query(
-    `INSERT INTO ${S}.positions (name, version, stream_id) SELECT $1, $2, unnest($3::text[]) ON CONFLICT DO NOTHING`,
-    [...key, streams],
-  );
-  const rows = await client.query<{ stream_id: string; last_version: number; parked_version: number | null }>(
-    `SELECT stream_id, last_version, parked_version FROM ${S}.positions
-     WHERE name = $1 AND version = $2 AND stream_id = ANY($3::text[]) ORDER BY stream_id FOR UPDATE`,
-    [...key, streams],
-  );
-  const positions = new Map(rows.rows.map((r) => [r.stream_id, r]));
+  const positions = streams.length === 0 ? new Map<string, Position>() : await lockPositions(client, projection, streams);
   const moved: Array<[string, number]> = [];
   // Fast path with a batch handler: collect what to apply, then apply it in one call.
   const batched: RecordedEvent[] | undefined = !options.careful && projection.applyBatch !== undefined ? [] : undefined;
@@ -129,18 +128,15 @@ export async function applyEvents(
         const e = run[i]!;
         if (batched !== undefined) {
           batched.push(e);
-          cursor = e.version;
-          report.applied += 1;
-          if (report.lastRecordedAt === null || e.recordedAt > report.lastRecordedAt) report.lastRecordedAt = e.recordedAt;
-          continue;
-        }
-        const failure = await applyOne(client, projection, e, options);
-        if (failure !== null) {
-          await park(client, projection, failure);
-          report.parked.push(failure);
-          report.waiting += run.length - i - 1;
-          parked = true;
-          break;
+        } else {
+          const failure = await applyOne(client, projection, e, options);
+          if (failure !== null) {
+            await park(client, projection, failure);
+            report.parked.push(failure);
+            report.waiting += run.length - i - 1;
+            parked = true;
+            break;
+          }
         }
         cursor = e.version;
         report.applied += 1;
@@ -156,15 +152,69 @@ export async function applyEvents(
       throw new HandlerFailedSignal(`batch handler of ${projection.key} failed on ${batched.length} events`, { cause: error });
     }
   }
-  if (moved.length > 0) {
-    await client.query(
-      `UPDATE ${S}.positions p SET last_version = m.v
-       FROM unnest($3::text[], $4::int[]) AS m(s, v)
-       WHERE p.name = $1 AND p.version = $2 AND p.stream_id = m.s`,
-      [...key, moved.map((m) => m[0]), moved.map((m) => m[1])],
-    );
-  }
+  await saveProgress(client, projection, moved, report, options.feed);
   return report;
+}
+
+interface Position {
+  stream_id: string;
+  last_version: number;
+  parked_version: number | null;
+}
+
+/**
+ * Create the missing high-water marks of `streams` and lock and read all of them, in one statement.
+ * The no-op update locks each row in the order given and returns its latest committed values,
+ * also when another transaction created it after this statement's snapshot was taken.
+ */
+async function lockPositions(client: pg.ClientBase, projection: Projection, streams: readonly string[]): Promise<Map<string, Position>> {
+  const res = await client.query<Position>({
+    name: 'ratchet_projection_lock_positions',
+    text: `INSERT INTO ${S}.positions AS p (name, version, stream_id) SELECT $1, $2, unnest($3::text[])
+           ON CONFLICT (name, version, stream_id) DO UPDATE SET last_version = p.last_version
+           RETURNING stream_id, last_version, parked_version`,
+    values: [projection.name, projection.version, streams],
+  });
+  return new Map(res.rows.map((r) => [r.stream_id, r]));
+}
+
+/** The feed checkpoint moves forward only: two processes building one version may commit out of order. */
+const FEED_AHEAD = `($7::xid8, $8::bigint) > (feed_transaction_id, feed_global_position)`;
+
+/** Move the marks, the version's counters and (feed mode) its feed checkpoint, in one statement. */
+async function saveProgress(
+  client: pg.ClientBase,
+  projection: Projection,
+  moved: ReadonlyArray<readonly [string, number]>,
+  report: ApplyReport,
+  feed: FeedProgress | undefined,
+): Promise<void> {
+  if (moved.length === 0 && report.applied === 0 && feed === undefined) return;
+  await client.query({
+    name: 'ratchet_projection_save_progress',
+    text: `WITH marks AS (
+             UPDATE ${S}.positions p SET last_version = m.v
+             FROM unnest($3::text[], $4::int[]) AS m(s, v)
+             WHERE p.name = $1 AND p.version = $2 AND p.stream_id = m.s)
+           UPDATE ${S}.versions SET
+             events_applied = events_applied + $5,
+             last_recorded_at = GREATEST(last_recorded_at, $6::timestamptz),
+             feed_transaction_id = CASE WHEN ${FEED_AHEAD} THEN $7::xid8 ELSE feed_transaction_id END,
+             feed_global_position = CASE WHEN ${FEED_AHEAD} THEN $8::bigint ELSE feed_global_position END,
+             feed_events = feed_events + CASE WHEN ${FEED_AHEAD} THEN $9::bigint ELSE 0 END
+           WHERE name = $1 AND version = $2`,
+    values: [
+      projection.name,
+      projection.version,
+      moved.map((m) => m[0]),
+      moved.map((m) => m[1]),
+      report.applied,
+      report.lastRecordedAt,
+      feed?.transactionId ?? null,
+      feed?.globalPosition ?? null,
+      feed?.events ?? null,
+    ],
+  });
 }
 
 /** Run one event's handler; null when it succeeded, the parked record when every attempt failed. */

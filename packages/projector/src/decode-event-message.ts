@@ -4,11 +4,13 @@ function fail(why: string): never {
   throw new TypeError(`malformed event message: ${why}`);
 }
 
+const utf8 = new TextDecoder();
+
 /** Decode a RATCHET_EVENTS message body (the outbox relay's `encodeEventMessage`) into a recorded event. */
 export function decodeEventMessage(body: Uint8Array): RecordedEvent {
   let raw: unknown;
   try {
-    raw = JSON.parse(new TextDecoder().decode(body));
+    raw = JSON.parse(utf8.decode(body));
   } catch {
     fail('not JSON');
   }
@@ -17,7 +19,8 @@ export function decodeEventMessage(body: Uint8Array): RecordedEvent {
   if (typeof m['streamId'] !== 'string' || m['streamId'].length === 0) fail('streamId');
   if (typeof m['version'] !== 'number' || !Number.isSafeInteger(m['version']) || m['version'] < 1) fail('version');
   if (typeof m['type'] !== 'string') fail('type');
-  if (typeof m['recordedAt'] !== 'string' || Number.isNaN(Date.parse(m['recordedAt']))) fail('recordedAt');
+  const recordedAt = typeof m['recordedAt'] === 'string' ? new Date(m['recordedAt']) : fail('recordedAt');
+  if (Number.isNaN(recordedAt.getTime())) fail('recordedAt');
   return {
     streamId: m['streamId'],
     version: m['version'],
@@ -27,7 +30,7 @@ export function decodeEventMessage(body: Uint8Array): RecordedEvent {
     metadata: typeof m['metadata'] === 'object' && m['metadata'] !== null ? (m['metadata'] as RecordedEvent['metadata']) : {},
     globalPosition: typeof m['globalPosition'] === 'number' ? m['globalPosition'] : 0,
     transactionId: typeof m['transactionId'] === 'string' ? m['transactionId'] : '0',
-    recordedAt: new Date(m['recordedAt']),
+    recordedAt,
     epoch: typeof m['epoch'] === 'number' ? m['epoch'] : null,
   };
 }

@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { RecordedEvent } from '@ratchet/core';
-import type { FeedCheckpoint } from '@ratchet/event-store-postgres';
+import type { FeedCheckpoint, FeedPage } from '@ratchet/event-store-postgres';
 import {
   AckPolicy,
   DeliverPolicy,
@@ -14,7 +14,7 @@ import {
 import { nanos } from '@nats-io/transport-node';
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import type { ApplyReport } from './apply-events.js';
+import type { ApplyReport, FeedProgress } from './apply-events.js';
 import { ProjectorCrashPoint, projectorCrashPoint } from './crash-point.js';
 import { decodeEventMessage } from './decode-event-message.js';
 import type { Projection } from './define-projection.js';
@@ -28,8 +28,27 @@ const S = `"${PROJECTIONS_SCHEMA}"`;
 /** The part of the event store a projector reads. */
 export interface ProjectorStore {
   readStream(streamId: string, options?: { fromVersion?: number; toVersion?: number }): Promise<RecordedEvent[]>;
-  readFeed(after: FeedCheckpoint, limit: number): Promise<{ readonly events: readonly RecordedEvent[]; readonly checkpoint: FeedCheckpoint }>;
+  readFeed(after: FeedCheckpoint, limit: number): Promise<FeedPage>;
   feedHead(): Promise<{ readonly eventCount: number }>;
+}
+
+/** What a feed page's transaction saves: the checkpoint after it and its event count. */
+function feedProgress(page: FeedPage): FeedProgress {
+  return { ...page.checkpoint, events: page.events.length };
+}
+
+/** A JetStream message and its event, or why it could not be decoded. */
+interface Delivered {
+  readonly msg: JsMsg;
+  readonly event: RecordedEvent | Error;
+}
+
+function decodeDelivered(msg: JsMsg): RecordedEvent | Error {
+  try {
+    return decodeEventMessage(msg.data);
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
 }
 
 /** Where a projection version is. */
@@ -48,7 +67,10 @@ export interface RunnerSettings {
   readonly jsm: JetStreamManager | undefined;
   readonly streamName: string;
   readonly subjectPrefix: string;
+  /** Events per read-model transaction while the version keeps up. */
   readonly batchSize: number;
+  /** What a batch may grow to while a backlog waits (after a full batch). */
+  readonly maxBatchSize: number;
   readonly maxAttempts: number;
   readonly retryBackoffMs: number;
   readonly ackWaitMs: number;
@@ -70,7 +92,8 @@ export class ProjectionRunner {
   #phase: RunnerPhase = 'starting';
   #stopping = false;
   #loop: Promise<void> | undefined;
-  #buffer: JsMsg[] = [];
+  /** Delivered messages, decoded as they arrive (while the batch before them commits). */
+  #buffer: Delivered[] = [];
   #messages: ConsumerMessages | undefined;
   #wake: (() => void) | undefined;
   #lastRecordedAt: Date | null = null;
@@ -127,7 +150,7 @@ export class ProjectionRunner {
         this.#log.error({ err: error, failures, retryInMs: waitMs }, 'projection failed; starting over from its saved position');
         await this.#messages?.close().catch(() => undefined);
         this.#messages = undefined;
-        for (const m of this.#buffer.splice(0)) m.nak();
+        for (const d of this.#buffer.splice(0)) d.msg.nak();
         await delay(waitMs);
       }
     }
@@ -140,7 +163,7 @@ export class ProjectionRunner {
     if (this.#statsTimer !== undefined) clearInterval(this.#statsTimer);
     await this.#loop;
     await this.#messages?.close().catch(() => undefined);
-    for (const m of this.#buffer.splice(0)) m.nak();
+    for (const d of this.#buffer.splice(0)) d.msg.nak();
     this.#phase = 'stopped';
   }
 
@@ -213,45 +236,67 @@ export class ProjectionRunner {
         [p.name, p.version],
       )
     ).rows[0]!;
-    let checkpoint: FeedCheckpoint = { transactionId: row.feed_transaction_id, globalPosition: Number(row.feed_global_position) };
-    while (!this.#stopping) {
-      const page = await this.#s.store.readFeed(checkpoint, this.#s.batchSize);
+    const from: FeedCheckpoint = { transactionId: row.feed_transaction_id, globalPosition: Number(row.feed_global_position) };
+    for await (const page of this.#feedPages(from)) {
+      if (this.#stopping) return;
       if (page.events.length === 0) {
         this.#lagEvents = 0;
         this.#s.metrics.lagEvents.set({ projection: p.key }, 0);
         await delay(this.#s.feedPollIntervalMs);
         continue;
       }
-      await this.#apply(page.events, { after: this.#saveFeedCheckpoint(page.checkpoint, page.events.length) });
-      checkpoint = page.checkpoint;
+      await this.#apply(page.events, { feed: feedProgress(page) });
     }
   }
 
-  /** A batch hook moving this version's feed checkpoint forward (never back) in the batch's transaction. */
-  #saveFeedCheckpoint(next: FeedCheckpoint, count: number): NonNullable<BatchHooks['after']> {
-    const p = this.projection;
-    return async (client) => {
-      await client.query(
-        `UPDATE ${S}.versions SET feed_transaction_id = $3::xid8, feed_global_position = $4, feed_events = feed_events + $5
-         WHERE name = $1 AND version = $2 AND (feed_transaction_id, feed_global_position) < ($3::xid8, $4::bigint)`,
-        [p.name, p.version, next.transactionId, next.globalPosition, count],
-      );
+  /**
+   * The feed from `from` on, page by page, the next page read while the caller applies this one;
+   * pages grow as batches do (#nextLimit). An empty page means the feed has nothing more for now:
+   * the next read starts when the caller asks again. Only the caller's transactions move the
+   * checkpoint, so a page read ahead and never applied (stop, error) is simply read again.
+   */
+  async *#feedPages(from: FeedCheckpoint): AsyncGenerator<FeedPage> {
+    const read = (after: FeedCheckpoint, limit: number): Promise<FeedPage> => {
+      const page = this.#s.store.readFeed(after, limit);
+      page.catch(() => undefined); // a read ahead nobody waits for must not be an unhandled rejection
+      return page;
     };
+    let limit = this.#s.batchSize;
+    let next = read(from, limit);
+    for (;;) {
+      const page = await next;
+      limit = this.#nextLimit(limit, page.events.length);
+      if (page.events.length === 0) {
+        yield page;
+        next = read(page.checkpoint, limit);
+      } else {
+        next = read(page.checkpoint, limit);
+        yield page;
+      }
+    }
+  }
+
+  /**
+   * The next batch's size limit: a full batch means more events wait, so the next one may take up
+   * to maxBatchSize of them (its fixed costs shared by more events); a batch that is not full sets
+   * the limit back to batchSize.
+   */
+  #nextLimit(limit: number, taken: number): number {
+    return taken >= limit ? this.#s.maxBatchSize : this.#s.batchSize;
   }
 
   /** Read the feed from `from` until every transaction below `fence` is applied; false when stopped first. */
   async #build(from: FeedCheckpoint, fence: string, doneBefore: number): Promise<boolean> {
     const p = this.projection;
     const m = this.#s.metrics;
-    let checkpoint = from;
     let done = doneBefore;
     let total = Math.max(done, (await this.#s.store.feedHead()).eventCount);
     const startedAt = Date.now();
     let lastLog = 0;
     let lastTotal = startedAt;
     this.#log.info({ done, total, fence }, 'rebuild from the event store feed started');
-    while (!this.#stopping) {
-      const page = await this.#s.store.readFeed(checkpoint, this.#s.batchSize);
+    for await (const page of this.#feedPages(from)) {
+      if (this.#stopping) return false;
       if (page.events.length === 0) {
         const past = await this.#s.storePool.query<{ past: boolean }>(
           `SELECT pg_snapshot_xmin(pg_current_snapshot()) >= $1::xid8 AS past`,
@@ -266,9 +311,7 @@ export class ProjectionRunner {
         await delay(20);
         continue;
       }
-      const next = page.checkpoint;
-      await this.#apply(page.events, { after: this.#saveFeedCheckpoint(next, page.events.length) });
-      checkpoint = next;
+      await this.#apply(page.events, { feed: feedProgress(page) });
       done += page.events.length;
       const now = Date.now();
       if (now - lastTotal > 5_000) {
@@ -292,7 +335,10 @@ export class ProjectionRunner {
     return false;
   }
 
-  async #apply(events: readonly RecordedEvent[], hooks?: BatchHooks): Promise<ApplyReport> {
+  async #apply(
+    events: readonly RecordedEvent[],
+    extra: { readonly hooks?: BatchHooks; readonly feed?: FeedProgress } = {},
+  ): Promise<ApplyReport> {
     const p = this.projection;
     const m = this.#s.metrics;
     const end = m.batchSeconds.startTimer({ projection: p.key });
@@ -304,8 +350,9 @@ export class ProjectionRunner {
         maxAttempts: this.#s.maxAttempts,
         retryBackoffMs: this.#s.retryBackoffMs,
         readGap: (streamId, fromVersion, toVersion) => this.#s.store.readStream(streamId, { fromVersion, toVersion }),
+        feed: extra.feed,
       },
-      hooks,
+      extra.hooks,
     );
     end();
     m.applied.inc({ projection: p.key }, report.applied);
@@ -330,7 +377,7 @@ export class ProjectionRunner {
 
   /** Apply events outside the JetStream flow (parked retries), with hooks in the same transaction. */
   applyDirect(events: readonly RecordedEvent[], hooks: BatchHooks): Promise<ApplyReport> {
-    return this.#apply(events, hooks);
+    return this.#apply(events, { hooks });
   }
 
   #jsm(): JetStreamManager {
@@ -348,11 +395,27 @@ export class ProjectionRunner {
     return types?.length === 1 ? `${this.#s.subjectPrefix}.${types[0]}.>` : `${this.#s.subjectPrefix}.>`;
   }
 
+  /**
+   * Unacked messages the consumer may hand out: two of the largest batches, so the next one
+   * arrives while one commits.
+   */
+  #maxAckPending(): number {
+    return Math.max(1_000, this.#s.batchSize * 4, this.#s.maxBatchSize * 2);
+  }
+
   /** Create the durable consumer if it does not exist; true when it was created. */
   async #ensureConsumer(policy: DeliverPolicy): Promise<boolean> {
     const name = this.projection.consumerName;
     try {
-      await this.#jsm().consumers.info(this.#s.streamName, name);
+      const info = await this.#jsm().consumers.info(this.#s.streamName, name);
+      const pending = info.config.max_ack_pending ?? -1;
+      if (pending > 0 && pending < this.#maxAckPending()) {
+        // Made with smaller batches in mind: raise it, or batches stay below maxBatchSize (a
+        // consume-only user may not be allowed to, which only costs throughput).
+        await this.#jsm()
+          .consumers.update(this.#s.streamName, name, { max_ack_pending: this.#maxAckPending() })
+          .catch((error: unknown) => this.#log.warn({ err: error, consumer: name }, "could not raise the consumer's max_ack_pending"));
+      }
       return false;
     } catch (error) {
       if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.ConsumerNotFound)) throw error;
@@ -363,7 +426,7 @@ export class ProjectionRunner {
       deliver_policy: policy,
       filter_subject: this.#filterSubject(),
       ack_wait: nanos(this.#s.ackWaitMs),
-      max_ack_pending: Math.max(1_000, this.#s.batchSize * 4),
+      max_ack_pending: this.#maxAckPending(),
       max_deliver: -1,
     });
     this.#log.info({ consumer: name, policy }, 'created durable consumer');
@@ -373,15 +436,20 @@ export class ProjectionRunner {
   async #consume(): Promise<void> {
     const consumer = await this.#js().consumers.get(this.#s.streamName, this.projection.consumerName);
     this.#messages = await consumer.consume({
-      max_messages: this.#s.batchSize,
+      // Enough in flight to fill the largest batch while one commits. Messages of a pull still
+      // outstanding when the subscription closes (stop, recovery) come again after the ack wait;
+      // meanwhile later events of their streams fill the gap from the store.
+      max_messages: this.#s.maxBatchSize,
       callback: (m) => {
-        this.#buffer.push(m);
+        this.#buffer.push({ msg: m, event: decodeDelivered(m) });
         this.#wake?.();
       },
     });
     const messages = this.#messages;
     void (async () => {
       for await (const s of messages.status()) {
+        // Only about the subscription in use: a late status of one closed by #recover is stale.
+        if (messages !== this.#messages) return;
         if (s.type === 'consumer_not_found' || s.type === 'consumer_deleted' || s.type === 'stream_not_found') {
           this.#consumerLost = true;
           this.#wake?.();
@@ -392,11 +460,15 @@ export class ProjectionRunner {
 
   /** Recreate a lost consumer (the stream was deleted and recreated): from the start, dedupe drops what was applied. */
   async #recover(): Promise<void> {
-    this.#consumerLost = false;
-    await this.#messages?.close().catch(() => undefined);
+    // From here on, signals about the old subscription are stale (see #consume and #stats): one
+    // arriving while it closes must not send a healthy new subscription through here again.
+    const old = this.#messages;
     this.#messages = undefined;
-    // Unacked messages of the old consumer cannot be acked any more.
-    this.#buffer.splice(0);
+    await old?.close().catch(() => undefined);
+    this.#consumerLost = false;
+    // Hand back what was delivered and not applied. A deleted consumer ignores it; one only thought
+    // lost (a late signal) redelivers at once, instead of after the ack wait.
+    for (const d of this.#buffer.splice(0)) d.msg.nak();
     for (;;) {
       if (this.#stopping) return;
       try {
@@ -417,6 +489,7 @@ export class ProjectionRunner {
     this.#statsTimer = setInterval(() => void this.#stats(), this.#s.statsIntervalMs);
     this.#statsTimer.unref();
     let failures = 0;
+    let limit = this.#s.batchSize;
     while (!this.#stopping) {
       if (this.#consumerLost) await this.#recover();
       if (this.#buffer.length === 0) {
@@ -433,30 +506,31 @@ export class ProjectionRunner {
         });
         continue;
       }
-      const batch = this.#buffer.splice(0, this.#s.batchSize);
+      const batch = this.#buffer.splice(0, limit);
+      limit = this.#nextLimit(limit, batch.length);
       try {
         await this.#processBatch(batch);
         failures = 0;
       } catch (error) {
         failures += 1;
         this.#log.warn({ err: error, failures, size: batch.length }, 'batch failed; messages handed back for redelivery');
-        for (const m of batch) m.nak(Math.min(5_000, 100 * 2 ** Math.min(failures, 6)));
+        for (const d of batch) d.msg.nak(Math.min(5_000, 100 * 2 ** Math.min(failures, 6)));
         await delay(Math.min(5_000, 50 * 2 ** Math.min(failures, 7)));
       }
     }
   }
 
-  async #processBatch(batch: readonly JsMsg[]): Promise<void> {
+  async #processBatch(batch: readonly Delivered[]): Promise<void> {
     const events: RecordedEvent[] = [];
     const keep: JsMsg[] = [];
-    for (const m of batch) {
-      try {
-        events.push(decodeEventMessage(m.data));
-        keep.push(m);
-      } catch (error) {
+    for (const { msg, event } of batch) {
+      if (event instanceof Error) {
         this.#s.metrics.malformed.inc({ projection: this.projection.key });
-        this.#log.error({ err: error, subject: m.subject, seq: m.seq }, 'malformed event message terminated');
-        m.term();
+        this.#log.error({ err: event, subject: msg.subject, seq: msg.seq }, 'malformed event message terminated');
+        msg.term();
+      } else {
+        events.push(event);
+        keep.push(msg);
       }
     }
     if (events.length > 0) await this.#apply(events);
@@ -467,6 +541,7 @@ export class ProjectionRunner {
 
   async #stats(): Promise<void> {
     const key = this.projection.key;
+    const messages = this.#messages;
     try {
       const info = await this.#jsm().consumers.info(this.#s.streamName, this.projection.consumerName);
       this.#lagEvents = info.num_pending + info.num_ack_pending;
@@ -474,6 +549,8 @@ export class ProjectionRunner {
       const behind = this.#lagEvents > 0 && this.#lastRecordedAt !== null ? (Date.now() - this.#lastRecordedAt.getTime()) / 1000 : 0;
       this.#s.metrics.lagSeconds.set({ projection: key }, Math.max(0, behind));
     } catch (error) {
+      // A probe sent before the consumer was recreated (or while it is) says nothing about the new one.
+      if (messages === undefined || messages !== this.#messages) return;
       if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.ConsumerNotFound) {
         this.#consumerLost = true;
         this.#wake?.();

@@ -37,8 +37,15 @@ export interface ProjectorOptions {
   readonly storePool?: pg.Pool;
   /** Projection versions to run; several versions of one name run side by side. */
   readonly projections: readonly Projection[];
-  /** Events per read-model transaction. Default 200. */
+  /** Events per read-model transaction while the projection keeps up. Default 200. */
   readonly batchSize?: number;
+  /**
+   * While a backlog waits (catch-up, rebuild): after a full batch, the next one may take up to this
+   * many events, so fewer transactions carry the backlog; the first batch that is not full sets the
+   * limit back to `batchSize`. At least `batchSize`; equal to it turns growth off. Default 2,000 (or
+   * `batchSize`, if larger).
+   */
+  readonly maxBatchSize?: number;
   /** Handler attempts before an event is parked. Default 5. */
   readonly maxAttempts?: number;
   /** Pause before a handler's first retry (ms), doubled each time. Default 20. */
@@ -134,6 +141,15 @@ export class Projector {
       if (keys.has(p.key)) throw new ValidationError(`projection ${p.key} given twice`, [{ path: ['projections'], message: 'duplicate' }]);
       keys.add(p.key);
     }
+    for (const key of ['batchSize', 'maxBatchSize'] as const) {
+      const n = options[key];
+      if (n !== undefined && (!Number.isSafeInteger(n) || n < 1)) {
+        throw new ValidationError(`${key} must be a positive integer`, [{ path: [key], message: 'positive integer' }]);
+      }
+    }
+    if (options.maxBatchSize !== undefined && options.maxBatchSize < (options.batchSize ?? 200)) {
+      throw new ValidationError('maxBatchSize is below batchSize', [{ path: ['maxBatchSize'], message: 'at least batchSize' }]);
+    }
     if (options.source !== 'feed' && options.nats === undefined) {
       throw new ValidationError('nats is required', [{ path: ['nats'], message: "required unless source is 'feed'" }]);
     }
@@ -177,6 +193,7 @@ export class Projector {
       streamName,
       subjectPrefix: this.#o.subjectPrefix ?? 'ratchet.evt',
       batchSize: this.#o.batchSize ?? 200,
+      maxBatchSize: this.#o.maxBatchSize ?? Math.max(2_000, this.#o.batchSize ?? 200),
       maxAttempts: this.#o.maxAttempts ?? 5,
       retryBackoffMs: this.#o.retryBackoffMs ?? 20,
       ackWaitMs: this.#o.ackWaitMs ?? 30_000,

@@ -4,11 +4,8 @@ import type { ApplyOptions, ApplyReport } from './apply-events.js';
 import { HandlerFailedSignal, applyEvents } from './apply-events.js';
 import { ProjectorCrashPoint, projectorCrashPoint } from './crash-point.js';
 import type { Projection } from './define-projection.js';
-import { PROJECTIONS_SCHEMA } from './define-projection.js';
 
-const S = `"${PROJECTIONS_SCHEMA}"`;
-
-/** Extra work committed with the batch: `before` the events (unparking), `after` them (a feed checkpoint). */
+/** Extra work committed with the batch: `before` the events (unparking), `after` them. */
 export interface BatchHooks {
   readonly before?: (client: pg.ClientBase) => Promise<void>;
   readonly after?: (client: pg.ClientBase, report: ApplyReport) => Promise<void>;
@@ -16,8 +13,8 @@ export interface BatchHooks {
 
 /**
  * One read-model transaction: apply the events, move the high-water marks and the version's
- * counters, run the hooks, commit. Handlers run without savepoints first; if one throws, the batch is
- * rolled back and redone with a savepoint per event, retries and parking.
+ * counters (and feed checkpoint), run the hooks, commit. Handlers run without savepoints first; if
+ * one throws, the batch is rolled back and redone with a savepoint per event, retries and parking.
  */
 export async function runBatch(
   pool: pg.Pool,
@@ -34,12 +31,6 @@ export async function runBatch(
       try {
         await hooks.before?.(client);
         const report = await applyEvents(client, projection, events, { ...options, careful });
-        await client.query(
-          `UPDATE ${S}.versions SET events_applied = events_applied + $3,
-             last_recorded_at = GREATEST(last_recorded_at, $4::timestamptz)
-           WHERE name = $1 AND version = $2`,
-          [projection.name, projection.version, report.applied, report.lastRecordedAt],
-        );
         await hooks.after?.(client, report);
         projectorCrashPoint(ProjectorCrashPoint.BEFORE_COMMIT);
         await client.query('COMMIT');

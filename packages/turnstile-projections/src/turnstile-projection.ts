@@ -107,9 +107,11 @@ interface RowChange {
   turns: number;
   pushes: number;
   version: number;
-  updated_at: string;
+  updated_at: Date;
   last_type: string;
 }
+
+const INSTALLED: Delta = { state: 'locked' };
 
 /**
  * A whole batch in one statement: per turnstile, the net change of its events (folded in order,
@@ -119,21 +121,21 @@ function applyBatch(version: number) {
   const v2 = version >= 2;
   return async (events: readonly RecordedEvent[], sql: ProjectionSql, t: ProjectionTables): Promise<void> => {
     const rows = new Map<string, RowChange>();
-    const seconds = new Map<string, number>();
+    const seconds = new Map<number, number>();
     let installed = 0;
     let coins = 0;
     let turns = 0;
     let pushes = 0;
     for (const e of events) {
-      const delta = e.type === 'installed' ? { state: 'locked' as const } : DELTAS[e.type];
+      const delta = e.type === 'installed' ? INSTALLED : DELTAS[e.type];
       if (delta === undefined) continue;
       const { aggregateId } = parseStreamId(e.streamId);
       let row = rows.get(aggregateId);
       if (row === undefined) {
-        row = { id: aggregateId, ins: false, state: null, coins: 0, turns: 0, pushes: 0, version: 0, updated_at: '', last_type: '' };
+        row = { id: aggregateId, ins: false, state: null, coins: 0, turns: 0, pushes: 0, version: 0, updated_at: e.recordedAt, last_type: '' };
         rows.set(aggregateId, row);
       }
-      if (e.type === 'installed') {
+      if (delta === INSTALLED) {
         row.ins = true;
         installed += 1;
       }
@@ -142,20 +144,21 @@ function applyBatch(version: number) {
       row.turns += delta.turns ?? 0;
       row.pushes += delta.pushes ?? 0;
       row.version = e.version;
-      row.updated_at = e.recordedAt.toISOString();
+      row.updated_at = e.recordedAt;
       row.last_type = e.type;
       coins += delta.coins ?? 0;
       turns += delta.turns ?? 0;
       pushes += delta.pushes ?? 0;
-      const second = new Date(Math.floor(e.recordedAt.getTime() / 1000) * 1000).toISOString();
+      const second = Math.floor(e.recordedAt.getTime() / 1000);
       seconds.set(second, (seconds.get(second) ?? 0) + 1);
     }
-    const changes = [...rows.values()];
-    if (changes.length === 0) return;
+    if (rows.size === 0) return;
     const table = t.name(TURNSTILE_TABLES.turnstiles);
     const perSecond = t.name(TURNSTILE_TABLES.perSecond);
-    const res = await sql.query<{ updated: number; expected: number }>(
-      `WITH input AS (
+    const res = await sql.query<{ updated: number; expected: number }>({
+      // Prepared once per connection: the text only depends on the version.
+      name: `ratchet_turnstile_batch_v${version}`,
+      text: `WITH input AS (
          SELECT * FROM jsonb_to_recordset($1::jsonb)
            AS x(id text, ins boolean, state text, coins int, turns int, pushes int, version int, updated_at timestamptz, last_type text)),
        inserted AS (
@@ -170,18 +173,11 @@ function applyBatch(version: number) {
          SET turnstiles = turnstiles + $2, coins = coins + $3, turns = turns + $4, pushes = pushes + $5),
        buckets AS (
          INSERT INTO ${perSecond} (second, events)
-         SELECT s, n FROM jsonb_to_recordset($6::jsonb) AS b(s timestamptz, n int)
+         SELECT to_timestamp(s), n FROM unnest($6::bigint[], $7::int[]) AS b(s, n)
          ON CONFLICT (second) DO UPDATE SET events = ${perSecond}.events + excluded.events)
        SELECT (SELECT count(*) FROM updated)::int AS updated, (SELECT count(*) FROM input WHERE NOT ins)::int AS expected`,
-      [
-        JSON.stringify(changes),
-        installed,
-        coins,
-        turns,
-        pushes,
-        JSON.stringify([...seconds].map(([s2, n]) => ({ s: s2, n }))),
-      ],
-    );
+      values: [JSON.stringify([...rows.values()]), installed, coins, turns, pushes, [...seconds.keys()], [...seconds.values()]],
+    });
     const r = res.rows[0];
     // A turnstile event without its row (not installed?) is a poison event: let the per-event path park it.
     if (r === undefined || r.updated !== r.expected) throw new Error('a turnstile in the batch has no row');

@@ -34,6 +34,7 @@ const projector = createProjector({
   pool,
   projections: config.TURNSTILE_PROJECTION_VERSIONS.map((version) => defineTurnstileProjection({ version })),
   batchSize: config.PROJECTOR_BATCH_SIZE,
+  maxBatchSize: config.PROJECTOR_MAX_BATCH_SIZE,
   maxAttempts: config.PROJECTOR_MAX_ATTEMPTS,
   ackWaitMs: config.PROJECTOR_ACK_WAIT_MS,
   autoSwitch: config.PROJECTOR_AUTO_SWITCH,

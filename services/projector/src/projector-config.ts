@@ -2,7 +2,7 @@ import { envBool, envInt, envLogLevel } from '@ratchet/ops';
 import { z } from 'zod';
 
 
-/** The projector process's environment, validated. */
+/** The projector process's environment, validated. Every variable and default is listed in docs/operations.md. */
 export const ProjectorConfigSchema = z.object({
   NATS_URL: z.string().min(1, 'NATS_URL is required (e.g. nats://127.0.0.1:4222)'),
   DATABASE_URL: z.string().url('DATABASE_URL must be a postgres:// URL'),
@@ -16,10 +16,15 @@ export const ProjectorConfigSchema = z.object({
     .default('1')
     .transform((s) => [...new Set(s.split(',').map(Number))] as Array<1 | 2>),
   PROJECTOR_BATCH_SIZE: envInt(1, 200).pipe(z.number().max(5_000)),
+  /** What batches grow to while a backlog waits; unset: 2,000, or PROJECTOR_BATCH_SIZE if that is larger. */
+  PROJECTOR_MAX_BATCH_SIZE: z.coerce.number().int().min(1).max(20_000).optional(),
   PROJECTOR_MAX_ATTEMPTS: envInt(1, 5).pipe(z.number().max(100)),
   PROJECTOR_ACK_WAIT_MS: envInt(1_000, 30_000),
   PROJECTOR_AUTO_SWITCH: envBool(true),
   DRAIN_TIMEOUT_MS: envInt(0, 10_000),
+}).refine((c) => c.PROJECTOR_MAX_BATCH_SIZE === undefined || c.PROJECTOR_MAX_BATCH_SIZE >= c.PROJECTOR_BATCH_SIZE, {
+  message: 'must be at least PROJECTOR_BATCH_SIZE',
+  path: ['PROJECTOR_MAX_BATCH_SIZE'],
 });
 
 /** The projector process's validated config. */
