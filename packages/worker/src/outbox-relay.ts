@@ -53,6 +53,12 @@ export interface OutboxRelayOptions {
   readonly publishTimeoutMs?: number;
   /** Called after each published page with the number of events and the remaining lag. */
   readonly onProgress?: (published: number, lag: number) => void;
+  /**
+   * When this process committed a transaction (`performance.now()`), if it knows; with
+   * `onEventLag`, each acknowledged event's commit-to-ack time is reported.
+   */
+  readonly commitTimeOf?: (transactionId: string) => number | undefined;
+  readonly onEventLag?: (ms: number) => void;
 }
 
 /** Encode an event as the JetStream message body (docs/protocol.md, "Events"). */
@@ -83,7 +89,8 @@ export function encodeEventMessage(event: RecordedEvent): Uint8Array {
  * (stream, version). A lease in Postgres keeps one relay active across the workers.
  */
 export class OutboxRelay {
-  readonly #o: Required<Omit<OutboxRelayOptions, 'onProgress'>> & Pick<OutboxRelayOptions, 'onProgress'>;
+  readonly #o: Required<Omit<OutboxRelayOptions, 'onProgress' | 'commitTimeOf' | 'onEventLag'>> &
+    Pick<OutboxRelayOptions, 'onProgress' | 'commitTimeOf' | 'onEventLag'>;
   #running = false;
   #loop: Promise<void> | undefined;
   #wake: (() => void) | undefined;
@@ -93,7 +100,14 @@ export class OutboxRelay {
   /** Up to where the feed was read and published (acks may be outstanding). */
   #cursor: FeedCheckpoint = FEED_START;
   /** Published pages waiting for their acks, oldest first. */
-  #inFlight: Array<{ readonly checkpoint: FeedCheckpoint; readonly events: number; readonly acks: Promise<unknown> }> = [];
+  #inFlight: Array<{
+    readonly checkpoint: FeedCheckpoint;
+    readonly events: number;
+    /** Events per transaction id, for commit-to-ack lag. */
+    readonly transactions: ReadonlyMap<string, number>;
+    /** Resolves with the time the last ack arrived. */
+    readonly acks: Promise<number>;
+  }> = [];
   /** Whether #checkpoint is ahead of the saved one, and when it was last saved. */
   #unsaved = false;
   #savedAt = 0;
@@ -234,9 +248,11 @@ export class OutboxRelay {
       return 0;
     }
     // Published in commit order on one connection; the acks are awaited later (see #settle).
-    const acks = Promise.all(page.events.map((event) => this.#publish(event)));
+    const acks = Promise.all(page.events.map((event) => this.#publish(event))).then(() => performance.now());
     acks.catch(() => undefined); // observed in #settle
-    this.#inFlight.push({ checkpoint: page.checkpoint, events: page.events.length, acks });
+    const transactions = new Map<string, number>();
+    if (this.#o.onEventLag !== undefined) for (const e of page.events) transactions.set(e.transactionId, (transactions.get(e.transactionId) ?? 0) + 1);
+    this.#inFlight.push({ checkpoint: page.checkpoint, events: page.events.length, transactions, acks });
     this.#cursor = page.checkpoint;
     await this.#settle(this.#o.pagesInFlight - 1);
     if (page.events.length < this.#o.batchSize) this.#lag = 0;
@@ -257,8 +273,9 @@ export class OutboxRelay {
   async #settle(keep: number): Promise<void> {
     while (this.#inFlight.length > keep) {
       const page = this.#inFlight[0]!;
+      let ackedAt: number;
       try {
-        await page.acks;
+        ackedAt = await page.acks;
       } catch (error) {
         const dropped = this.#inFlight;
         this.#inFlight = [];
@@ -267,12 +284,22 @@ export class OutboxRelay {
         throw error;
       }
       this.#inFlight.shift();
+      this.#reportLag(page.transactions, ackedAt);
       crashPoint(CrashPoint.AFTER_PUBLISH_BEFORE_CHECKPOINT);
       this.#checkpoint = page.checkpoint;
       this.#unsaved = true;
       this.#published += page.events;
       this.#o.onProgress?.(page.events, this.#lag);
       if (Date.now() - this.#savedAt >= this.#o.checkpointEveryMs) await this.#saveCheckpoint(this.#o.checkpointEveryMs === 0);
+    }
+  }
+
+  #reportLag(transactions: ReadonlyMap<string, number>, ackedAt: number): void {
+    const { commitTimeOf, onEventLag } = this.#o;
+    if (commitTimeOf === undefined || onEventLag === undefined) return;
+    for (const [transactionId, n] of transactions) {
+      const committed = commitTimeOf(transactionId);
+      if (committed !== undefined) for (let i = 0; i < n; i++) onEventLag(ackedAt - committed);
     }
   }
 

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
 
 /** The worker's Prometheus metrics, registered on one registry. */
 export class WorkerMetrics {
@@ -27,6 +27,12 @@ export class WorkerMetrics {
   readonly outboxLag: Gauge;
   /** Events published by the outbox relay. */
   readonly published: Counter;
+  /**
+   * Seconds from a group commit returning to JetStream acknowledging its events, for the events
+   * this worker committed and published itself (a relay also publishes other workers' commits,
+   * whose commit time it does not know). Quantiles over the last 10 s.
+   */
+  readonly outboxLagSeconds: Summary;
   /** Appends refused because this worker's fencing epoch was stale. */
   readonly fencedWrites: Counter;
   /** Partitions served by this worker. */
@@ -48,6 +54,14 @@ export class WorkerMetrics {
       help: 'Time from receiving a command to replying',
       labelNames: ['aggregate'],
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    this.outboxLagSeconds = new Summary({
+      name: 'ratchet_outbox_lag_seconds',
+      help: 'Commit to JetStream ack, per event this worker committed and published (last 10 s)',
+      percentiles: [0.5, 0.9, 0.99],
+      maxAgeSeconds: 10,
+      ageBuckets: 2,
       registers,
     });
     this.batchSize = new Histogram({

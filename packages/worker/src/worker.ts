@@ -175,11 +175,26 @@ export class Worker {
         this.metrics.batchSize.observe(size);
         this.metrics.batchSeconds.observe(seconds);
       },
-      afterCommit: () => {
+      afterCommit: (_requests, outcomes) => {
         crashPoint(CrashPoint.AFTER_COMMIT_BEFORE_PUBLISH);
+        this.#noteCommit(outcomes);
         this.#relay?.notify();
       },
     });
+  }
+
+  /** When recent transactions of this worker committed (performance.now()), for the outbox lag metric; bounded. */
+  readonly #commitTimes = new Map<string, number>();
+
+  #noteCommit(outcomes: readonly AppendOutcome[]): void {
+    for (const o of outcomes) {
+      if (!o.ok || o.result.duplicate) continue;
+      const transactionId = o.result.events[0]?.transactionId;
+      if (transactionId === undefined) continue;
+      this.#commitTimes.set(transactionId, performance.now());
+      if (this.#commitTimes.size > 4_096) this.#commitTimes.delete(this.#commitTimes.keys().next().value as string);
+      return; // one transaction per batch
+    }
   }
 
   /** Numbers for tests and status pages. */
@@ -241,6 +256,8 @@ export class Worker {
           this.metrics.published.inc(n);
           this.metrics.outboxLag.set(lag);
         },
+        commitTimeOf: (transactionId) => this.#commitTimes.get(transactionId),
+        onEventLag: (ms) => this.metrics.outboxLagSeconds.observe(ms / 1000),
       });
       this.#relay.start();
     }
