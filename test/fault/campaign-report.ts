@@ -26,6 +26,8 @@ export function formatCampaignReport(r: CampaignReport): string {
     rows({ ...r.commands, 'events in the store': r.storeEvents, 'republished to JetStream': r.republished }),
     `anomalies (runtime defects outside the checker): ${r.anomalies.length === 0 ? 'none' : ''}`,
     ...r.anomalies.map((a) => `  ${a}`),
+    `harness errors (injections that failed, skipped): ${r.harnessErrors.length === 0 ? 'none' : ''}`,
+    ...r.harnessErrors.map((a) => `  ${a}`),
     'checker:',
     formatReport(r.check),
   ].join('\n');

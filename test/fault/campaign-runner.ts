@@ -36,6 +36,8 @@ export interface CampaignOptions {
   readonly targets?: Partial<Record<FaultKind | 'worker-kills', number>>;
   /** The fault mix. Default {@link DEFAULT_WEIGHTS}. */
   readonly weights?: FaultWeights;
+  /** Pause between faults, uniform in [min, max] ms. Default [200, 1000]. */
+  readonly pauseMs?: readonly [number, number];
   /** Commands in flight. Default 12. */
   readonly lanes?: number;
   readonly log?: (line: string) => void;
@@ -57,6 +59,8 @@ export interface CampaignReport {
   readonly storeEvents: number;
   /** Runtime defects the harness noticed outside the checker (e.g. a projector that stopped projecting while up). */
   readonly anomalies: readonly string[];
+  /** Injections the harness itself failed at (logged, skipped; not runtime defects). */
+  readonly harnessErrors: readonly string[];
   readonly check: CheckReport;
   readonly historyPath: string;
   readonly faultPhaseMs: number;
@@ -98,6 +102,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
       }
     };
     let round = 0;
+    const harnessErrors: string[] = [];
     const progress = (): void =>
       say(
         `faults ${injector.total} ${JSON.stringify(injector.counts)} · commands ${JSON.stringify(load.counts)} · crash points hit ${JSON.stringify(cluster.events.crashHits)} · live workers ${cluster.liveSlots().length}`,
@@ -112,19 +117,27 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
       round += 1;
       // Every third fault arms a crash point until each has been hit; then they take their turn by weight.
       const missing = elapsed >= options.durationMs / 2 ? missingKinds[0] : undefined;
-      const kind =
-        missing !== undefined
-          ? await injector.inject(missing).then((ok) => (ok ? missing : undefined))
-          : !allHit() && round % 3 === 0
-            ? await injector.inject('worker-crash-point').then((ok) => (ok ? 'worker-crash-point' : undefined))
-            : await injector.injectRandom();
+      let kind: FaultKind | undefined;
+      try {
+        kind =
+          missing !== undefined
+            ? await injector.inject(missing).then((ok) => (ok ? missing : undefined))
+            : !allHit() && round % 3 === 0
+              ? await injector.inject('worker-crash-point').then((ok) => (ok ? 'worker-crash-point' : undefined))
+              : await injector.injectRandom();
+      } catch (error) {
+        // The harness failed to inject or heal (e.g. a server that would not come back in time):
+        // note it and go on; the servers' own restart is retried inside the injector.
+        harnessErrors.push(String(error));
+        say(`HARNESS: injection failed: ${String(error)}`);
+      }
       if (kind !== undefined && kind !== 'worker-sigkill' && kind !== 'proxy-reset') say(`fault ${injector.total}: ${kind}`);
       if (Date.now() - lastProgress >= (options.progressEveryMs ?? 15_000)) {
         progress();
         await noteStall();
         lastProgress = Date.now();
       }
-      await delay(200 + Math.random() * 800);
+      await delay((options.pauseMs?.[0] ?? 200) + Math.random() * ((options.pauseMs?.[1] ?? 1_000) - (options.pauseMs?.[0] ?? 200)));
     }
     const faultPhaseMs = Date.now() - phaseStart;
     await noteStall();
@@ -150,6 +163,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
       republished,
       storeEvents,
       anomalies,
+      harnessErrors,
       check,
       historyPath,
       faultPhaseMs,

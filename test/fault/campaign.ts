@@ -1,5 +1,5 @@
 // The long fault campaign: `npm run campaign -- --minutes N [--min-faults M] [--lanes L]
-// [--mix default|long] [--until kind=n,…]`. `--until` keeps injecting past N minutes until each
+// [--mix default|long] [--until kind=n,…] [--max-minutes M] [--pause min,max]`. `--until` keeps injecting past N minutes until each
 // count is reached (kinds as in the report, plus worker-kills = SIGKILLs + crash-point deaths), never
 // past --max-minutes (default 2 × N). Prints progress and the counts; exits 1 when the checker finds
 // a violation, 2 when the campaign itself could not run.
@@ -17,6 +17,7 @@ const { values } = parseArgs({
     mix: { type: 'string', default: 'default' },
     until: { type: 'string', default: '' },
     'max-minutes': { type: 'string' },
+    pause: { type: 'string', default: '200,1000' },
   },
 });
 const minutes = Number(values.minutes);
@@ -27,6 +28,11 @@ if (!(minutes > 0) || !(maxMinutes >= minutes)) {
 }
 if (values.mix !== 'default' && values.mix !== 'long') {
   console.error('--mix must be default or long');
+  process.exit(2);
+}
+const pause = values.pause.split(',').map(Number);
+if (pause.length !== 2 || !pause.every((n) => Number.isFinite(n) && n >= 0) || pause[0]! > pause[1]!) {
+  console.error('--pause must be min,max milliseconds between faults, e.g. 200,1000');
   process.exit(2);
 }
 const targets: Partial<Record<FaultKind | 'worker-kills', number>> = {};
@@ -50,6 +56,7 @@ try {
     durationMs: minutes * 60_000,
     maxDurationMs: Math.max(maxMinutes * 60_000, minutes * 60_000 + 120_000),
     weights: values.mix === 'long' ? LONG_WEIGHTS : DEFAULT_WEIGHTS,
+    pauseMs: [pause[0]!, pause[1]!],
     targets,
     minFaults: Number(values['min-faults']),
     lanes: Number(values.lanes),

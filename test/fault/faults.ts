@@ -41,15 +41,15 @@ export const DEFAULT_WEIGHTS: FaultWeights = {
  * pauses past the lease, nats-server and Postgres restarts), with the link faults kept in.
  */
 export const LONG_WEIGHTS: FaultWeights = {
-  'worker-sigkill': 40,
-  'worker-crash-point': 6,
+  'worker-sigkill': 60,
+  'worker-crash-point': 5,
   'worker-sigstop': 14,
-  'projector-sigkill': 4,
-  'nats-sigkill': 7,
+  'projector-sigkill': 3,
+  'nats-sigkill': 6,
   'postgres-immediate-stop': 4,
-  'proxy-latency': 6,
-  'proxy-reset': 12,
-  'proxy-blackhole': 7,
+  'proxy-latency': 3,
+  'proxy-reset': 8,
+  'proxy-blackhole': 4,
 };
 
 const rand = (min: number, max: number): number => min + Math.floor(Math.random() * (max - min + 1));
@@ -147,13 +147,13 @@ export class FaultInjector {
       case 'nats-sigkill': {
         c.nats.kill('SIGKILL');
         this.natsKilled = true;
-        await c.nats.restart();
+        await this.#restart('nats-server', () => c.nats.restart());
         return true;
       }
       case 'postgres-immediate-stop': {
         // SIGQUIT is Postgres' immediate shutdown (pg_ctl stop -m immediate): no checkpoint, crash recovery on start.
         c.postgres.kill('SIGQUIT');
-        await c.postgres.restart();
+        await this.#restart('Postgres', () => c.postgres.restart());
         return true;
       }
       case 'proxy-latency': {
@@ -173,6 +173,20 @@ export class FaultInjector {
         await delay(rand(1_000, 4_000));
         proxy.heal({ reset: Math.random() < 0.5 });
         return true;
+      }
+    }
+  }
+
+  /** Bring a killed server back; a start that fails (slow machine, port not yet free) is tried again. */
+  async #restart(what: string, restart: () => Promise<void>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await restart();
+        return;
+      } catch (error) {
+        if (attempt >= 10) throw error;
+        this.log(`${what} did not come back (attempt ${attempt}): ${String(error)}; trying again`);
+        await delay(1_000);
       }
     }
   }
