@@ -15,6 +15,7 @@ import { connectClient, type RatchetClient } from '@ratchet/client';
 import { startNatsServer, type NatsServerHandle } from '@ratchet/testing';
 import { Turnstile } from '@ratchet/turnstile';
 import pg from 'pg';
+import { closedLoop, commandType, type LoopMeasurement, type Send } from './closed-loop.js';
 import { createScratchDatabase, type ScratchDatabase } from './scratch-database.js';
 import { spawnService, type SpawnedService } from './spawn-service.js';
 import { elapsedMs, figure, median, parseBenchArgs, reportAll, stringArg, summarizeLatencies, type Figure } from './stats.js';
@@ -42,11 +43,7 @@ export interface E2eBenchOptions {
   readonly log?: (line: string) => void;
 }
 
-interface Measurement {
-  readonly rate: number;
-  readonly p50: number;
-  readonly p99: number;
-  readonly failures: number;
+interface Measurement extends LoopMeasurement {
   /** Worker-side, from its /metrics (e2e only): mean group-commit batch size and transaction time, relay rate. */
   readonly batchSize?: number;
   readonly commitMs?: number;
@@ -75,38 +72,8 @@ async function readWorkerCounters(httpPort: number): Promise<WorkerCounters> {
   };
 }
 
-/** One command of a lane; resolves true when answered ok. */
-type Send = (turnstile: number, step: number) => Promise<boolean>;
-
-/**
- * Closed loop for `ms`: `lanes` concurrent loops, lane l owning turnstiles l, l + lanes, …, so no
- * two commands for one turnstile are ever in flight together (independent aggregates, as at scale).
- */
-async function closedLoop(send: Send, lanes: number, turnstiles: number, ms: number): Promise<Measurement> {
-  const latencies: number[] = [];
-  let failures = 0;
-  const start = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: lanes }, async (_, lane) => {
-      const owned = Math.max(1, Math.floor((turnstiles - lane - 1) / lanes) + 1);
-      for (let k = 0; elapsedMs(start) < ms; k++) {
-        const t = lane + (k % owned) * lanes;
-        const began = process.hrtime.bigint();
-        const ok = await send(t % turnstiles, Math.floor(k / owned));
-        latencies.push(elapsedMs(began));
-        if (!ok) failures += 1;
-      }
-    }),
-  );
-  const seconds = elapsedMs(start) / 1000;
-  const { p50, p99 } = summarizeLatencies(latencies);
-  return { rate: latencies.length / seconds, p50, p99, failures };
-}
-
 const encoder = new TextEncoder();
 const turnstileId = (t: number): string => `bench-${t}`;
-/** Alternate coins and pushes: every command writes an event (a push on a locked turnstile is recorded too). */
-const commandType = (step: number): 'insertCoin' | 'pushArm' => (step % 2 === 0 ? 'insertCoin' : 'pushArm');
 
 /** The request body the client sends, so the baselines carry the same bytes. */
 function requestBody(t: number, step: number): Uint8Array {
@@ -218,7 +185,7 @@ export async function runE2eBench(options: E2eBenchOptions = {}): Promise<Figure
         for (const p of paths) {
           const before = p === 'e2e' && httpPort !== undefined ? await readWorkerCounters(httpPort) : undefined;
           const started = process.hrtime.bigint();
-          let m = await closedLoop(sends.get(p)!, c, turnstiles, ms);
+          let m: Measurement = await closedLoop(sends.get(p)!, c, turnstiles, ms);
           if (before !== undefined && httpPort !== undefined) {
             const after = await readWorkerCounters(httpPort);
             const batches = after.batches - before.batches;

@@ -24,6 +24,7 @@ import {
 import { getPostgreSQLEventStore, type PostgresEventStore } from '@event-driven-io/emmett-postgresql';
 import { Turnstile } from '@ratchet/turnstile';
 import pg from 'pg';
+import { closedLoop, commandType, type LoopMeasurement, type Send } from './closed-loop.js';
 import { createScratchDatabase, type ScratchDatabase } from './scratch-database.js';
 import { elapsedMs, figure, median, parseBenchArgs, reportAll, stringArg, summarizeLatencies, type Figure } from './stats.js';
 
@@ -94,7 +95,7 @@ const handle = DeciderCommandHandler<TurnstileEmmettState, TurnstileEmmettComman
 export interface EmmettBenchOptions {
   /** Duration of each measurement in seconds. Default 3. */
   readonly seconds?: number;
-  /** Measurements per figure; the median is reported. Default 3. */
+  /** LoopMeasurements per figure; the median is reported. Default 3. */
   readonly repeats?: number;
   /** Commands in flight (closed-loop lanes) per measurement. Default [1, 16, 256]. */
   readonly concurrencies?: readonly number[];
@@ -109,46 +110,7 @@ export interface EmmettBenchOptions {
   readonly log?: (line: string) => void;
 }
 
-interface Measurement {
-  readonly rate: number;
-  readonly p50: number;
-  readonly p99: number;
-  readonly failures: number;
-}
-
-/** One command of a lane; resolves true when handled ok. */
-type Send = (turnstile: number, step: number) => Promise<boolean>;
-
-/**
- * Closed loop for `ms`, picking turnstiles exactly as bench/e2e.bench.ts does: `lanes` concurrent loops,
- * lane l owning turnstiles l, l + lanes, …, so no two commands for one turnstile are ever in flight together
- * (hence no version conflicts are expected).
- */
-async function closedLoop(send: Send, lanes: number, turnstiles: number, ms: number): Promise<Measurement> {
-  if (lanes > turnstiles) throw new RangeError(`${lanes} lanes would share ${turnstiles} turnstiles and conflict`);
-  const latencies: number[] = [];
-  let failures = 0;
-  const start = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: lanes }, async (_, lane) => {
-      const owned = Math.max(1, Math.floor((turnstiles - lane - 1) / lanes) + 1);
-      for (let k = 0; elapsedMs(start) < ms; k++) {
-        const t = lane + (k % owned) * lanes;
-        const began = process.hrtime.bigint();
-        const ok = await send(t % turnstiles, Math.floor(k / owned));
-        latencies.push(elapsedMs(began));
-        if (!ok) failures += 1;
-      }
-    }),
-  );
-  const seconds = elapsedMs(start) / 1000;
-  const { p50, p99 } = summarizeLatencies(latencies);
-  return { rate: latencies.length / seconds, p50, p99, failures };
-}
-
 const turnstileId = (t: number): string => `bench-${t}`;
-/** Alternate coins and pushes, as the e2e bench does: every command writes an event. */
-const commandType = (step: number): 'insertCoin' | 'pushArm' => (step % 2 === 0 ? 'insertCoin' : 'pushArm');
 
 /**
  * Run `work(0 … count-1)` on `workers` concurrent loops; on the first error the loops stop taking work and it is
@@ -295,7 +257,7 @@ export async function runEmmettBench(options: EmmettBenchOptions = {}): Promise<
     const errorsBeforeRounds = errorCount;
     const conflictsBeforeRounds = conflictCount;
 
-    const samples = new Map<number, Measurement[]>();
+    const samples = new Map<number, LoopMeasurement[]>();
     for (let r = 1; r <= repeats; r++) {
       for (const c of concurrencies) {
         const m = await closedLoop(send, c, turnstiles, ms);

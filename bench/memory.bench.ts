@@ -20,6 +20,7 @@ import { partitionOf, streamIdOf } from '@ratchet/transport-nats';
 import { Turnstile } from '@ratchet/turnstile';
 import { ActorCache, AggregateActor, PassivatedCache } from '@ratchet/worker';
 import { elapsedMs, figure, parseBenchArgs, reportAll, stringArg, type Figure } from './stats.js';
+import { turnstileEvents } from './replay.bench.js';
 
 /** Options of {@link runMemoryBench}. */
 export interface MemoryBenchOptions {
@@ -62,21 +63,8 @@ const repoRoot = fileURLToPath(new URL('../', import.meta.url));
  * states differ (locked or unlocked, different counters) the way a fleet's would after a little use.
  */
 export function historyOf(i: number): StoredEventInput[] {
-  let bits = Math.imul(i ^ 0x9e3779b9, 0x85ebca6b) >>> 0;
-  const extra = bits % 5;
-  bits >>>= 3;
-  const events: StoredEventInput[] = [{ type: 'installed', data: {}, schemaVersion: 1 }];
-  let unlocked = false;
-  for (let k = 0; k < extra; k += 1, bits >>>= 1) {
-    if ((bits & 1) === 1) {
-      events.push({ type: 'coinInserted', data: {}, schemaVersion: 1 });
-      unlocked = true;
-    } else {
-      events.push({ type: unlocked ? 'armTurned' : 'armPushedIneffectively', data: {}, schemaVersion: 1 });
-      unlocked = false;
-    }
-  }
-  return events;
+  const bits = Math.imul(i ^ 0x9e3779b9, 0x85ebca6b) >>> 0;
+  return turnstileEvents(Array.from({ length: bits % 5 }, (_, k) => ((bits >>> (3 + k)) & 1) === 1));
 }
 
 /** Ids as a client sends them and stream ids as the worker derives them (`streamIdOf`). */

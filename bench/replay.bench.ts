@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import type { StoredEventInput } from '@ratchet/core';
 import { createPostgresEventStore } from '@ratchet/event-store-postgres';
 import { Turnstile, turnstileMachine } from '@ratchet/turnstile';
+import { seededRandom } from '@ratchet/testing';
 import { initialTransition, transition, type AnyMachineSnapshot } from 'xstate';
 import { createScratchDatabase } from './scratch-database.js';
 import { elapsedMs, figure, median, parseBenchArgs, reportAll, type Figure } from './stats.js';
@@ -26,16 +27,20 @@ export interface ReplayBenchOptions {
   readonly log?: (line: string) => void;
 }
 
-/** Deterministic PRNG (mulberry32) so every run replays the same history. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+
+/** A turnstile's history: `installed`, then per draw a coin (true) or a push (false). */
+export function turnstileEvents(coins: Iterable<boolean>): StoredEventInput[] {
+  const events: StoredEventInput[] = [{ type: 'installed', data: {}, schemaVersion: 1 }];
+  let unlocked = false;
+  for (const coin of coins) {
+    events.push(
+      coin
+        ? { type: 'coinInserted', data: {}, schemaVersion: 1 }
+        : { type: unlocked ? 'armTurned' : 'armPushedIneffectively', data: {}, schemaVersion: 1 },
+    );
+    unlocked = coin;
+  }
+  return events;
 }
 
 /**
@@ -43,19 +48,8 @@ function prng(seed: number): () => number {
  * pushes about equally often, so the machine keeps flipping between locked and unlocked.
  */
 export function turnstileHistory(length: number, seed = 42): StoredEventInput[] {
-  const random = prng(seed);
-  const events: StoredEventInput[] = [{ type: 'installed', data: {}, schemaVersion: 1 }];
-  let unlocked = false;
-  while (events.length < length) {
-    if (random() < 0.5) {
-      events.push({ type: 'coinInserted', data: {}, schemaVersion: 1 });
-      unlocked = true;
-    } else {
-      events.push({ type: unlocked ? 'armTurned' : 'armPushedIneffectively', data: {}, schemaVersion: 1 });
-      unlocked = false;
-    }
-  }
-  return events;
+  const random = seededRandom(seed);
+  return turnstileEvents(Array.from({ length: Math.max(0, length - 1) }, () => random() < 0.5));
 }
 
 /** Fold `events` repeatedly for about `ms`; events per second. */

@@ -1,6 +1,6 @@
 // append_one (the single-request fast path) must answer exactly as append_batch does for a batch of
 // one: the same outcome for every request of a random history, the same rows left behind.
-import { createTestDatabase } from '@ratchet/testing';
+import { createTestDatabase, seededRandom } from '@ratchet/testing';
 import type { TestDatabase } from '@ratchet/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,17 +26,6 @@ afterAll(async () => {
   await db?.drop();
 });
 
-/** A deterministic generator (mulberry32), so a failure names its seed and replays. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Outcomes without what legitimately differs between two schemas (clock, transaction ids). */
 function comparable(reply: { outcomes: unknown[] }): unknown {
@@ -47,7 +36,7 @@ function comparable(reply: { outcomes: unknown[] }): unknown {
 
 describe('append_one', () => {
   it('gives the outcome append_batch gives, request by request, over 600 random requests (dupes, reuse, conflicts, fences)', async () => {
-    const next = random(20261127);
+    const next = seededRandom(20261127); // a failure replays from its seed
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!;
     const kinds = new Set<string>();
     for (let i = 0; i < 600; i++) {

@@ -4,7 +4,7 @@
 // events one at a time does; concurrent batches over new streams neither deadlock nor apply twice;
 // the feed checkpoint saved with a batch only moves forward.
 import type { RecordedEvent } from '@ratchet/core';
-import { createTestDatabase, type TestDatabase } from '@ratchet/testing';
+import { createTestDatabase, seededRandom, type TestDatabase } from '@ratchet/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApplyReport } from './apply-events.js';
@@ -187,14 +187,9 @@ describe('runBatch', () => {
   it('concurrent batches over new, overlapping streams neither deadlock nor apply an event twice', async () => {
     const p = ledger('racing', 1, true, true);
     await install(p);
-    // A small deterministic generator, so a failure can be replayed.
-    let seed = 7;
-    const random = (n: number): number => {
-      seed = (seed + 0x6d2b79f5) | 0;
-      let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-      x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-      return ((x ^ (x >>> 14)) >>> 0) % n;
-    };
+    // Deterministic, so a failure can be replayed.
+    const next = seededRandom(7);
+    const random = (n: number): number => Math.floor(next() * n);
     const streams = Array.from({ length: 12 }, (_, i) => `ledger/r${i}`);
     const batches: RecordedEvent[][] = Array.from({ length: 24 }, () => {
       const batch: RecordedEvent[] = [];

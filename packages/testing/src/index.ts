@@ -21,3 +21,4 @@ export { LauncherError, LauncherErrorCode } from './launcher-error.js';
 export type { LauncherErrorOptions } from './launcher-error.js';
 export { startServiceProcess } from './service-process.js';
 export type { ServiceProcess, ServiceProcessOptions } from './service-process.js';
+export { seededRandom } from './seeded-random.js';

@@ -1,0 +1,17 @@
+/**
+ * A deterministic generator of numbers in [0, 1) (mulberry32), so a test or benchmark that draws
+ * at random replays the same run from its seed.
+ * @example
+ * const next = seededRandom(42);
+ * const coin = next() < 0.5;
+ */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
