@@ -1,18 +1,18 @@
 // Overload answers with a retryable error instead of queueing without bound; trace context
 // travels from the client into event metadata and JetStream headers.
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { connectClient, type RatchetClient } from '@ratchet/client';
+import type { RatchetClient } from '@ratchet/client';
 import { ErrorCode } from '@ratchet/core';
-import { createPostgresEventStore, type PostgresEventStore } from '@ratchet/event-store-postgres';
-import { createTestDatabase, startNatsServer, waitFor, type NatsServerHandle, type TestDatabase } from '@ratchet/testing';
+import type { PostgresEventStore } from '@ratchet/event-store-postgres';
+import { waitFor } from '@ratchet/testing';
 import { commandSubject, decodeReply, encodeCommandRequest, partitionOf } from '@ratchet/transport-nats';
 import { Turnstile } from '@ratchet/turnstile';
-import { createWorker, type Worker } from '@ratchet/worker';
+import type { Worker } from '@ratchet/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startInProcessWorker, type InProcessWorker } from './in-process-worker.js';
 
-let natsServer: NatsServerHandle;
-let db: TestDatabase;
+let fixture: InProcessWorker;
 let nc: NatsConnection;
 let store: PostgresEventStore;
 let worker: Worker;
@@ -20,30 +20,18 @@ let client: RatchetClient;
 const MAX_IN_FLIGHT = 8;
 
 beforeAll(async () => {
-  natsServer = await startNatsServer();
-  db = await createTestDatabase('overload');
-  nc = await connect({ servers: natsServer.url });
-  store = createPostgresEventStore({ connectionString: db.url, poolSize: 2 });
-  await store.migrate();
   // One transaction at a time with tiny batches: commands pile up quickly.
-  worker = createWorker({
-    nats: nc,
-    store,
-    aggregates: [Turnstile],
-    maxInFlight: MAX_IN_FLIGHT,
-    groupCommit: { maxBatchSize: 1, maxConcurrentBatches: 1 },
+  fixture = await startInProcessWorker({
+    database: 'overload',
+    poolSize: 2,
+    worker: { maxInFlight: MAX_IN_FLIGHT, groupCommit: { maxBatchSize: 1, maxConcurrentBatches: 1 } },
+    clientTimeoutMs: 20_000,
   });
-  await worker.start();
-  client = await connectClient({ servers: natsServer.url, timeoutMs: 20_000 });
+  ({ nc, store, worker, client } = fixture);
 });
 
 afterAll(async () => {
-  await client?.close();
-  await worker?.drain(5_000);
-  await nc?.close();
-  await store?.close();
-  await db?.drop();
-  await natsServer?.stop();
+  await fixture?.stop();
 });
 
 describe('overload', () => {

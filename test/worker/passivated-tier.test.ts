@@ -2,19 +2,17 @@
 // only the events after it, with no snapshot load, and sees what others appended meanwhile.
 // One worker in this process (a resident limit of 2 forces passivation), a private nats-server, a
 // fresh database; the worker's store counts the snapshot loads and stream reads it makes.
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { connectClient, type RatchetClient } from '@ratchet/client';
+import type { RatchetClient } from '@ratchet/client';
 import type { ReadStreamOptions } from '@ratchet/event-store-postgres';
-import { createPostgresEventStore, type PostgresEventStore } from '@ratchet/event-store-postgres';
-import { createTestDatabase, startNatsServer, waitFor, type NatsServerHandle, type TestDatabase } from '@ratchet/testing';
+import type { PostgresEventStore } from '@ratchet/event-store-postgres';
+import { waitFor } from '@ratchet/testing';
 import { partitionOf } from '@ratchet/transport-nats';
 import { Turnstile } from '@ratchet/turnstile';
-import { createWorker, type Worker } from '@ratchet/worker';
+import type { Worker } from '@ratchet/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startInProcessWorker, type InProcessWorker } from './in-process-worker.js';
 
-let natsServer: NatsServerHandle;
-let db: TestDatabase;
-let nc: NatsConnection;
+let fixture: InProcessWorker;
 let store: PostgresEventStore;
 let worker: Worker;
 let client: RatchetClient;
@@ -52,31 +50,16 @@ async function passivate(prefix: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  natsServer = await startNatsServer();
-  db = await createTestDatabase('passivated');
-  nc = await connect({ servers: natsServer.url });
-  store = createPostgresEventStore({ connectionString: db.url });
-  await store.migrate();
-  worker = createWorker({
-    nats: nc,
-    store: recording(store),
-    aggregates: [Turnstile],
-    snapshotEvery: 3,
-    maxResidentActors: 2,
-    maxPassivatedActors: 1_000,
-    relay: false,
+  fixture = await startInProcessWorker({
+    database: 'passivated',
+    wrapStore: recording,
+    worker: { snapshotEvery: 3, maxResidentActors: 2, maxPassivatedActors: 1_000, relay: false },
   });
-  await worker.start();
-  client = await connectClient({ servers: natsServer.url, timeoutMs: 10_000 });
+  ({ store, worker, client } = fixture);
 });
 
 afterAll(async () => {
-  await client?.close();
-  await worker?.drain(5_000);
-  await nc?.close();
-  await store?.close();
-  await db?.drop();
-  await natsServer?.stop();
+  await fixture?.stop();
 });
 
 describe('passivated tier', () => {

@@ -1,18 +1,18 @@
 // The worker end to end in one process: real nats-server (private, so no other test file's
 // worker answers our subjects) and a fresh Postgres database.
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { connectClient, type RatchetClient } from '@ratchet/client';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { RatchetClient } from '@ratchet/client';
 import { ErrorCode } from '@ratchet/core';
-import { createPostgresEventStore, type PostgresEventStore } from '@ratchet/event-store-postgres';
-import { createTestDatabase, startNatsServer, waitFor, type NatsServerHandle, type TestDatabase } from '@ratchet/testing';
+import type { PostgresEventStore } from '@ratchet/event-store-postgres';
+import { waitFor } from '@ratchet/testing';
 import { commandSubject, decodeReply, partitionOf } from '@ratchet/transport-nats';
 import { Turnstile } from '@ratchet/turnstile';
-import { createWorker, type Worker } from '@ratchet/worker';
+import type { Worker } from '@ratchet/worker';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startInProcessWorker, type InProcessWorker } from './in-process-worker.js';
 
-let natsServer: NatsServerHandle;
-let db: TestDatabase;
+let fixture: InProcessWorker;
 let nc: NatsConnection;
 let store: PostgresEventStore;
 let worker: Worker;
@@ -20,28 +20,17 @@ let client: RatchetClient;
 let sql: pg.Client;
 
 beforeAll(async () => {
-  natsServer = await startNatsServer();
-  db = await createTestDatabase('worker');
-  nc = await connect({ servers: natsServer.url });
-  store = createPostgresEventStore({ connectionString: db.url });
-  await store.migrate();
   // No passivated tier here, so passivated actors come back through the snapshot path this file
   // tests (the tier has its own test, passivated-tier.test.ts).
-  worker = createWorker({ nats: nc, store, aggregates: [Turnstile], snapshotEvery: 3, maxResidentActors: 20, maxPassivatedActors: 0 });
-  await worker.start();
-  client = await connectClient({ servers: natsServer.url, timeoutMs: 10_000 });
-  sql = new pg.Client({ connectionString: db.url });
+  fixture = await startInProcessWorker({ database: 'worker', worker: { snapshotEvery: 3, maxResidentActors: 20, maxPassivatedActors: 0 } });
+  ({ nc, store, worker, client } = fixture);
+  sql = new pg.Client({ connectionString: fixture.db.url });
   await sql.connect();
 });
 
 afterAll(async () => {
-  await client?.close();
-  await worker?.drain(5_000);
-  await nc?.close();
-  await store?.close();
   await sql?.end();
-  await db?.drop();
-  await natsServer?.stop();
+  await fixture?.stop();
 });
 
 const eventCount = async (): Promise<number> =>
