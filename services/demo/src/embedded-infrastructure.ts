@@ -7,7 +7,7 @@ import { startDashboard, ReadModel } from '@ratchet/dashboard';
 import { createPglitePool, InProcessNats } from '@ratchet/embedded';
 import { createPostgresEventStore, type PostgresEventStore } from '@ratchet/event-store-postgres';
 import { createProjector } from '@ratchet/projector';
-import { createSimulator, verifyTurnstiles, type Simulator } from '@ratchet/simulator';
+import { verifyTurnstiles, type Simulator } from '@ratchet/simulator';
 import { Turnstile } from '@ratchet/turnstile';
 import { defineTurnstileProjection } from '@ratchet/turnstile-projections';
 import { createWorker, type Worker } from '@ratchet/worker';
@@ -16,6 +16,7 @@ import type { Logger } from 'pino';
 import type { Infrastructure } from './infrastructure.js';
 import type { RunDemoContext } from './run-demo.js';
 import { demoSummary } from './demo-summary.js';
+import { ride } from './ride.js';
 
 /** The warning every embedded run logs, and what the page says. */
 export const EMBEDDED_WARNING = 'embedded mode: not distributed (PGlite + in-process transport)';
@@ -135,19 +136,7 @@ export async function runEmbeddedDemo(ctx: RunDemoContext, infra: EmbeddedInfras
       ctx.print('Ctrl-C stops everything.');
     }
 
-    simulator = createSimulator({ client, turnstiles: options.turnstiles, riders: options.riders, rate: options.rate, skew: options.skew });
-    simulator.start();
-    const sim = simulator;
-    cleanups.push(() => Promise.race([sim.stop(), sleep(3_000)]));
-    const duration = options.duration ?? (options.headless ? 20 : undefined);
-    log.info({ durationS: duration ?? 'until Ctrl-C', turnstiles: options.turnstiles, riders: options.riders, rate: options.rate, skew: options.skew }, 'riders started');
-    const progress = setInterval(() => {
-      const s = sim.stats();
-      log.info({ sent: s.sent, ok: s.ok, rejected: s.rejected, failed: s.failed, throughput: s.throughput, p50Ms: s.p50Ms, p99Ms: s.p99Ms }, 'progress');
-    }, 5_000);
-    cleanups.push(async () => clearInterval(progress));
-    await sleep(duration === undefined ? 2 ** 31 - 1 : duration * 1_000, undefined, { signal }).catch(() => undefined);
-    clearInterval(progress);
+    const sim = await ride({ client, options, log, signal, cleanups, onStart: (s) => (simulator = s) });
     await Promise.race([sim.stop(), sleep(signal.aborted ? 3_000 : 60_000)]);
     if (signal.aborted || !options.headless) return 0;
 

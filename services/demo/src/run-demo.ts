@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connectClient, type RatchetClient } from '@ratchet/client';
 import { createPostgresEventStore } from '@ratchet/event-store-postgres';
-import { createSimulator, verifyTurnstiles, type Simulator } from '@ratchet/simulator';
+import { verifyTurnstiles, type Simulator } from '@ratchet/simulator';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { startControlServer, type ControlServer } from './control-server.js';
@@ -12,6 +12,7 @@ import type { DemoOptions } from './demo-options.js';
 import { isEmbedded, runEmbeddedDemo } from './embedded-infrastructure.js';
 import { pickInfrastructure, type Infrastructure } from './infrastructure.js';
 import { demoSummary } from './demo-summary.js';
+import { ride } from './ride.js';
 
 /** What the demo needs from its caller. */
 export interface RunDemoContext {
@@ -89,19 +90,7 @@ export async function runDemo(ctx: RunDemoContext): Promise<number> {
       ctx.print(`Logs: ${logDir}. Ctrl-C stops everything.`);
     }
 
-    simulator = createSimulator({ client, turnstiles: options.turnstiles, riders: options.riders, rate: options.rate, skew: options.skew });
-    simulator.start();
-    const sim = simulator;
-    cleanups.push(() => Promise.race([sim.stop(), sleep(3_000)]));
-    const duration = options.duration ?? (options.headless ? 20 : undefined);
-    log.info({ durationS: duration ?? 'until Ctrl-C', turnstiles: options.turnstiles, riders: options.riders, rate: options.rate, skew: options.skew }, 'riders started');
-    const progress = setInterval(() => {
-      const s = sim.stats();
-      log.info({ sent: s.sent, ok: s.ok, rejected: s.rejected, failed: s.failed, throughput: s.throughput, p50Ms: s.p50Ms, p99Ms: s.p99Ms }, 'progress');
-    }, 5_000);
-    cleanups.push(async () => clearInterval(progress));
-    await sleep(duration === undefined ? 2 ** 31 - 1 : duration * 1_000, undefined, { signal }).catch(() => undefined);
-    clearInterval(progress);
+    const sim = await ride({ client, options, log, signal, cleanups, onStart: (s) => (simulator = s) });
     if (signal.aborted) {
       // A Ctrl-C in a terminal also reaches the servers the demo started (same process group), so
       // commands in flight may never be answered: give them a moment, then closing the client ends them.
