@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Simulator } from '@ratchet/simulator';
 import type { DemoCluster } from './demo-cluster.js';
@@ -21,9 +21,15 @@ export async function startControlServer(cluster: DemoCluster, simulator: () => 
       (error: unknown) => send(res, 500, { error: (error as Error).message }),
     );
   });
+  return listenLocal(server);
+}
+
+/** Listen on a free port of 127.0.0.1; `close` also ends open keep-alive connections. */
+export async function listenLocal(server: Server): Promise<ControlServer & { readonly port: number }> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
+    port,
     url: `http://127.0.0.1:${port}`,
     close: () =>
       new Promise((resolve) => {

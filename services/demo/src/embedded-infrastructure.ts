@@ -1,6 +1,5 @@
 import { rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connectClient } from '@ratchet/client';
 import { startDashboard, ReadModel } from '@ratchet/dashboard';
@@ -16,6 +15,7 @@ import type { Logger } from 'pino';
 import type { Infrastructure } from './infrastructure.js';
 import type { RunDemoContext } from './run-demo.js';
 import { demoSummary } from './demo-summary.js';
+import { listenLocal } from './control-server.js';
 import { ride } from './ride.js';
 
 /** The warning every embedded run logs, and what the page says. */
@@ -184,16 +184,9 @@ async function startEmbeddedControl(
       (error: unknown) => send(res, 500, { error: (error as Error).message }),
     );
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  port = (server.address() as AddressInfo).port;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  const listening = await listenLocal(server);
+  port = listening.port;
+  return listening;
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
