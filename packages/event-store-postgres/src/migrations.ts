@@ -1,4 +1,5 @@
 import { STREAM_ID_MAX_LENGTH } from './encode-append-request.js';
+import { migration007 } from './migrations/007-partition-leases.js';
 
 /**
  * The first key of a partition's fence lock (a transaction-level advisory lock; the second key is
@@ -516,4 +517,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, name: 'set-based append_batch', sql: setBasedAppendBatch },
   { version: 5, name: 'append_one for single-request batches', sql: appendOneFunction },
   { version: 6, name: 'append_batch fences with advisory locks', sql: (s) => setBasedAppendBatchFunction(s, 'CREATE OR REPLACE', 'advisory') },
+  migration007,
 ];
