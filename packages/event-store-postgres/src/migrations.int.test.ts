@@ -4,7 +4,7 @@ import type { TestDatabase } from '@ratchet/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresEventStore } from './index.js';
-import { MIGRATIONS } from './migrations.js';
+import { MIGRATIONS } from './migrations/all-migrations.js';
 
 let db: TestDatabase;
 let admin: pg.Client;

@@ -6,7 +6,7 @@ import { assertStreamId, encodeAppendRequest } from './encode-append-request.js'
 import type { EncodedAppend } from './encode-append-request.js';
 import { executeAppendBatch } from './execute-append-batch.js';
 import { statementName } from './statement-name.js';
-import { partitionLockClass } from './migrations.js';
+import { partitionLockClass } from './partition-lock-class.js';
 import { FEED_START } from './feed-checkpoint.js';
 import type { FeedCheckpoint, FeedHead, FeedPage } from './feed-checkpoint.js';
 import type { PartitionClaim, PartitionEpoch, PartitionLeaseRenewal } from './partition-epoch.js';

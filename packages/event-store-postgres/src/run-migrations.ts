@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { MIGRATIONS } from './migrations.js';
+import { MIGRATIONS } from './migrations/all-migrations.js';
 
 /** What `migrate()` did. */
 export interface MigrationReport {

@@ -1,4 +1,4 @@
-import type { Migration } from '../migrations.js';
+import type { Migration } from './migration.js';
 
 /**
  * Migration 7: partition leases. A claim by one worker must never overlap another worker's right
