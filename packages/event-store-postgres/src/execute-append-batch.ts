@@ -18,7 +18,7 @@ interface DuplicateEvent {
   readonly epoch: number | null;
 }
 
-/** One item of `append_batch`'s reply (see migrations.ts). */
+/** One item of the reply of `append_batch` and `append_one` (functions/append-batch.sql.ts, functions/append-one.sql.ts). */
 type ItemReply =
   | { ok: true; duplicate: false; fromVersion: number; version: number; positions: number[] }
   | { ok: true; duplicate: true; streamId: string; fromVersion: number; version: number; events: DuplicateEvent[] }

@@ -6,6 +6,7 @@ import { migration004 } from './004-set-based-append-batch.js';
 import { migration005 } from './005-append-one.js';
 import { migration006 } from './006-append-batch-advisory-fence-locks.js';
 import { migration007 } from './007-partition-leases.js';
+import { migration008 } from './008-full-variable-names.js';
 
 /** Every migration, in order. Append only: a shipped migration is text that never changes. */
 export const MIGRATIONS: readonly Migration[] = [
@@ -16,4 +17,5 @@ export const MIGRATIONS: readonly Migration[] = [
   migration005,
   migration006,
   migration007,
+  migration008,
 ];

@@ -1,0 +1,17 @@
+import type { LiveFunction } from './live-function.js';
+import { appendBatchSequentialSql } from './append-batch-sequential.sql.js';
+import { appendBatchSql } from './append-batch.sql.js';
+import { appendOneSql } from './append-one.sql.js';
+import { duplicateOutcomeSql } from './duplicate-outcome.sql.js';
+import { refuseEventChangeSql } from './refuse-event-change.sql.js';
+import { tryClaimPartitionSql } from './try-claim-partition.sql.js';
+
+/** Every function of the store's schema as it is live after the last migration, by name. */
+export const LIVE_FUNCTIONS: readonly LiveFunction[] = [
+  appendBatchSql,
+  appendBatchSequentialSql,
+  appendOneSql,
+  duplicateOutcomeSql,
+  refuseEventChangeSql,
+  tryClaimPartitionSql,
+];
