@@ -6,7 +6,7 @@ import { MIGRATIONS } from './all-migrations.js';
  * The sha256 of each migration's SQL for the schema `"ratchet"`, recorded when it shipped (1 to 7:
  * the text the old builder in migrations.ts rendered). A shipped migration is text that never
  * changes, because databases that ran it will never run it again: a mismatch means shipped history
- * was edited, and the change belongs in a new migration (docs/operations.md, "Adding a migration").
+ * was edited, and the change belongs in a new migration (the package README, "Adding a migration").
  * A new migration adds its line here when it ships.
  */
 const SHIPPED: ReadonlyArray<readonly [version: number, sha256: string]> = [

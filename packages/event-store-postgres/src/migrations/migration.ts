@@ -1,6 +1,6 @@
 /**
  * One versioned schema change. Once shipped its text never changes: a change to the schema is a new
- * migration (see docs/operations.md, "Adding a migration").
+ * migration (see the package README, "Adding a migration").
  */
 export interface Migration {
   /** Position in the history, from 1 with no gaps; recorded in `schema_migrations`. */
