@@ -1,8 +1,10 @@
 // A worker paused (SIGSTOP) past its lease while commands are queued for it: the others claim its
-// partitions with newer epochs; when it resumes, every append it attempts under its old epochs is
-// refused (counted as fenced writes), no event carries a stale epoch, nothing acknowledged is lost.
+// partitions with newer epochs once its leases are over; when it resumes, its lapsed lease keeps it
+// from answering or writing (it does not even reach the fence), its first renewal reports every
+// partition lost, no event carries a stale epoch, nothing acknowledged is lost. (test/worker/
+// partition-leases.test.ts proves the fence itself, after a forced claim that does not wait.)
 import { Turnstile } from '@ratchet/turnstile';
-import { waitFor } from '@ratchet/testing';
+import { waitFor } from '@ratchet/launchers';
 import { describe, expect, it } from 'vitest';
 import { checkStore } from '../support/verify-store.js';
 import { startTurnstileLoad } from '../support/turnstile-load.js';
@@ -12,7 +14,7 @@ import { failed, moreAcknowledged, useClusterFixture } from './cluster-fixture.j
 const fx = useClusterFixture('cpause');
 
 describe('cluster pause past the lease', () => {
-  it('fences a resumed stale owner: its appends are refused and no event carries a stale epoch', async () => {
+  it('keeps a resumed stale owner from answering or writing: it reports its partitions lost, and no event carries a stale epoch', async () => {
     await Promise.all(['w1', 'w2', 'w3'].map((id) => fx.cluster.start(id)));
     const before = await waitSettled(fx.cluster, ['w1', 'w2', 'w3'], 45_000);
     const held = before.find((v) => v.workerId === 'w2')!.owned;
@@ -46,18 +48,20 @@ describe('cluster pause past the lease', () => {
     // Keep the load going while w2 is still stopped (its lease has expired: the others claimed).
     await moreAcknowledged(load, 200);
 
+    const lapsesBefore = paused.logs.filter((l) => l['msg'] === 'partition leases renewed after a lapse').length;
     paused.kill('SIGCONT');
-    const fenced = await waitFor(
-      async () => {
-        const s = await fx.cluster.stats('w2');
-        return (s['fencedWrites'] ?? 0) > 0 ? s['fencedWrites'] : false;
-      },
-      { what: 'w2 to count fenced writes after it resumed', timeoutMs: 20_000 },
+    // Its lease lapsed while it was stopped: it answers nothing from memory and writes nothing; its
+    // first renewal finds every partition it held under a newer epoch.
+    const lapse = await waitFor(
+      async () => paused.logs.filter((l) => l['msg'] === 'partition leases renewed after a lapse').at(lapsesBefore) ?? false,
+      { what: 'w2 to renew its leases after it resumed', timeoutMs: 20_000 },
     );
+    expect(lapse['lost']).toBe(held.length);
     const metrics = await (await fetch(`http://127.0.0.1:${String(paused.ready['httpPort'])}/metrics`)).text();
-    expect(metrics).toMatch(/^ratchet_fenced_writes_total [1-9]/m);
-    console.log(`resumed stale owner counted ${fenced} fenced writes`);
-    // The queued commands still got their answers (the client retried the fenced ones elsewhere).
+    expect(metrics).toMatch(new RegExp(`^ratchet_partition_moves_total\\{kind="lost"\\} ${held.length}$`, 'm'));
+    expect(metrics).toMatch(/^ratchet_fenced_writes_total 0$/m);
+    console.log(`resumed stale owner: first renewal after ${String(lapse['renewalMs'])} ms, ${String(lapse['refused'])} commands refused meanwhile`);
+    // The queued commands still got their answers (the client retried the refused ones elsewhere).
     expect((await Promise.all(queued)).filter((r) => r.status !== 'ok')).toEqual([]);
     // It rejoins and partitions flow back to it through the normal handover.
     await waitSettled(fx.cluster, ['w1', 'w2', 'w3'], 45_000);

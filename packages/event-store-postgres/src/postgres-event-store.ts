@@ -329,7 +329,7 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Po
         'claimPartition',
         `WITH fence AS (SELECT pg_advisory_xact_lock(${partitionLockClass(s)}, $1))
          INSERT INTO ${s}.partitions AS t (partition, epoch, owner) SELECT $1, 1, $2 FROM fence
-         ON CONFLICT (partition) DO UPDATE SET epoch = t.epoch + 1, owner = excluded.owner, updated_at = now()
+         ON CONFLICT (partition) DO UPDATE SET epoch = t.epoch + 1, owner = excluded.owner, holder = NULL, lease_expires_at = NULL, updated_at = now()
          RETURNING epoch`,
         [partition, owner],
       );

@@ -1,6 +1,7 @@
 import type { Fence } from '@ratchet/event-store-postgres';
 import type { Logger } from 'pino';
 import type { PartitionOwnership } from './ownership.js';
+import type { PartitionLeases } from './partition-leases.js';
 
 /** What the ownership needs from membership (the cluster package's Membership fits). */
 export interface MembershipView {
@@ -10,10 +11,8 @@ export interface MembershipView {
   onChange(listener: (members: readonly string[]) => void): void;
 }
 
-/** The store calls ownership makes: epochs live in Postgres, the only authority. */
+/** What ownership reads from the store: epochs and owners live in Postgres, the only authority. */
 export interface EpochStore {
-  claimPartition(partition: number, owner: string): Promise<number>;
-  releasePartition(partition: number, owner: string, epoch: number): Promise<boolean>;
   partitionEpochs(): Promise<ReadonlyArray<{ partition: number; epoch: number; owner: string | null }>>;
 }
 
@@ -33,13 +32,16 @@ export interface ClusterOwnershipOptions {
   /** Owner per partition for a member set; must be the same function on every worker. */
   readonly assign: (members: readonly string[], partitionCount: number) => readonly string[];
   readonly store: EpochStore;
+  /** Claims, renews and releases the partitions' leases (and epochs) in Postgres. */
+  readonly leases: PartitionLeases;
   readonly logger: Logger;
   /** Most partitions taken over per second, so a join does not move everything at once. Default 32. */
   readonly movesPerSecond?: number;
-  /** How long a new owner waits for the previous (live) owner to release before claiming anyway (ms). Default 5,000. */
+  /**
+   * How long a new owner waits for a live previous owner to release before trying to claim anyway
+   * (ms); the claim still succeeds only once the previous holder's lease has run out. Default 5,000.
+   */
   readonly handoverTimeoutMs?: number;
-  /** How often owned epochs are checked against Postgres to notice being fenced without a write (ms). Default 2,000. */
-  readonly verifyIntervalMs?: number;
   /** Called after every ownership change (for metrics). */
   readonly onMove?: (kind: 'acquired' | 'released' | 'lost', partition: number) => void;
 }
@@ -49,13 +51,15 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref()
 /**
  * Partition ownership driven by membership: every worker computes the same assignment from the
  * live member set; a worker releases what it no longer owns (after finishing in-flight commands)
- * and claims what it gained by bumping the partition's fencing epoch in Postgres. NATS KV only
- * tells who is alive; an append commits only under the partition's current epoch, so a worker
- * that was paused or cut off commits nothing once another has claimed.
+ * and claims what it gained by bumping the partition's fencing epoch in Postgres, which succeeds
+ * only once the previous holder released it or let its lease run out. NATS KV only tells who is
+ * alive; an append commits only under the partition's current epoch, so a worker that was paused
+ * or cut off commits nothing once another has claimed, and its lapsed lease keeps it from
+ * answering from memory.
  */
 export class ClusterOwnership implements PartitionOwnership {
   readonly #o: ClusterOwnershipOptions;
-  readonly #epochs = new Map<number, number>();
+  readonly #leases: PartitionLeases;
   #host: PartitionHost | undefined;
   #target: readonly string[] = [];
   #members: readonly string[] = [];
@@ -65,14 +69,17 @@ export class ClusterOwnership implements PartitionOwnership {
   #dirty = false;
   #leaving = false;
   #moves = 0;
+  /** Partitions served here (claimed and subscribed), a subset of what the leases hold until a release completes. */
+  readonly #served = new Set<number>();
 
   constructor(options: ClusterOwnershipOptions) {
     this.#o = options;
+    this.#leases = options.leases;
   }
 
   /** Partitions this worker serves now, with their epochs. */
   owned(): ReadonlyMap<number, number> {
-    return this.#epochs;
+    return this.#leases.epochs();
   }
 
   /** Moves (acquired + released) since start. */
@@ -83,7 +90,7 @@ export class ClusterOwnership implements PartitionOwnership {
   /** Whether every partition assigned to this worker is served (steady state). */
   get settled(): boolean {
     if (this.#target.length === 0) return false;
-    return this.#target.every((owner, p) => (owner === this.#o.workerId) === this.#epochs.has(p));
+    return this.#target.every((owner, p) => (owner === this.#o.workerId) === this.#leases.has(p));
   }
 
   /** The assignment computed from the latest member set. */
@@ -92,12 +99,17 @@ export class ClusterOwnership implements PartitionOwnership {
   }
 
   fenceFor(partition: number): Fence | undefined {
-    const epoch = this.#epochs.get(partition);
-    return epoch === undefined ? undefined : { partition, epoch };
+    return this.#leases.fenceFor(partition);
   }
 
+  holds(partition: number): boolean {
+    return this.#leases.holds(partition);
+  }
+
+  /** A write was fenced or a renewal found `partition` under another holder: stop serving it and reconcile. */
   lost(partition: number): void {
-    if (!this.#epochs.delete(partition)) return;
+    this.#leases.drop(partition);
+    if (!this.#served.delete(partition)) return;
     this.#o.logger.warn({ partition }, 'partition lost: another worker holds a newer epoch');
     this.#o.onMove?.('lost', partition);
     void this.#host?.unserve(partition);
@@ -108,6 +120,7 @@ export class ClusterOwnership implements PartitionOwnership {
   start(host: PartitionHost): void {
     this.#host = host;
     this.#running = true;
+    this.#leases.start();
     this.#o.membership.onChange((members) => {
       this.#members = members;
       this.#poke();
@@ -123,7 +136,12 @@ export class ClusterOwnership implements PartitionOwnership {
     this.#running = false;
     this.#wake?.();
     await this.#loop;
-    for (const partition of [...this.#epochs.keys()]) await this.#release(partition);
+    for (const partition of [...this.#served]) await this.#release(partition);
+    await this.#leases.stop();
+  }
+
+  async releaseAll(): Promise<void> {
+    await this.leave();
   }
 
   #poke(): void {
@@ -132,16 +150,11 @@ export class ClusterOwnership implements PartitionOwnership {
   }
 
   async #run(): Promise<void> {
-    let lastVerify = Date.now();
     while (this.#running) {
       try {
         if (this.#dirty) {
           this.#dirty = false;
           await this.#reconcile();
-        }
-        if (Date.now() - lastVerify >= (this.#o.verifyIntervalMs ?? 2_000)) {
-          lastVerify = Date.now();
-          await this.#verify();
         }
       } catch (error) {
         this.#o.logger.warn({ err: error }, 'partition reconcile failed; retrying');
@@ -150,7 +163,7 @@ export class ClusterOwnership implements PartitionOwnership {
       }
       if (!this.#dirty && this.#running) {
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(done, Math.min(1_000, this.#o.verifyIntervalMs ?? 2_000));
+          const timer = setTimeout(done, 1_000);
           timer.unref();
           function done(): void {
             clearTimeout(timer);
@@ -168,11 +181,11 @@ export class ClusterOwnership implements PartitionOwnership {
     const members = this.#members.includes(me) || this.#members.length === 0 ? this.#members : [...this.#members, me].sort();
     this.#target = this.#o.assign(members, this.#o.partitionCount);
     // Release first, so partitions flow to their new owners while we take ours.
-    for (const partition of [...this.#epochs.keys()]) {
+    for (const partition of [...this.#served]) {
       if (!this.#running) return;
       if (this.#target[partition] !== me) await this.#release(partition);
     }
-    const wanted = this.#target.flatMap((owner, p) => (owner === me && !this.#epochs.has(p) ? [p] : []));
+    const wanted = this.#target.flatMap((owner, p) => (owner === me && !this.#served.has(p) ? [p] : []));
     if (wanted.length === 0) return;
     const perMove = 1_000 / (this.#o.movesPerSecond ?? 32);
     const deadline = Date.now() + (this.#o.handoverTimeoutMs ?? 5_000);
@@ -193,13 +206,13 @@ export class ClusterOwnership implements PartitionOwnership {
       for (const partition of pending) {
         if (!this.#running || this.#dirty) return;
         const current = holder.get(partition) ?? null;
-        // Wait for a live previous owner to finish and release; a dead or absent one is not waited for.
+        // Wait for a live previous owner to finish and release; a dead or absent one is not waited
+        // for. Either way Postgres grants the claim only once the previous holder's lease is over.
         const free = current === null || current === me || !this.#members.includes(current) || Date.now() >= deadline;
-        if (!free) {
+        if (!free || !(await this.#acquire(partition))) {
           next.push(partition);
           continue;
         }
-        await this.#acquire(partition);
         if (handedOver.has(partition)) await sleep(perMove);
       }
       pending = next;
@@ -207,35 +220,25 @@ export class ClusterOwnership implements PartitionOwnership {
     }
   }
 
-  async #acquire(partition: number): Promise<void> {
-    const epoch = await this.#o.store.claimPartition(partition, this.#o.workerId);
-    this.#epochs.set(partition, epoch);
+  /** Claim `partition`; false while the previous holder's lease still runs. */
+  async #acquire(partition: number): Promise<boolean> {
+    const epoch = await this.#leases.claim(partition);
+    if (epoch === null) return false;
+    this.#served.add(partition);
     this.#moves += 1;
     this.#host?.serve(partition);
     this.#o.onMove?.('acquired', partition);
     this.#o.logger.info({ partition, epoch }, 'partition acquired');
+    return true;
   }
 
   async #release(partition: number): Promise<void> {
-    const epoch = this.#epochs.get(partition);
-    if (epoch === undefined) return;
+    if (!this.#served.delete(partition)) return;
+    const epoch = this.#leases.fenceFor(partition)?.epoch;
     await this.#host?.unserve(partition);
-    this.#epochs.delete(partition);
-    await this.#o.store.releasePartition(partition, this.#o.workerId, epoch).catch((error: unknown) => {
-      this.#o.logger.warn({ err: error, partition }, 'release not recorded; the next owner waits for the handover timeout');
-    });
+    await this.#leases.release(partition);
     this.#moves += 1;
     this.#o.onMove?.('released', partition);
     this.#o.logger.info({ partition, epoch, leaving: this.#leaving }, 'partition released');
-  }
-
-  /** Drop partitions whose epoch moved on in Postgres (we were fenced while not writing). */
-  async #verify(): Promise<void> {
-    if (this.#epochs.size === 0) return;
-    const rows = await this.#o.store.partitionEpochs();
-    for (const row of rows) {
-      const mine = this.#epochs.get(row.partition);
-      if (mine !== undefined && row.epoch !== mine) this.lost(row.partition);
-    }
   }
 }

@@ -35,6 +35,7 @@ export class WorkerMetrics {
   readonly outboxLagSeconds: Summary;
   /** Appends refused because this worker's fencing epoch was stale. */
   readonly fencedWrites: Counter;
+  readonly leaseRefusals: Counter;
   /** Partitions served by this worker. */
   readonly partitionsOwned: Gauge;
   /** Partition moves by kind (acquired, released, lost). */
@@ -104,6 +105,11 @@ export class WorkerMetrics {
     this.fencedWrites = new Counter({
       name: 'ratchet_fenced_writes_total',
       help: 'Appends refused because the fencing epoch was stale',
+      registers,
+    });
+    this.leaseRefusals = new Counter({
+      name: 'ratchet_lease_refusals_total',
+      help: 'Commands answered UNAVAILABLE because the partition lease had lapsed (a pause, or Postgres unreachable)',
       registers,
     });
     this.partitionsOwned = new Gauge({ name: 'ratchet_partitions_owned', help: 'Partitions served by this worker', registers });

@@ -35,6 +35,7 @@ import { GroupCommitter, type GroupCommitterOptions } from './group-committer.js
 import { OutboxRelay } from './outbox-relay.js';
 import { ClusterOwnership, type MembershipView } from './cluster-ownership.js';
 import { StaticOwnership, type PartitionOwnership } from './ownership.js';
+import { PartitionLeases } from './partition-leases.js';
 import { WorkerMetrics } from './worker-metrics.js';
 
 /** Options of {@link createWorker}. */
@@ -51,6 +52,12 @@ export interface WorkerOptions {
   readonly partitionCount?: number;
   /** Who owns which partition; default: claim all of them (one worker), or follow `cluster`. */
   readonly ownership?: PartitionOwnership;
+  /**
+   * Partition lease length in ms (Postgres's clock): another worker can claim a partition this long
+   * after this one last renewed it; locally the lease ends a fifth earlier, and past it the worker
+   * answers UNAVAILABLE instead of answering from memory. Renewed every fifth. Default 5,000.
+   */
+  readonly partitionLeaseMs?: number;
   /** Share partitions with other workers by membership (see docs/operations.md). */
   readonly cluster?: WorkerClusterOptions;
   /** NATS queue group the command subscriptions join. Default 'ratchet-workers'. */
@@ -93,10 +100,8 @@ export interface WorkerClusterOptions {
   readonly assign: (members: readonly string[], partitionCount: number) => readonly string[];
   /** Most partitions taken over per second. Default 32. */
   readonly movesPerSecond?: number;
-  /** How long to wait for a live previous owner to release before claiming (ms). Default 5,000. */
+  /** How long to wait for a live previous owner to release before trying to claim (ms); the claim still waits for its lease. Default 5,000. */
   readonly handoverTimeoutMs?: number;
-  /** How often owned epochs are checked against Postgres (ms). Default 2,000. */
-  readonly verifyIntervalMs?: number;
 }
 
 /** Counters a test or a status page can read. */
@@ -114,6 +119,8 @@ export interface WorkerStats {
   readonly published: number;
   readonly outboxLag: number;
   readonly fencedWrites: number;
+  /** Commands answered UNAVAILABLE because the partition's lease had lapsed (e.g. after a pause). */
+  readonly leaseRefusals: number;
   readonly partitionsOwned: number;
   readonly partitionMoves: number;
 }
@@ -134,6 +141,7 @@ export class Worker {
   readonly #actors: ActorCache;
   readonly #passivated: PassivatedCache;
   readonly #committer: GroupCommitter;
+  readonly #leases: PartitionLeases;
   #relay: OutboxRelay | undefined;
   #ownership: PartitionOwnership | undefined;
   #cluster: ClusterOwnership | undefined;
@@ -168,6 +176,13 @@ export class Worker {
         this.metrics.passivations.inc();
         this.#keepPassivated(actor);
       },
+    });
+    this.#leases = new PartitionLeases({
+      store: options.store,
+      owner: this.id,
+      leaseMs: options.partitionLeaseMs,
+      logger: this.#log,
+      onLost: (partition) => this.#onLeaseLost(partition),
     });
     this.#committer = new GroupCommitter(options.store, {
       ...options.groupCommit,
@@ -210,6 +225,7 @@ export class Worker {
       published: this.#relay?.published ?? 0,
       outboxLag: this.#relay?.lag ?? 0,
       fencedWrites: this.#stats.fencedWrites,
+      leaseRefusals: this.#leases.refusals,
       partitionsOwned: this.#partitionSubs.size,
       partitionMoves: this.#cluster?.moves ?? 0,
     };
@@ -275,10 +291,10 @@ export class Worker {
         membership: this.#o.cluster.membership,
         assign: this.#o.cluster.assign,
         store: this.#o.store,
+        leases: this.#leases,
         logger: this.#log,
         movesPerSecond: this.#o.cluster.movesPerSecond,
         handoverTimeoutMs: this.#o.cluster.handoverTimeoutMs,
-        verifyIntervalMs: this.#o.cluster.verifyIntervalMs,
         onMove: (kind) => {
           this.metrics.partitionMoves.inc({ kind });
           this.metrics.partitionsOwned.set(this.#partitionSubs.size);
@@ -288,8 +304,7 @@ export class Worker {
       this.#ownership = cluster;
       cluster.start({ serve: (p) => this.#serve(p), unserve: (p) => this.#unserve(p) });
     } else {
-      this.#ownership =
-        this.#o.ownership ?? (await StaticOwnership.claimAll(this.#o.store, this.id, this.#partitionCount));
+      this.#ownership = this.#o.ownership ?? (await StaticOwnership.claimAll(this.#leases, this.#partitionCount, this.#log));
       for (let p = 0; p < this.#partitionCount; p += 1) this.#serve(p);
       this.metrics.partitionsOwned.set(this.#partitionSubs.size);
     }
@@ -352,6 +367,8 @@ export class Worker {
       new Promise<boolean>((r) => setTimeout(() => r(false), Math.max(0, until - Date.now())).unref()),
     ]);
     await this.#committer.idle();
+    // Static ownership: hand the partitions back now rather than make a successor wait for the leases.
+    if (this.#cluster === undefined) await this.#ownership?.releaseAll();
     let relayed = true;
     if (this.#relay !== undefined) {
       relayed = await this.#relay.catchUp(Math.max(0, until - Date.now()));
@@ -561,10 +578,33 @@ export class Worker {
     return state;
   }
 
+  /** A renewal found a partition under another holder: forget it and its actors. */
+  #onLeaseLost(partition: number): void {
+    this.#log.warn({ partition }, 'partition lease lost: another worker holds a newer epoch');
+    this.#partitionLost(partition);
+  }
+
+  /** Another worker holds `partition` now: stop serving it (cluster ownership also reconciles) and drop its actors. */
+  #partitionLost(partition: number): void {
+    this.#ownership?.lost(partition);
+    if (this.#cluster === undefined) void this.#unserve(partition, 0);
+    this.dropPartition(partition);
+  }
+
   async #execute(actor: AggregateActor, request: CommandRequest, traceparent: string | undefined): Promise<CommandReply> {
-    const fence = this.#ownership?.fenceFor(actor.partition);
-    if (fence === undefined) {
+    const ownership = this.#ownership;
+    const fence = ownership?.fenceFor(actor.partition);
+    if (ownership === undefined || fence === undefined) {
       throw new RatchetError(ErrorCode.UNAVAILABLE, `partition ${actor.partition} is not served by this worker now`);
+    }
+    // Every answer below is computed from the actor's in-memory state, or from the store. The memory
+    // is the store's state only while no other worker can have claimed the partition, which is what
+    // the lease says; checked here, when the state is read, after the request arrived (guarantee 3).
+    if (!ownership.holds(actor.partition)) {
+      this.metrics.leaseRefusals.inc();
+      throw new RatchetError(ErrorCode.UNAVAILABLE, `partition ${actor.partition}'s lease has lapsed on this worker; retry`, {
+        details: { partition: actor.partition, reason: 'lease-lapsed' },
+      });
     }
     const hash = requestHash(actor.aggregate.type, request);
     const metadata: EventMetadata = {
@@ -631,9 +671,8 @@ export class Worker {
       if (error.code === ErrorCode.FENCED) {
         this.#stats.fencedWrites += 1;
         this.metrics.fencedWrites.inc();
-        this.#ownership?.lost(actor.partition);
-        this.dropPartition(actor.partition);
         this.#log.warn({ partition: actor.partition, err: error }, 'fenced: another worker owns this partition now');
+        this.#partitionLost(actor.partition);
       }
       if (error.code === ErrorCode.STORE_UNAVAILABLE) actor.state = undefined;
       return errorReply(error);
