@@ -69,6 +69,7 @@ worker = createWorker({
   aggregates: [Turnstile],
   workerId,
   partitionCount: config.RATCHET_PARTITIONS,
+  partitionLeaseMs: config.PARTITION_LEASE_TTL_MS ?? config.MEMBER_TTL_MS,
   ...(membership === undefined
     ? {}
     : {
