@@ -1,12 +1,12 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { EVENTS_STREAM, eventMessageId } from '@ratchet/transport-nats';
+import { EVENTS_STREAM, eventMessageId, natsConnectOptions } from '@ratchet/transport-nats';
 import type { StoredEvent } from './stored-event.js';
 import type { Tally } from './check-category.js';
 
 /** Read every `Nats-Msg-Id` of the events stream (headers only, through an ordered consumer). */
 export async function readJetStreamMessageIds(natsUrl: string, stream = EVENTS_STREAM): Promise<Set<string> | null> {
-  const nc = await connect({ servers: natsUrl.split(','), name: 'ratchet-checker' });
+  const nc = await connect({ ...natsConnectOptions(natsUrl), name: 'ratchet-checker' });
   try {
     const jsm = await jetstreamManager(nc);
     const info = await jsm.streams.info(stream).catch(() => null);

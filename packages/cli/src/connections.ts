@@ -1,4 +1,5 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { natsConnectOptions } from '@ratchet/transport-nats';
 import pg from 'pg';
 import { unreachableError, usageError } from './cli-error.js';
 import type { GlobalOptions } from './cli-context.js';
@@ -10,7 +11,7 @@ const CONNECT_TIMEOUT_MS = 5_000;
 export async function connectNats(options: GlobalOptions): Promise<NatsConnection> {
   try {
     return await connect({
-      servers: options.nats.split(','),
+      ...natsConnectOptions(options.nats),
       name: 'ratchet-cli',
       timeout: CONNECT_TIMEOUT_MS,
       reconnect: false,

@@ -16,6 +16,7 @@ import {
   encodeCommandRequest,
   endCommandSpan,
   MAX_REQUEST_BYTES,
+  natsConnectOptions,
   parseCommandRequest,
   partitionOf,
   startCommandSpan,
@@ -30,7 +31,7 @@ import type { SendResult } from './send-result.js';
 
 /** Options of {@link connectClient}. */
 export interface ClientOptions {
-  /** NATS server URL(s) to connect to; default the nats.js default (127.0.0.1:4222). Ignored with `connection`. */
+  /** NATS server URL(s) to connect to, credentials in the URL allowed (`nats://user:pass@host`); default the nats.js default (127.0.0.1:4222). Ignored with `connection`. */
   readonly servers?: string | string[];
   /** An existing connection to use; the client then never closes it. */
   readonly connection?: NatsConnection;
@@ -99,7 +100,7 @@ export interface RatchetClient {
 export async function connectClient(options: ClientOptions = {}): Promise<RatchetClient> {
   const owned = options.connection === undefined;
   const nc =
-    options.connection ?? (await connect(options.servers === undefined ? {} : { servers: options.servers }));
+    options.connection ?? (await connect(options.servers === undefined ? {} : natsConnectOptions(Array.isArray(options.servers) ? options.servers.join(',') : options.servers)));
   const config = {
     partitionCount: options.partitionCount ?? DEFAULT_PARTITION_COUNT,
     timeoutMs: options.timeoutMs ?? 5_000,

@@ -3,6 +3,8 @@ export { commandSubject, eventSubject, unroutedSubjectFor, COMMAND_SUBJECT_PREFI
 export { streamIdOf, parseStreamId, eventMessageId } from './stream-id.js';
 export { ensureEventsStream, EVENTS_STREAM, EVENTS_STREAM_SUBJECTS } from './events-stream.js';
 export type { EventsStreamOptions } from './events-stream.js';
+export { natsConnectOptions } from './nats-connect-options.js';
+export type { NatsServerOptions } from './nats-connect-options.js';
 export {
   validateAggregateId,
   validateAggregateType,

@@ -3,6 +3,7 @@ import { RatchetError } from '@ratchet/core';
 import { createPostgresEventStore } from '@ratchet/event-store-postgres';
 import { exitWithParent, loadConfig, onShutdown, retryAtStart, startOpsServer } from '@ratchet/ops';
 import { ProjectorMetrics, createProjector } from '@ratchet/projector';
+import { natsConnectOptions } from '@ratchet/transport-nats';
 import { defineTurnstileProjection } from '@ratchet/turnstile-projections';
 import pg from 'pg';
 import { pino } from 'pino';
@@ -22,7 +23,7 @@ const log = pino({ level: config.LOG_LEVEL, base: { service: 'projector', pid: p
 const metrics = new ProjectorMetrics();
 collectDefaultMetrics({ register: metrics.registry });
 
-const nats = await retryAtStart('connecting to NATS', () => connect({ servers: config.NATS_URL.split(','), name: `ratchet-projector-${process.pid}`, maxReconnectAttempts: -1 }), log);
+const nats = await retryAtStart('connecting to NATS', () => connect({ ...natsConnectOptions(config.NATS_URL), name: `ratchet-projector-${process.pid}`, maxReconnectAttempts: -1 }), log);
 const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: config.PG_POOL_SIZE });
 pool.on('error', (err) => log.warn({ err }, 'idle Postgres client failed'));
 const store = createPostgresEventStore({ pool });

@@ -4,6 +4,7 @@ import { assignPartitions, createMembership, describeCluster, type Membership } 
 import { RatchetError } from '@ratchet/core';
 import { createPostgresEventStore } from '@ratchet/event-store-postgres';
 import { exitWithParent, loadConfig, onShutdown, retryAtStart, startOpsServer } from '@ratchet/ops';
+import { natsConnectOptions } from '@ratchet/transport-nats';
 import { Turnstile } from '@ratchet/turnstile';
 import { WorkerMetrics, createWorker, type Worker } from '@ratchet/worker';
 import { pino } from 'pino';
@@ -24,7 +25,7 @@ const log = pino({ level: config.LOG_LEVEL, base: { service: 'worker', worker: w
 const metrics = new WorkerMetrics();
 collectDefaultMetrics({ register: metrics.registry });
 
-const nats = await retryAtStart('connecting to NATS', () => connect({ servers: config.NATS_URL.split(','), name: `ratchet-worker-${workerId}`, maxReconnectAttempts: -1 }), log);
+const nats = await retryAtStart('connecting to NATS', () => connect({ ...natsConnectOptions(config.NATS_URL), name: `ratchet-worker-${workerId}`, maxReconnectAttempts: -1 }), log);
 const store = createPostgresEventStore({ connectionString: config.DATABASE_URL, poolSize: config.PG_POOL_SIZE });
 await retryAtStart('migrating the event store', () => store.migrate(), log);
 
@@ -58,6 +59,7 @@ if (config.CLUSTER_MODE === 'membership') {
     workerId,
     heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
     ttlMs: config.MEMBER_TTL_MS,
+    replicas: config.JETSTREAM_REPLICAS,
     logger: log,
     info: { httpPort: ops.port, pid: process.pid },
   });
@@ -93,6 +95,7 @@ worker = createWorker({
   },
   relay: config.RELAY_ENABLED,
   relayLeaseTtlMs: config.RELAY_LEASE_TTL_MS,
+  eventsStreamReplicas: config.JETSTREAM_REPLICAS,
   logger: log,
   metrics,
 });
