@@ -17,6 +17,8 @@ export interface MembershipOptions {
   readonly heartbeatIntervalMs?: number;
   /** Bucket TTL: a key not rewritten for this long is removed, in ms; must exceed the heartbeat interval. Default 5 000. */
   readonly ttlMs?: number;
+  /** Replicas of the bucket when this call creates it (1 on one server, 3 on a 3-node cluster). Default 1. */
+  readonly replicas?: number;
   /** Logger; default silent. */
   readonly logger?: Logger;
   /** Free-form details published with the heartbeat (e.g. `{ httpPort: 8080 }`). Default `{}`. */
@@ -70,7 +72,7 @@ export async function createMembership(options: MembershipOptions): Promise<Memb
 
   let kv: KV;
   try {
-    kv = await new Kvm(options.nats).create(bucket, { ttl: ttlMs, history: 1 });
+    kv = await new Kvm(options.nats).create(bucket, { ttl: ttlMs, history: 1, replicas: options.replicas ?? 1 });
   } catch (cause) {
     throw new RatchetError(ErrorCode.STORE_UNAVAILABLE, `cannot open membership bucket ${bucket}`, { cause });
   }

@@ -29,6 +29,8 @@ export const WorkerConfigSchema = z.object({
   GROUP_COMMIT_CONCURRENCY: envInt(1, 2),
   RELAY_ENABLED: envBool(true),
   RELAY_LEASE_TTL_MS: envInt(500, 5_000),
+  /** Replicas of what the worker creates in JetStream (the RATCHET_EVENTS stream, the membership bucket): 1 on one server, 3 on a 3-node cluster. */
+  JETSTREAM_REPLICAS: envInt(1, 1).pipe(z.number().max(5)),
   DRAIN_TIMEOUT_MS: envInt(0, 10_000),
 });
 
