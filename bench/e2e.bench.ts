@@ -12,12 +12,11 @@ import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { connectClient, type RatchetClient } from '@ratchet/client';
-import { startNatsServer, type NatsServerHandle } from '@ratchet/testing';
+import { startNatsServer, startServiceProcess, type NatsServerHandle, type ServiceProcess } from '@ratchet/launchers';
 import { Turnstile } from '@ratchet/turnstile';
 import pg from 'pg';
 import { closedLoop, commandType, type LoopMeasurement, type Send } from './closed-loop.js';
 import { createScratchDatabase, type ScratchDatabase } from './scratch-database.js';
-import { spawnService, type SpawnedService } from './spawn-service.js';
 import { elapsedMs, figure, median, parseBenchArgs, reportAll, stringArg, summarizeLatencies, type Figure } from './stats.js';
 
 /** The paths measured: two baselines over NATS, a raw Postgres insert from this process, and Ratchet. */
@@ -99,7 +98,7 @@ export async function runE2eBench(options: E2eBenchOptions = {}): Promise<Figure
 
   let nats: NatsServerHandle | undefined;
   let db: ScratchDatabase | undefined;
-  const processes: SpawnedService[] = [];
+  const processes: ServiceProcess[] = [];
   let nc: NatsConnection | undefined;
   let client: RatchetClient | undefined;
   let httpPort: number | undefined;
@@ -111,7 +110,7 @@ export async function runE2eBench(options: E2eBenchOptions = {}): Promise<Figure
     nc = await connect({ servers: nats.url, name: 'bench-driver' });
     const conn = nc;
     if (paths.includes('echo')) {
-      processes.push(await spawnService({ entry: 'bench/responders/echo-responder.ts', env: { NATS_URL: nats.url }, readyMessage: 'responder ready' }));
+      processes.push(await startServiceProcess({ entry: 'bench/responders/echo-responder.ts', env: { NATS_URL: nats.url }, readyMessage: 'responder ready' }));
       sends.set('echo', async (t, step) => {
         await conn.request(`bench.echo.${t % 64}`, requestBody(t, step), { timeout: 10_000 });
         return true;
@@ -128,7 +127,7 @@ export async function runE2eBench(options: E2eBenchOptions = {}): Promise<Figure
     }
     if (paths.includes('bare')) {
       processes.push(
-        await spawnService({
+        await startServiceProcess({
           entry: 'bench/responders/group-commit-responder.ts',
           env: { NATS_URL: nats.url, DATABASE_URL: db.url },
           readyMessage: 'responder ready',
@@ -140,7 +139,7 @@ export async function runE2eBench(options: E2eBenchOptions = {}): Promise<Figure
       });
     }
     if (paths.includes('e2e')) {
-      const worker = await spawnService({
+      const worker = await startServiceProcess({
         entry: 'services/worker/src/main.ts',
         // LOG_LEVEL=info, not warn: the worker logs "worker ready" at info, so warn would hide the line we wait for.
         // CLUSTER_MODE=static: one worker owning every partition from the start (ignored by workers without the setting).

@@ -11,7 +11,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { connectClient, type RatchetClient } from '@ratchet/client';
-import { startNatsServer, waitFor, type NatsServerHandle } from '@ratchet/testing';
+import { startNatsServer, waitFor, type NatsServerHandle } from '@ratchet/launchers';
 import { Turnstile } from '@ratchet/turnstile';
 import { PARTITIONS, TestCluster, idInPartition, servedBy, waitSettled } from '../test/support/cluster-probes.js';
 import { startTurnstileLoad, type Load } from '../test/support/turnstile-load.js';

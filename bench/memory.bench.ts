@@ -276,9 +276,8 @@ export async function runMemoryBench(options: MemoryBenchOptions = {}): Promise<
  */
 async function workerCrossCheck(count: number, log: (line: string) => void): Promise<Figure[]> {
   const { connectClient } = await import('@ratchet/client');
-  const { startNatsServer } = await import('@ratchet/testing');
+  const { startNatsServer, startServiceProcess } = await import('@ratchet/launchers');
   const { createScratchDatabase } = await import('./scratch-database.js');
-  const { spawnService } = await import('./spawn-service.js');
   const figures: Figure[] = [];
   const nats = await startNatsServer();
   const db = await createScratchDatabase('memory');
@@ -289,7 +288,7 @@ async function workerCrossCheck(count: number, log: (line: string) => void): Pro
       ['live', { MAX_RESIDENT_ACTORS: String(count + warmUp + 1_000), MAX_PASSIVATED_ACTORS: '0' }],
       ['passivated', { MAX_RESIDENT_ACTORS: '100', MAX_PASSIVATED_ACTORS: String(count + warmUp + 1_000) }],
     ] as const) {
-      const worker = await spawnService({
+      const worker = await startServiceProcess({
         entry: 'services/worker/src/main.ts',
         nodeArgs: ['--expose-gc', '--import', 'data:text/javascript,process.on("SIGUSR2",()=>globalThis.gc())'],
         env: { NATS_URL: nats.url, DATABASE_URL: db.url, HTTP_PORT: '0', LOG_LEVEL: 'info', CLUSTER_MODE: 'static', RELAY_ENABLED: 'false', ...env },

@@ -21,11 +21,10 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { connect } from '@nats-io/transport-node';
 import { connectClient } from '@ratchet/client';
-import { startNatsServer } from '@ratchet/testing';
+import { startNatsServer, startServiceProcess } from '@ratchet/launchers';
 import { Turnstile } from '@ratchet/turnstile';
 import pg from 'pg';
 import { createScratchDatabase } from './scratch-database.js';
-import { spawnService } from './spawn-service.js';
 import { figure, parseBenchArgs, percentile, reportAll, stringArg, type Figure } from './stats.js';
 
 /** Options of {@link runOutboxLagBench}. */
@@ -47,9 +46,9 @@ export async function runOutboxLagBench(options: OutboxLagBenchOptions = {}): Pr
   const cleanups: Array<() => Promise<unknown>> = [() => db.drop(), () => natsServer.stop()];
   try {
     const services = { NATS_URL: natsServer.url, DATABASE_URL: db.url, HTTP_PORT: '0', LOG_LEVEL: 'info' };
-    const worker = await spawnService({ entry: 'services/worker/src/main.ts', env: { ...services, CLUSTER_MODE: 'static' }, readyMessage: 'worker ready' });
+    const worker = await startServiceProcess({ entry: 'services/worker/src/main.ts', env: { ...services, CLUSTER_MODE: 'static' }, readyMessage: 'worker ready' });
     cleanups.unshift(() => worker.stop(30_000));
-    const observer = await spawnService({ entry: 'bench/responders/lag-observer.ts', env: services, readyMessage: 'observer ready' });
+    const observer = await startServiceProcess({ entry: 'bench/responders/lag-observer.ts', env: services, readyMessage: 'observer ready' });
     cleanups.unshift(() => observer.stop(10_000));
     const nc = await connect({ servers: natsServer.url });
     cleanups.unshift(() => nc.close());
@@ -112,7 +111,7 @@ export async function runOutboxLagBench(options: OutboxLagBenchOptions = {}): Pr
     if (outboxLags.length === 0) throw new Error('no outbox lag samples: is the relay stuck?');
 
     // Phase 2, with the projector service (same database) catching up first, then following.
-    const projector = await spawnService({ entry: 'services/projector/src/main.ts', env: services, readyMessage: 'projector ready' });
+    const projector = await startServiceProcess({ entry: 'services/projector/src/main.ts', env: services, readyMessage: 'projector ready' });
     cleanups.unshift(() => projector.stop(30_000));
     const total = Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM ratchet.events')).rows[0]!.n);
     for (const deadline = Date.now() + 180_000; ; ) {

@@ -10,7 +10,7 @@ import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { createPostgresEventStore, FEED_START, type AppendRequest } from '@ratchet/event-store-postgres';
 import { createProjector, migrateProjectionSchema, republish } from '@ratchet/projector';
-import { startNatsServer } from '@ratchet/testing';
+import { startNatsServer } from '@ratchet/launchers';
 import { EVENTS_STREAM, ensureEventsStream } from '@ratchet/transport-nats';
 import { Turnstile } from '@ratchet/turnstile';
 import { defineTurnstileProjection } from '@ratchet/turnstile-projections';

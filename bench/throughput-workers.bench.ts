@@ -13,7 +13,7 @@ import { readFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { connectClient, type RatchetClient } from '@ratchet/client';
-import { startNatsServer, type NatsServerHandle } from '@ratchet/testing';
+import { startNatsServer, type NatsServerHandle } from '@ratchet/launchers';
 import { Turnstile } from '@ratchet/turnstile';
 import { TestCluster, waitSettled } from '../test/support/cluster-probes.js';
 import { createScratchDatabase, type ScratchDatabase } from './scratch-database.js';

@@ -9,7 +9,7 @@ import {
   waitFor,
   type NatsServerHandle,
   type PostgresServerHandle,
-} from '@ratchet/testing';
+} from '@ratchet/launchers';
 
 async function query<T>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
   const client = new pg.Client({ connectionString: url });
@@ -127,7 +127,7 @@ describe('startPostgresServer', () => {
   });
 });
 
-describe('ensureTestServers (via the global setup)', () => {
+describe('ensureServers (via the global setup)', () => {
   it('handed the run a Postgres and a NATS that answer', async () => {
     const databaseUrl = process.env['DATABASE_URL'];
     const natsUrl = process.env['NATS_URL'];

@@ -2,15 +2,14 @@
 // a worker process and a fresh database: send, history, status, projections, --json, and the
 // exit codes and one-line messages of the documented failures.
 import {
-  createTestDatabase,
   findFreePort,
   startNatsServer,
   startServiceProcess,
   waitFor,
   type NatsServerHandle,
   type ServiceProcess,
-  type TestDatabase,
-} from '@ratchet/testing';
+} from '@ratchet/launchers';
+import { createTestDatabase, type TestDatabase } from '@ratchet/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { isOneLineMessage, runRatchet } from './run-ratchet.js';
 

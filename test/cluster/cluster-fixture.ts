@@ -1,7 +1,8 @@
 // What every cluster test file shares: a private nats-server (so no other file's workers join its
 // cluster), a fresh database, a client that retries for 30 s, the workers, and its teardown.
 import { connectClient, type RatchetClient } from '@ratchet/client';
-import { createTestDatabase, startNatsServer, waitFor, type NatsServerHandle, type TestDatabase } from '@ratchet/testing';
+import { startNatsServer, waitFor, type NatsServerHandle } from '@ratchet/launchers';
+import { createTestDatabase, type TestDatabase } from '@ratchet/testing';
 import { afterAll, beforeAll } from 'vitest';
 import { TestCluster } from '../support/cluster-probes.js';
 import type { Load, LoadRecord } from '../support/turnstile-load.js';

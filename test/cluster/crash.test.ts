@@ -3,7 +3,7 @@
 // lost and every stream stays gap-free.
 import { performance } from 'node:perf_hooks';
 import { Turnstile } from '@ratchet/turnstile';
-import { waitFor } from '@ratchet/testing';
+import { waitFor } from '@ratchet/launchers';
 import { describe, expect, it } from 'vitest';
 import { checkStore } from '../support/verify-store.js';
 import { startTurnstileLoad } from '../support/turnstile-load.js';

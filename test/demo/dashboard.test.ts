@@ -3,7 +3,8 @@
 // and a button press must change a turnstile's cell through command → reply → read model.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createTestDatabase, startNatsServer, type NatsServerHandle, type TestDatabase } from '@ratchet/testing';
+import { startNatsServer, type NatsServerHandle } from '@ratchet/launchers';
+import { createTestDatabase, type TestDatabase } from '@ratchet/testing';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemo, type DemoProcess } from './demo-process.js';

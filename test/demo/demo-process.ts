@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { isProcessAlive, waitFor } from '@ratchet/testing';
+import { isProcessAlive, waitFor } from '@ratchet/launchers';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 

@@ -1,7 +1,8 @@
 // `npm run demo -- --headless`: runs against a private nats-server and a fresh database, exits 0, and
 // its last stdout line is the JSON summary with no failed command and the read model equal to the
 // fold of the event store.
-import { createTestDatabase, startNatsServer, type NatsServerHandle, type TestDatabase } from '@ratchet/testing';
+import { startNatsServer, type NatsServerHandle } from '@ratchet/launchers';
+import { createTestDatabase, type TestDatabase } from '@ratchet/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemo, type DemoProcess } from './demo-process.js';
 

@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findExecutable } from '@ratchet/testing';
+import { findExecutable } from '@ratchet/launchers';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const binary = findExecutable('nats-server', ['/usr/sbin', '/usr/local/bin', '/usr/local/sbin']);

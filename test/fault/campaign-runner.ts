@@ -16,7 +16,7 @@ import {
 import { connectClient } from '@ratchet/client';
 import { FEED_START, type FeedPage } from '@ratchet/event-store-postgres';
 import { republish, type FeedReader } from '@ratchet/projector';
-import { waitFor } from '@ratchet/testing';
+import { waitFor } from '@ratchet/launchers';
 import { EVENTS_STREAM, eventMessageId } from '@ratchet/transport-nats';
 import { FaultCluster, WORKER_CRASH_POINTS, type ProcessEvents, type WorkerCrashPoint } from './fault-cluster.js';
 import { DEFAULT_WEIGHTS, FAULT_KINDS, FaultInjector, type FaultKind, type FaultWeights } from './faults.js';

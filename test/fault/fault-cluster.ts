@@ -4,10 +4,20 @@
 // Dead workers and projectors are restarted in the background until the campaign stops.
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { createPostgresEventStore, type PostgresEventStore } from '@ratchet/event-store-postgres';
-import { startNatsServer, startPostgresServer, waitFor, type NatsServerHandle, type PostgresServerHandle } from '@ratchet/testing';
+import {
+  startNatsServer,
+  startPostgresServer,
+  startServiceProcess,
+  waitFor,
+  type NatsServerHandle,
+  type PostgresServerHandle,
+  type ServiceProcess,
+} from '@ratchet/launchers';
 import pg from 'pg';
-import { spawnService, type Service } from './service.js';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
+
+// A campaign restarts hundreds of processes over half an hour: keep only each one's last lines.
+const SERVICE_LOG_LINES = 200;
 
 /** The worker's named crash points (packages/worker/src/crash-point.ts). */
 export const WORKER_CRASH_POINTS = [
@@ -27,7 +37,7 @@ export interface WorkerSlot {
   readonly natsProxy: TcpProxy;
   readonly pgProxy: TcpProxy;
   incarnation: number;
-  service: Service | undefined;
+  service: ServiceProcess | undefined;
   /** The WORKER_ID of the current process. */
   workerId: string | undefined;
   /** The crash point the current process is armed with. */
@@ -60,7 +70,7 @@ export class FaultCluster {
   };
   /** Crash points to arm the next worker starts with, one armed worker at a time. */
   readonly pendingCrashPoints: WorkerCrashPoint[] = [];
-  projector: Service | undefined;
+  projector: ServiceProcess | undefined;
   #projectorStarting: Promise<void> | undefined;
   #stopping = false;
   #restarting = true;
@@ -140,10 +150,11 @@ export class FaultCluster {
         slot.armed = armed;
         const workerId = `${slot.name}-${slot.incarnation}`;
         try {
-          const service = await spawnService({
+          const service = await startServiceProcess({
             name: workerId,
             entry: 'services/worker/src/main.ts',
             readyMessage: 'worker ready',
+            maxLogLines: SERVICE_LOG_LINES,
             env: {
               NATS_URL: `nats://127.0.0.1:${slot.natsProxy.port}`,
               DATABASE_URL: this.databaseUrl.replace(`:${this.postgres.port}/`, `:${slot.pgProxy.port}/`),
@@ -184,7 +195,7 @@ export class FaultCluster {
     return slot.starting;
   }
 
-  #onWorkerExit(slot: WorkerSlot, service: Service, armed: WorkerCrashPoint | undefined): void {
+  #onWorkerExit(slot: WorkerSlot, service: ServiceProcess, armed: WorkerCrashPoint | undefined): void {
     if (armed !== undefined) {
       const reached = service.stderr.some((l) => l.includes(`crash point ${armed} reached`));
       if (service.exit === 'SIGKILL' && reached) {
@@ -206,10 +217,11 @@ export class FaultCluster {
     const run = async (): Promise<void> => {
       for (let attempt = 1; !this.#stopping; attempt += 1) {
         try {
-          const service = await spawnService({
+          const service = await startServiceProcess({
             name: 'projector',
             entry: 'services/projector/src/main.ts',
             readyMessage: 'projector ready',
+            maxLogLines: SERVICE_LOG_LINES,
             env: {
               NATS_URL: this.nats.url,
               DATABASE_URL: this.databaseUrl,

@@ -3,7 +3,7 @@
 // is slow or dead), while waits for a condition (a paused worker's partitions claimed by others)
 // are polls with deadlines.
 import { setTimeout as delay } from 'node:timers/promises';
-import { waitFor } from '@ratchet/testing';
+import { waitFor } from '@ratchet/launchers';
 import { TIMINGS, WORKER_CRASH_POINTS, type FaultCluster, type WorkerSlot } from './fault-cluster.js';
 
 /** Every kind of fault, as counted in the report. */

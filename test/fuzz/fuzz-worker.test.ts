@@ -5,14 +5,13 @@
 import { connect, errors, type NatsConnection } from '@nats-io/transport-node';
 import { ErrorCode } from '@ratchet/core';
 import {
-  createTestDatabase,
   isProcessAlive,
   startNatsServer,
   startServiceProcess,
   type NatsServerHandle,
   type ServiceProcess,
-  type TestDatabase,
-} from '@ratchet/testing';
+} from '@ratchet/launchers';
+import { createTestDatabase, type TestDatabase } from '@ratchet/testing';
 import { commandSubject, decodeReply, partitionOf, unroutedSubjectFor, type CommandReply } from '@ratchet/transport-nats';
 import fc from 'fast-check';
 import pg from 'pg';

@@ -1,7 +1,7 @@
 // The projector process killed with SIGKILL mid-batch (before its commit, between commit and ack,
 // and at random under load), restarted: the read model equals the fold of the event store.
 import { jetstreamManager } from '@nats-io/jetstream';
-import { startServiceProcess, waitFor, type ServiceProcess } from '@ratchet/testing';
+import { startServiceProcess, waitFor, type ServiceProcess } from '@ratchet/launchers';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { appendTurnstileEvents, diffFromFold, startProjectorTestEnv, type ProjectorTestEnv } from './support.js';
 

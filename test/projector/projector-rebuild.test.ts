@@ -3,7 +3,7 @@
 // views in one transaction. A reader loop on the views sees no error at any point.
 import { defineTurnstileProjection } from '@ratchet/turnstile-projections';
 import { createProjector, type Projector } from '@ratchet/projector';
-import { waitFor } from '@ratchet/testing';
+import { waitFor } from '@ratchet/launchers';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendTurnstileEvents, diffFromFold, startProjectorTestEnv, type ProjectorTestEnv } from './support.js';

@@ -4,7 +4,7 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { FEED_START } from '@ratchet/event-store-postgres';
 import { createProjector, republish, type Projector } from '@ratchet/projector';
-import { waitFor } from '@ratchet/testing';
+import { waitFor } from '@ratchet/launchers';
 import { EVENTS_STREAM, ensureEventsStream } from '@ratchet/transport-nats';
 import { defineTurnstileProjection } from '@ratchet/turnstile-projections';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { jetstream, jetstreamManager, AckPolicy } from '@nats-io/jetstream';
 import { connect, errors, headers, type NatsConnection, type PermissionViolationError } from '@nats-io/transport-node';
 import { createMembership } from '@ratchet/cluster';
-import { startNatsServer, waitFor, type NatsServerHandle } from '@ratchet/testing';
+import { startNatsServer, waitFor, type NatsServerHandle } from '@ratchet/launchers';
 import { EVENTS_STREAM, ensureEventsStream } from '@ratchet/transport-nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 

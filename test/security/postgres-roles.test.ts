@@ -4,7 +4,7 @@
 // the worker's own work (append, read, bookkeeping) goes through; the projector reads only.
 import { readFileSync } from 'node:fs';
 import { createPostgresEventStore } from '@ratchet/event-store-postgres';
-import { startPostgresServer, type PostgresServerHandle } from '@ratchet/testing';
+import { startPostgresServer, type PostgresServerHandle } from '@ratchet/launchers';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 

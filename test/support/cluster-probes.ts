@@ -2,7 +2,7 @@
 // probes the cluster tests and the failover benchmark share: /cluster views, which worker serves
 // which partition, the epochs events were written under and the claims the workers logged.
 // No vitest import here, so benchmarks can use it too.
-import { startServiceProcess, waitFor, type ServiceProcess } from '@ratchet/testing';
+import { startServiceProcess, waitFor, type ServiceProcess } from '@ratchet/launchers';
 import { partitionOf } from '@ratchet/transport-nats';
 import pg from 'pg';
 

@@ -3,7 +3,8 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { connectClient, type RatchetClient } from '@ratchet/client';
 import { createPostgresEventStore, type PostgresEventStore } from '@ratchet/event-store-postgres';
-import { createTestDatabase, startNatsServer, type NatsServerHandle, type TestDatabase } from '@ratchet/testing';
+import { startNatsServer, type NatsServerHandle } from '@ratchet/launchers';
+import { createTestDatabase, type TestDatabase } from '@ratchet/testing';
 import { Turnstile } from '@ratchet/turnstile';
 import { createWorker, type Worker, type WorkerOptions } from '@ratchet/worker';
 

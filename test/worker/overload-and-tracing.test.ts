@@ -5,7 +5,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import type { RatchetClient } from '@ratchet/client';
 import { ErrorCode } from '@ratchet/core';
 import type { PostgresEventStore } from '@ratchet/event-store-postgres';
-import { waitFor } from '@ratchet/testing';
+import { waitFor } from '@ratchet/launchers';
 import { commandSubject, decodeReply, encodeCommandRequest, partitionOf } from '@ratchet/transport-nats';
 import { Turnstile } from '@ratchet/turnstile';
 import type { Worker } from '@ratchet/worker';

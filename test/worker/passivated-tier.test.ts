@@ -5,7 +5,7 @@
 import type { RatchetClient } from '@ratchet/client';
 import type { ReadStreamOptions } from '@ratchet/event-store-postgres';
 import type { PostgresEventStore } from '@ratchet/event-store-postgres';
-import { waitFor } from '@ratchet/testing';
+import { waitFor } from '@ratchet/launchers';
 import { partitionOf } from '@ratchet/transport-nats';
 import { Turnstile } from '@ratchet/turnstile';
 import type { Worker } from '@ratchet/worker';

@@ -4,7 +4,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { RatchetClient } from '@ratchet/client';
 import { ErrorCode } from '@ratchet/core';
 import type { PostgresEventStore } from '@ratchet/event-store-postgres';
-import { waitFor } from '@ratchet/testing';
+import { waitFor } from '@ratchet/launchers';
 import { commandSubject, decodeReply, partitionOf } from '@ratchet/transport-nats';
 import { Turnstile } from '@ratchet/turnstile';
 import type { Worker } from '@ratchet/worker';

@@ -4,14 +4,13 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connectClient, type RatchetClient } from '@ratchet/client';
 import {
-  createTestDatabase,
   startNatsServer,
   startServiceProcess,
   waitFor,
   type NatsServerHandle,
   type ServiceProcess,
-  type TestDatabase,
-} from '@ratchet/testing';
+} from '@ratchet/launchers';
+import { createTestDatabase, type TestDatabase } from '@ratchet/testing';
 import { Turnstile } from '@ratchet/turnstile';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
 import { ValidationError } from '@ratchet/core';
-import { startNatsServer, waitFor, type NatsServerHandle } from '@ratchet/testing';
+import { startNatsServer, waitFor, type NatsServerHandle } from '@ratchet/launchers';
 import { assignPartitions } from './assign-partitions.js';
 import { createMembership, type Membership, type MembershipOptions } from './membership.js';
 

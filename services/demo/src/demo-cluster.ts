@@ -1,6 +1,6 @@
 import { join } from 'node:path';
+import { startServiceProcess, type ServiceProcess } from '@ratchet/launchers';
 import type { Logger } from 'pino';
-import { launchService, type ServiceHandle } from './service-launcher.js';
 
 /** Options of {@link DemoCluster}. */
 export interface DemoClusterOptions {
@@ -31,9 +31,9 @@ export interface DemoWorkerInfo {
  */
 export class DemoCluster {
   readonly #o: DemoClusterOptions;
-  readonly #workers = new Map<string, ServiceHandle>();
+  readonly #workers = new Map<string, ServiceProcess>();
   readonly #exits = new Map<string, number | string>();
-  #others: ServiceHandle[] = [];
+  #others: ServiceProcess[] = [];
   #nextWorker = 1;
   #stopping = false;
 
@@ -43,7 +43,7 @@ export class DemoCluster {
 
   /** Every process started and not yet exited, for cleanup by pid. */
   get pids(): number[] {
-    return [...this.#workers.values(), ...this.#others].filter((s) => s.alive).map((s) => s.pid);
+    return [...this.#workers.values(), ...this.#others].filter((s) => s.exit === undefined).map((s) => s.pid);
   }
 
   /** Start one more worker (membership mode: it takes its share of partitions). */
@@ -78,7 +78,7 @@ export class DemoCluster {
   }
 
   /** Start the projector process; resolves with its ops port. */
-  async startProjector(): Promise<ServiceHandle> {
+  async startProjector(): Promise<ServiceProcess> {
     const handle = await this.#launch('projector', 'services/projector/src/main.ts', 'projector ready', {});
     this.#others.push(handle);
     this.#o.log.info({ pid: handle.pid, httpPort: handle.ready['httpPort'] }, 'projector ready');
@@ -86,7 +86,7 @@ export class DemoCluster {
   }
 
   /** Start the dashboard process with the given extra environment; resolves once it listens. */
-  async startDashboard(env: Readonly<Record<string, string>>): Promise<ServiceHandle> {
+  async startDashboard(env: Readonly<Record<string, string>>): Promise<ServiceProcess> {
     const handle = await this.#launch('dashboard', 'services/dashboard/src/main.ts', 'dashboard ready', env);
     this.#others.push(handle);
     this.#o.log.info({ pid: handle.pid, httpPort: handle.ready['httpPort'] }, 'dashboard ready');
@@ -108,13 +108,17 @@ export class DemoCluster {
     for (const s of [...this.#workers.values(), ...this.#others]) s.kill('SIGKILL');
   }
 
-  async #launch(name: string, entry: string, readyMessage: string, env: Record<string, string>): Promise<ServiceHandle> {
-    return launchService({
+  async #launch(name: string, entry: string, readyMessage: string, env: Record<string, string>): Promise<ServiceProcess> {
+    return startServiceProcess({
       name,
       entry: join(this.#o.root, entry),
       cwd: this.#o.root,
       readyMessage,
       logFile: join(this.#o.logDir, `${name}.log`),
+      // The logs are in the file: keep only what a start-up failure shows.
+      maxLogLines: 20,
+      // Ctrl-C in the terminal reaches only the demo, which then drains its children in order.
+      detached: true,
       env: {
         NATS_URL: this.#o.natsUrl,
         DATABASE_URL: this.#o.databaseUrl,
@@ -125,8 +129,8 @@ export class DemoCluster {
     });
   }
 
-  #info(id: string, h: ServiceHandle): DemoWorkerInfo {
+  #info(id: string, h: ServiceProcess): DemoWorkerInfo {
     const port = h.ready['httpPort'];
-    return { id, pid: h.pid, httpPort: typeof port === 'number' ? port : null, alive: h.alive, exit: this.#exits.get(id) ?? null };
+    return { id, pid: h.pid, httpPort: typeof port === 'number' ? port : null, alive: h.exit === undefined, exit: this.#exits.get(id) ?? null };
   }
 }

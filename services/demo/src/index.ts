@@ -6,7 +6,5 @@ export { runDemo } from './run-demo.js';
 export type { RunDemoContext } from './run-demo.js';
 export { DemoCluster } from './demo-cluster.js';
 export type { DemoClusterOptions, DemoWorkerInfo } from './demo-cluster.js';
-export { launchService } from './service-launcher.js';
-export type { LaunchServiceOptions, ServiceHandle } from './service-launcher.js';
 export { startControlServer } from './control-server.js';
 export type { ControlServer } from './control-server.js';

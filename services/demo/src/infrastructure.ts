@@ -7,7 +7,7 @@ import {
   startPostgresServer,
   type NatsServerHandle,
   type PostgresServerHandle,
-} from '@ratchet/testing';
+} from '@ratchet/launchers';
 import type { Logger } from 'pino';
 import { startEmbeddedInfrastructure } from './embedded-infrastructure.js';
 

@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { LauncherError } from './launcher-error.js';
 
-/** The fields of a NATS server's `INFO` greeting that tests look at (the rest are kept too). */
+/** The fields of a NATS server's `INFO` greeting that callers look at (the rest are kept too). */
 export interface NatsInfo {
   readonly server_id: string;
   readonly version: string;

@@ -6,10 +6,11 @@ import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { findExecutable } from './find-executable.js';
-import { findFreePort } from './free-port.js';
 import { LauncherError, LauncherErrorCode } from './launcher-error.js';
+import { onFreePort } from './on-free-port.js';
 import { lookupOsUser, type OsUser } from './os-user.js';
 import { checkPostgres } from './postgres-ready.js';
+import { RestartableServer } from './restartable-server.js';
 import { ServerProcess } from './server-process.js';
 import { waitFor } from './wait-for.js';
 
@@ -22,7 +23,7 @@ export interface PostgresServerOptions {
   /** Data directory; initdb runs when it holds no cluster yet. Default: a new temp dir, removed by `stop()`. */
   readonly dataDir?: string;
   /**
-   * Keep `fsync` on. Default false: a test server only needs to survive its process being killed,
+   * Keep `fsync` on. Default false: a local server only needs to survive its process being killed,
    * which the OS page cache already covers; only an OS crash needs fsync.
    */
   readonly fsync?: boolean;
@@ -38,7 +39,7 @@ export interface PostgresServerOptions {
   readonly stopTimeoutMs?: number;
 }
 
-/** A Postgres server started for a test; always `stop()` it in `afterAll`/`finally`. */
+/** A Postgres server started by {@link startPostgresServer}; always `stop()` it (in `afterAll`/`finally` in a test). */
 export interface PostgresServerHandle {
   /** Connection string of the `postgres` database as superuser `postgres` (trust auth). */
   readonly url: string;
@@ -85,24 +86,11 @@ export async function startPostgresServer(options: PostgresServerOptions = {}): 
     if (user) await chown(tempRoot, user.uid, user.gid);
     const dataDir = options.dataDir ?? join(tempRoot, 'data');
     if (!existsSync(join(dataDir, 'PG_VERSION'))) await initdb(binDir, dataDir, user);
-    for (let attempt = 1; ; attempt++) {
-      const port = options.port ?? (await findFreePort());
-      const setup: PostgresSetup = {
-        binDir,
-        port,
-        dataDir,
-        socketDir: tempRoot,
-        tempRoot,
-        user,
-        options,
-      };
-      try {
-        return new PostgresServer(setup, await launch(setup, options.port === undefined ? 1 : undefined));
-      } catch (error) {
-        const inUse = error instanceof LauncherError && /address already in use/i.test(error.message);
-        if (!inUse || options.port !== undefined || attempt >= 3) throw error;
-      }
-    }
+    return await onFreePort(options.port, async (port) => {
+      const setup: PostgresSetup = { binDir, port, dataDir, socketDir: tempRoot, tempRoot, user, options };
+      // On a port we picked, a failed start is not retried in place: onFreePort moves to another port.
+      return new PostgresServer(setup, await launch(setup, options.port === undefined ? 1 : undefined));
+    });
   } catch (error) {
     await rm(tempRoot, { recursive: true, force: true });
     throw error;
@@ -150,7 +138,7 @@ async function initdb(binDir: string, dataDir: string, user: OsUser | undefined)
   }
 }
 
-/** Postgres reads PG* variables in some tools; the test runner's must not leak into the server. */
+/** Postgres reads PG* variables in some tools; the caller's must not leak into the server. */
 function serverEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('PG')) env[key] = value;
@@ -191,7 +179,7 @@ async function launch(setup: PostgresSetup, maxAttempts?: number): Promise<Serve
         intervalMs: 50,
         abortIf: () => {
           if (server.hasExited) {
-            throw new LauncherError(`postgres exited during start-up (${describeExit(server)})`, { log: server.output() });
+            throw new LauncherError(`postgres exited during start-up (${server.describeExit()})`, { log: server.output() });
           }
         },
       });
@@ -216,48 +204,24 @@ async function launch(setup: PostgresSetup, maxAttempts?: number): Promise<Serve
   }
 }
 
-function describeExit(server: ServerProcess): string {
-  const exit = server.exit;
-  if (exit?.error) return exit.error.message;
-  return exit?.signal ? `signal ${exit.signal}` : `code ${String(exit?.code)}`;
-}
-
-class PostgresServer implements PostgresServerHandle {
-  readonly url: string;
-  readonly port: number;
+class PostgresServer extends RestartableServer implements PostgresServerHandle {
   readonly dataDir: string;
-  readonly #setup: PostgresSetup;
-  #server: ServerProcess;
-  #stopped = false;
 
   constructor(setup: PostgresSetup, server: ServerProcess) {
-    this.#setup = setup;
-    this.#server = server;
-    this.port = setup.port;
+    super(
+      {
+        what: 'Postgres',
+        url: `postgres://postgres@127.0.0.1:${setup.port}/postgres`,
+        port: setup.port,
+        // SIGINT is Postgres' fast shutdown: what `pg_ctl stop -m fast` sends.
+        stopSignal: 'SIGINT',
+        stopTimeoutMs: setup.options.stopTimeoutMs ?? 15_000,
+        relaunch: () => launch(setup),
+        // The temp root holds the socket and, unless the caller chose one, the data dir.
+        cleanUp: () => rm(setup.tempRoot, { recursive: true, force: true }),
+      },
+      server,
+    );
     this.dataDir = setup.dataDir;
-    this.url = `postgres://postgres@127.0.0.1:${setup.port}/postgres`;
-  }
-
-  get pid(): number {
-    return this.#server.pid;
-  }
-
-  kill(signal: NodeJS.Signals): void {
-    this.#server.signal(signal);
-  }
-
-  async restart(): Promise<void> {
-    if (this.#stopped) throw new LauncherError('Postgres handle was stopped; start a new one');
-    await this.#server.stop('SIGINT', this.#setup.options.stopTimeoutMs ?? 15_000);
-    this.#server = await launch(this.#setup);
-  }
-
-  async stop(): Promise<void> {
-    if (this.#stopped) return;
-    this.#stopped = true;
-    // SIGINT is Postgres' fast shutdown: what `pg_ctl stop -m fast` sends.
-    await this.#server.stop('SIGINT', this.#setup.options.stopTimeoutMs ?? 15_000);
-    // The temp root holds the socket and, unless the caller chose one, the data dir.
-    await rm(this.#setup.tempRoot, { recursive: true, force: true });
   }
 }

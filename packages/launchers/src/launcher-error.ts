@@ -2,7 +2,7 @@
 export const LauncherErrorCode = {
   /** The server binary is not installed (not on PATH nor in the usual directories). */
   NOT_FOUND: 'NOT_FOUND',
-  /** The server was found but did not start or did not answer before the deadline. */
+  /** The server or service was found but did not start or did not answer (or log ready) before the deadline. */
   START_FAILED: 'START_FAILED',
   /** A server named by DATABASE_URL / NATS_URL does not answer. */
   UNREACHABLE: 'UNREACHABLE',
@@ -15,23 +15,23 @@ export type LauncherErrorCode = (typeof LauncherErrorCode)[keyof typeof Launcher
 export interface LauncherErrorOptions extends ErrorOptions {
   /** What went wrong. Default START_FAILED. */
   readonly code?: LauncherErrorCode;
-  /** The server's last output lines, appended to the message. */
+  /** The process's last output lines, appended to the message. */
   readonly log?: string;
 }
 
 /**
- * A test server (nats-server, Postgres) could not be found, started or reached.
- * Test infrastructure only: it never crosses a process boundary, so it is not a `RatchetError`.
+ * A local server (nats-server, Postgres) or service process could not be found, started or reached.
+ * Local-run infrastructure only: it never crosses a process boundary, so it is not a `RatchetError`.
  */
 export class LauncherError extends Error {
   override readonly name = 'LauncherError';
   readonly code: LauncherErrorCode;
-  /** The last lines the server printed, when there is a server log to show. */
+  /** The last lines the process printed, when there is output to show. */
   readonly log: string | undefined;
 
   constructor(message: string, options: LauncherErrorOptions = {}) {
     const log = options.log?.trim();
-    super(log ? `${message}\n--- server output (last lines) ---\n${log}` : message, options);
+    super(log ? `${message}\n--- output (last lines) ---\n${log}` : message, options);
     this.code = options.code ?? LauncherErrorCode.START_FAILED;
     this.log = log;
   }

@@ -1,4 +1,4 @@
-// Internal: look up an OS account, for running Postgres as a non-root user when tests run as root.
+// Internal: look up an OS account, for running Postgres as a non-root user when this process runs as root.
 import { readFileSync } from 'node:fs';
 import { LauncherError, LauncherErrorCode } from './launcher-error.js';
 

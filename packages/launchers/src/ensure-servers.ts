@@ -1,26 +1,39 @@
 import { LauncherError, LauncherErrorCode } from './launcher-error.js';
 import { readNatsInfo } from './nats-info.js';
-import { startNatsServer, type NatsServerHandle } from './nats-server.js';
+import { startNatsServer, type NatsServerHandle, type NatsServerOptions } from './nats-server.js';
 import { checkPostgres } from './postgres-ready.js';
-import { startPostgresServer, type PostgresServerHandle } from './postgres-server.js';
+import { startPostgresServer, type PostgresServerHandle, type PostgresServerOptions } from './postgres-server.js';
 import { waitFor } from './wait-for.js';
 
-/** Options of {@link ensureTestServers}. */
-export interface TestServersOptions {
-  /** Fail when a server is missing, instead of warning. Default: the CI env var is set and not "false"/"0". */
-  readonly ci?: boolean;
+/** Options of {@link ensureServers}; while servers are shared, the first call's options hold. */
+export interface EnsureServersOptions {
+  /**
+   * Fail when a binary is missing, instead of warning and leaving that URL undefined.
+   * Default: the CI env var is set and not "false"/"0" (so CI fails, never skips).
+   */
+  readonly required?: boolean;
   /** How long a server named by DATABASE_URL / NATS_URL may take to answer, in ms. Default 10 000. */
   readonly verifyTimeoutMs?: number;
   /** Where the one summary line (and warnings) go. Default `console.log`. */
   readonly log?: (line: string) => void;
+  /** How to start Postgres when DATABASE_URL is unset (e.g. a kept `dataDir`). Default: a temp dir, a free port. */
+  readonly postgres?: PostgresServerOptions;
+  /** How to start nats-server when NATS_URL is unset (e.g. a kept `storeDir`). Default: a temp store, a free port. */
+  readonly nats?: NatsServerOptions;
 }
 
-/** The servers the test run uses; `teardown()` stops the ones this run started. */
-export interface TestServers {
-  /** Postgres URL now in `process.env.DATABASE_URL`, or undefined when none is available (outside CI only). */
+/** The servers in use; `teardown()` stops the ones this call started. */
+export interface Servers {
+  /** Postgres URL now in `process.env.DATABASE_URL`, or undefined when none is available (only when not required). */
   readonly databaseUrl: string | undefined;
-  /** NATS URL now in `process.env.NATS_URL`, or undefined when none is available (outside CI only). */
+  /** NATS URL now in `process.env.NATS_URL`, or undefined when none is available (only when not required). */
   readonly natsUrl: string | undefined;
+  /** Pid of the Postgres started here; undefined when it came from DATABASE_URL or there is none. */
+  readonly postgresPid: number | undefined;
+  /** Pid of the nats-server started here; undefined when it came from NATS_URL or there is none. */
+  readonly natsPid: number | undefined;
+  /** Where each server comes from, in one line (passwords redacted): what `log` printed. */
+  readonly summary: string;
   /** Stop the servers started here and unset the env vars they filled in. Idempotent. */
   teardown(): Promise<void>;
 }
@@ -30,32 +43,29 @@ interface Shared {
   ready: Promise<Started>;
 }
 
-interface Started {
-  readonly databaseUrl: string | undefined;
-  readonly natsUrl: string | undefined;
-  readonly stop: () => Promise<void>;
-}
+type Started = Omit<Servers, 'teardown'> & { readonly stop: () => Promise<void> };
 
 // vitest runs the global setup once per project in the same process (and may load this module
 // once per project), so the servers are shared through globalThis and stopped by the last teardown.
-const KEY = Symbol.for('@ratchet/testing/test-servers');
+const KEY = Symbol.for('@ratchet/launchers/servers');
 type Registry = { [KEY]?: Shared };
 
 /**
- * Make Postgres and NATS available to a test run, for vitest's global setup.
+ * Make Postgres and NATS available: for a test run's global setup, the demo or a local dev run.
  * DATABASE_URL / NATS_URL, when set, must answer (else this throws). When unset, a Postgres and a
- * nats-server are started from the binaries on PATH into temp dirs and the env vars are set so test
- * workers inherit them. A missing binary throws under CI and warns otherwise (integration tests then
- * fail on the missing env var); nothing is skipped silently. On a machine with a Docker engine but no
- * binaries, start containers yourself and set the two env vars.
+ * nats-server are started from the binaries on PATH (into temp dirs unless told otherwise) and the
+ * env vars are set so child processes inherit them. A missing binary throws when `required` (under
+ * CI by default) and warns otherwise (whatever needs the server then fails on the missing env var);
+ * nothing is skipped silently. On a machine with a Docker engine but no binaries, start containers
+ * yourself and set the two env vars.
  * @example
  * // test/global-setup.ts
  * export default async function setup() {
- *   const servers = await ensureTestServers();
+ *   const servers = await ensureServers();
  *   return () => servers.teardown();
  * }
  */
-export async function ensureTestServers(options: TestServersOptions = {}): Promise<TestServers> {
+export async function ensureServers(options: EnsureServersOptions = {}): Promise<Servers> {
   const registry = globalThis as Registry;
   let shared = registry[KEY];
   if (shared === undefined) {
@@ -72,6 +82,9 @@ export async function ensureTestServers(options: TestServersOptions = {}): Promi
   return {
     databaseUrl: started.databaseUrl,
     natsUrl: started.natsUrl,
+    postgresPid: started.postgresPid,
+    natsPid: started.natsPid,
+    summary: started.summary,
     async teardown() {
       if (released) return;
       released = true;
@@ -83,9 +96,9 @@ export async function ensureTestServers(options: TestServersOptions = {}): Promi
   };
 }
 
-async function provide(options: TestServersOptions): Promise<Started> {
+async function provide(options: EnsureServersOptions): Promise<Started> {
   const log = options.log ?? ((line: string) => console.log(line));
-  const ci = options.ci ?? isCi();
+  const required = options.required ?? isCi();
   const verifyTimeoutMs = options.verifyTimeoutMs ?? 10_000;
 
   const [postgres, nats] = await Promise.allSettled([
@@ -93,8 +106,8 @@ async function provide(options: TestServersOptions): Promise<Started> {
       envVar: 'DATABASE_URL',
       label: 'Postgres',
       verify: (url) => checkPostgres(url),
-      start: async () => startPostgresServer(),
-      ci,
+      start: async () => startPostgresServer(options.postgres),
+      required,
       verifyTimeoutMs,
       log,
     }),
@@ -102,8 +115,8 @@ async function provide(options: TestServersOptions): Promise<Started> {
       envVar: 'NATS_URL',
       label: 'NATS',
       verify: (url) => readNatsInfo(url),
-      start: async () => startNatsServer(),
-      ci,
+      start: async () => startNatsServer(options.nats),
+      required,
       verifyTimeoutMs,
       log,
     }),
@@ -120,12 +133,14 @@ async function provide(options: TestServersOptions): Promise<Started> {
   }
   const pg = (postgres as PromiseFulfilledResult<Provided>).value;
   const nt = (nats as PromiseFulfilledResult<Provided>).value;
-  log(`[ratchet] test servers: Postgres ${pg.summary} · NATS ${nt.summary}`);
-  return { databaseUrl: pg.url, natsUrl: nt.url, stop };
+  const summary = `Postgres ${pg.summary} · NATS ${nt.summary}`;
+  log(`[ratchet] servers: ${summary}`);
+  return { databaseUrl: pg.url, natsUrl: nt.url, postgresPid: pg.pid, natsPid: nt.pid, summary, stop };
 }
 
 interface Provided {
   readonly url: string | undefined;
+  readonly pid: number | undefined;
   readonly summary: string;
   readonly stop: () => Promise<void>;
 }
@@ -135,7 +150,7 @@ interface ProvideOne {
   readonly label: string;
   readonly verify: (url: string) => Promise<unknown>;
   readonly start: () => Promise<PostgresServerHandle | NatsServerHandle>;
-  readonly ci: boolean;
+  readonly required: boolean;
   readonly verifyTimeoutMs: number;
   readonly log: (line: string) => void;
 }
@@ -151,21 +166,21 @@ async function provideOne(p: ProvideOne): Promise<Provided> {
       });
     } catch (error) {
       throw new LauncherError(
-        `${p.envVar}=${redact(given)} is set but ${p.label} does not answer there; start it, fix the URL, or unset ${p.envVar} to let the tests start their own`,
+        `${p.envVar}=${redact(given)} is set but ${p.label} does not answer there; start it, fix the URL, or unset ${p.envVar} to have one started`,
         { code: LauncherErrorCode.UNREACHABLE, cause: error },
       );
     }
-    return { url: given, summary: `${redact(given)} (from ${p.envVar})`, stop: async () => undefined };
+    return { url: given, pid: undefined, summary: `${redact(given)} (from ${p.envVar})`, stop: async () => undefined };
   }
   let server: PostgresServerHandle | NatsServerHandle;
   try {
     server = await p.start();
   } catch (error) {
-    if (!p.ci && error instanceof LauncherError && error.code === LauncherErrorCode.NOT_FOUND) {
-      p.log(`[ratchet] WARNING: no ${p.label} for integration tests (${p.envVar} unset): ${error.message}`);
-      return { url: undefined, summary: 'none (integration tests will fail)', stop: async () => undefined };
+    if (!p.required && error instanceof LauncherError && error.code === LauncherErrorCode.NOT_FOUND) {
+      p.log(`[ratchet] WARNING: no ${p.label} (${p.envVar} unset), so what needs it (integration tests) will fail: ${error.message}`);
+      return { url: undefined, pid: undefined, summary: 'none (what needs it will fail)', stop: async () => undefined };
     }
-    throw new LauncherError(`${p.envVar} is unset and starting a ${p.label} for the tests failed`, {
+    throw new LauncherError(`${p.envVar} is unset and starting a ${p.label} failed`, {
       code: error instanceof LauncherError ? error.code : LauncherErrorCode.START_FAILED,
       cause: error,
       log: error instanceof Error ? error.message : String(error),
@@ -174,6 +189,7 @@ async function provideOne(p: ProvideOne): Promise<Provided> {
   process.env[p.envVar] = server.url;
   return {
     url: server.url,
+    pid: server.pid,
     summary: `${server.url} (started, pid ${server.pid})`,
     stop: async () => {
       if (process.env[p.envVar] === server.url) delete process.env[p.envVar];

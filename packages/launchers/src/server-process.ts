@@ -21,7 +21,7 @@ export interface ServerSpawnOptions {
   readonly gid?: number;
 }
 
-// Servers still running when this process exits are killed, so a crashed test run leaves no
+// Servers still running when this process exits are killed, so a crashed run leaves no
 // orphan listening on a port. Only our own children, by pid.
 const live = new Set<number>();
 let exitHookInstalled = false;
@@ -89,7 +89,7 @@ export class ServerProcess {
     const pid = child.pid;
     if (pid === undefined) throw new LauncherError(`could not start ${command}: no pid`);
     trackLive(pid);
-    // A forgotten server must not keep the test runner alive; the exit hook above kills it.
+    // A forgotten server must not keep its parent alive; the exit hook above kills it.
     child.unref();
     for (const stream of [child.stdout, child.stderr]) (stream as Socket | null)?.unref();
     return new ServerProcess(child, pid, exited);
@@ -103,6 +103,13 @@ export class ServerProcess {
   /** The exit status once it has exited. */
   get exit(): ServerExit | undefined {
     return this.#exit;
+  }
+
+  /** How it ended, for error messages: the spawn error, the signal or the exit code. */
+  describeExit(): string {
+    const exit = this.#exit;
+    if (exit?.error) return exit.error.message;
+    return exit?.signal ? `signal ${exit.signal}` : `code ${String(exit?.code)}`;
   }
 
   /** The last lines the process wrote to stdout and stderr. */

@@ -1,10 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findExecutable } from './find-executable.js';
-import { findFreePort } from './free-port.js';
 import { LauncherError, LauncherErrorCode } from './launcher-error.js';
 import { readNatsInfo } from './nats-info.js';
+import { onFreePort } from './on-free-port.js';
+import { RestartableServer } from './restartable-server.js';
 import { ServerProcess } from './server-process.js';
 import { waitFor } from './wait-for.js';
 
@@ -12,7 +13,7 @@ import { waitFor } from './wait-for.js';
 export interface NatsServerOptions {
   /** Enable JetStream (`-js`). Default true. */
   readonly jetstream?: boolean;
-  /** JetStream store directory. Default: a new temp dir, removed by `stop()`. */
+  /** JetStream store directory, created if missing and kept by `stop()`. Default: a new temp dir, removed by `stop()`. */
   readonly storeDir?: string;
   /** Client port on 127.0.0.1. Default: a free port. */
   readonly port?: number;
@@ -26,7 +27,7 @@ export interface NatsServerOptions {
   readonly stopTimeoutMs?: number;
 }
 
-/** A nats-server started for a test; always `stop()` it in `afterAll`/`finally`. */
+/** A nats-server started by {@link startNatsServer}; always `stop()` it (in `afterAll`/`finally` in a test). */
 export interface NatsServerHandle {
   /** Client URL, `nats://127.0.0.1:<port>`. */
   readonly url: string;
@@ -66,18 +67,12 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   }
   const ownStore = options.storeDir === undefined;
   const storeDir = options.storeDir ?? (await mkdtemp(join(tmpdir(), 'ratchet-nats-')));
+  if (!ownStore) await mkdir(storeDir, { recursive: true });
   try {
-    // A free port can be taken between probing and binding: retry with a new one, unless the caller chose it.
-    for (let attempt = 1; ; attempt++) {
-      const port = options.port ?? (await findFreePort());
-      try {
-        const server = await launch(binary, port, storeDir, options);
-        return new NatsServer({ binary, port, storeDir, ownStore, options }, server);
-      } catch (error) {
-        const inUse = error instanceof LauncherError && /address already in use/i.test(error.message);
-        if (!inUse || options.port !== undefined || attempt >= 3) throw error;
-      }
-    }
+    return await onFreePort(options.port, async (port) => {
+      const server = await launch(binary, port, storeDir, options);
+      return new NatsServer({ binary, port, storeDir, ownStore, options }, server);
+    });
   } catch (error) {
     if (ownStore) await rm(storeDir, { recursive: true, force: true });
     throw error;
@@ -96,7 +91,7 @@ async function launch(binary: string, port: number, storeDir: string, options: N
       timeoutMs,
       abortIf: () => {
         if (server.hasExited) {
-          throw new LauncherError(`nats-server exited during start-up (${describeExit(server)})`, { log: server.output() });
+          throw new LauncherError(`nats-server exited during start-up (${server.describeExit()})`, { log: server.output() });
         }
       },
     });
@@ -108,10 +103,27 @@ async function launch(binary: string, port: number, storeDir: string, options: N
   return server;
 }
 
-function describeExit(server: ServerProcess): string {
-  const exit = server.exit;
-  if (exit?.error) return exit.error.message;
-  return exit?.signal ? `signal ${exit.signal}` : `code ${String(exit?.code)}`;
+class NatsServer extends RestartableServer implements NatsServerHandle {
+  readonly storeDir: string;
+
+  constructor(setup: NatsServerSetup, server: ServerProcess) {
+    const { binary, port, storeDir, ownStore, options } = setup;
+    super(
+      {
+        what: 'nats-server',
+        url: `nats://127.0.0.1:${port}`,
+        port,
+        stopSignal: 'SIGTERM',
+        stopTimeoutMs: options.stopTimeoutMs ?? 10_000,
+        relaunch: () => launch(binary, port, storeDir, options),
+        cleanUp: async () => {
+          if (ownStore) await rm(storeDir, { recursive: true, force: true });
+        },
+      },
+      server,
+    );
+    this.storeDir = storeDir;
+  }
 }
 
 interface NatsServerSetup {
@@ -120,43 +132,4 @@ interface NatsServerSetup {
   readonly storeDir: string;
   readonly ownStore: boolean;
   readonly options: NatsServerOptions;
-}
-
-class NatsServer implements NatsServerHandle {
-  readonly url: string;
-  readonly port: number;
-  readonly storeDir: string;
-  readonly #setup: NatsServerSetup;
-  #server: ServerProcess;
-  #stopped = false;
-
-  constructor(setup: NatsServerSetup, server: ServerProcess) {
-    this.#setup = setup;
-    this.#server = server;
-    this.port = setup.port;
-    this.storeDir = setup.storeDir;
-    this.url = `nats://127.0.0.1:${setup.port}`;
-  }
-
-  get pid(): number {
-    return this.#server.pid;
-  }
-
-  kill(signal: NodeJS.Signals): void {
-    this.#server.signal(signal);
-  }
-
-  async restart(): Promise<void> {
-    if (this.#stopped) throw new LauncherError('nats-server handle was stopped; start a new one');
-    const { binary, port, storeDir, options } = this.#setup;
-    await this.#server.stop('SIGTERM', options.stopTimeoutMs ?? 10_000);
-    this.#server = await launch(binary, port, storeDir, options);
-  }
-
-  async stop(): Promise<void> {
-    if (this.#stopped) return;
-    this.#stopped = true;
-    await this.#server.stop('SIGTERM', this.#setup.options.stopTimeoutMs ?? 10_000);
-    if (this.#setup.ownStore) await rm(this.storeDir, { recursive: true, force: true });
-  }
 }
