@@ -1,8 +1,9 @@
 import { LauncherError, LauncherErrorCode } from './launcher-error.js';
 import { readNatsInfo } from './nats-info.js';
-import { startNatsServer, type NatsServerHandle, type NatsServerOptions } from './nats-server.js';
+import { startNatsServer, type NatsServerOptions } from './nats-server.js';
 import { checkPostgres } from './postgres-ready.js';
-import { startPostgresServer, type PostgresServerHandle, type PostgresServerOptions } from './postgres-server.js';
+import { startPostgresServer, type PostgresServerOptions } from './postgres-server.js';
+import type { ServerHandle } from './server-handle.js';
 import { waitFor } from './wait-for.js';
 
 /** Options of {@link ensureServers}; while servers are shared, the first call's options hold. */
@@ -149,7 +150,7 @@ interface ProvideOne {
   readonly envVar: 'DATABASE_URL' | 'NATS_URL';
   readonly label: string;
   readonly verify: (url: string) => Promise<unknown>;
-  readonly start: () => Promise<PostgresServerHandle | NatsServerHandle>;
+  readonly start: () => Promise<ServerHandle>;
   readonly required: boolean;
   readonly verifyTimeoutMs: number;
   readonly log: (line: string) => void;
@@ -172,7 +173,7 @@ async function provideOne(p: ProvideOne): Promise<Provided> {
     }
     return { url: given, pid: undefined, summary: `${redact(given)} (from ${p.envVar})`, stop: async () => undefined };
   }
-  let server: PostgresServerHandle | NatsServerHandle;
+  let server: ServerHandle;
   try {
     server = await p.start();
   } catch (error) {

@@ -2,6 +2,7 @@ export { startNatsServer } from './nats-server.js';
 export type { NatsServerHandle, NatsServerOptions } from './nats-server.js';
 export { startPostgresServer } from './postgres-server.js';
 export type { PostgresServerHandle, PostgresServerOptions } from './postgres-server.js';
+export type { ServerHandle } from './server-handle.js';
 export { ensureServers } from './ensure-servers.js';
 export type { EnsureServersOptions, Servers } from './ensure-servers.js';
 export { startServiceProcess } from './service-process.js';

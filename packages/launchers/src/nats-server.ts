@@ -6,6 +6,7 @@ import { LauncherError, LauncherErrorCode } from './launcher-error.js';
 import { readNatsInfo } from './nats-info.js';
 import { onFreePort } from './on-free-port.js';
 import { RestartableServer } from './restartable-server.js';
+import type { ServerHandle } from './server-handle.js';
 import { ServerProcess } from './server-process.js';
 import { waitFor } from './wait-for.js';
 
@@ -27,22 +28,10 @@ export interface NatsServerOptions {
   readonly stopTimeoutMs?: number;
 }
 
-/** A nats-server started by {@link startNatsServer}; always `stop()` it (in `afterAll`/`finally` in a test). */
-export interface NatsServerHandle {
-  /** Client URL, `nats://127.0.0.1:<port>`. */
-  readonly url: string;
-  /** Client port; kept across `restart()`. */
-  readonly port: number;
-  /** Pid of the current server process (changes on `restart()`). */
-  readonly pid: number;
+/** A nats-server started by {@link startNatsServer}: `url` is `nats://127.0.0.1:<port>`, `stop()` sends SIGTERM. */
+export interface NatsServerHandle extends ServerHandle {
   /** JetStream store directory; kept across `restart()`. */
   readonly storeDir: string;
-  /** SIGTERM, SIGKILL after the deadline, wait for the exit; then remove the temp store. Idempotent. */
-  stop(): Promise<void>;
-  /** Send `signal` to the server by pid (e.g. SIGKILL, SIGSTOP, SIGCONT for fault tests). */
-  kill(signal: NodeJS.Signals): void;
-  /** Stop the process if it still runs and start it again on the same port and store. */
-  restart(): Promise<void>;
 }
 
 const FALLBACK_DIRS = ['/usr/sbin', '/usr/local/bin', '/usr/local/sbin'];

@@ -11,6 +11,7 @@ import { onFreePort } from './on-free-port.js';
 import { lookupOsUser, type OsUser } from './os-user.js';
 import { checkPostgres } from './postgres-ready.js';
 import { RestartableServer } from './restartable-server.js';
+import type { ServerHandle } from './server-handle.js';
 import { ServerProcess } from './server-process.js';
 import { waitFor } from './wait-for.js';
 
@@ -39,22 +40,13 @@ export interface PostgresServerOptions {
   readonly stopTimeoutMs?: number;
 }
 
-/** A Postgres server started by {@link startPostgresServer}; always `stop()` it (in `afterAll`/`finally` in a test). */
-export interface PostgresServerHandle {
-  /** Connection string of the `postgres` database as superuser `postgres` (trust auth). */
-  readonly url: string;
-  /** TCP port; kept across `restart()`. */
-  readonly port: number;
-  /** Pid of the current postmaster (changes on `restart()`). */
-  readonly pid: number;
+/**
+ * A Postgres started by {@link startPostgresServer}: `url` is the `postgres` database as superuser
+ * `postgres` (trust auth), `stop()` is a fast shutdown (SIGINT, as `pg_ctl stop -m fast`).
+ */
+export interface PostgresServerHandle extends ServerHandle {
   /** Data directory; kept across `restart()`. */
   readonly dataDir: string;
-  /** Fast shutdown (SIGINT, as `pg_ctl stop -m fast`), SIGKILL after the deadline, wait for the exit; then remove temp dirs. Idempotent. */
-  stop(): Promise<void>;
-  /** Send `signal` to the postmaster by pid (SIGKILL for a crash, SIGSTOP/SIGCONT for a stall). */
-  kill(signal: NodeJS.Signals): void;
-  /** Stop the postmaster if it still runs and start it again on the same port and data dir (crash recovery runs if it was killed). */
-  restart(): Promise<void>;
 }
 
 interface PostgresSetup {

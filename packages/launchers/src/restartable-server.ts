@@ -1,5 +1,6 @@
 // Internal: what the nats-server and Postgres handles share: one port, successive server processes.
 import { LauncherError } from './launcher-error.js';
+import type { ServerHandle } from './server-handle.js';
 import type { ServerProcess } from './server-process.js';
 
 /** How a {@link RestartableServer} stops and starts its process. */
@@ -19,7 +20,7 @@ export interface RestartableServerSpec {
 }
 
 /** A server handle that survives `restart()`: the pid changes, the port and data stay. */
-export class RestartableServer {
+export class RestartableServer implements ServerHandle {
   readonly url: string;
   readonly port: number;
   readonly #spec: RestartableServerSpec;
