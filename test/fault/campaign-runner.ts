@@ -1,5 +1,5 @@
 // One fault campaign: start the topology, drive turnstile load while injecting mixed faults, heal,
-// wait until everything has caught up, then let the history checker judge (C1…C9).
+// wait until everything has caught up, then let the history checker judge (C1…C10).
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,7 @@ import { FEED_START, type FeedPage } from '@ratchet/event-store-postgres';
 import { republish, type FeedReader } from '@ratchet/projector';
 import { waitFor } from '@ratchet/launchers';
 import { EVENTS_STREAM, eventMessageId } from '@ratchet/transport-nats';
+import { Turnstile } from '@ratchet/turnstile';
 import { FaultCluster, WORKER_CRASH_POINTS, type ProcessEvents, type WorkerCrashPoint } from './fault-cluster.js';
 import { DEFAULT_WEIGHTS, FAULT_KINDS, FaultInjector, type FaultKind, type FaultWeights } from './faults.js';
 import { startLoad } from './load.js';
@@ -146,12 +147,13 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
     await load.stop();
     await cluster.heal();
     const { republished, storeEvents } = await quiesce(cluster, injector.natsKilled, anomalies, say);
-    say('running the history checker (C1…C9)');
+    say('running the history checker (C1…C10)');
     const check = await checkHistory({
       history: recorder.records,
       databaseUrl: cluster.databaseUrl,
       natsUrl: cluster.nats.url,
       readModel: turnstileReadModelCheck(),
+      aggregates: [Turnstile],
       scope: 'all',
     });
     return {

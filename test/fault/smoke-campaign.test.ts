@@ -21,4 +21,6 @@ it('smoke campaign: ≥ 50 mixed faults, every crash point hit, 0 violations', a
   // Every category ran (none skipped) and looked at something.
   for (const c of CHECK_CATEGORIES) expect(report.check.counts[c].skipped ?? false, c).toBe(false);
   expect(report.check.counts.C2.checked).toBe(report.commands.ok);
+  // Definite answers that wrote nothing (conflicts, rejections) were checked against the history.
+  expect(report.check.counts.C10.checked).toBeGreaterThan(0);
 }, 420_000);

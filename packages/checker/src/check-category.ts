@@ -9,9 +9,10 @@ export const CheckCategory = {
   C7: 'read models equal the fold of the event store',
   C8: 'acknowledgement order is version order per aggregate',
   C9: 'no event written under a stale fencing epoch',
+  C10: 'every definite answer that wrote nothing was true when it was given',
 } as const;
 
-/** One of `C1` … `C9`. */
+/** One of `C1` … `C10`. */
 export type CheckCategory = keyof typeof CheckCategory;
 
 /** Every category, in order. */

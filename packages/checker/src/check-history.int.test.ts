@@ -66,7 +66,7 @@ async function scenario(schema: string) {
     const decision = Turnstile.decide(state, { type, payload: {} } as never);
     const base = { commandId, aggregateType: 'turnstile', aggregateId: id, commandType: type, payload: {}, invokedAt };
     if (!decision.accepted) {
-      history.push({ ...base, completedAt: (clock += 5), outcome: 'rejected', ...recordAs });
+      history.push({ ...base, completedAt: (clock += 5), outcome: 'rejected', version: state.version, reason: decision.reason, ...recordAs });
       return commandId;
     }
     const r = await store.append(streamId, state.version, decision.events, { commandId, fence: fenceOf(id) });
@@ -178,6 +178,7 @@ describe('checkHistory', () => {
     expect(report.counts.C7).toEqual({ checked: 3, violations: 0 });
     expect(report.counts.C8.checked).toBe(12);
     expect(report.counts.C9.checked).toBe(13);
+    expect(report.counts.C10).toEqual({ checked: 1, violations: 0 }); // the rejection of an uninstalled turnstile
   });
 
   it('C1: a gap in a stream (and a head that does not match its last event)', async () => {
@@ -293,6 +294,45 @@ describe('checkHistory', () => {
   }, 120_000);
 });
 
+describe('C10: definite answers that wrote nothing', () => {
+  it('flags a stale conflict and a stale rejection, not ones that were true at some moment of their window', async () => {
+    const s = await scenario('c10');
+    const [t0, t1, t2] = s.ids as [string, string, string];
+    const acked = (id: string, version: number) => s.history.find((r) => r.aggregateId === id && r.outcome === 'ok' && r.version === version)!;
+    const base = (id: string, commandId: string, commandType: string) => ({ commandId, aggregateType: 'turnstile', aggregateId: id, commandType, payload: {} });
+    // Wrong: version 4 of t0 had been acknowledged before this was sent, yet it was told "at 3".
+    s.history.push({ ...base(t0, 'c10-stale-conflict', 'insertCoin'), invokedAt: 9e9, completedAt: 9e9 + 1, outcome: 'failed', code: 'VERSION_CONFLICT', expectedVersion: 4, actualVersion: 3 });
+    // Wrong: t1 was installed (and acknowledged) long before; a stale "not installed" at version 0.
+    s.history.push({ ...base(t1, 'c10-stale-rejection', 'insertCoin'), invokedAt: 9e9, completedAt: 9e9 + 1, outcome: 'rejected', version: 0, reason: 'Turnstile not installed' });
+    // Right: sent before version 4 of t0 was acknowledged, so "at 3" was true at some moment of its window.
+    const v4 = acked(t0, 4);
+    s.history.push({ ...base(t0, 'c10-true-conflict', 'insertCoin'), invokedAt: v4.invokedAt - 1, completedAt: 9e9, outcome: 'failed', code: 'VERSION_CONFLICT', expectedVersion: 2, actualVersion: 3 });
+    // Right version, wrong reason: only deciding again (with the aggregate) can tell.
+    s.history.push({ ...base(t2, 'c10-wrong-reason', 'install'), invokedAt: 9e9, completedAt: 9e9 + 1, outcome: 'rejected', version: 4, reason: 'Turnstile not installed' });
+
+    const versionsOnly = await check(s);
+    expectOnly(versionsOnly, 'C10');
+    expect(versionsOnly.counts.C10).toEqual({ checked: 5, violations: 2 });
+    expect(versionsOnly.violations.map((v) => v.detail)).toEqual([
+      expect.stringMatching(/c10-stale-conflict was told VERSION_CONFLICT \(expected 4\) at version 3, but version 4 had been acknowledged before it was sent/),
+      expect.stringMatching(/c10-stale-rejection was told rejected \("Turnstile not installed"\) at version 0, but version 1 had been acknowledged/),
+    ]);
+
+    const decided = await check(s, { aggregates: [Turnstile] });
+    expectOnly(decided, 'C10');
+    expect(decided.counts.C10).toEqual({ checked: 8, violations: 3 });
+    expect(decided.violations.at(-1)?.detail).toMatch(/c10-wrong-reason was rejected at version 4 for "Turnstile not installed", but the stream at that version rejects it for "Turnstile already installed"/);
+  });
+
+  it('flags a conflict whose actual version is the expected one', async () => {
+    const s = await scenario('c10b');
+    s.history.push({ commandId: 'c10b-self', aggregateType: 'turnstile', aggregateId: s.ids[0]!, commandType: 'pushArm', invokedAt: 9e9, completedAt: 9e9 + 1, outcome: 'failed', code: 'VERSION_CONFLICT', expectedVersion: 4, actualVersion: 4 });
+    const report = await check(s);
+    expectOnly(report, 'C10');
+    expect(report.violations[0]?.detail).toMatch(/actual version it names is the expected one \(4\)/);
+  });
+});
+
 describe('HistoryRecorder and the CLI', () => {
   it('records a history that the CLI checks: exit 0 when clean, 1 with a violation', async () => {
     const s = await scenario('cli');
@@ -320,7 +360,7 @@ describe('HistoryRecorder and the CLI', () => {
           child.stderr.on('data', (d: Buffer) => (out += d.toString()));
           child.on('exit', (code) => resolve({ code, out }));
         });
-      const clean = await run(['--history', path, '--db', db.url, '--schema', 'cli']);
+      const clean = await run(['--history', path, '--db', db.url, '--schema', 'cli', '--aggregates', 'turnstile']);
       expect(clean.out).toMatch(/C2 .* 12 +0/);
       expect(clean.code).toBe(0);
       await s.store.append(streamIdOf('turnstile', s.ids[0] as string), 4, [{ type: 'coinInserted', data: {} }], { commandId: 'cli-ghost' });

@@ -8,6 +8,9 @@ import { loadStoredEvents } from './stored-event.js';
 import { verifyEpochs } from './verify-epochs.js';
 import { verifyHistory } from './verify-history.js';
 import { verifyJetStream } from './verify-jetstream.js';
+import { verifyAnswers } from './verify-answers.js';
+import { verifyRejections } from './verify-rejections.js';
+import type { AnyAggregate } from '@ratchet/core';
 
 /** Options of {@link checkHistory}. */
 export interface CheckHistoryOptions {
@@ -29,10 +32,15 @@ export interface CheckHistoryOptions {
   readonly schema?: string;
   /** Most violation details kept per category (counts stay exact). Default 100. */
   readonly maxDetails?: number;
+  /**
+   * Aggregates whose rejections C10 decides again at the version they name (replaying the stored
+   * stream); rejections of other types get the version check only. Default none.
+   */
+  readonly aggregates?: readonly AnyAggregate[];
 }
 
 /**
- * Check a recorded history and the store against the guarantees, category by category (C1…C9,
+ * Check a recorded history and the store against the guarantees, category by category (C1…C10,
  * see `CheckCategory`). Run it once the system is quiet: the relay and projectors caught up.
  * @example
  * const report = await checkHistory({ history: await readHistory('history.jsonl'), databaseUrl, natsUrl });
@@ -63,6 +71,15 @@ export async function checkHistory(options: CheckHistoryOptions): Promise<CheckR
       client.release();
     }
     verifyHistory({ history: options.history, events: loaded.events, heads: loaded.heads, scope }, tally);
+    const rejections = verifyAnswers({ history: options.history, events: loaded.events }, tally);
+    if (options.aggregates !== undefined && rejections.length > 0) {
+      const client = await pool.connect();
+      try {
+        await verifyRejections(client, schema, rejections.map((c) => c.record), options.aggregates, tally);
+      } finally {
+        client.release();
+      }
+    }
 
     if (options.natsUrl === undefined) tally.skip('C6');
     else await verifyJetStream(options.natsUrl, loaded.events, inScope, tally);

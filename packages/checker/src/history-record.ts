@@ -21,12 +21,21 @@ export interface HistoryRecord {
   /** When the client got its final answer; absent when the outcome is unknown because the client died. */
   readonly completedAt?: number;
   readonly outcome: CommandOutcome;
-  /** For `ok`: the stream version the reply reported (the command's last event). */
+  /**
+   * For `ok`: the stream version the reply reported (the command's last event, or the version it
+   * saw when it wrote nothing). For `rejected`: the version the decision was made against.
+   */
   readonly version?: number;
   /** For `ok`: how many events the reply reported; when absent, at least one is assumed. */
   readonly events?: number;
   /** For `failed` and `unknown`: the error code. */
   readonly code?: string;
+  /** The expected version the command was sent with, if any. */
+  readonly expectedVersion?: number;
+  /** For a VERSION_CONFLICT: the version the answer said the stream was at. */
+  readonly actualVersion?: number;
+  /** For `rejected`: the reason given. */
+  readonly reason?: string;
 }
 
 // Times may be written as epoch milliseconds or as ISO-8601 strings; both become milliseconds.
@@ -45,6 +54,9 @@ export const HistoryRecordSchema = z.object({
   version: z.number().int().min(0).optional(),
   events: z.number().int().min(0).optional(),
   code: z.string().optional(),
+  expectedVersion: z.number().int().min(0).optional(),
+  actualVersion: z.number().int().min(0).optional(),
+  reason: z.string().optional(),
 });
 
 /** Parse a JSON-lines history; throws naming the first bad line. Blank lines are skipped. */

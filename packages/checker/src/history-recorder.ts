@@ -5,8 +5,11 @@ import type { CommandOutcome, HistoryRecord } from './history-record.js';
 /** What a load driver got back, shaped like `@ratchet/client`'s SendResult (any object of this shape works). */
 export type CommandResultLike =
   | { readonly status: 'ok'; readonly version: number; readonly events?: readonly unknown[] }
-  | { readonly status: 'rejected' }
-  | { readonly status: 'error'; readonly error: { readonly code: string; readonly retryable?: boolean } };
+  | { readonly status: 'rejected'; readonly reason?: string; readonly version?: number }
+  | {
+      readonly status: 'error';
+      readonly error: { readonly code: string; readonly retryable?: boolean; readonly details?: Readonly<Record<string, unknown>> };
+    };
 
 /** The command a driver is about to send. */
 export interface InvokedCommand {
@@ -15,6 +18,8 @@ export interface InvokedCommand {
   readonly aggregateId: string;
   readonly commandType: string;
   readonly payload?: unknown;
+  /** The expected version it is sent with, if any. */
+  readonly expectedVersion?: number;
 }
 
 /** A command sent and not yet answered; call `completed` once with what came back. */
@@ -83,7 +88,8 @@ export class HistoryRecorder {
           ...(result.status === 'ok'
             ? { version: result.version, ...(result.events === undefined ? {} : { events: result.events.length }) }
             : {}),
-          ...(result.status === 'error' ? { code: result.error.code } : {}),
+          ...(result.status === 'rejected' ? rejectedFields(result) : {}),
+          ...(result.status === 'error' ? errorFields(result.error) : {}),
         });
       },
     };
@@ -118,5 +124,16 @@ function fields(c: InvokedCommand): Omit<HistoryRecord, 'invokedAt' | 'outcome'>
     aggregateId: c.aggregateId,
     commandType: c.commandType,
     ...(c.payload === undefined ? {} : { payload: c.payload }),
+    ...(c.expectedVersion === undefined ? {} : { expectedVersion: c.expectedVersion }),
   };
+}
+
+function rejectedFields(r: { readonly reason?: string; readonly version?: number }): Partial<HistoryRecord> {
+  return { ...(r.version === undefined ? {} : { version: r.version }), ...(r.reason === undefined ? {} : { reason: r.reason }) };
+}
+
+/** The code, and for a VERSION_CONFLICT the version the answer named (what C10 checks). */
+function errorFields(error: { readonly code: string; readonly details?: Readonly<Record<string, unknown>> }): Partial<HistoryRecord> {
+  const actual = error.details?.['actualVersion'];
+  return { code: error.code, ...(error.code === 'VERSION_CONFLICT' && Number.isSafeInteger(actual) ? { actualVersion: actual as number } : {}) };
 }

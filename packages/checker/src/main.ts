@@ -4,10 +4,11 @@ import { parseArgs } from 'node:util';
 import { checkHistory } from './check-history.js';
 import { formatReport, hasViolations } from './format-report.js';
 import { readHistory } from './history-record.js';
+import { Turnstile } from '@ratchet/turnstile';
 import { turnstileReadModelCheck } from './turnstile-read-model-check.js';
 
 const USAGE = `usage: ratchet-check --history <file.jsonl> --db <postgres-url> [--nats <url>] [--scope history|all]
-                     [--read-model turnstile] [--schema ratchet] [--max-details 100] [--json]`;
+                     [--read-model turnstile] [--aggregates turnstile] [--schema ratchet] [--max-details 100] [--json]`;
 
 async function main(): Promise<number> {
   let values;
@@ -19,6 +20,7 @@ async function main(): Promise<number> {
         nats: { type: 'string' },
         scope: { type: 'string', default: 'history' },
         'read-model': { type: 'string' },
+        aggregates: { type: 'string' },
         schema: { type: 'string', default: 'ratchet' },
         'max-details': { type: 'string', default: '100' },
         json: { type: 'boolean', default: false },
@@ -47,12 +49,17 @@ async function main(): Promise<number> {
     process.stderr.write(`--read-model knows only "turnstile"; pass other checks through the checkHistory API\n`);
     return 2;
   }
+  if (values.aggregates !== undefined && values.aggregates !== 'turnstile') {
+    process.stderr.write(`--aggregates knows only "turnstile"; pass other aggregates through the checkHistory API\n`);
+    return 2;
+  }
   const history = await readHistory(values.history);
   const report = await checkHistory({
     history,
     databaseUrl,
     ...(values.nats === undefined ? {} : { natsUrl: values.nats }),
     ...(values['read-model'] === 'turnstile' ? { readModel: turnstileReadModelCheck() } : {}),
+    ...(values.aggregates === 'turnstile' ? { aggregates: [Turnstile] } : {}),
     scope: values.scope,
     schema: values.schema,
     maxDetails: Number(values['max-details']),

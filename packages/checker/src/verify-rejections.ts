@@ -1,0 +1,59 @@
+import type { AnyAggregate } from '@ratchet/core';
+import { streamIdOf } from '@ratchet/transport-nats';
+import type pg from 'pg';
+import type { Tally } from './check-category.js';
+import type { HistoryRecord } from './history-record.js';
+
+/**
+ * C10, for aggregates the checker knows: replaying a rejected command's stream up to the version it
+ * was decided at and deciding it again must reject it for the same reason. A rejection that the
+ * committed history does not produce is a wrong answer, whichever version it names.
+ */
+export async function verifyRejections(
+  client: pg.ClientBase,
+  schema: string,
+  rejections: readonly HistoryRecord[],
+  aggregates: readonly AnyAggregate[],
+  tally: Tally,
+): Promise<void> {
+  const byType = new Map(aggregates.map((a) => [a.type, a]));
+  const byStream = new Map<string, HistoryRecord[]>();
+  for (const r of rejections) {
+    if (!byType.has(r.aggregateType) || r.version === undefined) continue;
+    const stream = streamIdOf(r.aggregateType, r.aggregateId);
+    byStream.set(stream, [...(byStream.get(stream) ?? []), r]);
+  }
+  for (const [stream, records] of byStream) {
+    const aggregate = byType.get(records[0]!.aggregateType)!;
+    const upTo = Math.max(...records.map((r) => r.version!));
+    const rows = await client.query<{ version: number; type: string; data: unknown; schema_version: number }>(
+      `SELECT version, type, data, schema_version FROM "${schema}".events WHERE stream_id = $1 AND version <= $2 ORDER BY version`,
+      [stream, upTo],
+    );
+    // The state at each version the records name, folding the stream once.
+    const states = new Map<number, ReturnType<AnyAggregate['initialState']>>();
+    let state = aggregate.initialState();
+    const wanted = new Set(records.map((r) => r.version!));
+    if (wanted.has(0)) states.set(0, state);
+    for (const row of rows.rows) {
+      state = aggregate.replay([{ type: row.type, data: row.data, schemaVersion: row.schema_version }], state);
+      if (wanted.has(row.version)) states.set(row.version, state);
+    }
+    for (const r of records) {
+      tally.checked('C10');
+      const at = states.get(r.version!);
+      if (at === undefined) continue; // a version the stream never reached: verifyAnswers reports it
+      let decision;
+      try {
+        decision = aggregate.decide(at, { type: r.commandType, payload: r.payload ?? {} }, r.aggregateId);
+      } catch (error) {
+        tally.violation('C10', `${stream}: ${r.commandId} was rejected at version ${r.version}, but deciding it there throws ${String(error)}`);
+        continue;
+      }
+      if (decision.accepted) tally.violation('C10', `${stream}: ${r.commandId} (${r.commandType}) was rejected at version ${r.version}, but the stream at that version accepts it`);
+      else if (r.reason !== undefined && decision.reason !== r.reason) {
+        tally.violation('C10', `${stream}: ${r.commandId} was rejected at version ${r.version} for "${r.reason}", but the stream at that version rejects it for "${decision.reason}"`);
+      }
+    }
+  }
+}
