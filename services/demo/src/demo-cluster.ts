@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { startServiceProcess, type ServiceProcess } from '@ratchet/launchers';
 import type { Logger } from 'pino';
+import type { DemoWorkerInfo, ScalableWorkers } from './demo-controls.js';
 
 /** Options of {@link DemoCluster}. */
 export interface DemoClusterOptions {
@@ -15,21 +16,11 @@ export interface DemoClusterOptions {
   readonly childLogLevel?: string;
 }
 
-/** A worker as the dashboard sees it. */
-export interface DemoWorkerInfo {
-  readonly id: string;
-  readonly pid: number;
-  readonly httpPort: number | null;
-  readonly alive: boolean;
-  /** How it ended: exit code or signal, or null while alive. */
-  readonly exit: number | string | null;
-}
-
 /**
  * The processes of the demo: workers, a projector and the dashboard, each a child process with
  * its logs in a file; stopped by pid. Killed workers stay listed (dead) so the dashboard can show them.
  */
-export class DemoCluster {
+export class DemoCluster implements ScalableWorkers {
   readonly #o: DemoClusterOptions;
   readonly #workers = new Map<string, ServiceProcess>();
   readonly #exits = new Map<string, number | string>();

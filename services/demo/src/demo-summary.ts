@@ -6,7 +6,7 @@ type Check = Awaited<ReturnType<typeof verifyTurnstiles>>;
 export function demoSummary(
   stats: ReturnType<Simulator['stats']>,
   check: Check,
-  run: { readonly workers: number; readonly turnstiles: number; readonly distributed?: boolean },
+  run: { readonly workers: number; readonly turnstiles: number; readonly distributed: boolean },
 ): Record<string, unknown> {
   return {
     sent: stats.sent,
@@ -23,7 +23,7 @@ export function demoSummary(
     store: check.store,
     consistent: check.consistent,
     caughtUpMs: check.waitedMs,
-    ...(run.distributed === undefined ? {} : { distributed: run.distributed }),
+    distributed: run.distributed,
     ...(check.mismatchCount > 0 ? { mismatchCount: check.mismatchCount, mismatches: check.mismatches } : {}),
   };
 }

@@ -3,7 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { parseDemoOptions, type DemoOptions } from './demo-options.js';
-import { NoInfrastructureError } from './infrastructure.js';
+import { NoInfrastructureError } from './no-infrastructure-error.js';
 import { runDemo } from './run-demo.js';
 
 let options: DemoOptions;

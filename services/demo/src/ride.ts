@@ -3,6 +3,7 @@ import type { RatchetClient } from '@ratchet/client';
 import { createSimulator, type Simulator } from '@ratchet/simulator';
 import type { Logger } from 'pino';
 import type { DemoOptions } from './demo-options.js';
+import type { Cleanups } from './infrastructure.js';
 
 /** What {@link ride} needs from the demo that runs it. */
 export interface RideContext {
@@ -12,7 +13,7 @@ export interface RideContext {
   /** Ctrl-C / SIGTERM: ends the ride early. */
   readonly signal: AbortSignal;
   /** The demo's teardown steps; the ride adds stopping the riders. */
-  readonly cleanups: Array<() => Promise<unknown>>;
+  readonly cleanups: Cleanups;
   /** Called once the riders started (e.g. so the dashboard's control server can reach them). */
   readonly onStart?: (simulator: Simulator) => void;
 }

@@ -1,17 +1,12 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connectClient, type RatchetClient } from '@ratchet/client';
-import { createPostgresEventStore } from '@ratchet/event-store-postgres';
 import { verifyTurnstiles, type Simulator } from '@ratchet/simulator';
-import pg from 'pg';
 import type { Logger } from 'pino';
-import { startControlServer, type ControlServer } from './control-server.js';
-import { DemoCluster } from './demo-cluster.js';
 import type { DemoOptions } from './demo-options.js';
-import { isEmbedded, runEmbeddedDemo } from './embedded-infrastructure.js';
-import { pickInfrastructure, type Infrastructure } from './infrastructure.js';
 import { demoSummary } from './demo-summary.js';
+import type { Cleanups } from './infrastructure.js';
+import { pickInfrastructure } from './pick-infrastructure.js';
 import { ride } from './ride.js';
 
 /** What the demo needs from its caller. */
@@ -27,86 +22,55 @@ export interface RunDemoContext {
 }
 
 /**
- * Run the turnstile demo: servers, workers, projector, dashboard (unless headless) and riders, until
- * the duration passes or the signal aborts; then stop everything it started. Headless, print one
- * JSON summary line (with the read-model check) and resolve with the exit code.
+ * Run the turnstile demo on whatever infrastructure {@link pickInfrastructure} finds (servers, or
+ * embedded in this process): workers, projector, dashboard (unless headless) and riders, until the
+ * duration passes or the signal aborts; then stop everything it started. Headless, print one JSON
+ * summary line (with the read-model check) and resolve with the exit code.
  */
 export async function runDemo(ctx: RunDemoContext): Promise<number> {
   const { options, log, signal } = ctx;
   const dataDir = join(ctx.root, '.data');
   const logDir = join(dataDir, 'logs');
   await mkdir(logDir, { recursive: true });
-  const cleanups: Array<() => Promise<unknown>> = [];
+  const cleanups: Cleanups = [];
   const cleanup = async (): Promise<void> => {
-    for (const step of cleanups.reverse()) {
+    for (const step of cleanups.splice(0).reverse()) {
       await step().catch((error: unknown) => log.warn({ err: error }, 'cleanup step failed'));
     }
   };
   try {
-    const infra: Infrastructure = await pickInfrastructure({ dataDir, fresh: options.fresh, log });
+    const infra = await pickInfrastructure({ root: ctx.root, dataDir, logDir, fresh: options.fresh, log, signal });
     cleanups.push(() => infra.stop());
     log.info({ infrastructure: infra.label }, 'infrastructure');
-    if (isEmbedded(infra)) return await runEmbeddedDemo(ctx, infra);
-    if (infra.natsUrl === undefined || infra.databaseUrl === undefined) throw new Error(`no NATS or Postgres URL in ${infra.label}`);
+    if (signal.aborted) return 0;
+    // Migrate once here so the workers do not all race to it.
+    await infra.store.migrate();
+    const workers = await infra.startServices(options.workers, cleanups);
     if (signal.aborted) return 0;
 
-    // Migrate once here so the workers do not all race to it, and keep a store for the check.
-    const pool = new pg.Pool({ connectionString: infra.databaseUrl, max: 20 });
-    let poolEnded = false;
-    pool.on('error', (err) => {
-      if (!poolEnded) log.warn({ err }, 'idle Postgres client failed');
-    });
-    cleanups.push(() => ((poolEnded = true), pool.end()));
-    const store = createPostgresEventStore({ pool });
-    await store.migrate();
-
-    const cluster = new DemoCluster({ root: ctx.root, logDir, natsUrl: infra.natsUrl, databaseUrl: infra.databaseUrl, log });
-    // Killing by pid on a second signal; the orderly stop drains.
-    const onHardStop = (): void => cluster.killAll();
-    signal.addEventListener('abort', () => process.once('SIGINT', onHardStop).once('SIGTERM', onHardStop), { once: true });
-    cleanups.push(() => cluster.stop(signal.aborted ? 4_000 : 15_000));
-    log.info({ workers: options.workers, logs: logDir }, 'starting workers and the projector');
-    await Promise.all([
-      ...Array.from({ length: options.workers }, () => cluster.addWorker()),
-      cluster.startProjector(),
-    ]);
-    if (signal.aborted) return 0;
-
-    const client: RatchetClient = await connectClient({ servers: infra.natsUrl.split(','), timeoutMs: 20_000 });
+    const client = await infra.connectClient();
     cleanups.push(() => client.close());
     let simulator: Simulator | undefined;
-
     if (!options.headless) {
-      const control: ControlServer = await startControlServer(cluster, () => simulator);
-      cleanups.push(() => control.close());
-      const dashboard = await cluster.startDashboard({
-        HTTP_PORT: String(options.port),
-        DEMO_CONTROL_URL: control.url,
-        DEMO_DISTRIBUTED: String(infra.distributed),
-        DEMO_INFRASTRUCTURE: infra.label,
-      });
-      ctx.print(`Ratchet turnstile demo: ${options.workers} workers, a projector, ${options.turnstiles} turnstiles, ${options.riders} riders at ${options.rate || 'max'} commands/s`);
-      ctx.print(`Dashboard: http://127.0.0.1:${String(dashboard.ready['httpPort'])}/`);
-      ctx.print(`Logs: ${logDir}. Ctrl-C stops everything.`);
+      const port = await infra.startDashboard({ port: options.port, client, simulator: () => simulator }, cleanups);
+      const name = `Ratchet turnstile demo${infra.warning === undefined ? '' : `, ${infra.warning}`}`;
+      ctx.print(`${name}: ${workers === 1 ? '1 worker' : `${workers} workers`}, a projector, ${options.turnstiles} turnstiles, ${options.riders} riders at ${options.rate || 'max'} commands/s`);
+      ctx.print(`Dashboard: http://127.0.0.1:${String(port)}/`);
+      ctx.print(`${infra.logDir === undefined ? '' : `Logs: ${infra.logDir}. `}Ctrl-C stops everything.`);
     }
 
     const sim = await ride({ client, options, log, signal, cleanups, onStart: (s) => (simulator = s) });
-    if (signal.aborted) {
-      // A Ctrl-C in a terminal also reaches the servers the demo started (same process group), so
-      // commands in flight may never be answered: give them a moment, then closing the client ends them.
-      await Promise.race([sim.stop(), sleep(3_000)]);
-      return 0;
-    }
-    await sim.stop();
-    if (!options.headless) return 0;
+    // After a Ctrl-C, commands in flight may never be answered (the terminal's signal also reaches
+    // servers the demo started): give them a moment, then closing the client ends them.
+    await Promise.race([sim.stop(), sleep(signal.aborted ? 3_000 : 60_000)]);
+    if (signal.aborted || !options.headless) return 0;
 
     const stats = sim.stats();
     log.info('riders stopped; waiting for the projector to catch up, then checking the read model against the event store');
-    const check = await verifyTurnstiles({ pool, store, timeoutMs: 60_000 });
-    const summary = demoSummary(stats, check, { workers: options.workers, turnstiles: options.turnstiles });
+    const check = await verifyTurnstiles({ pool: infra.pool, store: infra.store, timeoutMs: 60_000 });
+    const summary = demoSummary(stats, check, { workers, turnstiles: options.turnstiles, distributed: infra.distributed });
     if (!check.consistent) log.error({ mismatches: check.mismatches, caughtUp: check.caughtUp }, 'read model differs from the event store');
     await cleanup();
-    cleanups.length = 0;
     ctx.print(JSON.stringify(summary));
     return check.consistent ? 0 : 1;
   } finally {

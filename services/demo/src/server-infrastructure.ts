@@ -1,0 +1,77 @@
+import { connectClient } from '@ratchet/client';
+import { createPostgresEventStore } from '@ratchet/event-store-postgres';
+import type { Servers } from '@ratchet/launchers';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import { startControlServer } from './control-server.js';
+import { DemoCluster } from './demo-cluster.js';
+import type { Infrastructure } from './infrastructure.js';
+
+/** Options of {@link createServerInfrastructure}. */
+export interface ServerInfrastructureOptions {
+  /** The repo root: the service processes run from there. */
+  readonly root: string;
+  /** Data directory of the servers the demo started, for the label. */
+  readonly dataDir: string;
+  /** Where the service processes' log files go. */
+  readonly logDir: string;
+  readonly log: Logger;
+  /** Aborted on SIGINT/SIGTERM: services stop sooner, and a second signal kills them. */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * The distributed demo on real servers: workers (membership mode), the projector and the dashboard
+ * as child processes over NATS and Postgres, each with its log file, stopped by pid.
+ */
+export function createServerInfrastructure(servers: Servers, options: ServerInfrastructureOptions): Infrastructure {
+  const { natsUrl, databaseUrl } = servers;
+  if (natsUrl === undefined || databaseUrl === undefined) throw new Error(`no NATS or Postgres URL in ${servers.summary}`);
+  const { log, signal, logDir } = options;
+  const started = servers.natsPid !== undefined || servers.postgresPid !== undefined;
+  if (servers.natsPid !== undefined) log.info({ url: natsUrl, pid: servers.natsPid }, 'started nats-server');
+  if (servers.postgresPid !== undefined) log.info({ url: databaseUrl, pid: servers.postgresPid }, 'started Postgres');
+  const label = `${servers.summary}${started ? `; data in ${options.dataDir}` : ''}`;
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 20 });
+  let poolEnded = false;
+  pool.on('error', (err) => {
+    if (!poolEnded) log.warn({ err }, 'idle Postgres client failed');
+  });
+  const cluster = new DemoCluster({ root: options.root, logDir, natsUrl, databaseUrl, log });
+  return {
+    label,
+    distributed: true,
+    logDir,
+    pool,
+    store: createPostgresEventStore({ pool }),
+    async startServices(workers, cleanups) {
+      // Killing by pid on a second signal; the orderly stop drains.
+      const onHardStop = (): void => cluster.killAll();
+      signal.addEventListener('abort', () => process.once('SIGINT', onHardStop).once('SIGTERM', onHardStop), { once: true });
+      cleanups.push(() => cluster.stop(signal.aborted ? 4_000 : 15_000));
+      log.info({ workers, logs: logDir }, 'starting workers and the projector');
+      await Promise.all([...Array.from({ length: workers }, () => cluster.addWorker()), cluster.startProjector()]);
+      return workers;
+    },
+    connectClient: () => connectClient({ servers: natsUrl.split(','), timeoutMs: 20_000 }),
+    async startDashboard(request, cleanups) {
+      const control = await startControlServer(cluster, request.simulator);
+      cleanups.push(() => control.close());
+      const dashboard = await cluster.startDashboard({
+        HTTP_PORT: String(request.port),
+        DEMO_CONTROL_URL: control.url,
+        DEMO_DISTRIBUTED: 'true',
+        DEMO_INFRASTRUCTURE: label,
+      });
+      return Number(dashboard.ready['httpPort']);
+    },
+    async stop() {
+      poolEnded = true;
+      try {
+        await pool.end();
+      } finally {
+        await servers.teardown();
+      }
+    },
+  };
+}
