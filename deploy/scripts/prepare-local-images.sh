@@ -81,7 +81,7 @@ build_image() {
   if up_to_date "$name" "$hash"; then log "$name is up to date"; return; fi
   t0=$(now)
   log "building $name"
-  docker build --network host --label "$LABEL=$hash" --build-arg "BASE_IMAGE=$BASE_IMAGE" -t "$name" "$context" >/tmp/ratchet-image-build.log 2>&1 \
+  docker build --force-rm --network host --label "$LABEL=$hash" --build-arg "BASE_IMAGE=$BASE_IMAGE" -t "$name" "$context" >/tmp/ratchet-image-build.log 2>&1 \
     || { tail -n 30 /tmp/ratchet-image-build.log >&2; die "building $name failed"; }
   log "$name built ($(since "$t0"))"
 }

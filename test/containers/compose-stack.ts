@@ -109,7 +109,7 @@ export class ComposeStack {
   async up(): Promise<{ buildMs: number; upMs: number }> {
     const t0 = performance.now();
     // One build: every app service shares the image, `migrate` included.
-    await this.compose(['build', 'migrate'], 600_000);
+    await this.compose(['build', '--force-rm', 'migrate'], 600_000);
     const t1 = performance.now();
     await this.compose(['up', '-d', '--no-build'], 300_000);
     return { buildMs: t1 - t0, upMs: performance.now() - t1 };

@@ -1,3 +1,4 @@
+import { startServerContainerIfDocker, type ContainerServerKind } from './container-servers.js';
 import { LauncherError, LauncherErrorCode } from './launcher-error.js';
 import { readNatsInfo } from './nats-info.js';
 import { startNatsServer, type NatsServerOptions } from './nats-server.js';
@@ -21,6 +22,8 @@ export interface EnsureServersOptions {
   readonly postgres?: PostgresServerOptions;
   /** How to start nats-server when NATS_URL is unset (e.g. a kept `storeDir`). Default: a temp store, a free port. */
   readonly nats?: NatsServerOptions;
+  /** When a binary is missing and a Docker engine answers, run that server in a container (container-servers.ts). Default true. */
+  readonly containers?: boolean;
 }
 
 /** The servers in use; `teardown()` stops the ones this call started. */
@@ -57,8 +60,9 @@ type Registry = { [KEY]?: Shared };
  * nats-server are started from the binaries on PATH (into temp dirs unless told otherwise) and the
  * env vars are set so child processes inherit them. A missing binary throws when `required` (under
  * CI by default) and warns otherwise (whatever needs the server then fails on the missing env var);
- * nothing is skipped silently. On a machine with a Docker engine but no binaries, start containers
- * yourself and set the two env vars.
+ * nothing is skipped silently. When a binary is missing but a Docker engine answers, that server
+ * runs in a container instead (testcontainers, host network; images from RATCHET_POSTGRES_IMAGE /
+ * RATCHET_NATS_IMAGE, the local ratchet-local/* ones, or postgres:15 / nats:2.10).
  * @example
  * // test/global-setup.ts
  * export default async function setup() {
@@ -108,6 +112,8 @@ async function provide(options: EnsureServersOptions): Promise<Started> {
       label: 'Postgres',
       verify: (url) => checkPostgres(url),
       start: async () => startPostgresServer(options.postgres),
+      kind: 'postgres',
+      containers: options.containers ?? true,
       required,
       verifyTimeoutMs,
       log,
@@ -117,6 +123,8 @@ async function provide(options: EnsureServersOptions): Promise<Started> {
       label: 'NATS',
       verify: (url) => readNatsInfo(url),
       start: async () => startNatsServer(options.nats),
+      kind: 'nats',
+      containers: options.containers ?? true,
       required,
       verifyTimeoutMs,
       log,
@@ -151,6 +159,8 @@ interface ProvideOne {
   readonly label: string;
   readonly verify: (url: string) => Promise<unknown>;
   readonly start: () => Promise<ServerHandle>;
+  readonly kind: ContainerServerKind;
+  readonly containers: boolean;
   readonly required: boolean;
   readonly verifyTimeoutMs: number;
   readonly log: (line: string) => void;
@@ -174,24 +184,32 @@ async function provideOne(p: ProvideOne): Promise<Provided> {
     return { url: given, pid: undefined, summary: `${redact(given)} (from ${p.envVar})`, stop: async () => undefined };
   }
   let server: ServerHandle;
+  let started = 'started';
   try {
     server = await p.start();
   } catch (error) {
-    if (!p.required && error instanceof LauncherError && error.code === LauncherErrorCode.NOT_FOUND) {
-      p.log(`[ratchet] WARNING: no ${p.label} (${p.envVar} unset), so what needs it (integration tests) will fail: ${error.message}`);
-      return { url: undefined, pid: undefined, summary: 'none (what needs it will fail)', stop: async () => undefined };
+    const missing = error instanceof LauncherError && error.code === LauncherErrorCode.NOT_FOUND;
+    const container = missing && p.containers ? await startServerContainerIfDocker(p.kind) : undefined;
+    if (container !== undefined) {
+      server = container;
+      started = `started in a container of ${container.image}`;
+    } else {
+      if (!p.required && error instanceof LauncherError && error.code === LauncherErrorCode.NOT_FOUND) {
+        p.log(`[ratchet] WARNING: no ${p.label} (${p.envVar} unset), so what needs it (integration tests) will fail: ${error.message}`);
+        return { url: undefined, pid: undefined, summary: 'none (what needs it will fail)', stop: async () => undefined };
+      }
+      throw new LauncherError(`${p.envVar} is unset and starting a ${p.label} failed`, {
+        code: error instanceof LauncherError ? error.code : LauncherErrorCode.START_FAILED,
+        cause: error,
+        log: error instanceof Error ? error.message : String(error),
+      });
     }
-    throw new LauncherError(`${p.envVar} is unset and starting a ${p.label} failed`, {
-      code: error instanceof LauncherError ? error.code : LauncherErrorCode.START_FAILED,
-      cause: error,
-      log: error instanceof Error ? error.message : String(error),
-    });
   }
   process.env[p.envVar] = server.url;
   return {
     url: server.url,
     pid: server.pid,
-    summary: `${server.url} (started, pid ${server.pid})`,
+    summary: `${server.url} (${started}, pid ${server.pid})`,
     stop: async () => {
       if (process.env[p.envVar] === server.url) delete process.env[p.envVar];
       await server.stop();

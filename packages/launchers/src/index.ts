@@ -8,6 +8,8 @@ export type { EnsureServersOptions, Servers } from './ensure-servers.js';
 export { startServiceProcess } from './service-process.js';
 export type { ServiceProcess, ServiceProcessOptions } from './service-process.js';
 export { dockerAvailable } from './docker-available.js';
+export { startPostgresContainer, startNatsContainer, chooseContainerImage } from './container-servers.js';
+export type { ContainerServerHandle, ContainerServerKind, ContainerServerOptions } from './container-servers.js';
 export { readNatsInfo } from './nats-info.js';
 export type { NatsInfo } from './nats-info.js';
 export { checkPostgres } from './postgres-ready.js';
