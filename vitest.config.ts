@@ -48,6 +48,8 @@ export default defineConfig({
         test: {
           name: 'containers',
           include: ['test/containers/**/*.test.ts'],
+          // One file at a time: the compose stack alone is 10 containers on 2 cores.
+          fileParallelism: false,
           testTimeout: 600_000,
           hookTimeout: 600_000,
         },
