@@ -195,7 +195,8 @@ async function provideOne(p: ProvideOne): Promise<Provided> {
       started = `started in a container of ${container.image}`;
     } else {
       if (!p.required && error instanceof LauncherError && error.code === LauncherErrorCode.NOT_FOUND) {
-        p.log(`[ratchet] WARNING: no ${p.label} (${p.envVar} unset), so what needs it (integration tests) will fail: ${error.message}`);
+        const noDocker = p.containers ? '; no Docker engine answers for a container either' : '';
+        p.log(`[ratchet] WARNING: no ${p.label} (${p.envVar} unset), so what needs it (integration tests) will fail: ${error.message}${noDocker}`);
         return { url: undefined, pid: undefined, summary: 'none (what needs it will fail)', stop: async () => undefined };
       }
       throw new LauncherError(`${p.envVar} is unset and starting a ${p.label} failed`, {
