@@ -104,7 +104,7 @@ async function child(form: Form, count: number): Promise<void> {
   for (let i = 0; i < 100; i += 1) {
     const state = Turnstile.replay(historyOf(i));
     const streamId = streamIdOf(Turnstile.type, idOf(i));
-    warm.put(streamId, partitionOf(idOf(i), PARTITIONS), { version: state.version, snapshotVersion: 0, state: Turnstile.persist(state) });
+    warm.put(streamId, partitionOf(idOf(i), PARTITIONS), { version: state.version, snapshotVersion: 0, state: Turnstile.runtime.persist(state) });
     if (warm.take(streamId) === undefined) throw new Error('warm-up entry lost');
     new ActorCache().get(streamId, () => new AggregateActor(Turnstile, idOf(i), streamId, 0)).state = state;
   }
@@ -132,7 +132,7 @@ async function child(form: Form, count: number): Promise<void> {
       tier.put(streamIdOf(Turnstile.type, id), partitionOf(id, PARTITIONS), {
         version: state.version,
         snapshotVersion: 0,
-        state: Turnstile.persist(state),
+        state: Turnstile.runtime.persist(state),
       });
       if ((i + 1) % 100_000 === 0) progress(i + 1, started);
     }
@@ -149,12 +149,12 @@ async function child(form: Form, count: number): Promise<void> {
     let got: { value: unknown; context: unknown; version: number } | undefined;
     if (held instanceof ActorCache) {
       const state = held.get(streamId, () => new AggregateActor(Turnstile, idOf(i), streamId, 0)).state;
-      got = state === undefined ? undefined : { ...Turnstile.persist(state), version: state.version };
+      got = state === undefined ? undefined : { ...Turnstile.runtime.persist(state), version: state.version };
     } else if (held instanceof PassivatedCache) {
       const entry = held.take(streamId);
       got = entry === undefined ? undefined : { ...entry.state, version: entry.version };
     }
-    if (held !== undefined && JSON.stringify(got) !== JSON.stringify({ ...Turnstile.persist(expected), version: expected.version })) {
+    if (held !== undefined && JSON.stringify(got) !== JSON.stringify({ ...Turnstile.runtime.persist(expected), version: expected.version })) {
       throw new Error(`${form}: aggregate ${i} holds ${JSON.stringify(got)}, not its replayed state`);
     }
   }

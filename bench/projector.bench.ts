@@ -67,8 +67,8 @@ export async function runProjectorBench(options: ProjectorBenchOptions = {}): Pr
       const requests: AppendRequest[] = [];
       for (let i = 0; i < turnstiles && appended + requests.length < total; i += 1) {
         const state = states[i]!;
-        const d = Turnstile.decide(state, { type: state.version === 0 ? 'install' : commands[1 + ((round + i) % 3)]!, payload: {} });
-        if (!d.accepted) continue;
+        const d = Turnstile.decide({ type: state.version === 0 ? 'install' : commands[1 + ((round + i) % 3)]!, payload: {} } as never, state);
+        if (d.status === 'rejected') continue;
         requests.push({ streamId: `turnstile/t-${i}`, expectedVersion: state.version, events: d.events.map((e) => ({ type: e.type, data: e.data })) });
         states[i] = d.state;
       }

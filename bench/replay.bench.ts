@@ -139,7 +139,7 @@ export async function runReplayBench(options: ReplayBenchOptions = {}): Promise<
       streamId: withSnapshot,
       version: snapshotAt,
       machineVersion: Turnstile.machineVersion,
-      state: Turnstile.persist(Turnstile.replay(history.slice(0, snapshotAt))),
+      state: Turnstile.runtime.persist(Turnstile.replay(history.slice(0, snapshotAt))),
     });
     if (!saved) throw new Error('snapshot was not saved');
 
@@ -147,7 +147,7 @@ export async function runReplayBench(options: ReplayBenchOptions = {}): Promise<
     const loadWithSnapshot = async (): Promise<void> => {
       const snapshot = await store.loadSnapshot(withSnapshot, Turnstile.machineVersion);
       if (snapshot === null) throw new Error('snapshot not found');
-      const from = Turnstile.restore(snapshot.state as never, snapshot.version);
+      const from = Turnstile.runtime.restore(snapshot.state as never, snapshot.version);
       const events = await store.readStream(withSnapshot, { fromVersion: from.version + 1 });
       const state = Turnstile.replay(events, from);
       if (state.version !== length) throw new Error(`loaded version ${state.version}, expected ${length}`);

@@ -38,7 +38,7 @@ export async function startProjectorTestEnv(prefix: string): Promise<ProjectorTe
   pool.on('error', () => undefined);
   await ensureEventsStream(await jetstreamManager(nc));
   const makeWorker = (): Worker =>
-    createWorker({ nats: nc, store, aggregates: [Turnstile], relayPollIntervalMs: 20, relayLeaseTtlMs: 1_000, logger: pino({ level: 'silent' }) });
+    createWorker({ nats: nc, jetstream: nc, store, aggregates: [Turnstile], relayPollIntervalMs: 20, relayLeaseTtlMs: 1_000, logger: pino({ level: 'silent' }) });
   const env: ProjectorTestEnv = {
     nats,
     nc,
@@ -90,8 +90,8 @@ export function appendTurnstileEvents(
       const state = states.get(id)!;
       const command = state.version === 0 ? 'install' : COMMANDS[(n * 7 + l) % COMMANDS.length]!;
       n += 1;
-      const decision = Turnstile.decide(state, { type: command, payload: {} }, id);
-      if (!decision.accepted) continue;
+      const decision = Turnstile.decide({ type: command, payload: {} } as never, state, { id });
+      if (decision.status === 'rejected') continue;
       await store.append(`turnstile/${id}`, state.version, decision.events.map((e) => ({ type: e.type, data: e.data })));
       states.set(id, decision.state);
       appended += decision.events.length;

@@ -41,7 +41,7 @@ export async function startInProcessWorker(options: InProcessWorkerOptions): Pro
   const nc = await connect({ servers: natsServer.url });
   const store = createPostgresEventStore({ connectionString: db.url, ...(options.poolSize === undefined ? {} : { poolSize: options.poolSize }) });
   await store.migrate();
-  const worker = createWorker({ nats: nc, store: options.wrapStore?.(store) ?? store, aggregates: [Turnstile], ...options.worker });
+  const worker = createWorker({ nats: nc, jetstream: nc, store: options.wrapStore?.(store) ?? store, aggregates: [Turnstile], ...options.worker });
   await worker.start();
   const client = await connectClient({ servers: natsServer.url, timeoutMs: options.clientTimeoutMs ?? 10_000 });
   return {

@@ -63,9 +63,9 @@ async function scenario(schema: string) {
     const invokedAt = (clock += 10);
     const streamId = streamIdOf('turnstile', id);
     const state = Turnstile.replay(await store.readStream(streamId));
-    const decision = Turnstile.decide(state, { type, payload: {} } as never);
+    const decision = Turnstile.decide({ type, payload: {} } as never, state);
     const base = { commandId, aggregateType: 'turnstile', aggregateId: id, commandType: type, payload: {}, invokedAt };
-    if (!decision.accepted) {
+    if (decision.status === 'rejected') {
       history.push({ ...base, completedAt: (clock += 5), outcome: 'rejected', version: state.version, reason: decision.reason, ...recordAs });
       return commandId;
     }

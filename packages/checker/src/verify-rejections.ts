@@ -45,12 +45,12 @@ export async function verifyRejections(
       if (at === undefined) continue; // a version the stream never reached: verifyAnswers reports it
       let decision;
       try {
-        decision = aggregate.decide(at, { type: r.commandType, payload: r.payload ?? {} }, r.aggregateId);
+        decision = aggregate.runtime.decideParsed(aggregate.runtime.parseCommand({ type: r.commandType, payload: r.payload ?? {} }), at, r.aggregateId);
       } catch (error) {
         tally.violation('C10', `${stream}: ${r.commandId} was rejected at version ${r.version}, but deciding it there throws ${String(error)}`);
         continue;
       }
-      if (decision.accepted) tally.violation('C10', `${stream}: ${r.commandId} (${r.commandType}) was rejected at version ${r.version}, but the stream at that version accepts it`);
+      if (decision.status === 'accepted') tally.violation('C10', `${stream}: ${r.commandId} (${r.commandType}) was rejected at version ${r.version}, but the stream at that version accepts it`);
       else if (r.reason !== undefined && decision.reason !== r.reason) {
         tally.violation('C10', `${stream}: ${r.commandId} was rejected at version ${r.version} for "${r.reason}", but the stream at that version rejects it for "${decision.reason}"`);
       }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connect, errors, headers, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
+import { connect, errors, headers, type MsgHdrs } from '@nats-io/transport-node';
 import {
   ErrorCode,
   errorFromData,
@@ -25,6 +25,7 @@ import {
   validTraceparent,
   type CommandMetadata,
   type CommandRequest,
+  type RequestTransport,
 } from '@ratchet/transport-nats';
 import { backoffDelay, type BackoffOptions } from './backoff-delay.js';
 import type { SendResult } from './send-result.js';
@@ -33,8 +34,8 @@ import type { SendResult } from './send-result.js';
 export interface ClientOptions {
   /** NATS server URL(s) to connect to, credentials in the URL allowed (`nats://user:pass@host`); default the nats.js default (127.0.0.1:4222). Ignored with `connection`. */
   readonly servers?: string | string[];
-  /** An existing connection to use; the client then never closes it. */
-  readonly connection?: NatsConnection;
+  /** An existing connection to use (a NATS connection, or the embedded in-process bus's); the client then never closes it. */
+  readonly connection?: RequestTransport;
   /** Partitions per aggregate type; must match the workers'. Default 64. */
   readonly partitionCount?: number;
   /** Overall budget of one send, retries included, in milliseconds; default 5000. */
@@ -82,8 +83,8 @@ export interface RatchetClient {
   ): Promise<SendResult<EventUnion<A['events']>>>;
   /** Send a command by aggregate type name, unchecked against any definition. */
   sendRaw(aggregateType: string, id: string, command: RawCommand, options?: SendOptions): Promise<SendResult>;
-  /** The NATS connection in use. */
-  readonly connection: NatsConnection;
+  /** The connection in use. */
+  readonly connection: RequestTransport;
   /** Close the connection if the client opened it. */
   close(): Promise<void>;
 }
@@ -133,7 +134,7 @@ interface Config {
 }
 
 async function sendCommand(
-  nc: NatsConnection,
+  nc: RequestTransport,
   config: Config,
   aggregateType: string,
   id: string,
@@ -183,7 +184,7 @@ async function sendCommand(
 }
 
 async function attemptUntilDeadline(
-  nc: NatsConnection,
+  nc: RequestTransport,
   config: Config,
   subject: string,
   body: Uint8Array,
@@ -242,7 +243,7 @@ async function attemptUntilDeadline(
 }
 
 /** The workers' answer on the unrouted-probe subject, or undefined when none answers (no worker runs, or no time left). */
-async function askWhyUnrouted(nc: NatsConnection, subject: string, body: Uint8Array, h: MsgHdrs, timeoutMs: number): Promise<RatchetError | undefined> {
+async function askWhyUnrouted(nc: RequestTransport, subject: string, body: Uint8Array, h: MsgHdrs, timeoutMs: number): Promise<RatchetError | undefined> {
   const probe = unroutedSubjectFor(subject);
   if (probe === undefined || timeoutMs < 1) return undefined;
   try {

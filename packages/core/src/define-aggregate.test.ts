@@ -61,9 +61,9 @@ describe('defineAggregate', () => {
   });
 
   it('decides: returns events and the state they lead to', () => {
-    const d = Door.decide(Door.initialState(), { type: 'open', payload: { by: 'ann' } });
-    expect(d.accepted).toBe(true);
-    if (!d.accepted) return;
+    const d = Door.decide({ type: 'open', payload: { by: 'ann' } }, Door.initialState());
+    expect(d.status).toBe('accepted');
+    if (d.status !== 'accepted') return;
     expect(d.events).toEqual([{ type: 'opened', data: { by: 'ann' } }]);
     expect(d.state.version).toBe(1);
     expect(d.state.snapshot.value).toBe('open');
@@ -71,13 +71,13 @@ describe('defineAggregate', () => {
 
   it('rejects an event the machine does not accept, naming state and event', () => {
     const open = Door.replay([{ type: 'opened', data: { by: 'ann' } }]);
-    const d = Door.decide(open, { type: 'open', payload: { by: 'bob' } });
-    expect(d).toEqual({ accepted: false, reason: 'event "opened" is not accepted in state "open"' });
+    const d = Door.decide({ type: 'open', payload: { by: 'bob' } }, open);
+    expect(d).toEqual({ status: 'rejected', reason: 'event "opened" is not accepted in state "open"' });
   });
 
   it('passes through a rejection from decide', () => {
-    expect(Door.decide(Door.initialState(), { type: 'close', payload: {} })).toEqual({
-      accepted: false,
+    expect(Door.decide({ type: 'close', payload: {} }, Door.initialState())).toEqual({
+      status: 'rejected',
       reason: 'already closed',
     });
   });
@@ -85,7 +85,7 @@ describe('defineAggregate', () => {
   it('throws a ValidationError listing every issue of an invalid command', () => {
     let caught: unknown;
     try {
-      Door.decide(Door.initialState(), { type: 'paint', payload: { colour: 3, coats: -1 } });
+      Door.decide({ type: 'paint', payload: { colour: 3, coats: -1 } } as never, Door.initialState());
     } catch (error) {
       caught = error;
     }
@@ -99,7 +99,7 @@ describe('defineAggregate', () => {
   it('throws UNKNOWN_COMMAND for a command it does not define, including prototype keys', () => {
     for (const type of ['kick', '__proto__', 'constructor', 'toString']) {
       try {
-        Door.decide(Door.initialState(), { type, payload: {} });
+        Door.decide({ type, payload: {} } as never, Door.initialState());
         expect.unreachable();
       } catch (error) {
         expect(error).toBeInstanceOf(RatchetError);
@@ -109,24 +109,24 @@ describe('defineAggregate', () => {
   });
 
   it('reports an event that fails its own schema as a DefinitionError, not a rejection', () => {
-    expect(() => Door.decide(Door.initialState(), { type: 'sabotage', payload: {} })).toThrow(DefinitionError);
+    expect(() => Door.decide({ type: 'sabotage', payload: {} }, Door.initialState())).toThrow(DefinitionError);
   });
 
   it('persists and restores a state', () => {
     const s = Door.replay([{ type: 'opened', data: { by: 'ann' } }, { type: 'painted', data: { colour: 'red' } }]);
-    const restored = Door.restore(JSON.parse(JSON.stringify(Door.persist(s))), s.version);
+    const restored = Door.runtime.restore(JSON.parse(JSON.stringify(Door.runtime.persist(s))), s.version);
     expect(restored.version).toBe(2);
     expect(restored.snapshot.value).toBe('open');
     expect(restored.snapshot.context).toEqual({ colour: 'red', openings: 1 });
-    const d = Door.decide(restored, { type: 'close', payload: {} });
-    expect(d.accepted && d.state.snapshot.value).toBe('closed');
+    const d = Door.decide({ type: 'close', payload: {} }, restored);
+    expect(d.status === 'accepted' && d.state.snapshot.value).toBe('closed');
   });
 
   it('derives a machine version that changes with the definition and accepts an explicit one', () => {
     expect(defineDoor().machineVersion).toBe(Door.machineVersion);
     const changed = defineDoor({ schemaVersions: { painted: 2 }, upcasters: { painted: { 1: (d: unknown) => d } } });
     expect(changed.machineVersion).not.toBe(Door.machineVersion);
-    expect(defineDoor({ version: 'v7' }).machineVersion).toBe('v7');
+    expect(defineDoor({ machineVersion: 'v7' }).machineVersion).toBe('v7');
   });
 
   it('upcasts stored events from older schema versions on read', () => {
@@ -145,12 +145,12 @@ describe('defineAggregate', () => {
       { type: 'painted', schemaVersion: 3, data: { colour: 'teal' } },
     ]);
     expect(s.snapshot.context.colour).toBe('teal');
-    expect(V2.upcast({ type: 'painted', schemaVersion: 1, data: { c: 'blue' } })).toEqual({
+    expect(V2.runtime.upcast({ type: 'painted', schemaVersion: 1, data: { c: 'blue' } })).toEqual({
       type: 'painted',
       data: { colour: 'blue' },
     });
-    expect(() => V2.upcast({ type: 'painted', schemaVersion: 4, data: {} })).toThrow(DefinitionError);
-    expect(() => Door.upcast({ type: 'nope', schemaVersion: 2, data: {} })).toThrow(RatchetError);
+    expect(() => V2.runtime.upcast({ type: 'painted', schemaVersion: 4, data: {} })).toThrow(DefinitionError);
+    expect(() => Door.runtime.upcast({ type: 'nope', schemaVersion: 2, data: {} })).toThrow(RatchetError);
   });
 
   it('refuses a bad definition', () => {

@@ -13,17 +13,18 @@ export type { DomainEvent, EventMetadata, NewEvent, RecordedEvent } from './even
 export { defineAggregate } from './define-aggregate.js';
 export type {
   Aggregate,
-  AggregateConfig,
+  AggregateRuntime,
   AnyAggregate,
   AggregateState,
   CommandUnion,
   DecideContext,
   Decision,
   EventUnion,
+  ParsedCommand,
   PersistedState,
   StoredEventInput,
-  Upcaster,
-} from './define-aggregate.js';
+} from './aggregate.js';
+export type { AggregateConfig, Upcaster } from './aggregate-config.js';
 export { reject, isRejection } from './rejection.js';
 export type { Rejection } from './rejection.js';
 export { deriveMachineVersion } from './machine-version.js';

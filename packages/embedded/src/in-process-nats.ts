@@ -1,17 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import {
-  errors,
-  headers as natsHeaders,
-  type Msg,
-  type MsgCallback,
-  type MsgHdrs,
-  type NatsConnection,
-  type Payload,
-  type PublishOptions,
-  type RequestOptions,
-  type Subscription,
-  type SubscriptionOptions,
-} from '@nats-io/transport-node';
+import { errors, headers as natsHeaders, type Msg, type MsgHdrs, type Payload, type PublishOptions } from '@nats-io/transport-node';
+import type {
+  CommandTransport,
+  RequestTransport,
+  TransportRequestOptions,
+  TransportMessage,
+  TransportSubscribeOptions,
+  TransportSubscription,
+} from '@ratchet/transport-nats';
 import { subjectMatches } from './subject-match.js';
 
 const encoder = new TextEncoder();
@@ -21,7 +17,7 @@ interface Sub {
   readonly sid: number;
   readonly subject: string;
   readonly queue: string | undefined;
-  readonly callback: MsgCallback<Msg>;
+  readonly callback: (error: Error | null, message: Msg) => void;
   readonly connection: InProcessConnection;
   active: boolean;
   received: number;
@@ -47,13 +43,13 @@ export class InProcessNats {
   readonly #subs = new Set<Sub>();
   #nextSid = 1;
 
-  /** A new connection to this bus; close it like a NATS connection. */
-  connect(name = 'in-process'): NatsConnection {
-    return new InProcessConnection(this, name) as unknown as NatsConnection;
+  /** A new connection to this bus: a worker's transport and a client's; close it like a NATS connection. */
+  connect(name = 'in-process'): InProcessConnection {
+    return new InProcessConnection(this, name);
   }
 
   /** @internal */
-  add(connection: InProcessConnection, subject: string, queue: string | undefined, callback: MsgCallback<Msg>): Sub {
+  add(connection: InProcessConnection, subject: string, queue: string | undefined, callback: Sub['callback']): Sub {
     const sub: Sub = { sid: this.#nextSid++, subject, queue, callback, connection, active: true, received: 0, pending: 0, idle: [] };
     this.#subs.add(sub);
     return sub;
@@ -148,9 +144,9 @@ class InProcessMsg implements Msg {
   }
 }
 
-class InProcessSubscription {
+/** A callback subscription on the bus. */
+export class InProcessSubscription implements TransportSubscription {
   readonly closed: Promise<void>;
-  readonly callback: MsgCallback<Msg>;
   readonly #sub: Sub;
   readonly #bus: InProcessNats;
   #resolveClosed!: () => void;
@@ -159,7 +155,6 @@ class InProcessSubscription {
   constructor(bus: InProcessNats, sub: Sub) {
     this.#bus = bus;
     this.#sub = sub;
-    this.callback = sub.callback;
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });
@@ -187,70 +182,30 @@ class InProcessSubscription {
     this.#resolveClosed();
   }
 
-  isDraining(): boolean {
-    return this.#draining;
-  }
-
   isClosed(): boolean {
     return !this.#sub.active;
-  }
-
-  getSubject(): string {
-    return this.#sub.subject;
-  }
-
-  getReceived(): number {
-    return this.#sub.received;
-  }
-
-  getProcessed(): number {
-    return this.#sub.received;
-  }
-
-  getPending(): number {
-    return this.#sub.pending;
-  }
-
-  getID(): number {
-    return this.#sub.sid;
-  }
-
-  getMax(): number | undefined {
-    return undefined;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.drain();
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<Msg> {
-    throw new errors.InvalidOperationError('the in-process transport supports callback subscriptions only');
   }
 }
 
 /**
- * The part of nats.js v3's `NatsConnection` that Ratchet's worker and client use, over an
- * {@link InProcessNats} bus: `subscribe` (with `queue` and `callback`), `publish`, `request`
- * (rejecting like nats.js: a `RequestError` caused by `NoRespondersError` when nothing is
- * subscribed, a `TimeoutError` when no reply comes in time), `drain`, `close`, `isClosed`.
+ * A connection to an {@link InProcessNats} bus, with what Ratchet's worker and client need of a
+ * NATS connection (`CommandTransport`, `RequestTransport`): `subscribe` (with `queue` and
+ * `callback`), `publish`, `request` (rejecting like nats.js: a `RequestError` caused by
+ * `NoRespondersError` when nothing is subscribed, a `TimeoutError` when no reply comes in time),
+ * `drain`, `close`, `isClosed`.
  */
-class InProcessConnection {
-  readonly info = undefined;
+export class InProcessConnection implements CommandTransport, RequestTransport {
   readonly #bus: InProcessNats;
-  readonly #name: string;
+  /** The name given at `connect`, for logs. */
+  readonly name: string;
   readonly #subs = new Set<InProcessSubscription>();
   readonly #requests = new Set<(error: Error) => void>();
   #closed = false;
   #draining = false;
-  #resolveClosed!: () => void;
-  readonly #closedPromise: Promise<void>;
 
   constructor(bus: InProcessNats, name: string) {
     this.#bus = bus;
-    this.#name = name;
-    this.#closedPromise = new Promise((resolve) => {
-      this.#resolveClosed = resolve;
-    });
+    this.name = name;
   }
 
   /** @internal */
@@ -258,14 +213,11 @@ class InProcessConnection {
     this.#subs.delete(sub);
   }
 
-  subscribe(subject: string, opts: SubscriptionOptions = {}): Subscription {
+  subscribe(subject: string, options: TransportSubscribeOptions): InProcessSubscription {
     this.#check();
-    if (opts.callback === undefined) {
-      throw new errors.InvalidOperationError('the in-process transport supports callback subscriptions only');
-    }
-    const sub = new InProcessSubscription(this.#bus, this.#bus.add(this, subject, opts.queue, opts.callback));
+    const sub = new InProcessSubscription(this.#bus, this.#bus.add(this, subject, options.queue, options.callback));
     this.#subs.add(sub);
-    return sub as unknown as Subscription;
+    return sub;
   }
 
   publish(subject: string, payload?: Payload, opts: PublishOptions = {}): void {
@@ -273,14 +225,14 @@ class InProcessConnection {
     this.#bus.route({ subject, data: toBytes(payload), reply: opts.reply, headers: copyHeaders(opts.headers) });
   }
 
-  request(subject: string, payload?: Payload, opts: RequestOptions = { timeout: 1_000 }): Promise<Msg> {
+  request(subject: string, payload?: Payload, opts: TransportRequestOptions = { timeout: 1_000 }): Promise<TransportMessage> {
     if (this.#closed) return Promise.reject(new errors.ClosedConnectionError());
     if (this.#draining) return Promise.reject(new errors.DrainingConnectionError());
     const timeout = opts.timeout || 1_000;
     const inbox = `_INBOX.${randomUUID().replaceAll('-', '')}`;
-    return new Promise<Msg>((resolve, reject) => {
+    return new Promise<TransportMessage>((resolve, reject) => {
       let settled = false;
-      const settle = (error: Error | null, msg?: Msg): void => {
+      const settle = (error: Error | null, msg?: TransportMessage): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
@@ -306,24 +258,8 @@ class InProcessConnection {
     this.#check();
   }
 
-  async rtt(): Promise<number> {
-    return 0;
-  }
-
-  getServer(): string {
-    return `in-process:${this.#name}`;
-  }
-
   isClosed(): boolean {
     return this.#closed;
-  }
-
-  isDraining(): boolean {
-    return this.#draining;
-  }
-
-  closed(): Promise<void | Error> {
-    return this.#closedPromise;
   }
 
   /** Drain every subscription (deliver what was routed to it), then close. */
@@ -340,7 +276,6 @@ class InProcessConnection {
     this.#closed = true;
     for (const sub of [...this.#subs]) sub.unsubscribe();
     for (const fail of [...this.#requests]) fail(new errors.RequestError('connection closed'));
-    this.#resolveClosed();
   }
 
   #check(): void {

@@ -77,7 +77,7 @@ beforeAll(async () => {
 
 /** A real worker: its outbox relay publishes what the tests append to the store. */
 async function startWorker(): Promise<Worker> {
-  const w = createWorker({ nats: nc, store, aggregates: [Turnstile], relayPollIntervalMs: 20, relayLeaseTtlMs: 1_000, logger: pino({ level: 'silent' }) });
+  const w = createWorker({ nats: nc, jetstream: nc, store, aggregates: [Turnstile], relayPollIntervalMs: 20, relayLeaseTtlMs: 1_000, logger: pino({ level: 'silent' }) });
   await w.start();
   return w;
 }

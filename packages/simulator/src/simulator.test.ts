@@ -13,8 +13,8 @@ function fakeClient() {
     async send(_a: unknown, id: string, command: { type: 'install' | 'insertCoin' | 'pushArm'; payload: object }) {
       await sleep(0);
       const state = states.get(id) ?? Turnstile.initialState();
-      const decision = Turnstile.decide(state, { type: command.type, payload: {} });
-      if (!decision.accepted) return { status: 'rejected', reason: decision.reason, version: state.version, commandId: 'x', attempts: 1 };
+      const decision = Turnstile.decide({ type: command.type, payload: {} } as never, state);
+      if (decision.status === 'rejected') return { status: 'rejected', reason: decision.reason, version: state.version, commandId: 'x', attempts: 1 };
       states.set(id, decision.state);
       return { status: 'ok', version: decision.state.version, events: [], duplicate: false, commandId: 'x', attempts: 1 };
     },

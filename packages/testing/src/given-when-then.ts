@@ -1,60 +1,77 @@
 import { deepStrictEqual, fail } from 'node:assert/strict';
-import { RatchetError, type AnyAggregate, type DomainEvent, type Rejection, type StoredEventInput } from '@ratchet/core';
+import { RatchetError, type Aggregate, type AnyAggregate, type EventUnion } from '@ratchet/core';
+import type { z } from 'zod';
 
-/** What a spec expects: these events, or a rejection (optionally with its reason). */
-export type Expectation = readonly DomainEvent[] | Rejection | { readonly rejected: true; readonly reason?: string | RegExp };
+/** The domain events of an aggregate, as the aggregate's schemas type them. */
+export type EventOf<A extends AnyAggregate> = A extends Aggregate<infer _M, infer _C, infer E> ? EventUnion<E> : never;
+
+/** A command of an aggregate as a spec writes it: its type, and its payload (default `{}`). */
+export type SpecCommand<A extends AnyAggregate> =
+  A extends Aggregate<infer _M, infer C, infer _E>
+    ? { [K in keyof C & string]: { readonly type: K; readonly payload?: z.input<C[K]> } }[keyof C & string]
+    : never;
+
+/** A stored event given to a spec: a current event, or an older schema version to upcast. */
+export type GivenEvent<A extends AnyAggregate> = EventOf<A> | { readonly type: EventOf<A>['type']; readonly data: unknown; readonly schemaVersion: number };
+
+/** What a spec expects: exactly these events, or a rejection (its reason matched when given). */
+export type Expectation<A extends AnyAggregate> = readonly EventOf<A>[] | { readonly status: 'rejected'; readonly reason?: string | RegExp };
 
 /** The `when` step of a spec. */
-export interface WhenStep {
+export interface WhenStep<A extends AnyAggregate> {
   /** Assert the outcome: the exact events, or a rejection. */
-  then(expected: Expectation): void;
+  then(expected: Expectation<A>): void;
   /** Assert that deciding throws a Ratchet error with this code (validation, unknown command…). */
   thenThrows(code: string): void;
 }
 
-/** The `given` step of a spec. */
-export interface GivenStep {
+/** The `given` step of a spec: the history is fixed, the command comes next. */
+export interface GivenStep<A extends AnyAggregate> {
   /** Decide this command against the state the given events fold to. */
-  when(command: { readonly type: string; readonly payload?: unknown }): WhenStep;
+  when(command: SpecCommand<A>): WhenStep<A>;
 }
 
 /**
- * Given/when/then specs for any aggregate (pure: no store, no worker).
+ * Given/when/then specs for an aggregate (pure: no store, no worker), typed by the aggregate: a
+ * command or event name it does not define, or a payload its schema does not accept, does not compile.
  * @example
- * given(Turnstile, [{ type: 'installed', data: {} }])
+ * const spec = given(Turnstile);
+ * spec([{ type: 'installed', data: {} }])
  *   .when({ type: 'pushArm' })
  *   .then([{ type: 'armPushedIneffectively', data: {} }]);
+ * spec([]).when({ type: 'pushArm' }).then({ status: 'rejected', reason: /not installed/ });
  */
-export function given(aggregate: AnyAggregate, events: readonly StoredEventInput[] = []): GivenStep {
-  return {
+export function given<A extends AnyAggregate>(aggregate: A): (events?: readonly GivenEvent<A>[]) => GivenStep<A> {
+  return (events = []) => ({
     when(command) {
-      const run = () =>
-        aggregate.decide(aggregate.replay(events), { type: command.type, payload: command.payload ?? {} }, 'spec');
+      const run = () => aggregate.decide({ type: command.type, payload: command.payload ?? {} }, aggregate.replay(events), { id: 'spec' });
       return {
         then(expected) {
           const decision = run();
           if (Array.isArray(expected)) {
-            if (!decision.accepted) fail(`expected events ${JSON.stringify(expected)}, got rejection "${decision.reason}"`);
+            if (decision.status === 'rejected') fail(`expected events ${JSON.stringify(expected)}, got rejection "${decision.reason}"`);
             deepStrictEqual(decision.events, expected);
             return;
           }
-          const rejection = expected as { rejected: true; reason?: string | RegExp };
-          if (decision.accepted) fail(`expected a rejection, got events ${JSON.stringify(decision.events)}`);
+          const rejection = expected as { status: 'rejected'; reason?: string | RegExp };
+          if (decision.status === 'accepted') fail(`expected a rejection, got events ${JSON.stringify(decision.events)}`);
           if (typeof rejection.reason === 'string') deepStrictEqual(decision.reason, rejection.reason);
           else if (rejection.reason instanceof RegExp && !rejection.reason.test(decision.reason)) {
             fail(`rejection reason "${decision.reason}" does not match ${rejection.reason}`);
           }
         },
         thenThrows(code) {
+          let decision;
           try {
-            const decision = run();
-            fail(`expected error ${code}, got ${JSON.stringify(decision)}`);
+            decision = run();
           } catch (error) {
             if (!(error instanceof RatchetError)) throw error;
             deepStrictEqual(error.code, code);
+            return;
           }
+          fail(`expected error ${code}, got ${JSON.stringify(decision)}`);
         },
       };
     },
-  };
+  });
 }

@@ -34,4 +34,13 @@ export {
   TRACEPARENT_HEADER,
   TRACESTATE_HEADER,
 } from './tracing.js';
-export type { CommandSpanOptions } from './tracing.js';
+export type { CommandSpanOptions, CommandSpanSubject } from './tracing.js';
+export type {
+  CommandTransport,
+  RequestTransport,
+  TransportHeaders,
+  TransportMessage,
+  TransportRequestOptions,
+  TransportSubscribeOptions,
+  TransportSubscription,
+} from './transport.js';

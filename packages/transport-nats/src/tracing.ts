@@ -9,6 +9,7 @@ import {
   type TextMapGetter,
   type TextMapSetter,
 } from '@opentelemetry/api';
+import type { TransportHeaders } from './transport.js';
 import type { MsgHdrs } from '@nats-io/transport-node';
 
 /** W3C trace context header carrying the parent span. */
@@ -31,7 +32,7 @@ export function validTraceparent(s: unknown): s is string {
 }
 
 /** Reads OpenTelemetry propagation fields from NATS headers. */
-export const natsHeadersGetter: TextMapGetter<MsgHdrs> = {
+export const natsHeadersGetter: TextMapGetter<TransportHeaders> = {
   keys: (carrier) => carrier.keys(),
   get: (carrier, key) => (carrier.has(key) ? carrier.get(key) : undefined),
 };
@@ -41,16 +42,21 @@ export const natsHeadersSetter: TextMapSetter<MsgHdrs> = {
   set: (carrier, key, value) => carrier.set(key, value),
 };
 
-/** What a command span is about. */
-export interface CommandSpanOptions {
-  /** `client` when sending (injects into `headers`), `server` when handling (extracts from `headers`). */
-  readonly side: 'client' | 'server';
+/** What a command span is about: `client` when sending (injects into `headers`), `server` when handling (extracts from them). */
+export type CommandSpanOptions =
+  | (CommandSpanSubject & {
+      readonly side: 'client';
+      readonly headers: MsgHdrs;
+      /** Parent span context as a `traceparent` to continue instead of the active context. */
+      readonly traceparent?: string;
+    })
+  | (CommandSpanSubject & { readonly side: 'server'; readonly headers: TransportHeaders });
+
+/** The command a span is about. */
+export interface CommandSpanSubject {
   readonly aggregateType: string;
   readonly aggregateId: string;
   readonly commandType: string;
-  readonly headers: MsgHdrs;
-  /** Client side: parent span context as a `traceparent` to continue instead of the active context. */
-  readonly traceparent?: string;
 }
 
 /**
@@ -62,7 +68,7 @@ export interface CommandSpanOptions {
  * try { ... } finally { span.end(); }
  */
 export function startCommandSpan(options: CommandSpanOptions): Span {
-  const { side, aggregateType, aggregateId, commandType, headers } = options;
+  const { aggregateType, aggregateId, commandType } = options;
   const attributes = {
     'messaging.system': 'nats',
     'ratchet.aggregate.type': aggregateType,
@@ -70,12 +76,13 @@ export function startCommandSpan(options: CommandSpanOptions): Span {
     'ratchet.command.type': commandType,
   };
   const tracer = trace.getTracer('ratchet');
-  if (side === 'server') {
-    const parent = propagation.extract(otelContext.active(), headers, natsHeadersGetter);
+  if (options.side === 'server') {
+    const parent = propagation.extract(otelContext.active(), options.headers, natsHeadersGetter);
     return tracer.startSpan(`handle ${aggregateType}.${commandType}`, { kind: SpanKind.SERVER, attributes }, parent);
   }
   const parent = parentContext(options.traceparent);
   const span = tracer.startSpan(`send ${aggregateType}.${commandType}`, { kind: SpanKind.CLIENT, attributes }, parent);
+  const headers = options.headers;
   propagation.inject(trace.setSpan(parent, span), headers, natsHeadersSetter);
   // With no propagator registered, still pass an explicit traceparent on so the worker can record it.
   if (!headers.has(TRACEPARENT_HEADER) && options.traceparent !== undefined && validTraceparent(options.traceparent)) {

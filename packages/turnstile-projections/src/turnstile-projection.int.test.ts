@@ -41,8 +41,8 @@ function history(turnstiles: number, count: number): RecordedEvent[] {
   for (let n = 0; events.length < count; n += 1) {
     const i = (n * 7) % turnstiles;
     const state = states[i]!;
-    const d = Turnstile.decide(state, { type: state.version === 0 ? 'install' : commands[n % commands.length]!, payload: {} });
-    if (!d.accepted) continue;
+    const d = Turnstile.decide({ type: state.version === 0 ? 'install' : commands[n % commands.length]!, payload: {} } as never, state);
+    if (d.status === 'rejected') continue;
     d.events.forEach((e, k) => record(`turnstile/t-${i}`, state.version + k + 1, e.type));
     states[i] = d.state;
     if (events.length === Math.floor(count / 2)) {

@@ -29,8 +29,8 @@ function check(model: Model, real: Real): void {
 }
 
 function apply(real: Real, type: string): { accepted: boolean; eventTypes: string[] } {
-  const decision = Turnstile.decide(real.state, { type, payload: {} });
-  if (!decision.accepted) return { accepted: false, eventTypes: [] };
+  const decision = Turnstile.decide({ type, payload: {} } as never, real.state);
+  if (decision.status === 'rejected') return { accepted: false, eventTypes: [] };
   real.state = decision.state;
   real.events.push(...decision.events);
   return { accepted: true, eventTypes: decision.events.map((e) => e.type) };

@@ -64,7 +64,7 @@ export const turnstileMachine = setup({
 /**
  * The turnstile of rill.wheel's docs: install it, insert a coin to unlock, push the arm to pass.
  * @example
- * const decision = Turnstile.decide(Turnstile.initialState(), { type: 'install', payload: {} });
+ * const decision = Turnstile.decide({ type: 'install', payload: {} }, Turnstile.initialState());
  */
 export const Turnstile = defineAggregate({
   type: 'turnstile',

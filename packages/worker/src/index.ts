@@ -1,5 +1,12 @@
 export { createWorker, Worker } from './worker.js';
-export type { WorkerClusterOptions, WorkerOptions, WorkerStats } from './worker.js';
+export type { WorkerStats } from './worker.js';
+export type { WorkerClusterOptions, WorkerOptions } from './worker-options.js';
+export { handleCommand } from './handle-command.js';
+export type { AdmittedCommand, CommandHandlerContext } from './handle-command.js';
+export { CommandIntake } from './command-intake.js';
+export type { CommandIntakeOptions } from './command-intake.js';
+export { ActorActivation } from './actor-activation.js';
+export type { ActivationStats, ActivationStore, ActorActivationOptions } from './actor-activation.js';
 export { GroupCommitter } from './group-committer.js';
 export type { BatchAppender, GroupCommitterOptions } from './group-committer.js';
 export { ActorCache } from './actor-cache.js';

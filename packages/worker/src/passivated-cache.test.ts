@@ -16,11 +16,11 @@ describe('PassivatedCache', () => {
   it('gives back what was put, once, and a state that restores to the same turnstile', () => {
     const cache = new PassivatedCache();
     const state = Turnstile.replay([installed, coinInserted, coinInserted, armTurned]);
-    cache.put('turnstile/a', 7, { version: state.version, snapshotVersion: 3, state: Turnstile.persist(state) });
+    cache.put('turnstile/a', 7, { version: state.version, snapshotVersion: 3, state: Turnstile.runtime.persist(state) });
     expect(cache.size).toBe(1);
     const got = cache.take('turnstile/a');
     expect(got).toMatchObject({ version: 4, snapshotVersion: 3 });
-    const restored = Turnstile.restore(got!.state, got!.version);
+    const restored = Turnstile.runtime.restore(got!.state, got!.version);
     expect(restored.version).toBe(4);
     expect(restored.snapshot.value).toBe('locked');
     expect(restored.snapshot.context).toEqual({ coins: 2, turns: 1, pushes: 1 });

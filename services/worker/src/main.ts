@@ -67,6 +67,7 @@ if (config.CLUSTER_MODE === 'membership') {
 
 worker = createWorker({
   nats,
+  jetstream: nats,
   store,
   aggregates: [Turnstile],
   workerId,

@@ -1,0 +1,105 @@
+import type { AnyAggregate } from '@ratchet/core';
+import type { PostgresEventStore } from '@ratchet/event-store-postgres';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { CommandTransport } from '@ratchet/transport-nats';
+import type { Logger } from 'pino';
+import type { MembershipView } from './cluster-ownership.js';
+import type { GroupCommitterOptions } from './group-committer.js';
+import type { PartitionOwnership } from './ownership.js';
+import type { WorkerMetrics } from './worker-metrics.js';
+
+/** Options of {@link createWorker}. */
+export interface WorkerOptions {
+  /**
+   * Where commands arrive: a connected NATS client, or any `CommandTransport` (the embedded
+   * in-process bus). The worker does not close it.
+   */
+  readonly nats: CommandTransport;
+  /**
+   * The NATS connection the outbox relay publishes committed events on (JetStream). The relay runs
+   * in this worker only when it is given and `relay` is not false; usually the same connection as `nats`.
+   */
+  readonly jetstream?: NatsConnection;
+  /** Migrated event store (the worker does not close it). */
+  readonly store: PostgresEventStore;
+  /** The aggregate types this worker serves. */
+  readonly aggregates: readonly AnyAggregate[];
+  /** Stable name of this worker; default a random UUID. */
+  readonly workerId?: string;
+  /** Partitions in the cluster; must match every client. Default 64. */
+  readonly partitionCount?: number;
+  /** Who owns which partition; default: claim all of them (one worker), or follow `cluster`. */
+  readonly ownership?: PartitionOwnership;
+  /**
+   * Partition lease length in ms (Postgres's clock): another worker can claim a partition this long
+   * after this one last renewed it; locally the lease ends a fifth earlier, and past it the worker
+   * answers UNAVAILABLE instead of answering from memory. Renewed every fifth. Default 5,000.
+   */
+  readonly partitionLeaseMs?: number;
+  /** Share partitions with other workers by membership (see docs/operations.md). */
+  readonly cluster?: WorkerClusterOptions;
+  /** NATS queue group the command subscriptions join. Default 'ratchet-workers'. */
+  readonly queueGroup?: string;
+  /** Group commit tuning. */
+  readonly groupCommit?: GroupCommitterOptions;
+  /** Save a snapshot every this many events per aggregate. Default 100. */
+  readonly snapshotEvery?: number;
+  /** Most actors kept in memory. Default 100,000. */
+  readonly maxResidentActors?: number;
+  /** Passivate actors idle this long (ms). Default 300,000. */
+  readonly idleTimeoutMs?: number;
+  /**
+   * Most passivated actors kept in their compact persisted form, so reactivation reads only the
+   * events after it instead of loading a snapshot (LRU past it). 0 disables. Default 1,000,000.
+   */
+  readonly maxPassivatedActors?: number;
+  /** Most commands admitted and not yet answered; more get OVERLOADED. Default 4,096. */
+  readonly maxInFlight?: number;
+  /** Largest request body in bytes. Default 65,536. */
+  readonly maxRequestBytes?: number;
+  /** Run the outbox relay in this worker when `jetstream` is given (one relay is active cluster-wide, by lease). Default true. */
+  readonly relay?: boolean;
+  /** Replicas of the RATCHET_EVENTS stream when the worker creates it. Default 1. */
+  readonly eventsStreamReplicas?: number;
+  /** Relay tuning: poll interval and lease TTL (ms). */
+  readonly relayPollIntervalMs?: number;
+  readonly relayLeaseTtlMs?: number;
+  /** Logger; default silent. */
+  readonly logger?: Logger;
+  /** Metrics; default a fresh registry. */
+  readonly metrics?: WorkerMetrics;
+}
+
+/** Membership-driven partition ownership. */
+export interface WorkerClusterOptions {
+  /** Live members; `leave` announces a planned exit, `stop` ends heartbeats. */
+  readonly membership: MembershipView & { leave(): Promise<void>; stop(): Promise<void> };
+  /** Owner per partition for a member set (the same function on every worker). */
+  readonly assign: (members: readonly string[], partitionCount: number) => readonly string[];
+  /** Most partitions taken over per second. Default 32. */
+  readonly movesPerSecond?: number;
+  /** How long to wait for a live previous owner to release before trying to claim (ms); the claim still waits for its lease. Default 5,000. */
+  readonly handoverTimeoutMs?: number;
+}
+
+/** Counters a test or a status page can read. */
+export interface WorkerStats {
+  readonly inFlight: number;
+  readonly residentActors: number;
+  /** Passivated actors kept in memory in their persisted form (the passivated tier). */
+  readonly passivatedActors: number;
+  /** Actors loaded from the store (snapshot and/or events); reactivations from the passivated tier are not counted here. */
+  readonly activations: number;
+  readonly snapshotActivations: number;
+  /** Actors reactivated from the passivated tier (its state, then the tail read from the store; no snapshot load). */
+  readonly passivatedActivations: number;
+  readonly passivations: number;
+  readonly published: number;
+  readonly outboxLag: number;
+  readonly fencedWrites: number;
+  /** Commands answered UNAVAILABLE because the partition's lease had lapsed (e.g. after a pause). */
+  readonly leaseRefusals: number;
+  readonly partitionsOwned: number;
+  readonly partitionMoves: number;
+}
+
