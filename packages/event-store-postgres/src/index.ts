@@ -10,5 +10,8 @@ export { COMMAND_ID_MAX_LENGTH, STREAM_ID_MAX_LENGTH } from './encode-append-req
 export { FEED_START } from './feed-checkpoint.js';
 export type { FeedCheckpoint, FeedHead, FeedPage } from './feed-checkpoint.js';
 export type { MigrationReport } from './run-migrations.js';
+export type { FeedStore } from './store-feed.js';
+export type { NamedLeaseStore } from './store-named-leases.js';
+export type { PartitionStore } from './store-partitions.js';
 export type { PartitionClaim, PartitionEpoch, PartitionLeaseRenewal } from './partition-epoch.js';
 export type { Snapshot, SnapshotInput } from './snapshot.js';
