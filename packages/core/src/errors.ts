@@ -42,6 +42,8 @@ export const ErrorCode = {
   INTERNAL: 'INTERNAL',
   /** The client could not decode the worker's reply (not JSON, or not a reply shape); the outcome is unknown. */
   MALFORMED_REPLY: 'MALFORMED_REPLY',
+  /** An event message on the events stream could not be decoded (never sent in a reply; a projector terminates the message). */
+  MALFORMED_EVENT: 'MALFORMED_EVENT',
 } as const;
 
 /** One of the stable {@link ErrorCode} strings. */

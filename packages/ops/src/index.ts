@@ -5,3 +5,4 @@ export { onShutdown } from './on-shutdown.js';
 export { envBool, envInt, envLogLevel } from './env-schemas.js';
 export { retryAtStart } from './retry-at-start.js';
 export { exitWithParent } from './exit-with-parent.js';
+export { crashPoint } from './crash-point.js';

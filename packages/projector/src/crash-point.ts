@@ -1,4 +1,8 @@
-/** Named places where a fault test can make a projector die (SIGKILL itself). */
+/**
+ * Named places where a fault test can make a projector die (SIGKILL itself), passed to
+ * `crashPoint` from `@ratchet/ops`: armed with `RATCHET_CRASH_POINT=<name>` (and
+ * `RATCHET_CRASH_AFTER=<n>`), as the worker's points are.
+ */
 export const ProjectorCrashPoint = {
   /** Handlers ran, the read-model transaction is open. */
   BEFORE_COMMIT: 'projector-before-commit',
@@ -8,19 +12,3 @@ export const ProjectorCrashPoint = {
 
 /** One of the {@link ProjectorCrashPoint} names. */
 export type ProjectorCrashPoint = (typeof ProjectorCrashPoint)[keyof typeof ProjectorCrashPoint];
-
-const hits = new Map<string, number>();
-
-/**
- * Die here when `RATCHET_CRASH_POINT=<name>` (and, optionally, `RATCHET_CRASH_AFTER=<n>`, the n-th
- * hit) is set, as the worker's crash points do. For fault tests only.
- */
-export function projectorCrashPoint(name: ProjectorCrashPoint): void {
-  if (process.env['RATCHET_CRASH_POINT'] !== name) return;
-  const n = (hits.get(name) ?? 0) + 1;
-  hits.set(name, n);
-  if (n >= Number(process.env['RATCHET_CRASH_AFTER'] ?? '1')) {
-    process.stderr.write(`ratchet: crash point ${name} reached (hit ${n}); SIGKILL\n`);
-    process.kill(process.pid, 'SIGKILL');
-  }
-}

@@ -8,7 +8,6 @@ export { republish } from './republish.js';
 export type { FeedReader, RepublishOptions, RepublishResult } from './republish.js';
 export { activateVersion } from './activate-version.js';
 export type { ActivateOptions } from './activate-version.js';
-export { decodeEventMessage } from './decode-event-message.js';
 export { migrateProjectionSchema } from './projection-schema.js';
 export { ProjectorCrashPoint } from './crash-point.js';
 export type { ApplyReport, ParkedEvent } from './apply-events.js';

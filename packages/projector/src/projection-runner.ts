@@ -12,11 +12,12 @@ import {
   type JsMsg,
 } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
+import { crashPoint } from '@ratchet/ops';
+import { decodeEventMessage } from '@ratchet/transport-nats';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { ApplyReport, FeedProgress } from './apply-events.js';
-import { ProjectorCrashPoint, projectorCrashPoint } from './crash-point.js';
-import { decodeEventMessage } from './decode-event-message.js';
+import { ProjectorCrashPoint } from './crash-point.js';
 import type { Projection } from './define-projection.js';
 import { PROJECTIONS_SCHEMA } from './define-projection.js';
 import type { ProjectorMetrics } from './projector-metrics.js';
@@ -534,7 +535,7 @@ export class ProjectionRunner {
       }
     }
     if (events.length > 0) await this.#apply(events);
-    projectorCrashPoint(ProjectorCrashPoint.AFTER_COMMIT_BEFORE_ACK);
+    crashPoint(ProjectorCrashPoint.AFTER_COMMIT_BEFORE_ACK);
     // Ack after commit: a crash before this line redelivers the batch, which dedupe drops.
     for (const m of keep) m.ack();
   }

@@ -1,16 +1,14 @@
 // The projector runtime against a private nats-server and a fresh database: exactly-once apply on
 // (stream, version) through redeliveries and gaps, poison events parked per stream, read-your-writes.
+import { setTimeout as delay } from 'node:timers/promises';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { ErrorCode, RatchetError, type RecordedEvent } from '@ratchet/core';
-import { createPostgresEventStore, FEED_START, type PostgresEventStore } from '@ratchet/event-store-postgres';
+import { createPostgresEventStore, FEED_START, type FeedCheckpoint, type PostgresEventStore } from '@ratchet/event-store-postgres';
 import { startNatsServer, waitFor, type NatsServerHandle } from '@ratchet/launchers';
 import { createTestDatabase, type TestDatabase } from '@ratchet/testing';
-import { ensureEventsStream } from '@ratchet/transport-nats';
-import { Turnstile } from '@ratchet/turnstile';
-import { createWorker, encodeEventMessage, type Worker } from '@ratchet/worker';
+import { encodeEventMessage, ensureEventsStream } from '@ratchet/transport-nats';
 import pg from 'pg';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineProjection, type Projection } from './define-projection.js';
 import { migrateProjectionSchema } from './projection-schema.js';
@@ -22,7 +20,7 @@ let nc: NatsConnection;
 let db: TestDatabase;
 let store: PostgresEventStore;
 let pool: pg.Pool;
-let worker: Worker;
+let relay: FeedRelay;
 const poisoned = new Set<string>();
 const calls = new Map<string, number>();
 
@@ -72,18 +70,43 @@ beforeAll(async () => {
   pool = new pg.Pool({ connectionString: db.url });
   pool.on('error', () => undefined); // a connection still closing when afterAll drops the database
   await ensureEventsStream(await jetstreamManager(nc));
-  worker = await startWorker();
+  relay = startRelay(FEED_START);
 });
 
-/** A real worker: its outbox relay publishes what the tests append to the store. */
-async function startWorker(): Promise<Worker> {
-  const w = createWorker({ nats: nc, jetstream: nc, store, aggregates: [Turnstile], relayPollIntervalMs: 20, relayLeaseTtlMs: 1_000, logger: pino({ level: 'silent' }) });
-  await w.start();
-  return w;
+interface FeedRelay {
+  /** Stop after the round in hand; resolves with the feed position published up to. */
+  stop(): Promise<FeedCheckpoint>;
+}
+
+/**
+ * Publishes what the tests append, as a worker's outbox relay does: the store's feed from `from` on,
+ * in commit order, with the relay's subject, body and headers (`republish`), every 20 ms.
+ */
+function startRelay(from: FeedCheckpoint): FeedRelay {
+  const js = jetstream(nc);
+  let running = true;
+  let checkpoint = from;
+  const loop = (async () => {
+    while (running) {
+      try {
+        checkpoint = (await republish(store, js, checkpoint)).checkpoint;
+      } catch {
+        // Published again from the same checkpoint next round; JetStream drops what it already has.
+      }
+      await delay(20);
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      return checkpoint;
+    },
+  };
 }
 
 afterAll(async () => {
-  await worker?.drain(5_000);
+  await relay?.stop();
   await pool?.end();
   await store?.close();
   await db?.drop();
@@ -158,13 +181,13 @@ describe('projector runtime', () => {
 
   it('fills a gap from the store when an earlier event never arrives', async () => {
     // Append while no relay runs, then publish only the last event: versions 1 and 2 never arrive.
-    await worker.drain(5_000);
+    const stoppedAt = await relay.stop();
     for (let i = 0; i < 3; i += 1) await store.append('counter/gap', i, [{ type: 'ticked', data: {} }]);
     const [, , third] = await store.readStream('counter/gap');
     await jetstream(nc).publish('ratchet.evt.counter.gap', encodeEventMessage(third!), { msgID: 'gap-test-3' });
     await projector.waitFor('counting', 'counter/gap', 3, 10_000);
     expect((await rows()).get('counter/gap')).toEqual({ n: 3, versions: [1, 2, 3] });
-    worker = await startWorker();
+    relay = startRelay(stoppedAt);
   });
 
   it('parks a poison event, holds its stream, lets other streams flow, and catches up after a retry', async () => {

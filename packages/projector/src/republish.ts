@@ -2,9 +2,7 @@ import type { RecordedEvent } from '@ratchet/core';
 import type { FeedCheckpoint, FeedPage } from '@ratchet/event-store-postgres';
 import { FEED_START } from '@ratchet/event-store-postgres';
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { headers as natsHeaders } from '@nats-io/transport-node';
-import { eventMessageId, eventSubject, parseStreamId } from '@ratchet/transport-nats';
-import { encodeEventMessage } from '@ratchet/worker';
+import { eventMessage } from '@ratchet/transport-nats';
 
 /** The part of the event store {@link republish} reads. */
 export interface FeedReader {
@@ -26,22 +24,17 @@ export interface RepublishResult {
   readonly checkpoint: FeedCheckpoint;
 }
 
+/** The relay's message (subject, body, headers with `Nats-Msg-Id`), through the JetStream client. */
 function publish(js: JetStreamClient, event: RecordedEvent): Promise<unknown> {
-  const { aggregateType, aggregateId } = parseStreamId(event.streamId);
-  const h = natsHeaders();
-  h.set('Ratchet-Stream', event.streamId);
-  h.set('Ratchet-Version', String(event.version));
-  h.set('Ratchet-Event-Type', event.type);
-  return js.publish(eventSubject(aggregateType, aggregateId), encodeEventMessage(event), {
-    msgID: eventMessageId(event.streamId, event.version),
-    headers: h,
-  });
+  const { subject, data, headers } = eventMessage(event);
+  return js.publish(subject, data, { headers });
 }
 
 /**
  * Publish committed events again from the Postgres feed, with the relay's subject, body and
- * `Nats-Msg-Id`, for a JetStream stream that was lost or purged. JetStream is a cache: this
- * refills it, and projectors drop what they already applied by (stream, version).
+ * headers (`eventMessage` of `@ratchet/transport-nats`, `Nats-Msg-Id` included), for a JetStream
+ * stream that was lost or purged. JetStream is a cache: this refills it, and projectors drop what
+ * they already applied by (stream, version).
  * @example
  * await ensureEventsStream(jsm);
  * await republish(store, jetstream(nc), FEED_START);

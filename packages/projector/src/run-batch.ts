@@ -1,8 +1,9 @@
 import type { RecordedEvent } from '@ratchet/core';
+import { crashPoint } from '@ratchet/ops';
 import type pg from 'pg';
 import type { ApplyOptions, ApplyReport } from './apply-events.js';
 import { HandlerFailedSignal, applyEvents } from './apply-events.js';
-import { ProjectorCrashPoint, projectorCrashPoint } from './crash-point.js';
+import { ProjectorCrashPoint } from './crash-point.js';
 import type { Projection } from './define-projection.js';
 
 /** Extra work committed with the batch: `before` the events (unparking), `after` them. */
@@ -32,7 +33,7 @@ export async function runBatch(
         await hooks.before?.(client);
         const report = await applyEvents(client, projection, events, { ...options, careful });
         await hooks.after?.(client, report);
-        projectorCrashPoint(ProjectorCrashPoint.BEFORE_COMMIT);
+        crashPoint(ProjectorCrashPoint.BEFORE_COMMIT);
         await client.query('COMMIT');
         return report;
       } catch (error) {

@@ -1,6 +1,17 @@
 export { partitionOf, fnv1a32, DEFAULT_PARTITION_COUNT } from './partition-of.js';
 export { commandSubject, eventSubject, unroutedSubjectFor, COMMAND_SUBJECT_PREFIX, EVENT_SUBJECT_PREFIX, UNROUTED_SUBJECT_PREFIX } from './subjects.js';
 export { streamIdOf, parseStreamId, eventMessageId } from './stream-id.js';
+export {
+  eventMessage,
+  encodeEventMessage,
+  decodeEventMessage,
+  eventMessageHeaders,
+  STREAM_HEADER,
+  VERSION_HEADER,
+  EVENT_TYPE_HEADER,
+  MSG_ID_HEADER,
+} from './event-message.js';
+export type { EventMessage } from './event-message.js';
 export { ensureEventsStream, EVENTS_STREAM, EVENTS_STREAM_SUBJECTS } from './events-stream.js';
 export type { EventsStreamOptions } from './events-stream.js';
 export { natsConnectOptions } from './nats-connect-options.js';

@@ -1,4 +1,8 @@
-/** Named places where a fault test can make a worker die (SIGKILL itself). */
+/**
+ * Named places where a fault test can make a worker die (SIGKILL itself). A point is armed with
+ * `RATCHET_CRASH_POINT=<name>` (and `RATCHET_CRASH_AFTER=<n>`); `crashPoint` from `@ratchet/ops`
+ * does the rest for every process kind.
+ */
 export const CrashPoint = {
   BEFORE_COMMIT: 'before-commit',
   AFTER_COMMIT_BEFORE_REPLY: 'after-commit-before-reply',
@@ -9,22 +13,4 @@ export const CrashPoint = {
 /** One of the {@link CrashPoint} names. */
 export type CrashPoint = (typeof CrashPoint)[keyof typeof CrashPoint];
 
-/** Hits per crash point, so tests can check a point was reached. */
-const hits = new Map<string, number>();
-
-/**
- * Die here when the environment asks for it: `RATCHET_CRASH_POINT=<name>` and, optionally,
- * `RATCHET_CRASH_AFTER=<n>` (die on the n-th hit, default 1). Costs one map lookup otherwise.
- * For fault tests only; never set in production.
- */
-export function crashPoint(name: CrashPoint): void {
-  const wanted = process.env['RATCHET_CRASH_POINT'];
-  if (wanted === undefined || wanted !== name) return;
-  const n = (hits.get(name) ?? 0) + 1;
-  hits.set(name, n);
-  const after = Number(process.env['RATCHET_CRASH_AFTER'] ?? '1');
-  if (n >= after) {
-    process.stderr.write(`ratchet: crash point ${name} reached (hit ${n}); SIGKILL\n`);
-    process.kill(process.pid, 'SIGKILL');
-  }
-}
+export { crashPoint } from '@ratchet/ops';

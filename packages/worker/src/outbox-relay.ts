@@ -1,8 +1,8 @@
-import type { RecordedEvent } from '@ratchet/core';
+import { ErrorCode, RatchetError, type RecordedEvent } from '@ratchet/core';
 import type { FeedCheckpoint, FeedPage } from '@ratchet/event-store-postgres';
 import { FEED_START } from '@ratchet/event-store-postgres';
-import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
-import { eventSubject, parseStreamId } from '@ratchet/transport-nats';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { eventMessage } from '@ratchet/transport-nats';
 import type { Logger } from 'pino';
 import { CrashPoint, crashPoint } from './crash-point.js';
 import { JetStreamPublisher } from './jetstream-publisher.js';
@@ -59,27 +59,6 @@ export interface OutboxRelayOptions {
    */
   readonly commitTimeOf?: (transactionId: string) => number | undefined;
   readonly onEventLag?: (ms: number) => void;
-}
-
-/** Encode an event as the JetStream message body (docs/protocol.md, "Events"). */
-export function encodeEventMessage(event: RecordedEvent): Uint8Array {
-  const { aggregateType, aggregateId } = parseStreamId(event.streamId);
-  return new TextEncoder().encode(
-    JSON.stringify({
-      streamId: event.streamId,
-      aggregateType,
-      aggregateId,
-      version: event.version,
-      type: event.type,
-      schemaVersion: event.schemaVersion,
-      data: event.data,
-      metadata: event.metadata,
-      globalPosition: event.globalPosition,
-      transactionId: event.transactionId,
-      recordedAt: event.recordedAt.toISOString(),
-      epoch: event.epoch,
-    }),
-  );
 }
 
 /**
@@ -312,17 +291,10 @@ export class OutboxRelay {
   }
 
   async #publish(event: RecordedEvent): Promise<void> {
-    const { aggregateType: type, aggregateId: id } = parseStreamId(event.streamId);
-    const h = natsHeaders();
-    const traceparent = event.metadata.traceparent;
-    if (typeof traceparent === 'string') h.set('traceparent', traceparent);
-    h.set('Ratchet-Stream', event.streamId);
-    h.set('Ratchet-Version', String(event.version));
-    h.set('Ratchet-Event-Type', event.type);
-    h.set('Nats-Msg-Id', `${event.streamId}:${event.version}`);
     const publisher = this.#publisher;
-    if (publisher === undefined) throw new Error('relay not started');
-    await publisher.publish(eventSubject(type, id), encodeEventMessage(event), h, this.#o.publishTimeoutMs);
+    if (publisher === undefined) throw new RatchetError(ErrorCode.UNAVAILABLE, 'outbox relay not started');
+    const { subject, data, headers } = eventMessage(event);
+    await publisher.publish(subject, data, headers, this.#o.publishTimeoutMs);
   }
 
   #idle(ms: number): Promise<void> {
