@@ -1,6 +1,7 @@
 import type { AnyStateMachine, SnapshotFrom } from 'xstate';
 import type { z } from 'zod';
-import type { DecideContext, EventUnion } from './aggregate.js';
+import type { CommandUnion, DecideContext, EventUnion } from './aggregate.js';
+import type { ScheduledCommand, Unschedule } from './timers.js';
 import type { Rejection } from './rejection.js';
 
 /** Turns one stored schema version of an event's data into the next (n → n + 1). */
@@ -20,13 +21,16 @@ export interface AggregateConfig<
   readonly commands: TCommands;
   /** A zod schema per event type, for the data at its current schema version. */
   readonly events: TEvents;
-  /** One decision function per command: events to append, or `reject(reason)`. */
+  /**
+   * One decision function per command: events to append (and, beside them, `schedule(...)` /
+   * `unschedule(...)` for commands to run on this aggregate later), or `reject(reason)`.
+   */
   readonly decide: {
     readonly [K in keyof TCommands]: (
       payload: z.output<TCommands[K]>,
       state: SnapshotFrom<TMachine>,
       context: DecideContext,
-    ) => ReadonlyArray<EventUnion<TEvents>> | Rejection;
+    ) => ReadonlyArray<EventUnion<TEvents> | ScheduledCommand<CommandUnion<TCommands>> | Unschedule> | Rejection;
   };
   /** Current schema version per event type; default 1 for every type. */
   readonly schemaVersions?: { readonly [K in keyof TEvents]?: number };

@@ -2,6 +2,7 @@ import type { AnyStateMachine, SnapshotFrom, StateValue } from 'xstate';
 import type { z } from 'zod';
 import type { DomainEvent } from './events.js';
 import type { Rejection } from './rejection.js';
+import type { TimerEffects } from './timers.js';
 
 /** The union of domain events described by a record of zod schemas: `{ type, data }`. */
 export type EventUnion<TEvents extends Record<string, z.ZodType>> = {
@@ -40,9 +41,12 @@ export interface DecideContext {
   readonly version: number;
 }
 
-/** The outcome of `decide`: events with the state they lead to, or a rejection. */
+/**
+ * The outcome of `decide`: events with the state they lead to and the durable timers they start
+ * and cancel (statechart delays entered or left, commands scheduled), or a rejection.
+ */
 export type Decision<TMachine extends AnyStateMachine = AnyStateMachine, TEvent extends DomainEvent = DomainEvent> =
-  | { readonly status: 'accepted'; readonly events: readonly TEvent[]; readonly state: AggregateState<TMachine> }
+  | { readonly status: 'accepted'; readonly events: readonly TEvent[]; readonly state: AggregateState<TMachine>; readonly timers: TimerEffects }
   | Rejection;
 
 /** A command whose type exists and whose payload passed its schema (made only by `AggregateRuntime.parseCommand`). */
@@ -63,6 +67,11 @@ export interface AggregateRuntime<TMachine extends AnyStateMachine = AnyStateMac
   parseCommand(command: { readonly type: string; readonly payload: unknown }): ParsedCommand;
   /** Decide a parsed command (the check of each event against the machine included). */
   decideParsed(command: ParsedCommand, state: AggregateState<TMachine>, id: string): Decision<TMachine, TEvent>;
+  /**
+   * A statechart delay fell due: its event if the machine still takes it in `state` (with the
+   * timers that transition starts and cancels), else a rejection (the state was left: a no-op).
+   */
+  fireDelay(state: AggregateState<TMachine>, event: DomainEvent): Decision<TMachine, TEvent>;
   /** Whether the aggregate has a command of this type. */
   hasCommand(type: string): boolean;
   /** Apply one current-schema domain event. */

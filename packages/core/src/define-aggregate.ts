@@ -12,6 +12,7 @@ import type { DomainEvent } from './events.js';
 import { deriveMachineVersion } from './machine-version.js';
 import { isRejection, type Rejection } from './rejection.js';
 import { parseOrThrow } from './validation.js';
+import { isScheduledCommand, isUnschedule, TimerLedger, type ScheduledCommand, type TimerStart, type Unschedule } from './timers.js';
 import type { Aggregate, AggregateRuntime, AggregateState, DecideContext, Decision, EventUnion, ParsedCommand, StoredEventInput } from './aggregate.js';
 import type { AggregateConfig, Upcaster } from './aggregate-config.js';
 
@@ -50,7 +51,7 @@ export function defineAggregate<
   const eventSchemas = config.events as Record<string, z.ZodType>;
   const decideFns = config.decide as Record<
     string,
-    (payload: unknown, state: SnapshotFrom<TMachine>, ctx: DecideContext) => readonly DomainEvent[] | Rejection
+    (payload: unknown, state: SnapshotFrom<TMachine>, ctx: DecideContext) => ReadonlyArray<DomainEvent | ScheduledCommand | Unschedule> | Rejection
   >;
   const schemaVersions = (config.schemaVersions ?? {}) as Record<string, number | undefined>;
   const upcasters = (config.upcasters ?? {}) as Record<string, Readonly<Record<number, Upcaster>> | undefined>;
@@ -58,7 +59,13 @@ export function defineAggregate<
 
   const machineVersion =
     config.machineVersion ?? deriveMachineVersion([config.type, machine.config, machine.implementations, schemaVersions]);
-  const initialSnapshot = (initialTransition as (m: AnyStateMachine) => [unknown, unknown])(machine)[0] as SnapshotFrom<TMachine>;
+  const [initialSnapshot, initialActions] = (initialTransition as (m: AnyStateMachine) => [SnapshotFrom<TMachine>, unknown[]])(machine);
+  const initialTimers = new TimerLedger();
+  initialTimers.noteActions(initialActions);
+  if (initialTimers.effects().start.length > 0) {
+    // A timer needs a committed event to start from: the initial state has none.
+    throw new DefinitionError(`aggregate "${config.type}": the initial state has a delayed transition; move it to a state entered by an event`);
+  }
   const initial: AggregateState<TMachine> = { snapshot: initialSnapshot, version: 0 };
 
   const schemaVersionOf = (type: string): number => schemaVersions[type] ?? 1;
@@ -87,8 +94,12 @@ export function defineAggregate<
     return { type: event.type, data };
   };
 
-  const step = (snapshot: SnapshotFrom<TMachine>, event: DomainEvent): SnapshotFrom<TMachine> =>
-    transition(machine, snapshot, event as never)[0] as SnapshotFrom<TMachine>;
+  /** One transition; its delayed raises and cancels go to `timers` when given. */
+  const step = (snapshot: SnapshotFrom<TMachine>, event: DomainEvent, timers?: TimerLedger): SnapshotFrom<TMachine> => {
+    const [next, actions] = transition(machine, snapshot, event as never) as [SnapshotFrom<TMachine>, unknown[]];
+    timers?.noteActions(actions);
+    return next;
+  };
 
   const hasCommand = (type: string): boolean => has(commandSchemas, type);
 
@@ -109,34 +120,71 @@ export function defineAggregate<
     if (!Array.isArray(result)) {
       throw new DefinitionError(`decide for "${command.type}" returned neither an event list nor a rejection`);
     }
+    const timers = new TimerLedger();
     let snapshot = state.snapshot;
     const events: DomainEvent[] = [];
-    for (const candidate of result as readonly DomainEvent[]) {
-      const eventSchema = has(eventSchemas, candidate.type) ? eventSchemas[candidate.type] : undefined;
-      if (eventSchema === undefined) {
-        throw new DefinitionError(`decide for "${command.type}" produced unknown event "${String(candidate.type)}"`);
+    const later: Array<ScheduledCommand | Unschedule> = [];
+    for (const item of result as ReadonlyArray<DomainEvent | ScheduledCommand | Unschedule>) {
+      if (isScheduledCommand(item) || isUnschedule(item)) {
+        later.push(item);
+        continue;
       }
-      const parsed = eventSchema.safeParse(candidate.data);
-      if (!parsed.success) {
-        throw new DefinitionError(
-          `decide for "${command.type}" produced event "${candidate.type}" that fails its own schema: ${parsed.error.message}`,
-          { cause: parsed.error },
-        );
-      }
-      const event: DomainEvent = { type: candidate.type, data: parsed.data };
+      const event = checkedEvent(command.type, item);
       const current = snapshot as unknown as AnyMachineSnapshot;
       if (!current.can(event)) {
         return { status: 'rejected', reason: `event "${event.type}" is not accepted in state "${describeState(current.value)}"` };
       }
-      snapshot = step(snapshot, event);
+      snapshot = step(snapshot, event, timers);
       events.push(event);
     }
-    return { status: 'accepted', events: events as EventUnion<TEvents>[], state: { snapshot, version: state.version + events.length } };
+    const version = state.version + events.length;
+    later.forEach((item, i) => {
+      if (isUnschedule(item)) timers.cancel(`schedule:${item.unscheduled}`);
+      else timers.start(scheduledTimer(command.type, item, `schedule:${item.id ?? `${version}.${i}`}`));
+    });
+    return { status: 'accepted', events: events as EventUnion<TEvents>[], state: { snapshot, version }, timers: timers.effects() };
+  };
+
+  /** A candidate event from `decide`, checked against its own schema (a failure is the definition's bug). */
+  const checkedEvent = (commandType: string, candidate: DomainEvent): DomainEvent => {
+    const eventSchema = has(eventSchemas, candidate.type) ? eventSchemas[candidate.type] : undefined;
+    if (eventSchema === undefined) {
+      throw new DefinitionError(`decide for "${commandType}" produced unknown event "${String(candidate.type)}"`);
+    }
+    const parsed = eventSchema.safeParse(candidate.data);
+    if (!parsed.success) {
+      throw new DefinitionError(`decide for "${commandType}" produced event "${candidate.type}" that fails its own schema: ${parsed.error.message}`, {
+        cause: parsed.error,
+      });
+    }
+    return { type: candidate.type, data: parsed.data };
+  };
+
+  /** A `schedule(...)` from decide as a timer; its command must exist and its payload pass its schema. */
+  const scheduledTimer = (commandType: string, item: ScheduledCommand, timerId: string): TimerStart => {
+    let parsed: ParsedCommand;
+    try {
+      parsed = parseCommand({ type: item.command.type, payload: item.command.payload ?? {} });
+    } catch (cause) {
+      throw new DefinitionError(`decide for "${commandType}" scheduled an invalid command "${String(item.command.type)}"`, { cause });
+    }
+    const when = item.at instanceof Date ? { at: item.at.toISOString() } : { delayMs: Math.max(0, Math.round(item.afterMs ?? 0)) };
+    return { kind: 'command', id: timerId, command: { type: parsed.type, payload: parsed.payload }, ...when };
+  };
+
+  /** A due statechart delay: its event if the machine still takes it, else a rejection (the state was left). */
+  const fireDelay = (state: AggregateState<TMachine>, event: DomainEvent): Decision<TMachine, EventUnion<TEvents>> => {
+    const current = state.snapshot as unknown as AnyMachineSnapshot;
+    if (!current.can(event)) return { status: 'rejected', reason: `delay "${event.type}" is not taken in state "${describeState(current.value)}"` };
+    const timers = new TimerLedger();
+    const snapshot = step(state.snapshot, event, timers);
+    return { status: 'accepted', events: [event] as EventUnion<TEvents>[], state: { snapshot, version: state.version + 1 }, timers: timers.effects() };
   };
 
   const runtime: AggregateRuntime<TMachine, EventUnion<TEvents>> = {
     parseCommand,
     decideParsed,
+    fireDelay,
     hasCommand,
     evolve: (state, event) => ({ snapshot: step(state.snapshot, event), version: state.version + 1 }),
     schemaVersionOf,

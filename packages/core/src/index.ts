@@ -26,6 +26,8 @@ export type {
 } from './aggregate.js';
 export type { AggregateConfig, Upcaster } from './aggregate-config.js';
 export { reject, isRejection } from './rejection.js';
+export { schedule, unschedule, isScheduledCommand, isUnschedule, NO_TIMERS } from './timers.js';
+export type { ScheduledCommand, TimerEffects, TimerStart, Unschedule } from './timers.js';
 export type { Rejection } from './rejection.js';
 export { deriveMachineVersion } from './machine-version.js';
 export { issuesFromZod, parseOrThrow } from './validation.js';
