@@ -156,7 +156,10 @@ describe('bad input', () => {
       ErrorCode.VALIDATION_FAILED,
     ],
     ['wrong partition', commandSubject('turnstile', (partitionOf('x', 64) + 1) % 64), valid('x'), ErrorCode.WRONG_PARTITION],
+    ['a UTF-8 byte-order mark before the JSON', subjectFor('x'), new Uint8Array([0xef, 0xbb, 0xbf, ...new TextEncoder().encode(valid('x'))]), ErrorCode.MALFORMED_REQUEST],
     ['partition that does not exist (unrouted probe)', 'ratchet.cmd.unrouted.turnstile.999', valid('x'), ErrorCode.WRONG_PARTITION],
+    ['partition one past the last (unrouted probe)', 'ratchet.cmd.unrouted.turnstile.64', valid('x'), ErrorCode.WRONG_PARTITION],
+    ['partition with a leading zero (unrouted probe)', 'ratchet.cmd.unrouted.turnstile.037', valid('x'), ErrorCode.WRONG_PARTITION],
     ['served partition asked as unrouted (between owners)', 'ratchet.cmd.unrouted.turnstile.5', valid('x'), ErrorCode.UNAVAILABLE],
   ];
 
@@ -171,6 +174,122 @@ describe('bad input', () => {
       expect(next.status).toBe('ok');
     });
   }
+});
+
+describe('what the worker answers, field by field (docs/protocol.md sections 5, 6, 8)', () => {
+  const request = (id: string, command: { type: string; payload?: unknown }, extra: Record<string, unknown> = {}) =>
+    JSON.stringify({ id, command, commandId: `wire-${Math.random().toString(36).slice(2)}`, ...extra });
+
+  it('gives payload issue paths from the request body root, like envelope issues', async () => {
+    const id = 'paths-1';
+    const payloadReply = await raw(commandSubject('turnstile', partitionOf(id, 64)), request(id, { type: 'install', payload: { extra: 1 } }));
+    expect(payloadReply.status === 'error' && payloadReply.error.code).toBe(ErrorCode.VALIDATION_FAILED);
+    const payloadIssues = payloadReply.status === 'error' ? (payloadReply.error.details?.['issues'] as Array<{ path: unknown[] }>) : [];
+    expect(payloadIssues.map((i) => i.path)).toEqual([['command', 'payload']]);
+    const envelopeReply = await raw(commandSubject('turnstile', partitionOf(id, 64)), request(id, { type: 'install', payload: {} }, { expectedVersion: -1 }));
+    const envelopeIssues = envelopeReply.status === 'error' ? (envelopeReply.error.details?.['issues'] as Array<{ path: unknown[] }>) : [];
+    expect(envelopeIssues.map((i) => i.path)).toEqual([['expectedVersion']]);
+  });
+
+  it('answers a bad commandId with VALIDATION_FAILED at ["commandId"]', async () => {
+    const id = 'bad-command-id';
+    const body = JSON.stringify({ id, command: { type: 'install', payload: {} }, commandId: 'has space' });
+    const reply = await raw(commandSubject('turnstile', partitionOf(id, 64)), body);
+    expect(reply.status === 'error' && reply.error.code).toBe(ErrorCode.VALIDATION_FAILED);
+    expect(reply.status === 'error' && reply.error.details?.['issues']).toEqual([{ path: ['commandId'], message: expect.any(String) }]);
+  });
+
+  it('says "served", still retryable, when the probe is asked for a partition this worker serves', async () => {
+    const reply = await raw('ratchet.cmd.unrouted.turnstile.5', request('x', { type: 'install', payload: {} }));
+    expect(reply).toMatchObject({ status: 'error', error: { code: ErrorCode.UNAVAILABLE, retryable: true, details: { partition: 5, reason: 'served' } } });
+    expect(reply.status === 'error' && reply.error.message).toContain('ratchet.cmd.turnstile.5');
+  });
+
+  it('stores commandId, correlationId and causationId (both default to the commandId) and the given strings in the events', async () => {
+    const id = 'meta-1';
+    const commandId = 'meta-cmd-1';
+    const body = JSON.stringify({ id, command: { type: 'install', payload: {} }, commandId });
+    expect(await raw(commandSubject('turnstile', partitionOf(id, 64)), body)).toMatchObject({ status: 'ok' });
+    const [installed] = await store.readStream(`turnstile/${id}`);
+    expect(installed?.metadata).toEqual({ commandId, correlationId: commandId, causationId: commandId });
+
+    const given = JSON.stringify({
+      id,
+      command: { type: 'insertCoin', payload: {} },
+      commandId: 'meta-cmd-2',
+      metadata: { correlationId: 'checkout-42', tenant: 'acme', commandId: 'spoofed' },
+    });
+    expect(await raw(commandSubject('turnstile', partitionOf(id, 64)), given)).toMatchObject({ status: 'ok' });
+    const [, coin] = await store.readStream(`turnstile/${id}`);
+    expect(coin?.metadata).toEqual({ commandId: 'meta-cmd-2', correlationId: 'checkout-42', causationId: 'meta-cmd-2', tenant: 'acme' });
+  });
+
+  it('takes traceparent only from a valid header: a body key of that name is dropped, so the relay can publish the event', async () => {
+    const { headers } = await import('@nats-io/transport-node');
+    const id = 'meta-trace';
+    const subject = commandSubject('turnstile', partitionOf(id, 64));
+    const poison = JSON.stringify({ id, command: { type: 'install', payload: {} }, commandId: 'trace-1', metadata: { traceparent: 'x\r\nInjected: 1' } });
+    const bad = headers();
+    bad.set('traceparent', 'not-a-traceparent');
+    expect(decodeReply((await nc.request(subject, new TextEncoder().encode(poison), { timeout: 5_000, headers: bad })).data)).toMatchObject({ status: 'ok' });
+    const valid = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const good = headers();
+    good.set('traceparent', valid);
+    const second = JSON.stringify({ id, command: { type: 'insertCoin', payload: {} }, commandId: 'trace-2' });
+    expect(decodeReply((await nc.request(subject, new TextEncoder().encode(second), { timeout: 5_000, headers: good })).data)).toMatchObject({ status: 'ok' });
+    const [first, coin] = await store.readStream(`turnstile/${id}`);
+    expect(first?.metadata).not.toHaveProperty('traceparent');
+    expect(coin?.metadata['traceparent']).toBe(valid);
+    // The outbox test below checks that every event, these included, reached JetStream.
+  });
+});
+
+describe('two failing checks in one request: the first in docs/protocol.md section 5 decides (issue 17 item 8)', () => {
+  // Each stream is installed (version 1) with command id `<id>-first`, so a second request can be stale
+  // (expectedVersion 0), reuse that id for another command, or both, besides a bad payload or type.
+  const prepare = async (id: string): Promise<string> => {
+    const commandId = `${id}-first`;
+    expect(await client.send(Turnstile, id, { type: 'install', payload: {} }, { commandId })).toMatchObject({ status: 'ok', version: 1 });
+    return commandId;
+  };
+  const send = (id: string, command: { type: string; payload: unknown }, commandId: string, expectedVersion?: number) =>
+    raw(commandSubject('turnstile', partitionOf(id, 64)), JSON.stringify({ id, command, commandId, ...(expectedVersion === undefined ? {} : { expectedVersion }) }));
+  const badPayload = { type: 'insertCoin', payload: { coins: 'many' } };
+  const unknownType = { type: 'kick', payload: {} };
+  const other = { type: 'insertCoin', payload: {} };
+  const rejected = { type: 'install', payload: {} }; // already installed: the decision would reject it
+
+  const pairs: Array<[string, (id: string, firstId: string) => Promise<unknown>, string]> = [
+    ['bad payload + stale expectedVersion', (id) => send(id, badPayload, `${id}-2`, 0), ErrorCode.VALIDATION_FAILED],
+    ['bad payload + reused command id', (id, firstId) => send(id, badPayload, firstId), ErrorCode.VALIDATION_FAILED],
+    ['unknown command + stale expectedVersion', (id) => send(id, unknownType, `${id}-2`, 0), ErrorCode.UNKNOWN_COMMAND],
+    ['unknown command + reused command id', (id, firstId) => send(id, unknownType, firstId), ErrorCode.UNKNOWN_COMMAND],
+    ['unknown command + bad payload (the type is checked first)', (id) => send(id, { type: 'kick', payload: 7 }, `${id}-2`), ErrorCode.UNKNOWN_COMMAND],
+    ['reused command id + stale expectedVersion', (id, firstId) => send(id, other, firstId, 0), ErrorCode.COMMAND_ID_REUSED],
+    // The same type as the first command, but with expectedVersion 1: another request hash.
+    ['reused command id + a decision that rejects', (id, firstId) => send(id, rejected, firstId, 1), ErrorCode.COMMAND_ID_REUSED],
+    ['stale expectedVersion + a decision that rejects', (id) => send(id, rejected, `${id}-2`, 0), ErrorCode.VERSION_CONFLICT],
+  ];
+
+  for (const [name, act, expected] of pairs) {
+    it(`${name} → ${expected}, nothing written`, async () => {
+      const id = `pair-${name.replace(/[^a-z]+/g, '-')}`;
+      const firstId = await prepare(id);
+      const before = await eventCount();
+      const reply = (await act(id, firstId)) as Awaited<ReturnType<typeof raw>>;
+      expect(reply.status === 'error' ? reply.error.code : reply.status).toBe(expected);
+      expect(await eventCount()).toBe(before);
+    });
+  }
+
+  it('a retry of the committed command with a now-stale expectedVersion gets its first answer, not a conflict', async () => {
+    const id = 'pair-retry-stale';
+    expect(await send(id, { type: 'install', payload: {} }, 'retry-stale-1', 0)).toMatchObject({ status: 'ok', version: 1, duplicate: false });
+    await client.send(Turnstile, id, { type: 'insertCoin', payload: {} });
+    // The same request again (expectedVersion 0, now stale): its first answer.
+    const reply = await send(id, { type: 'install', payload: {} }, 'retry-stale-1', 0);
+    expect(reply).toMatchObject({ status: 'ok', version: 1, duplicate: true });
+  });
 });
 
 describe('commands nobody subscribes', () => {

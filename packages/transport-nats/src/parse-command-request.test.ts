@@ -51,6 +51,32 @@ describe('parseCommandRequest', () => {
     expect(failure(data).code).toBe(ErrorCode.MALFORMED_REQUEST);
   });
 
+  it('refuses a UTF-8 byte-order mark before the JSON as MALFORMED_REQUEST (docs/protocol.md section 5)', () => {
+    const withBom = new Uint8Array([0xef, 0xbb, 0xbf, ...bytes(valid)]);
+    const err = failure(withBom);
+    expect(err.code).toBe(ErrorCode.MALFORMED_REQUEST);
+    expect(err.message).toMatch(/byte-order mark/);
+    // The same bytes without it are a valid request.
+    expect(parseCommandRequest(bytes(valid)).id).toBe('turnstile-1');
+  });
+
+  it('takes expectedVersion as any JSON number with an integer value up to 2^53 - 1', () => {
+    expect(parseCommandRequest(bytes(`{"id":"t","command":{"type":"x"},"commandId":"c","expectedVersion":5.0}`)).expectedVersion).toBe(5);
+    expect(parseCommandRequest(bytes(`{"id":"t","command":{"type":"x"},"commandId":"c","expectedVersion":5e0}`)).expectedVersion).toBe(5);
+    expect(parseCommandRequest(bytes({ ...valid, expectedVersion: Number.MAX_SAFE_INTEGER })).expectedVersion).toBe(2 ** 53 - 1);
+    for (const text of ['9007199254740992', '9007199254740993', '1e300', '-0.5']) {
+      const err = failure(bytes(`{"id":"t","command":{"type":"x"},"commandId":"c","expectedVersion":${text}}`));
+      expect(err.code).toBe(ErrorCode.VALIDATION_FAILED);
+      expect(err.details['issues']).toEqual([{ path: ['expectedVersion'], message: 'must be a non-negative integer' }]);
+    }
+  });
+
+  it.each(['', 'has space', 'ü', 'a/b', 'c'.repeat(129)])('answers a bad commandId %j with VALIDATION_FAILED at ["commandId"]', (commandId) => {
+    const err = failure(bytes({ ...valid, commandId }));
+    expect(err.code).toBe(ErrorCode.VALIDATION_FAILED);
+    expect((err.details['issues'] as Array<{ path: unknown[] }>).map((i) => i.path)).toEqual([['commandId']]);
+  });
+
   it('limits nesting depth', () => {
     const nest = (n: number): unknown => (n === 0 ? {} : { a: nest(n - 1) });
     // envelope (1) → command (2) → payload (3) → 29 more levels = 32: accepted; one more: not.

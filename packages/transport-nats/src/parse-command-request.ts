@@ -47,6 +47,11 @@ function parse(data: Uint8Array, maxBytes: number): CommandRequest {
       details: { size: data.byteLength, limit: maxBytes },
     });
   }
+  // TextDecoder would drop a byte-order mark silently; RFC 8259 forbids sending one, and parsers in
+  // other languages disagree on it (Go and Rust refuse it), so the protocol refuses it too.
+  if (data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf) {
+    throw new RatchetError(ErrorCode.MALFORMED_REQUEST, 'request starts with a UTF-8 byte-order mark; send the JSON without one');
+  }
   let value: unknown;
   try {
     value = JSON.parse(strictUtf8.decode(data));

@@ -1,4 +1,4 @@
-import { ErrorCode, RatchetError, type AnyAggregate, type EventMetadata } from '@ratchet/core';
+import { ErrorCode, RatchetError, ValidationError, type AnyAggregate, type EventMetadata, type ParsedCommand } from '@ratchet/core';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import {
   commandSubject,
@@ -181,14 +181,17 @@ export class CommandIntake {
       throw new RatchetError(ErrorCode.WRONG_PARTITION, `aggregate "${request.id}" belongs to partition ${home}, not ${partition}`);
     }
     // Unknown command and payload schema before anything that reads the stream (conflict, reuse, decision).
-    const command = aggregate.runtime.parseCommand(request.command);
-    // An invalid traceparent is dropped, as if absent (docs/protocol.md section 6).
+    const command = parsePayload(aggregate, request.command);
+    // The events' metadata (docs/protocol.md section 5): the request's strings, then what the worker
+    // sets. `traceparent` comes only from a valid header (section 6): a body key of that name is
+    // dropped, since the relay copies it into a JetStream header, where a bad value would stop it.
+    const { traceparent: _fromBody, ...given } = request.metadata ?? {};
     const traceparent = message.headers?.get('traceparent');
     const metadata: EventMetadata = {
-      ...request.metadata,
+      ...given,
       commandId: request.commandId,
-      correlationId: request.metadata?.correlationId ?? request.commandId,
-      causationId: request.metadata?.causationId ?? request.commandId,
+      correlationId: given.correlationId ?? request.commandId,
+      causationId: given.causationId ?? request.commandId,
       ...(validTraceparent(traceparent) ? { traceparent } : {}),
     };
     return { request, command, hash: requestHash(aggregate.type, request), metadata };
@@ -204,6 +207,12 @@ export class CommandIntake {
       error = new RatchetError(ErrorCode.UNKNOWN_AGGREGATE, `no worker serves aggregate type "${type}"`);
     } else if (!Number.isInteger(p) || p < 0 || p >= partitionCount || String(p) !== partitionToken) {
       error = new RatchetError(ErrorCode.WRONG_PARTITION, `partition "${partitionToken}" does not exist (0..${partitionCount - 1})`);
+    } else if (this.serves(p)) {
+      // Asked directly, or a handover ended between the client's no-responders and this probe:
+      // the retry belongs on the command subject, where this worker answers. The probe never runs commands.
+      error = new RatchetError(ErrorCode.UNAVAILABLE, `partition ${p} of "${type}" is served: send the command to ${commandSubject(type, p)}, not to the probe`, {
+        details: { partition: p, reason: 'served' },
+      });
     } else {
       error = new RatchetError(ErrorCode.UNAVAILABLE, `partition ${p} of "${type}" is between owners (handover or restart); retry`, {
         details: { partition: p, reason: 'unrouted' },
@@ -245,5 +254,21 @@ export class CommandIntake {
     } catch (error) {
       this.#options.logger.warn({ err: error }, 'could not send a reply');
     }
+  }
+}
+
+/**
+ * Check the command type and its payload against the aggregate's schema. Issue paths are given from
+ * the request body's root (`["command","payload",…]`), like every other issue of the envelope, so a
+ * client can find the field in what it sent whichever check found it (docs/protocol.md section 5).
+ */
+function parsePayload(aggregate: AnyAggregate, command: { readonly type: string; readonly payload: unknown }): ParsedCommand {
+  try {
+    return aggregate.runtime.parseCommand(command);
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    const issues = error.issues.map((issue) => ({ ...issue, path: ['command', 'payload', ...issue.path] }));
+    const summary = issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ValidationError(`payload of command "${command.type}" is invalid: ${summary}`, issues, { cause: error });
   }
 }
