@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { PROJECTIONS_SCHEMA } from './define-projection.js';
+import { inTransaction } from './in-transaction.js';
 
 const S = `"${PROJECTIONS_SCHEMA}"`;
 
@@ -18,16 +19,12 @@ export interface ActivateOptions {
  */
 export async function activateVersion(pool: pg.Pool, name: string, version: number, options: ActivateOptions = {}): Promise<boolean> {
   const viewSchema = options.viewSchema ?? 'public';
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client) => {
     await client.query(`SELECT pg_advisory_xact_lock(hashtext('ratchet_projections:' || $1))`, [name]);
     const current = await client.query<{ version: number }>(`SELECT version FROM ${S}.active WHERE name = $1`, [name]);
     const from = current.rows[0]?.version;
-    if (from !== undefined && from > version && options.force !== true) {
-      await client.query('ROLLBACK');
-      return false;
-    }
+    // A newer version is active: change nothing (the transaction only read).
+    if (from !== undefined && from > version && options.force !== true) return false;
     const target = await client.query<{ tables: string[]; status: string }>(
       `SELECT tables, status FROM ${S}.versions WHERE name = $1 AND version = $2`,
       [name, version],
@@ -60,12 +57,6 @@ export async function activateVersion(pool: pg.Pool, name: string, version: numb
        ON CONFLICT (name) DO UPDATE SET version = excluded.version, switched_at = now()`,
       [name, version],
     );
-    await client.query('COMMIT');
     return true;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }

@@ -2,7 +2,8 @@ export { defineProjection, projectionTables, PROJECTIONS_SCHEMA } from './define
 export type { Projection, ProjectionConfig, ProjectionHandler, ProjectionSql, ProjectionTables } from './define-projection.js';
 export { createProjector, Projector, readParkedEvents } from './projector.js';
 export type { ParkedRecord, ProjectionStatus, ProjectorOptions, RetryReport } from './projector.js';
-export type { ProjectorStore, RunnerPhase } from './projection-runner.js';
+export type { RunnerPhase } from './projection-runner.js';
+export type { ProjectorStore } from './projector-store.js';
 export { ProjectorMetrics } from './projector-metrics.js';
 export { republish } from './republish.js';
 export type { FeedReader, RepublishOptions, RepublishResult } from './republish.js';

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { PROJECTIONS_SCHEMA } from './define-projection.js';
+import { inTransaction } from './in-transaction.js';
 
 const S = `"${PROJECTIONS_SCHEMA}"`;
 
@@ -53,16 +54,8 @@ CREATE TABLE IF NOT EXISTS ${S}.parked (
 
 /** Create the projector's schema and tables; idempotent, serialised across processes by an advisory lock. */
 export async function migrateProjectionSchema(pool: pg.Pool): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  await inTransaction(pool, async (client) => {
     await client.query(`SELECT pg_advisory_xact_lock(hashtext('ratchet_projections:migrate'))`);
     await client.query(DDL);
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }

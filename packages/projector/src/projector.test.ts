@@ -1,7 +1,7 @@
 import { ValidationError } from '@ratchet/core';
 import { describe, expect, it } from 'vitest';
 import { defineProjection } from './define-projection.js';
-import type { ProjectorStore } from './projection-runner.js';
+import type { ProjectorStore } from './projector-store.js';
 import { createProjector, type ProjectorOptions } from './projector.js';
 
 const projection = defineProjection({ name: 'sizes', version: 1, tables: ['sizes'], setup: async () => undefined, handlers: {} });

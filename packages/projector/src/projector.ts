@@ -9,10 +9,13 @@ import type { Registry } from 'prom-client';
 import { activateVersion } from './activate-version.js';
 import type { Projection } from './define-projection.js';
 import { PROJECTIONS_SCHEMA } from './define-projection.js';
+import { inTransaction } from './in-transaction.js';
 import { migrateProjectionSchema } from './projection-schema.js';
 import { ProjectionRunner } from './projection-runner.js';
-import type { ProjectorStore, RunnerPhase } from './projection-runner.js';
+import type { RunnerPhase } from './projection-runner.js';
 import { ProjectorMetrics } from './projector-metrics.js';
+import type { ProjectorStore } from './projector-store.js';
+import type { RunnerSettings } from './runner-settings.js';
 
 const S = `"${PROJECTIONS_SCHEMA}"`;
 
@@ -182,22 +185,20 @@ export class Projector {
     if (jsm !== undefined && this.#o.streamName === undefined && !(await jsm.streams.info(EVENTS_STREAM).then(() => true, () => false))) {
       await ensureEventsStream(jsm);
     }
-    const settings = {
-      source: this.#o.source ?? 'jetstream',
-      feedPollIntervalMs: this.#o.feedPollIntervalMs ?? 20,
+    const settings: RunnerSettings = {
       pool: this.#pool,
       storePool: this.#o.storePool ?? this.#pool,
       store: this.#o.store,
-      js: nats === undefined ? undefined : jetstream(nats),
-      jsm,
-      streamName,
-      subjectPrefix: this.#o.subjectPrefix ?? 'ratchet.evt',
+      jetstream:
+        nats === undefined || jsm === undefined
+          ? undefined
+          : { js: jetstream(nats), jsm, streamName, subjectPrefix: this.#o.subjectPrefix ?? 'ratchet.evt', ackWaitMs: this.#o.ackWaitMs ?? 30_000 },
+      feedPollIntervalMs: this.#o.feedPollIntervalMs ?? 20,
+      statsIntervalMs: this.#o.statsIntervalMs ?? 1_000,
       batchSize: this.#o.batchSize ?? 200,
       maxBatchSize: this.#o.maxBatchSize ?? Math.max(2_000, this.#o.batchSize ?? 200),
       maxAttempts: this.#o.maxAttempts ?? 5,
       retryBackoffMs: this.#o.retryBackoffMs ?? 20,
-      ackWaitMs: this.#o.ackWaitMs ?? 30_000,
-      statsIntervalMs: this.#o.statsIntervalMs ?? 1_000,
       logger: this.#log,
       metrics: this.metrics,
       onFollowing: (p: Projection) => this.#afterBuild(p),
@@ -322,20 +323,12 @@ export class Projector {
         await runner.stop();
         this.#runners.splice(this.#runners.indexOf(runner), 1);
       }
-      const client = await this.#pool.connect();
-      try {
-        await client.query('BEGIN');
+      await inTransaction(this.#pool, async (client) => {
         for (const t of row.tables) await client.query(`DROP TABLE IF EXISTS ${S}."proj_${t}_v${row.version}"`);
         for (const table of ['positions', 'parked', 'versions']) {
           await client.query(`DELETE FROM ${S}.${table} WHERE name = $1 AND version = $2`, [name, row.version]);
         }
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      } finally {
-        client.release();
-      }
+      });
       await this.#jsm?.consumers.delete(this.#o.streamName ?? EVENTS_STREAM, `proj_${name}_v${row.version}`).catch(() => undefined);
       this.#log.info({ projection: `${name}@v${row.version}` }, 'old projection version dropped');
       dropped.push(row.version);
