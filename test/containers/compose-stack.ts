@@ -130,6 +130,11 @@ export class ComposeStack {
     await this.compose(['kill', '-s', 'SIGKILL', service]);
   }
 
+  /** Start a stopped (killed) service's container again, with its volumes and ports. */
+  async start(service: string): Promise<void> {
+    await this.compose(['start', service]);
+  }
+
   /** Whether a service's container is running. */
   async running(service: string): Promise<boolean> {
     const ids = (await this.compose(['ps', '-q', service])).trim();
