@@ -138,6 +138,10 @@ export function defineAggregate<
       events.push(event);
     }
     const version = state.version + events.length;
+    if (events.length === 0 && later.length > 0) {
+      // A timer is written with the events of its decision; the stream should say why it was scheduled.
+      throw new DefinitionError(`decide for "${command.type}" scheduled or unscheduled a command without an event: return an event that records it`);
+    }
     later.forEach((item, i) => {
       if (isUnschedule(item)) timers.cancel(`schedule:${item.unscheduled}`);
       else timers.start(scheduledTimer(command.type, item, `schedule:${item.id ?? `${version}.${i}`}`));

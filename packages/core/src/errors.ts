@@ -44,6 +44,8 @@ export const ErrorCode = {
   MALFORMED_REPLY: 'MALFORMED_REPLY',
   /** An event message on the events stream could not be decoded (never sent in a reply; a projector terminates the message). */
   MALFORMED_EVENT: 'MALFORMED_EVENT',
+  /** An app module could not be loaded: missing, failed on import, or its default export is not a valid app (`details.file`, `details.reason`). */
+  APP_LOAD_FAILED: 'APP_LOAD_FAILED',
 } as const;
 
 /** One of the stable {@link ErrorCode} strings. */

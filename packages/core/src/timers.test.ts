@@ -19,6 +19,7 @@ const visitMachine = setup({
   id: 'visit',
   initial: 'idle',
   context: { escalations: 0, reports: 0 },
+  on: { reminded: { actions: () => undefined } },
   states: {
     idle: { on: { called: 'visiting' } },
     visiting: {
@@ -32,13 +33,14 @@ const visitMachine = setup({
 const Visit = defineAggregate({
   type: 'visit',
   machine: visitMachine,
-  commands: { call: empty, report: empty, remind: empty, forget: empty },
+  commands: { call: empty, report: empty, remind: empty, forget: empty, nag: empty },
   events: { called: empty, reported: empty, reminded: empty },
   decide: {
     call: (_p, s) => (s.matches('idle') ? [{ type: 'called', data: {} }] : reject('already called')),
     report: (_p, s) => (s.matches('idle') ? reject('nothing to report') : [{ type: 'reported', data: {} }]),
-    remind: () => [schedule({ type: 'report', payload: {} }, { afterMs: 60_000 }, 'nag')],
-    forget: () => [unschedule('nag')],
+    remind: () => [{ type: 'reminded', data: {} }, schedule({ type: 'report', payload: {} }, { afterMs: 60_000 }, 'nag')],
+    forget: () => [{ type: 'reminded', data: {} }, unschedule('nag')],
+    nag: () => [schedule({ type: 'report', payload: {} }, { afterMs: 1 })],
   },
 });
 
@@ -78,9 +80,11 @@ describe('durable timers from statechart delays', () => {
 
   it('schedule(...) in decide starts a command timer; unschedule cancels it; the command is validated', () => {
     const d = accept(Visit.decide({ type: 'remind', payload: {} }, Visit.initialState()));
-    expect(d.events).toEqual([]);
+    expect(d.events).toEqual([{ type: 'reminded', data: {} }]);
     expect(d.timers.start).toEqual([{ kind: 'command', id: 'schedule:nag', command: { type: 'report', payload: {} }, delayMs: 60_000 }]);
     expect(accept(Visit.decide({ type: 'forget', payload: {} }, Visit.initialState())).timers).toEqual({ start: [], cancel: ['schedule:nag'] });
+    // A schedule with no event beside it: the stream would not say why.
+    expect(() => Visit.decide({ type: 'nag', payload: {} }, Visit.initialState())).toThrow(/without an event/);
     const Bad = defineAggregate({
       type: 'bad',
       machine: visitMachine,

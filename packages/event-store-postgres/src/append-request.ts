@@ -1,4 +1,4 @@
-import type { EventMetadata, NewEvent, RatchetError, RecordedEvent } from '@ratchet/core';
+import type { EventMetadata, NewEvent, RatchetError, RecordedEvent, TimerEffects } from '@ratchet/core';
 
 /** The stream version an append expects: a non-negative integer (0 = the stream must not exist) or `'any'`. */
 export type ExpectedVersion = number | 'any';
@@ -21,6 +21,11 @@ export interface AppendOptions {
   readonly metadata?: EventMetadata;
   /** Fencing check done in the append's transaction. Default: no fencing. */
   readonly fence?: Fence;
+  /**
+   * Durable timers to start and cancel in the append's transaction, only if it commits new events
+   * (not for a duplicate). Needs `fence` (a timer belongs to the partition's owner). Default none.
+   */
+  readonly timers?: TimerEffects;
 }
 
 /** One append inside a group commit. */

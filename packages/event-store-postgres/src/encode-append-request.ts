@@ -1,6 +1,7 @@
 import { ValidationError } from '@ratchet/core';
 import type { EventMetadata, ValidationIssue } from '@ratchet/core';
 import type { AppendRequest } from './append-request.js';
+import { encodeTimerOps } from './encode-timer-ops.js';
 
 /** Longest accepted stream id, in characters (also a CHECK constraint on the tables). */
 export const STREAM_ID_MAX_LENGTH = 200;
@@ -17,11 +18,13 @@ export interface EncodedEvent {
   readonly metadata: EventMetadata;
 }
 
-/** A validated append: the JSON element sent to `append_batch` and the events it carries. */
+/** A validated append: the JSON element sent to `append_batch`, the events it carries and its timer operations. */
 export interface EncodedAppend {
   readonly streamId: string;
   readonly json: string;
   readonly events: readonly EncodedEvent[];
+  /** Timer starts and cancels as JSON objects (see `encodeTimerOps`); empty when none. */
+  readonly timerOps: readonly string[];
 }
 
 class JsonProblem extends Error {}
@@ -158,10 +161,12 @@ export function encodeAppendRequest(request: AppendRequest): EncodedAppend {
     });
   }
 
+  const f = fence as { partition: number; epoch: number } | undefined;
+  const timerOps = encodeTimerOps(req.streamId as string, f?.partition, req.timers as AppendRequest['timers'], issues);
+
   if (issues.length > 0) throw new ValidationError('invalid append request', issues);
 
   const streamId = req.streamId as string;
-  const f = fence as { partition: number; epoch: number } | undefined;
   const json =
     `{"streamId":${JSON.stringify(streamId)}` +
     `,"expectedVersion":${expected === 'any' ? 'null' : String(expected)}` +
@@ -171,5 +176,5 @@ export function encodeAppendRequest(request: AppendRequest): EncodedAppend {
     `,"events":[${encodedEvents
       .map((e) => `{"type":${JSON.stringify(e.type)},"schemaVersion":${e.schemaVersion},"data":${e.dataJson},"metadata":${JSON.stringify(e.metadata)}}`)
       .join(',')}]}`;
-  return { streamId, json, events: encodedEvents };
+  return { streamId, json, events: encodedEvents, timerOps };
 }

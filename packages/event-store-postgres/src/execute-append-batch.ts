@@ -101,11 +101,14 @@ export async function executeAppendBatch(
   // A batch of one (every commit at low load) takes the lean single-request function.
   const single = requests.length === 1;
   const payload = single ? requests[0]!.encoded.json : `[${requests.map((r) => r.encoded.json).join(',')}]`;
-  const sql = `SELECT ${quotedSchema}.${single ? 'append_one' : 'append_batch'}($1::jsonb) AS reply`;
+  const fn = `${quotedSchema}.${single ? 'append_one' : 'append_batch'}`;
+  const timerOps = requests.flatMap((r, i) => r.encoded.timerOps.map((op) => `{"i":${i},${op.slice(1)}`));
+  const sql = timerOps.length === 0 ? `SELECT ${fn}($1::jsonb) AS reply` : appendWithTimersSql(fn, quotedSchema);
+  const values = timerOps.length === 0 ? [payload] : [payload, `[${timerOps.join(',')}]`];
   for (let attempt = 1; ; attempt++) {
     let reply: BatchReply;
     try {
-      const res = await pool.query<{ reply: BatchReply }>({ name: statementName(sql), text: sql, values: [payload] });
+      const res = await pool.query<{ reply: BatchReply }>({ name: statementName(sql), text: sql, values });
       const row = res.rows[0];
       if (row === undefined) throw new Error('append_batch returned no row');
       reply = row.reply;
@@ -126,4 +129,32 @@ export async function executeAppendBatch(
       return outcomeOf(item, request.encoded, request.fence, reply);
     });
   }
+}
+
+/**
+ * The append and its timers in one statement, so one transaction: the timers of each request that
+ * committed new events (not a failure, not a duplicate) are started (upserted: re-entering a
+ * state restarts its delay) or cancelled. A start is due `delayMs` after the transaction's start,
+ * or at `at`; `started_version` is the stream version after the append.
+ */
+function appendWithTimersSql(fn: string, s: string): string {
+  return `WITH reply AS (SELECT ${fn}($1::jsonb) AS reply),
+    applied AS (
+      SELECT o.n::int - 1 AS i, (o.item->>'version')::int AS version
+      FROM reply, jsonb_array_elements(reply.reply->'outcomes') WITH ORDINALITY AS o(item, n)
+      WHERE (o.item->>'ok')::boolean AND NOT coalesce((o.item->>'duplicate')::boolean, false)),
+    ops AS (SELECT (t->>'i')::int AS i, t FROM jsonb_array_elements($2::jsonb) AS t),
+    started AS (
+      INSERT INTO ${s}.timers AS x (stream_id, timer_id, partition, kind, due_at, started_version, body)
+      SELECT t->>'streamId', t->>'id', (t->>'partition')::int, t->>'kind',
+             coalesce((t->>'at')::timestamptz, now() + (t->>'delayMs')::bigint * interval '1 millisecond'),
+             applied.version, t->'body'
+      FROM ops JOIN applied USING (i) WHERE t->>'op' = 'start'
+      ON CONFLICT (stream_id, timer_id) DO UPDATE
+        SET partition = excluded.partition, kind = excluded.kind, due_at = excluded.due_at,
+            started_version = excluded.started_version, body = excluded.body, started_at = now()),
+    cancelled AS (
+      DELETE FROM ${s}.timers AS x USING ops JOIN applied USING (i)
+      WHERE ops.t->>'op' = 'cancel' AND x.stream_id = ops.t->>'streamId' AND x.timer_id = ops.t->>'id')
+    SELECT reply FROM reply`;
 }

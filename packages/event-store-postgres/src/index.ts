@@ -13,5 +13,6 @@ export type { MigrationReport } from './run-migrations.js';
 export type { FeedStore } from './store-feed.js';
 export type { NamedLeaseStore } from './store-named-leases.js';
 export type { PartitionStore } from './store-partitions.js';
+export type { StoredTimer, TimerStore } from './store-timers.js';
 export type { PartitionClaim, PartitionEpoch, PartitionLeaseRenewal } from './partition-epoch.js';
 export type { Snapshot, SnapshotInput } from './snapshot.js';

@@ -10,6 +10,7 @@ import { checkInt, checkText, invalid } from './store-input.js';
 import { namedLeaseStore, type NamedLeaseStore } from './store-named-leases.js';
 import { partitionStore, type PartitionStore } from './store-partitions.js';
 import { storeQuery } from './store-query.js';
+import { timerStore, type TimerStore } from './store-timers.js';
 import { EVENT_COLUMNS, recordedEventFromRow } from './recorded-event-row.js';
 import type { RecordedEventRow } from './recorded-event-row.js';
 import { runMigrations } from './run-migrations.js';
@@ -49,9 +50,9 @@ export interface ReadStreamOptions {
 /**
  * The Postgres event store: the only source of truth of Ratchet. Streams, appends, snapshots and
  * the command log here; partitions (`PartitionStore`), the feed (`FeedStore`) and named leases
- * (`NamedLeaseStore`) in their own files.
+ * (`NamedLeaseStore`) and durable timers (`TimerStore`) in their own files.
  */
-export interface PostgresEventStore extends PartitionStore, FeedStore, NamedLeaseStore {
+export interface PostgresEventStore extends PartitionStore, FeedStore, NamedLeaseStore, TimerStore {
   /** The schema the store uses. */
   readonly schema: string;
   /** Create or upgrade the store's tables; idempotent and safe to run from many processes at once. */
@@ -128,6 +129,7 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Po
     ...partitionStore(query, s),
     ...feedStore(query, s),
     ...namedLeaseStore(query, s),
+    ...timerStore(query, s),
 
     async migrate() {
       try {

@@ -7,6 +7,7 @@ import { migration005 } from './005-append-one.js';
 import { migration006 } from './006-append-batch-advisory-fence-locks.js';
 import { migration007 } from './007-partition-leases.js';
 import { migration008 } from './008-full-variable-names.js';
+import { migration009 } from './009-timers.js';
 
 /** Every migration, in order. Append only: a shipped migration is text that never changes. */
 export const MIGRATIONS: readonly Migration[] = [
@@ -18,4 +19,5 @@ export const MIGRATIONS: readonly Migration[] = [
   migration006,
   migration007,
   migration008,
+  migration009,
 ];
