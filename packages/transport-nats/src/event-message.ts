@@ -2,6 +2,7 @@ import { ErrorCode, RatchetError, type EventMetadata, type RecordedEvent } from 
 import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
 import { eventMessageId, parseStreamId } from './stream-id.js';
 import { eventSubject } from './subjects.js';
+import { TRACEPARENT_HEADER, validTraceparent } from './tracing.js';
 
 /** Header naming the event's stream id (`<aggregateType>/<aggregateId>`). */
 export const STREAM_HEADER = 'Ratchet-Stream';
@@ -58,14 +59,16 @@ export function encodeEventMessage(event: RecordedEvent): Uint8Array {
 }
 
 /**
- * The headers of an event message: `traceparent` when the command carried one, stream id, version
- * and type (so a consumer can route without parsing the body), and `Nats-Msg-Id`
+ * The headers of an event message: `traceparent` when the command carried a valid one, stream id,
+ * version and type (so a consumer can route without parsing the body), and `Nats-Msg-Id`
  * (`<streamId>:<version>`), which makes JetStream drop a re-publish inside its duplicate window.
  */
 export function eventMessageHeaders(event: RecordedEvent): MsgHdrs {
   const h = natsHeaders();
   const traceparent = event.metadata.traceparent;
-  if (typeof traceparent === 'string') h.set('traceparent', traceparent);
+  // Checked again here: an event stored before workers dropped a body's traceparent may hold any
+  // string, and one with a CR or LF would make every publish of it throw (the relay would stall).
+  if (validTraceparent(traceparent)) h.set(TRACEPARENT_HEADER, traceparent);
   h.set(STREAM_HEADER, event.streamId);
   h.set(VERSION_HEADER, String(event.version));
   h.set(EVENT_TYPE_HEADER, event.type);
