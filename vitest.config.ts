@@ -3,20 +3,25 @@ import { join, resolve } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 // Workspace packages resolve to their TypeScript sources (the "source" export condition),
-// so tests never need a build step.
+// so tests never need a build step. Subpath exports (`@ratchet/app/load`) come first: an alias
+// also matches longer specifiers, and would send them to `<name>/src/index.ts/load`.
+const subpaths: Record<string, string> = {};
 const alias: Record<string, string> = {};
 for (const group of ['packages', 'services']) {
   if (!existsSync(group)) continue;
   for (const dir of readdirSync(group)) {
     const manifest = join(group, dir, 'package.json');
     if (!existsSync(manifest)) continue;
-    const name = (JSON.parse(readFileSync(manifest, 'utf8')) as { name: string }).name;
+    const { name, exports = {} } = JSON.parse(readFileSync(manifest, 'utf8')) as { name: string; exports?: Record<string, { source?: string }> };
     alias[name] = resolve(group, dir, 'src/index.ts');
+    for (const [subpath, target] of Object.entries(exports)) {
+      if (subpath !== '.' && target.source !== undefined) subpaths[`${name}${subpath.slice(1)}`] = resolve(group, dir, target.source);
+    }
   }
 }
 
 export default defineConfig({
-  resolve: { alias },
+  resolve: { alias: { ...subpaths, ...alias } },
   test: {
     globalSetup: ['./test/global-setup.ts'],
     projects: [

@@ -1,0 +1,131 @@
+import type { ValidationIssue } from '@ratchet/core';
+
+// Checked at run time because app modules are loaded by path, often written in plain JavaScript,
+// and a circular import hands defineApp `undefined` where an aggregate should be: the compiler
+// cannot vouch for any of it.
+
+const APP_NAME = /^[a-z][a-z0-9-]{0,63}$/;
+const KNOWN_KEYS = new Set(['name', 'aggregates', 'projections', 'processes']);
+
+type Issues = ValidationIssue[];
+type Path = ReadonlyArray<string | number>;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined (a circular import, or a name that is not exported?)';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return `an object with keys ${Object.keys(value).slice(0, 6).join(', ') || '(none)'}`;
+  return `a ${typeof value}`;
+}
+
+/** What the runtimes use of an aggregate; anything `defineAggregate` returned has all of it. */
+function isAggregate(value: unknown): value is { type: string } {
+  if (!isRecord(value) || typeof value['type'] !== 'string') return false;
+  const runtime = value['runtime'];
+  return (
+    isRecord(value['commands']) &&
+    isRecord(value['events']) &&
+    typeof value['replay'] === 'function' &&
+    typeof value['initialState'] === 'function' &&
+    isRecord(runtime) &&
+    typeof runtime['parseCommand'] === 'function' &&
+    typeof runtime['decideParsed'] === 'function'
+  );
+}
+
+/** What the projector uses of a projection; anything `defineProjection` returned has all of it. */
+function isProjection(value: unknown): value is { name: string; version: number; key: string; tables: readonly string[] } {
+  return (
+    isRecord(value) &&
+    typeof value['name'] === 'string' &&
+    typeof value['version'] === 'number' &&
+    typeof value['key'] === 'string' &&
+    typeof value['consumerName'] === 'string' &&
+    Array.isArray(value['tables']) &&
+    typeof value['setup'] === 'function' &&
+    isRecord(value['handlers']) &&
+    isRecord(value['tableNames'])
+  );
+}
+
+function aggregateIssues(aggregates: unknown, path: Path): Issues {
+  if (!Array.isArray(aggregates)) return [{ path, message: `must be a list of aggregates (got ${describe(aggregates)})` }];
+  if (aggregates.length === 0) return [{ path, message: 'list at least one aggregate' }];
+  const issues: Issues = [];
+  const first = new Map<string, number>();
+  aggregates.forEach((aggregate: unknown, i) => {
+    if (!isAggregate(aggregate)) {
+      issues.push({ path: [...path, i], message: `not an aggregate made by defineAggregate (got ${describe(aggregate)})` });
+      return;
+    }
+    const seen = first.get(aggregate.type);
+    if (seen === undefined) first.set(aggregate.type, i);
+    else issues.push({ path: [...path, i, 'type'], message: `aggregate type "${aggregate.type}" is listed twice (also at ${path.join('.')}.${seen})` });
+  });
+  return issues;
+}
+
+function projectionIssues(projections: unknown, path: Path): Issues {
+  if (projections === undefined) return [];
+  if (!Array.isArray(projections)) return [{ path, message: `must be a list of projections (got ${describe(projections)})` }];
+  const issues: Issues = [];
+  const keys = new Map<string, number>();
+  // Each table base name is a stable view that readers query: two projections (by name) must not
+  // both claim one. Versions of one projection share their tables by design.
+  const tableOwner = new Map<string, { name: string; index: number }>();
+  projections.forEach((projection: unknown, i) => {
+    if (!isProjection(projection)) {
+      issues.push({ path: [...path, i], message: `not a projection made by defineProjection (got ${describe(projection)})` });
+      return;
+    }
+    const seen = keys.get(projection.key);
+    if (seen !== undefined) {
+      issues.push({ path: [...path, i], message: `projection ${projection.key} is listed twice (also at ${path.join('.')}.${seen})` });
+      return;
+    }
+    keys.set(projection.key, i);
+    for (const table of projection.tables) {
+      const owner = tableOwner.get(table);
+      if (owner === undefined) tableOwner.set(table, { name: projection.name, index: i });
+      else if (owner.name !== projection.name) {
+        issues.push({
+          path: [...path, i, 'tables'],
+          message: `table "${table}" is also declared by projection "${owner.name}" (${path.join('.')}.${owner.index}); their views would clash`,
+        });
+      }
+    }
+  });
+  return issues;
+}
+
+function processIssues(processes: unknown, path: Path): Issues {
+  if (processes === undefined) return [];
+  if (!Array.isArray(processes)) return [{ path, message: `must be a list (got ${describe(processes)})` }];
+  if (processes.length > 0) return [{ path, message: 'process managers are not supported yet: leave the list empty' }];
+  return [];
+}
+
+/**
+ * Every problem with an app definition, in order; empty when `defineApp` may accept it.
+ * @example
+ * appIssues({ name: 'shop', aggregates: [Order, Order] }); // [{ path: ['aggregates', 1, 'type'], message: '… listed twice …' }]
+ */
+export function appIssues(config: unknown): ValidationIssue[] {
+  if (!isRecord(config)) return [{ path: [], message: `give defineApp an object (got ${describe(config)})` }];
+  const issues: Issues = [];
+  const name = config['name'];
+  if (typeof name !== 'string' || !APP_NAME.test(name)) {
+    issues.push({ path: ['name'], message: `must match ${APP_NAME.source} (got ${typeof name === 'string' ? JSON.stringify(name) : describe(name)})` });
+  }
+  for (const key of Object.keys(config)) {
+    if (!KNOWN_KEYS.has(key)) issues.push({ path: [key], message: `unknown key (an app has ${[...KNOWN_KEYS].join(', ')})` });
+  }
+  issues.push(...aggregateIssues(config['aggregates'], ['aggregates']));
+  issues.push(...projectionIssues(config['projections'], ['projections']));
+  issues.push(...processIssues(config['processes'], ['processes']));
+  return issues;
+}
