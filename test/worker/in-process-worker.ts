@@ -25,8 +25,8 @@ export interface InProcessWorker {
 export interface InProcessWorkerOptions {
   /** Prefix of the test database's name. */
   readonly database: string;
-  /** Worker options besides nats, store and aggregates (the turnstile). */
-  readonly worker?: Omit<WorkerOptions, 'nats' | 'store' | 'aggregates'>;
+  /** Worker options besides nats and store; aggregates default to the turnstile. */
+  readonly worker?: Omit<WorkerOptions, 'nats' | 'store' | 'aggregates'> & { readonly aggregates?: WorkerOptions['aggregates'] };
   /** Store pool size. Default the store's. */
   readonly poolSize?: number;
   /** What the worker gets instead of the store itself (e.g. a recording proxy). */
@@ -41,7 +41,7 @@ export async function startInProcessWorker(options: InProcessWorkerOptions): Pro
   const nc = await connect({ servers: natsServer.url });
   const store = createPostgresEventStore({ connectionString: db.url, ...(options.poolSize === undefined ? {} : { poolSize: options.poolSize }) });
   await store.migrate();
-  const worker = createWorker({ nats: nc, jetstream: nc, store: options.wrapStore?.(store) ?? store, aggregates: [Turnstile], ...options.worker });
+  const worker = createWorker({ nats: nc, jetstream: nc, store: options.wrapStore?.(store) ?? store, ...options.worker, aggregates: options.worker?.aggregates ?? [Turnstile] });
   await worker.start();
   const client = await connectClient({ servers: natsServer.url, timeoutMs: options.clientTimeoutMs ?? 10_000 });
   return {

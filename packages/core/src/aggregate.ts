@@ -71,7 +71,7 @@ export interface AggregateRuntime<TMachine extends AnyStateMachine = AnyStateMac
    * A statechart delay fell due: its event if the machine still takes it in `state` (with the
    * timers that transition starts and cancels), else a rejection (the state was left: a no-op).
    */
-  fireDelay(state: AggregateState<TMachine>, event: DomainEvent): Decision<TMachine, TEvent>;
+  fireDelay(state: AggregateState<TMachine>, timer: { readonly id: string; readonly event: DomainEvent }): Decision<TMachine, TEvent>;
   /** Whether the aggregate has a command of this type. */
   hasCommand(type: string): boolean;
   /** Apply one current-schema domain event. */

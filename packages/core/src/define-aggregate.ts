@@ -177,10 +177,13 @@ export function defineAggregate<
   };
 
   /** A due statechart delay: its event if the machine still takes it, else a rejection (the state was left). */
-  const fireDelay = (state: AggregateState<TMachine>, event: DomainEvent): Decision<TMachine, EventUnion<TEvents>> => {
+  const fireDelay = (state: AggregateState<TMachine>, timer: { readonly id: string; readonly event: DomainEvent }): Decision<TMachine, EventUnion<TEvents>> => {
+    const { event } = timer;
     const current = state.snapshot as unknown as AnyMachineSnapshot;
     if (!current.can(event)) return { status: 'rejected', reason: `delay "${event.type}" is not taken in state "${describeState(current.value)}"` };
     const timers = new TimerLedger();
+    // The delay is spent (a targetless delayed transition neither exits nor cancels it); a re-entry restarts it.
+    timers.cancel(timer.id);
     const snapshot = step(state.snapshot, event, timers);
     return { status: 'accepted', events: [event] as EventUnion<TEvents>[], state: { snapshot, version: state.version + 1 }, timers: timers.effects() };
   };

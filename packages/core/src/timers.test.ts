@@ -66,7 +66,7 @@ describe('durable timers from statechart delays', () => {
 
   it('a due delay is taken as an event, which replay folds the same way; once left, it is a no-op', () => {
     const visiting = Visit.replay([{ type: 'called', data: {} }]);
-    const fired = Visit.runtime.fireDelay(visiting, { type: AFTER_VISIT, data: {} });
+    const fired = Visit.runtime.fireDelay(visiting, { id: AFTER_VISIT, event: { type: AFTER_VISIT, data: {} } });
     if (fired.status !== 'accepted') throw new Error('not fired');
     expect(fired.state.snapshot.value).toBe('escalated');
     expect(fired.state.snapshot.context.escalations).toBe(1);
@@ -75,7 +75,7 @@ describe('durable timers from statechart delays', () => {
     expect(fired.timers.start.map((t) => t.id)).toEqual(['xstate.after.5000.visit.escalated']);
     expect(Visit.replay([{ type: 'called', data: {} }, ...fired.events])).toEqual(fired.state);
     const idle = Visit.replay([{ type: 'called', data: {} }, { type: 'reported', data: {} }]);
-    expect(Visit.runtime.fireDelay(idle, { type: AFTER_VISIT, data: {} }).status).toBe('rejected');
+    expect(Visit.runtime.fireDelay(idle, { id: AFTER_VISIT, event: { type: AFTER_VISIT, data: {} } }).status).toBe('rejected');
   });
 
   it('schedule(...) in decide starts a command timer; unschedule cancels it; the command is validated', () => {
@@ -169,7 +169,7 @@ describe('a random history lived and replayed', () => {
               pending.delete(next.timer.id);
               now = next.due;
               if (next.timer.kind !== 'delay') continue;
-              const fired = Visit.runtime.fireDelay(state, next.timer.event);
+              const fired = Visit.runtime.fireDelay(state, next.timer);
               if (fired.status === 'accepted') apply(fired);
             }
             now = target;

@@ -1,4 +1,4 @@
-import { ErrorCode, RatchetError, type EventMetadata, type ParsedCommand, type RecordedEvent } from '@ratchet/core';
+import { ErrorCode, RatchetError, type EventMetadata, type ParsedCommand, type RecordedEvent, type TimerEffects } from '@ratchet/core';
 import type { AppendOutcome, AppendRequest, AppendResult, PostgresEventStore } from '@ratchet/event-store-postgres';
 import { errorReply, type CommandReply, type CommandRequest } from '@ratchet/transport-nats';
 import type { ActorActivation } from './actor-activation.js';
@@ -25,6 +25,8 @@ export interface CommandHandlerContext {
   readonly onLeaseRefused: (partition: number) => void;
   /** An append was fenced: another worker owns the partition now. */
   readonly onFenced: (partition: number, error: RatchetError) => void;
+  /** A commit started durable timers; the soonest is due in `dueInMs` (the timer scheduler may need to wake earlier). */
+  readonly onTimersStarted: (dueInMs: number) => void;
 }
 
 /** Re-decisions after an append found the stream ahead of the actor's state. */
@@ -74,6 +76,7 @@ export async function handleCommand(context: CommandHandlerContext, actor: Aggre
       requestHash: hash,
       metadata,
       fence,
+      timers: decision.timers,
     };
     crashPoint(CrashPoint.BEFORE_COMMIT);
     const outcome = await context.committer.submit(append);
@@ -85,6 +88,7 @@ export async function handleCommand(context: CommandHandlerContext, actor: Aggre
       } else {
         actor.state = decision.state;
         context.activation.snapshotIfDue(actor, decision.state);
+        noteTimersStarted(context, decision.timers);
       }
       return okReply(outcome.result);
     }
@@ -125,4 +129,12 @@ function okReply(result: AppendResult): CommandReply {
     events: result.events.map((e: RecordedEvent) => ({ version: e.version, type: e.type, schemaVersion: e.schemaVersion, data: e.data })),
     duplicate: result.duplicate,
   };
+}
+
+/** Tell the timer scheduler how soon the earliest timer just started is due. */
+export function noteTimersStarted(context: Pick<CommandHandlerContext, 'onTimersStarted'>, timers: TimerEffects): void {
+  if (timers.start.length === 0) return;
+  const now = Date.now();
+  const due = timers.start.map((t) => (t.kind === 'command' && t.at !== undefined ? Date.parse(t.at) - now : (t.delayMs ?? 0)));
+  context.onTimersStarted(Math.max(0, Math.min(...due)));
 }

@@ -36,6 +36,10 @@ export class WorkerMetrics {
   /** Appends refused because this worker's fencing epoch was stale. */
   readonly fencedWrites: Counter;
   readonly leaseRefusals: Counter;
+  /** Timer fires by kind (delay, command) and outcome (fired, no-op, superseded, not-owner, failed). */
+  readonly timerFires: Counter<'kind' | 'outcome'>;
+  /** How late a fired timer's events committed after it was due (seconds, by the worker's clock against Postgres's due time). */
+  readonly timerLateness: Histogram;
   /** Partitions served by this worker. */
   readonly partitionsOwned: Gauge;
   /** Partition moves by kind (acquired, released, lost). */
@@ -110,6 +114,18 @@ export class WorkerMetrics {
     this.leaseRefusals = new Counter({
       name: 'ratchet_lease_refusals_total',
       help: 'Commands answered UNAVAILABLE because the partition lease had lapsed (a pause, or Postgres unreachable)',
+      registers,
+    });
+    this.timerFires = new Counter({
+      name: 'ratchet_timer_fires_total',
+      help: 'Durable timer fires by kind and outcome',
+      labelNames: ['kind', 'outcome'],
+      registers,
+    });
+    this.timerLateness = new Histogram({
+      name: 'ratchet_timer_lateness_seconds',
+      help: 'Time from a timer being due to its fire committing',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     });
     this.partitionsOwned = new Gauge({ name: 'ratchet_partitions_owned', help: 'Partitions served by this worker', registers });

@@ -64,6 +64,12 @@ export interface WorkerOptions {
   /** Relay tuning: poll interval and lease TTL (ms). */
   readonly relayPollIntervalMs?: number;
   readonly relayLeaseTtlMs?: number;
+  /**
+   * Durable timers (statechart delays, scheduled commands) of the partitions served here: how often
+   * to look for due ones at the longest (ms, default 1,000) and how many fires at once (default
+   * 512); `false` leaves them to other workers.
+   */
+  readonly timers?: false | { readonly pollIntervalMs?: number; readonly maxInFlight?: number };
   /** Logger; default silent. */
   readonly logger?: Logger;
   /** Metrics; default a fresh registry. */

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { AnyAggregate } from '@ratchet/core';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { ensureEventsStream, streamIdOf, type CommandReply } from '@ratchet/transport-nats';
+import type { StoredTimer } from '@ratchet/event-store-postgres';
+import { ensureEventsStream, parseStreamId, streamIdOf, type CommandReply } from '@ratchet/transport-nats';
 import { pino, type Logger } from 'pino';
 import { ActorActivation } from './actor-activation.js';
 import { ActorCache } from './actor-cache.js';
@@ -11,10 +12,12 @@ import { CommandIntake } from './command-intake.js';
 import { CommitTimes } from './commit-times.js';
 import { CrashPoint, crashPoint } from './crash-point.js';
 import { GroupCommitter } from './group-committer.js';
-import { handleCommand, type AdmittedCommand, type CommandHandlerContext } from './handle-command.js';
+import { handleCommand, type AdmittedCommand } from './handle-command.js';
+import { handleTimer, type TimerHandlerContext } from './handle-timer.js';
 import { OutboxRelay } from './outbox-relay.js';
 import { StaticOwnership, type PartitionOwnership } from './ownership.js';
 import { PartitionLeases } from './partition-leases.js';
+import { TimerScheduler } from './timer-scheduler.js';
 import { WorkerMetrics } from './worker-metrics.js';
 import type { WorkerOptions } from './worker-options.js';
 
@@ -37,6 +40,8 @@ export interface WorkerStats {
   readonly leaseRefusals: number;
   readonly partitionsOwned: number;
   readonly partitionMoves: number;
+  /** Durable timers handed to a fire so far. */
+  readonly timersFired: number;
 }
 
 /**
@@ -56,7 +61,8 @@ export class Worker {
   readonly #committer: GroupCommitter;
   readonly #leases: PartitionLeases;
   readonly #intake: CommandIntake;
-  readonly #handler: CommandHandlerContext;
+  readonly #handler: TimerHandlerContext;
+  readonly #timers: TimerScheduler | undefined;
   readonly #commitTimes = new CommitTimes();
   #relay: OutboxRelay | undefined;
   #ownership: PartitionOwnership | undefined;
@@ -122,7 +128,20 @@ export class Worker {
         this.#log.warn({ partition, err: error }, 'fenced: another worker owns this partition now');
         this.#partitionLost(partition);
       },
+      onTimersStarted: (dueInMs) => this.#timers?.wake(dueInMs),
+      timers: options.store,
     };
+    this.#timers =
+      options.timers === false
+        ? undefined
+        : new TimerScheduler({
+            store: options.store,
+            partitions: () => (this.#draining ? [] : this.#intake.served()),
+            fire: (timer) => this.#fireTimer(timer),
+            pollIntervalMs: options.timers?.pollIntervalMs,
+            maxInFlight: options.timers?.maxInFlight,
+            logger: this.#log,
+          });
     this.#intake = new CommandIntake({
       transport: options.nats,
       queueGroup: options.queueGroup ?? 'ratchet-workers',
@@ -149,6 +168,7 @@ export class Worker {
       leaseRefusals: this.#leases.refusals,
       partitionsOwned: this.#intake.served().length,
       partitionMoves: this.#cluster?.moves ?? 0,
+      timersFired: this.#timers?.fired ?? 0,
     };
   }
 
@@ -220,6 +240,7 @@ export class Worker {
       this.#ownership = options.ownership ?? (await StaticOwnership.claimAll(this.#leases, this.#partitionCount, this.#log));
       for (let p = 0; p < this.#partitionCount; p += 1) this.#serve(p);
     }
+    this.#timers?.start();
     this.#started = true;
     this.#log.info({ partitions: this.#partitionCount, types: options.aggregates.map((a) => a.type) }, 'worker started');
   }
@@ -237,10 +258,12 @@ export class Worker {
       // over: stop taking its commands, finish those in flight, release its epoch.
       await cluster.membership.leave().catch((error: unknown) => this.#log.warn({ err: error }, 'leave not announced'));
       this.#draining = true;
+      await this.#timers?.stop();
       this.#intake.close();
       await this.#cluster.leave();
     } else {
       this.#draining = true;
+      await this.#timers?.stop();
       this.#intake.close();
       await Promise.all(this.#intake.served().map((p) => this.#unserve(p, left())));
     }
@@ -276,6 +299,26 @@ export class Worker {
     const streamId = streamIdOf(aggregate.type, admitted.request.id);
     const actor = this.#actors.get(streamId, () => new AggregateActor(aggregate, admitted.request.id, streamId, partition));
     return new Promise((resolve, reject) => actor.enqueue(() => handleCommand(this.#handler, actor, admitted).then(resolve, reject)));
+  }
+
+  /** Fire a due timer on its aggregate's actor, after the commands queued before it; false when it must wait. */
+  #fireTimer(timer: StoredTimer): Promise<boolean> {
+    const { aggregateType, aggregateId } = parseStreamId(timer.streamId);
+    const aggregate = this.#options.aggregates.find((a) => a.type === aggregateType);
+    if (aggregate === undefined) {
+      this.#log.warn({ streamId: timer.streamId, timerId: timer.timerId }, 'a timer of an aggregate type this worker does not serve');
+      return Promise.resolve(false);
+    }
+    const actor = this.#actors.get(timer.streamId, () => new AggregateActor(aggregate, aggregateId, timer.streamId, timer.partition));
+    return new Promise((resolve, reject) =>
+      actor.enqueue(() =>
+        handleTimer(this.#handler, actor, timer).then((outcome) => {
+          this.metrics.timerFires.inc({ kind: timer.kind, outcome });
+          if (outcome === 'fired') this.metrics.timerLateness.observe(Math.max(0, Date.now() - timer.dueAt.getTime()) / 1000);
+          resolve(outcome !== 'not-owner' && outcome !== 'failed');
+        }, reject),
+      ),
+    );
   }
 
   #serve(partition: number): void {
