@@ -1,0 +1,14 @@
+export { createGateway } from './create-gateway.js';
+export type { Gateway } from './create-gateway.js';
+export { startGateway } from './start-gateway.js';
+export type { RunningGateway, StartGatewayOptions } from './start-gateway.js';
+export type { GatewayClient, GatewayOptions, GatewayProjections, OpenApiInfo, ProjectionRef, ProjectionWaiter } from './gateway-options.js';
+export { HTTP_STATUS, httpStatusOf } from './http-status.js';
+export type { MalformedRequestReason } from './http-status.js';
+export { GatewayResultSchema, OkResultSchema, RejectedResultSchema, ErrorResultSchema, GatewayEventSchema } from './gateway-result.js';
+export type { GatewayResult, GatewayOkResult, GatewayErrorResult } from './gateway-result.js';
+export { CommandBodySchema } from './command-body-schema.js';
+export type { CommandBody } from './command-body-schema.js';
+export { openApiDocument, commandJsonSchema } from './openapi-document.js';
+export type { JsonObject, OpenApiDocumentOptions } from './openapi-document.js';
+export { GatewayMetrics } from './gateway-metrics.js';
