@@ -50,10 +50,12 @@ export class ProjectionRunner {
     });
   }
 
+  /** Where the version is: starting, building from the feed, following, retrying after an error, stopped. */
   get phase(): RunnerPhase {
     return this.#phase;
   }
 
+  /** Events not yet applied, as last reported (consumer pending and unacked, or feed events left while building). */
   get lagEvents(): number {
     return this.#lagEvents;
   }
