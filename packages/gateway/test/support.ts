@@ -100,7 +100,9 @@ export async function send(port: number, req: SendRequest): Promise<Answer> {
     ...req.headers,
   };
   return new Promise<Answer>((resolve, reject) => {
+    let answered = false;
     const r = request({ host: '127.0.0.1', port, method: req.method ?? 'POST', path: req.path, headers, agent: false }, (res) => {
+      answered = true;
       const parts: Buffer[] = [];
       res.on('data', (b: Buffer) => parts.push(b));
       res.on('end', () => {
@@ -115,8 +117,9 @@ export async function send(port: number, req: SendRequest): Promise<Answer> {
       });
       res.on('error', reject);
     });
-    // The server may answer and close before a refused body is fully sent.
-    r.on('error', (error: NodeJS.ErrnoException) => (error.code === 'EPIPE' || error.code === 'ECONNRESET' ? undefined : reject(error)));
+    // The server may answer and close before a refused body is fully sent: a write error after
+    // (or while) the answer arrives is not the outcome.
+    r.on('error', (error: NodeJS.ErrnoException) => (answered || error.code === 'EPIPE' ? undefined : reject(error)));
     if (req.chunks === undefined) {
       r.end(body);
       return;
