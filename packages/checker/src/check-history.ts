@@ -1,4 +1,4 @@
-import { createPostgresEventStore } from '@ratchet/event-store-postgres';
+import { createPostgresEventStore, handlePoolErrors } from '@ratchet/event-store-postgres';
 import { streamIdOf } from '@ratchet/transport-nats';
 import pg from 'pg';
 import { Tally, type CheckReport } from './check-category.js';
@@ -55,8 +55,7 @@ export async function checkHistory(options: CheckHistoryOptions): Promise<CheckR
   const scope = all ? null : new Set(streamIds);
   const inScope = (streamId: string): boolean => scope === null || scope.has(streamId);
 
-  const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 4 });
-  pool.on('error', () => undefined);
+  const pool = handlePoolErrors(new pg.Pool({ connectionString: options.databaseUrl, max: 4 }));
   try {
     const client = await pool.connect();
     let loaded;

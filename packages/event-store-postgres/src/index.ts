@@ -7,6 +7,7 @@ export type {
 } from './postgres-event-store.js';
 export type { AppendOptions, AppendOutcome, AppendRequest, AppendResult, ExpectedVersion, Fence, ProcessedCommand } from './append-request.js';
 export { COMMAND_ID_MAX_LENGTH, STREAM_ID_MAX_LENGTH } from './encode-append-request.js';
+export { handlePoolErrors } from './handle-pool-errors.js';
 export { FEED_START } from './feed-checkpoint.js';
 export type { FeedCheckpoint, FeedHead, FeedPage } from './feed-checkpoint.js';
 export type { MigrationReport } from './run-migrations.js';

@@ -18,6 +18,7 @@ import type { MigrationReport } from './run-migrations.js';
 import { quoteSchemaName } from './schema-name.js';
 import type { Snapshot, SnapshotInput } from './snapshot.js';
 import { toStoreError } from './store-error.js';
+import { handlePoolErrors } from './handle-pool-errors.js';
 
 /** Options of {@link createPostgresEventStore}. Give `connectionString` or `pool`. */
 export interface PostgresEventStoreOptions {
@@ -94,9 +95,8 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Po
       invalid('connectionString or pool is required', [{ path: ['connectionString'], message: 'required when no pool is given' }]);
     }
     const max = options.poolSize === undefined ? 10 : checkInt(options.poolSize, 'poolSize', 1, 1000);
-    pool = new pg.Pool({ connectionString: options.connectionString, max });
-    // An idle client losing its server must not crash the process; the next query reports it.
-    pool.on('error', () => undefined);
+    // A client losing its server must not crash the process; the query in progress, or the next, reports it.
+    pool = handlePoolErrors(new pg.Pool({ connectionString: options.connectionString, max }));
   }
 
   const query = storeQuery(pool);

@@ -18,7 +18,10 @@ try {
 
 const log = pino({ level: config.LOG_LEVEL, base: { service: 'dashboard', pid: process.pid } });
 const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 6 });
-pool.on('error', (err) => log.warn({ err }, 'idle Postgres client failed'));
+// A server going away must not crash the dashboard: pg emits an idle client's error on the pool and
+// a checked-out client's on the client (see handlePoolErrors in @ratchet/event-store-postgres).
+pool.on('connect', (c) => c.on('error', (err) => log.warn({ err }, 'Postgres connection lost')));
+pool.on('error', () => undefined);
 const client = await connectClient({ servers: config.NATS_URL.split(','), timeoutMs: 10_000 });
 const dashboard = await startDashboard({
   port: config.HTTP_PORT,

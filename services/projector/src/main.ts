@@ -1,6 +1,6 @@
 import { connect } from '@nats-io/transport-node';
 import { RatchetError } from '@ratchet/core';
-import { createPostgresEventStore } from '@ratchet/event-store-postgres';
+import { createPostgresEventStore, handlePoolErrors } from '@ratchet/event-store-postgres';
 import { exitWithParent, loadConfig, onShutdown, retryAtStart, startOpsServer } from '@ratchet/ops';
 import { ProjectorMetrics, createProjector } from '@ratchet/projector';
 import { natsConnectOptions } from '@ratchet/transport-nats';
@@ -24,8 +24,9 @@ const metrics = new ProjectorMetrics();
 collectDefaultMetrics({ register: metrics.registry });
 
 const nats = await retryAtStart('connecting to NATS', () => connect({ ...natsConnectOptions(config.NATS_URL), name: `ratchet-projector-${process.pid}`, maxReconnectAttempts: -1 }), log);
-const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: config.PG_POOL_SIZE });
-pool.on('error', (err) => log.warn({ err }, 'idle Postgres client failed'));
+const pool = handlePoolErrors(new pg.Pool({ connectionString: config.DATABASE_URL, max: config.PG_POOL_SIZE }), (err) =>
+  log.warn({ err }, 'Postgres connection lost'),
+);
 const store = createPostgresEventStore({ pool });
 await retryAtStart('migrating the event store', () => store.migrate(), log);
 
