@@ -16,6 +16,10 @@ export interface GlobalOptions {
   readonly partitions: number;
   /** Overall budget of a send, retries included (ms). */
   readonly timeoutMs: number;
+  /** Where `nats` and `db` came from, said when a server cannot be reached: `--nats`, `$NATS_URL`, the running demo… */
+  readonly origins: { readonly nats: string; readonly db?: string };
+  /** Said when a server cannot be reached, when it explains why (e.g. the running demo is embedded). */
+  readonly hint?: string;
 }
 
 /** What a command runs with. */

@@ -11,6 +11,8 @@ export interface CommandSpec {
   /** Positional arguments as shown in help, e.g. `<aggregate> <id>`. */
   readonly args: string;
   readonly summary: string;
+  /** More lines for `ratchet <command> --help`: arguments, flags, an example. */
+  readonly help?: readonly string[];
   /** Flags of this command besides the global ones. */
   readonly options?: NonNullable<ParseArgsConfig['options']>;
   /** Pass everything after the command words through unparsed (the demo). */

@@ -1,5 +1,6 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { natsConnectOptions } from '@ratchet/transport-nats';
+import { handlePoolErrors } from '@ratchet/event-store-postgres';
 import pg from 'pg';
 import { unreachableError, usageError } from './cli-error.js';
 import type { GlobalOptions } from './cli-context.js';
@@ -17,14 +18,14 @@ export async function connectNats(options: GlobalOptions): Promise<NatsConnectio
       reconnect: false,
     });
   } catch (error) {
-    throw unreachableError(`cannot reach NATS at ${options.nats}: ${reasonOf(error)}`, { cause: error });
+    throw unreachableError(`cannot reach NATS at ${options.nats} (${options.origins.nats}): ${reasonOf(error)}${hintOf(options)}`, { cause: error });
   }
 }
 
 /** A pool on the event store's database, checked with one query so an unreachable server fails here. */
 export async function openPostgres(options: GlobalOptions, poolSize = 4): Promise<pg.Pool> {
   if (options.db === undefined || options.db === '') {
-    throw usageError('no database: pass --db <postgres-url> or set DATABASE_URL');
+    throw usageError(`no database: pass --db <postgres-url>, set DATABASE_URL, or start the demo (npm run demo)${hintOf(options)}`);
   }
   let pool: pg.Pool;
   try {
@@ -32,12 +33,13 @@ export async function openPostgres(options: GlobalOptions, poolSize = 4): Promis
   } catch (error) {
     throw usageError(`--db is not a Postgres URL: ${reasonOf(error)}`, { cause: error });
   }
-  pool.on('error', () => undefined);
+  // A server going away mid-command fails the query in hand; it must not crash the CLI with an unhandled 'error'.
+  handlePoolErrors(pool);
   try {
     await pool.query('SELECT 1');
   } catch (error) {
     await pool.end().catch(() => undefined);
-    throw unreachableError(`cannot reach Postgres at ${redactUrl(options.db)}: ${reasonOf(error)}`, { cause: error });
+    throw unreachableError(`cannot reach Postgres at ${redactUrl(options.db)} (${options.origins.db ?? '--db'}): ${reasonOf(error)}${hintOf(options)}`, { cause: error });
   }
   return pool;
 }
@@ -50,6 +52,10 @@ export async function requireEventStore(pool: pg.Pool, options: GlobalOptions): 
       `the database at ${redactUrl(options.db ?? '')} has no Ratchet event store (ratchet.events): wrong --db, or no worker has migrated it yet`,
     );
   }
+}
+
+function hintOf(options: GlobalOptions): string {
+  return options.hint === undefined ? '' : `; ${options.hint}`;
 }
 
 /** The URL without its password, for messages. */

@@ -1,4 +1,4 @@
-export { runCli, helpText, COMMANDS } from './run-cli.js';
+export { runCli, helpText, commandHelp, COMMANDS } from './run-cli.js';
 export type { RunCliOptions } from './run-cli.js';
 export { ExitCode } from './exit-code.js';
 export { CliError } from './cli-error.js';

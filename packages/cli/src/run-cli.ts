@@ -5,6 +5,7 @@ import { CliError, usageError } from './cli-error.js';
 import type { CliContext, CliIo } from './cli-context.js';
 import type { CommandFlags, CommandSpec } from './command-spec.js';
 import { ExitCode } from './exit-code.js';
+import { findRunningDemo } from './running-demo.js';
 
 /** Every command, in the order help lists them; implementations load on use. */
 export const COMMANDS: readonly CommandSpec[] = [
@@ -13,18 +14,30 @@ export const COMMANDS: readonly CommandSpec[] = [
     args: '<aggregate> <id> <command> [payload-json]',
     summary: 'send a command and print the reply (ok, rejected or error)',
     options: { 'command-id': { type: 'string' }, 'expected-version': { type: 'string' } },
+    help: [
+      '  <aggregate>             an aggregate type the workers serve: turnstile',
+      '  <id>                    the aggregate id (docs/protocol.md section 4), e.g. t-1',
+      '  <command>               one of its commands; the turnstile has install, insertCoin, pushArm',
+      '  [payload-json]          the command payload as JSON (default {})',
+      '  --command-id X          the idempotency key (default a new UUID); reuse it to learn the outcome of a TIMEOUT',
+      '  --expected-version N    fail with VERSION_CONFLICT unless the stream is at version N',
+      '',
+      'exit 0 ok, 1 rejected or an error reply. Example: ratchet send turnstile t-1 install',
+    ],
     load: async () => (await import('./commands/send.js')).runSend,
   },
   {
     words: ['history'],
     args: '<aggregate> <id>',
     summary: "print a stream's events: version, type, data, recorded at",
+    help: ['Reads Postgres (--db). Example: ratchet history turnstile t-1'],
     load: async () => (await import('./commands/history.js')).runHistory,
   },
   {
     words: ['status'],
     args: '',
     summary: 'workers, partitions (owner, epoch), outbox lag, projection lag, parked events',
+    help: ['Read-only: members from NATS KV, owners and epochs from Postgres; needs --nats and --db.'],
     load: async () => (await import('./commands/status.js')).runStatus,
   },
   {
@@ -37,6 +50,11 @@ export const COMMANDS: readonly CommandSpec[] = [
     words: ['projections', 'rebuild'],
     args: '<name> --version N',
     summary: 'build a projection version from the event store with progress (--switch, --watch)',
+    help: [
+      '  --version N    the projection version to build',
+      '  --switch       make it the version readers see once it follows',
+      '  --watch        build nothing; show the progress of a build a projector service runs',
+    ],
     options: { version: { type: 'string' }, switch: { type: 'boolean' }, watch: { type: 'boolean' } },
     load: async () => (await import('./commands/projections.js')).runProjectionsRebuild,
   },
@@ -55,7 +73,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     words: ['demo'],
     args: '[demo arguments…]',
-    summary: 'run the turnstile demo (services/demo), arguments passed through',
+    summary: 'run the turnstile demo (services/demo), arguments passed through (ratchet demo --help lists them)',
     passThrough: true,
     load: async () => (await import('./commands/demo.js')).runDemo,
   },
@@ -98,15 +116,20 @@ export async function runCli(argv: readonly string[], options: RunCliOptions = {
   const err = (line: string) => void stderr.write(`${line}\n`);
   try {
     const { command, positionals, flags, globals } = parseCommandLine(argv);
-    if (globals['help'] === true || command === undefined) {
+    if (command === undefined) {
       stdout.write(helpText());
-      return command === undefined && globals['help'] !== true ? ExitCode.USAGE : ExitCode.OK;
+      return globals['help'] === true ? ExitCode.OK : ExitCode.USAGE;
     }
+    if (globals['help'] === true) {
+      stdout.write(commandHelp(command));
+      return ExitCode.OK;
+    }
+    const servers = resolveServers(globals, env);
     const parsed = GlobalOptionsSchema.safeParse({
-      nats: globals['nats'] ?? env['NATS_URL'] ?? 'nats://127.0.0.1:4222',
-      db: globals['db'] ?? env['DATABASE_URL'],
+      nats: servers.nats,
+      db: servers.db,
       json: globals['json'] === true,
-      partitions: globals['partitions'] ?? env['RATCHET_PARTITIONS'] ?? 64,
+      partitions: globals['partitions'] ?? env['RATCHET_PARTITIONS'] ?? servers.partitions ?? 64,
       timeoutMs: globals['timeout-ms'] ?? 5_000,
     });
     if (!parsed.success) {
@@ -117,7 +140,7 @@ export async function runCli(argv: readonly string[], options: RunCliOptions = {
       stdout,
       stderr,
       env,
-      options: { ...parsed.data, db: parsed.data.db },
+      options: { ...parsed.data, db: parsed.data.db, origins: servers.origins, ...(servers.hint === undefined ? {} : { hint: servers.hint }) },
       out: (line) => void stdout.write(`${line}\n`),
       err,
     };
@@ -135,6 +158,45 @@ export async function runCli(argv: readonly string[], options: RunCliOptions = {
   }
 }
 
+interface Servers {
+  readonly nats: string;
+  readonly db: string | undefined;
+  readonly partitions: number | undefined;
+  readonly origins: { readonly nats: string; readonly db?: string };
+  readonly hint: string | undefined;
+}
+
+/**
+ * Where NATS and Postgres are: `--nats`/`--db`, else `$NATS_URL`/`$DATABASE_URL`, else those of the
+ * demo running from this checkout (its `.data/demo.json`: `npm run demo` picks free ports), else
+ * NATS on the default port and no database.
+ */
+function resolveServers(globals: CommandFlags, env: Readonly<Record<string, string | undefined>>): Servers {
+  // A flag counts even when empty (and then fails validation); an empty env var counts as unset.
+  const flagNats = typeof globals['nats'] === 'string' ? globals['nats'] : undefined;
+  const flagDb = typeof globals['db'] === 'string' ? globals['db'] : undefined;
+  const envNats = str(env['NATS_URL']);
+  const envDb = str(env['DATABASE_URL']);
+  const demo = (flagNats ?? envNats) === undefined || (flagDb ?? envDb) === undefined ? findRunningDemo(env) : undefined;
+  const fromDemo = demo === undefined ? undefined : `from the running demo, ${demo.file}`;
+  const nats: [string, string] =
+    flagNats !== undefined ? [flagNats, '--nats'] : envNats !== undefined ? [envNats, '$NATS_URL'] : demo?.natsUrl !== undefined ? [demo.natsUrl, fromDemo!] : ['nats://127.0.0.1:4222', 'the default'];
+  const db: [string, string] | undefined =
+    flagDb !== undefined ? [flagDb, '--db'] : envDb !== undefined ? [envDb, '$DATABASE_URL'] : demo?.databaseUrl !== undefined ? [demo.databaseUrl, fromDemo!] : undefined;
+  const embedded = demo !== undefined && !demo.distributed;
+  return {
+    nats: nats[0],
+    db: db?.[0],
+    partitions: demo?.partitions,
+    origins: { nats: nats[1], ...(db === undefined ? {} : { db: db[1] }) },
+    hint: embedded ? `the running demo (pid ${demo.pid}) is embedded: one process with no NATS or Postgres the CLI can reach` : undefined,
+  };
+}
+
+function str(value: string | undefined): string | undefined {
+  return value === '' ? undefined : value;
+}
+
 interface CommandLine {
   readonly command: CommandSpec | undefined;
   readonly positionals: readonly string[];
@@ -149,8 +211,14 @@ function parseCommandLine(argv: readonly string[]): CommandLine {
   const scan = parseArgs({ args: [...argv], options: every, strict: false, allowPositionals: true, tokens: true });
   const words = (scan.tokens ?? []).filter((t) => t.kind === 'positional');
   const first = words[0]?.value;
-  if (first === undefined || first === 'help') {
-    return { command: undefined, positionals: [], flags: {}, globals: { help: first === 'help' || scan.values['help'] === true } };
+  if (first === 'help') {
+    // `ratchet help send` is `ratchet send --help`.
+    const [, a, b] = words.map((t) => t.value);
+    const named = COMMANDS.find((c) => c.words[0] === a && (c.words.length === 1 || c.words[1] === b));
+    return { command: named, positionals: [], flags: {}, globals: { help: true } };
+  }
+  if (first === undefined) {
+    return { command: undefined, positionals: [], flags: {}, globals: { help: scan.values['help'] === true } };
   }
   const command =
     COMMANDS.find((c) => c.words.length === 1 && c.words[0] === first) ??
@@ -164,30 +232,53 @@ function parseCommandLine(argv: readonly string[]): CommandLine {
   }
   const end = words[command.words.length - 1]!.index;
   if (command.passThrough === true) {
-    const globals = parseStrict(argv.slice(0, end), GLOBAL_OPTIONS, false);
+    const globals = parseStrict(argv.slice(0, end), GLOBAL_OPTIONS, false, command);
     return { command, positionals: argv.slice(end + 1), flags: {}, globals: globals.values };
   }
   const wordIndexes = new Set(words.slice(0, command.words.length).map((t) => t.index));
   const rest = argv.filter((_, i) => !wordIndexes.has(i));
-  const all = parseStrict(rest, { ...GLOBAL_OPTIONS, ...command.options }, true);
+  const all = parseStrict(rest, { ...GLOBAL_OPTIONS, ...command.options }, true, command);
   const globals: Record<string, string | boolean | undefined> = {};
   const flags: Record<string, string | boolean | undefined> = {};
   for (const [k, v] of Object.entries(all.values)) (Object.hasOwn(GLOBAL_OPTIONS, k) ? globals : flags)[k] = v;
   return { command, positionals: all.positionals, flags, globals };
 }
 
-function parseStrict(args: readonly string[], options: Options, allowPositionals: boolean) {
+function parseStrict(args: readonly string[], options: Options, allowPositionals: boolean, command: CommandSpec) {
   try {
     const r = parseArgs({ args: [...args], options, strict: true, allowPositionals });
     return { values: r.values as Record<string, string | boolean | undefined>, positionals: r.positionals };
   } catch (error) {
-    throw usageError(error instanceof Error ? error.message : String(error), { cause: error });
+    const name = `ratchet ${command.words.join(' ')}`;
+    // node:util's unknown-option message ends in a garbled hint ('-- "--bogus"); say it our way.
+    const message = error instanceof Error ? error.message : String(error);
+    const unknown = /^Unknown option '([^']+)'/.exec(message);
+    throw usageError(unknown ? `unknown flag ${unknown[1]} for ${name} (${name} --help lists its flags)` : `${message} (${name} --help)`, { cause: error });
   }
 }
 
 function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, ' ');
 }
+
+/** The `ratchet <command> --help` text: usage, what it does, its flags, the global flags. */
+export function commandHelp(command: CommandSpec): string {
+  const usage = `ratchet ${command.words.join(' ')}${command.args === '' ? '' : ` ${command.args}`}`;
+  return `usage: ${usage}
+
+${command.summary[0]!.toUpperCase()}${command.summary.slice(1)}.
+${command.help === undefined ? '' : `\n${command.help.join('\n')}\n`}
+${GLOBAL_FLAGS_HELP}`;
+}
+
+const GLOBAL_FLAGS_HELP = `global flags (before or after the command):
+  --nats <url>       NATS server(s), comma-separated (default $NATS_URL, else the running demo's, else nats://127.0.0.1:4222)
+  --db <url>         Postgres URL of the event store (default $DATABASE_URL, else the running demo's)
+  --json             machine-readable output on stdout
+  --partitions N     partitions per aggregate type, as the workers have it (default $RATCHET_PARTITIONS, the demo's, or 64)
+  --timeout-ms N     overall budget of a send, retries included (default 5000)
+  -h, --help         help (ratchet <command> --help for one command)
+`;
 
 /** The `ratchet --help` text. */
 export function helpText(): string {
@@ -201,12 +292,8 @@ commands:
 ${lines.join('\n')}
 
 send flags: --command-id X (reuse to retry), --expected-version N
-global flags:
-  --nats <url>       NATS server(s), comma-separated (default $NATS_URL or nats://127.0.0.1:4222)
-  --db <url>         Postgres URL of the event store (default $DATABASE_URL)
-  --json             machine-readable output on stdout
-  --partitions N     partitions per aggregate type, as the workers have it (default $RATCHET_PARTITIONS or 64)
-  --timeout-ms N     overall budget of a send, retries included (default 5000)
+${GLOBAL_FLAGS_HELP}
+While \`npm run demo\` runs, no flags are needed: the CLI reads its servers from .data/demo.json.
 
 exit codes: 0 ok, 1 rejected or error reply, 2 usage or configuration error, 3 server unreachable
 `;

@@ -10,8 +10,11 @@ export const DEMO_ENTRY = fileURLToPath(new URL('../../../../services/demo/src/m
 /** `ratchet demo [...]`: run the turnstile demo, every argument after `demo` passed to it as is. */
 export async function runDemo(ctx: CliContext, positionals: readonly string[]): Promise<number> {
   if (!existsSync(DEMO_ENTRY)) throw usageError(`the demo is not in this checkout (${DEMO_ENTRY} is missing)`);
-  const env: NodeJS.ProcessEnv = { ...process.env, NATS_URL: ctx.options.nats, RATCHET_PARTITIONS: String(ctx.options.partitions) };
-  if (ctx.options.db !== undefined) env['DATABASE_URL'] = ctx.options.db;
+  // Only servers named by a flag are passed on (the env's pass through anyway): the CLI's defaults,
+  // NATS on port 4222 or a demo already running, would stop the demo from starting its own.
+  const env: NodeJS.ProcessEnv = { ...process.env, RATCHET_PARTITIONS: String(ctx.options.partitions) };
+  if (ctx.options.origins.nats === '--nats') env['NATS_URL'] = ctx.options.nats;
+  if (ctx.options.origins.db === '--db' && ctx.options.db !== undefined) env['DATABASE_URL'] = ctx.options.db;
   const child = spawn(process.execPath, ['--conditions=source', '--import', import.meta.resolve('tsx'), DEMO_ENTRY, ...positionals], {
     stdio: 'inherit',
     env,
