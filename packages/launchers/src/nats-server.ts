@@ -26,6 +26,11 @@ export interface NatsServerOptions {
   readonly startTimeoutMs?: number;
   /** How long `stop()` waits after SIGTERM before SIGKILL, in ms. Default 10 000. */
   readonly stopTimeoutMs?: number;
+  /**
+   * Run the server in a process group of its own: a terminal's Ctrl-C then reaches only the program
+   * that started it, which stops it after whatever still uses it (the demo does). Default false.
+   */
+  readonly detached?: boolean;
 }
 
 /** A nats-server started by {@link startNatsServer}: `url` is `nats://127.0.0.1:<port>`, `stop()` sends SIGTERM. */
@@ -72,7 +77,7 @@ async function launch(binary: string, port: number, storeDir: string, options: N
   const args = ['-a', '127.0.0.1', '-p', String(port)];
   if (options.config !== undefined) args.unshift('-c', options.config);
   if (options.jetstream ?? true) args.push('-js', '-sd', storeDir);
-  const server = await ServerProcess.spawn(binary, args, { cwd: storeDir });
+  const server = await ServerProcess.spawn(binary, args, { cwd: storeDir, detached: options.detached ?? false });
   const timeoutMs = options.startTimeoutMs ?? 20_000;
   try {
     await waitFor(() => readNatsInfo(`nats://127.0.0.1:${port}`, 1_000), {

@@ -38,6 +38,12 @@ export interface PostgresServerOptions {
   readonly startTimeoutMs?: number;
   /** How long `stop()` waits after a fast shutdown (SIGINT) before SIGKILL, in ms. Default 15 000. */
   readonly stopTimeoutMs?: number;
+  /**
+   * Run the server in a process group of its own: a terminal's Ctrl-C (SIGINT, Postgres' fast
+   * shutdown) then reaches only the program that started it, which stops it after whatever still
+   * uses it (the demo does). Default false.
+   */
+  readonly detached?: boolean;
 }
 
 /**
@@ -163,6 +169,7 @@ async function launch(setup: PostgresSetup, maxAttempts?: number): Promise<Serve
       uid: setup.user?.uid,
       gid: setup.user?.gid,
       env: serverEnv(),
+      detached: options.detached ?? false,
     });
     try {
       await waitFor(() => checkPostgres(url, 1_000).then(() => true), {

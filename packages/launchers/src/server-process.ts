@@ -19,6 +19,11 @@ export interface ServerSpawnOptions {
   readonly env?: NodeJS.ProcessEnv;
   readonly uid?: number;
   readonly gid?: number;
+  /**
+   * Run it in a process group (and session) of its own, so that a terminal's Ctrl-C reaches only
+   * the parent, which stops it in its turn. Default false: the server shares the parent's group.
+   */
+  readonly detached?: boolean;
 }
 
 // Servers still running when this process exits are killed, so a crashed run leaves no
@@ -74,6 +79,7 @@ export class ServerProcess {
       env: options.env ?? process.env,
       uid: options.uid,
       gid: options.gid,
+      detached: options.detached ?? false,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const exited = new Promise<ServerExit>((resolve) => {

@@ -1,4 +1,4 @@
-export { DemoOptionsSchema, parseDemoOptions } from './demo-options.js';
+export { DemoOptionsSchema, DemoUsage, demoHelp, parseDemoOptions } from './demo-options.js';
 export type { DemoOptions } from './demo-options.js';
 export { pickInfrastructure } from './pick-infrastructure.js';
 export type { PickInfrastructureOptions } from './pick-infrastructure.js';
@@ -9,6 +9,8 @@ export type { ServerInfrastructureOptions } from './server-infrastructure.js';
 export { startEmbeddedInfrastructure, EMBEDDED_WARNING } from './embedded-infrastructure.js';
 export type { StartEmbeddedOptions } from './embedded-infrastructure.js';
 export { runDemo } from './run-demo.js';
+export { demoStateFile, writeDemoState } from './demo-state.js';
+export type { DemoState } from './demo-state.js';
 export type { RunDemoContext } from './run-demo.js';
 export { DemoCluster } from './demo-cluster.js';
 export type { DemoClusterOptions } from './demo-cluster.js';

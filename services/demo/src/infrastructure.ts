@@ -29,6 +29,8 @@ export interface Infrastructure {
   readonly warning?: string;
   /** Where the services' log files go, when they run as processes of their own. */
   readonly logDir?: string;
+  /** The servers' URLs, for the greeting and the CLI (`.data/demo.json`); absent in embedded mode. */
+  readonly urls?: { readonly nats: string; readonly database: string };
   /** The store's pool; the read-model check at the end reads through it too. */
   readonly pool: pg.Pool;
   /** The event store on `pool`, not yet migrated. */

@@ -39,11 +39,15 @@ afterEach(() => {
 });
 
 describe('pickInfrastructure', () => {
-  it('runs on the servers ensureServers gives, with the data under dataDir', async () => {
+  it('runs on the servers ensureServers gives, with the data under dataDir, each server in its own process group', async () => {
     ensureServers.mockResolvedValue({ natsUrl: 'nats://x', databaseUrl: 'postgres://x' });
     expect(await pick()).toEqual({ label: 'servers' });
     expect(ensureServers).toHaveBeenCalledWith(
-      expect.objectContaining({ required: true, nats: { storeDir: join(dataDir, 'nats') }, postgres: { dataDir: join(dataDir, 'postgres') } }),
+      expect.objectContaining({
+        required: true,
+        nats: { storeDir: join(dataDir, 'nats'), detached: true },
+        postgres: { dataDir: join(dataDir, 'postgres'), detached: true },
+      }),
     );
   });
 

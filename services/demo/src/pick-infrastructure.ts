@@ -18,8 +18,10 @@ export interface PickInfrastructureOptions {
   /** Wipe the data of the servers the demo starts first (not the logs). */
   readonly fresh: boolean;
   readonly log: Logger;
-  /** Aborted on SIGINT/SIGTERM: services stop sooner, and a second signal kills them. */
+  /** Aborted on SIGINT/SIGTERM: services stop sooner. */
   readonly signal: AbortSignal;
+  /** Aborted on a second Ctrl-C: the service processes are SIGKILLed at once. */
+  readonly kill?: AbortSignal;
 }
 
 /**
@@ -43,8 +45,10 @@ export async function pickInfrastructure(options: PickInfrastructureOptions): Pr
   try {
     servers = await ensureServers({
       required: true,
-      nats: { storeDir },
-      postgres: { dataDir },
+      // Their own process groups: a terminal's Ctrl-C reaches the demo alone, which stops the
+      // servers last, after the workers and the projector drained (not under their feet).
+      nats: { storeDir, detached: true },
+      postgres: { dataDir, detached: true },
       log: (line) => options.log.debug(line),
     });
   } catch (error) {

@@ -1,9 +1,10 @@
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { verifyTurnstiles, type Simulator } from '@ratchet/simulator';
 import type { Logger } from 'pino';
 import type { DemoOptions } from './demo-options.js';
+import { demoStateFile, writeDemoState } from './demo-state.js';
 import { demoSummary } from './demo-summary.js';
 import type { Cleanups } from './infrastructure.js';
 import { pickInfrastructure } from './pick-infrastructure.js';
@@ -14,9 +15,13 @@ export interface RunDemoContext {
   readonly options: DemoOptions;
   /** The repo root. */
   readonly root: string;
+  /** Where servers' data, logs and `demo.json` go. Default `<root>/.data`. */
+  readonly dataDir?: string;
   readonly log: Logger;
   /** Aborted on SIGINT/SIGTERM: the demo stops its riders and everything it started. */
   readonly signal: AbortSignal;
+  /** Aborted on a second Ctrl-C: the service processes are SIGKILLed at once. */
+  readonly kill?: AbortSignal;
   /** Where the human lines (dashboard URL) and the headless JSON line go. */
   readonly print: (line: string) => void;
 }
@@ -29,7 +34,7 @@ export interface RunDemoContext {
  */
 export async function runDemo(ctx: RunDemoContext): Promise<number> {
   const { options, log, signal } = ctx;
-  const dataDir = join(ctx.root, '.data');
+  const dataDir = ctx.dataDir ?? join(ctx.root, '.data');
   const logDir = join(dataDir, 'logs');
   await mkdir(logDir, { recursive: true });
   const cleanups: Cleanups = [];
@@ -39,7 +44,7 @@ export async function runDemo(ctx: RunDemoContext): Promise<number> {
     }
   };
   try {
-    const infra = await pickInfrastructure({ root: ctx.root, dataDir, logDir, fresh: options.fresh, log, signal });
+    const infra = await pickInfrastructure({ root: ctx.root, dataDir, logDir, fresh: options.fresh, log, signal, ...(ctx.kill === undefined ? {} : { kill: ctx.kill }) });
     cleanups.push(() => infra.stop());
     log.info({ infrastructure: infra.label }, 'infrastructure');
     if (signal.aborted) return 0;
@@ -51,17 +56,30 @@ export async function runDemo(ctx: RunDemoContext): Promise<number> {
     const client = await infra.connectClient();
     cleanups.push(() => client.close());
     let simulator: Simulator | undefined;
-    if (!options.headless) {
-      const port = await infra.startDashboard({ port: options.port, client, simulator: () => simulator }, cleanups);
+    const port = options.headless ? undefined : await infra.startDashboard({ port: options.port, client, simulator: () => simulator }, cleanups);
+    const dashboardUrl = port === undefined ? undefined : `http://127.0.0.1:${String(port)}/`;
+    // The CLI reads the servers from here: `ratchet send …` needs no flags while the demo runs.
+    const removeState = await writeDemoState(dataDir, {
+      pid: process.pid,
+      ...(infra.urls === undefined ? {} : { natsUrl: infra.urls.nats, databaseUrl: infra.urls.database }),
+      ...(dashboardUrl === undefined ? {} : { dashboardUrl }),
+      partitions: Number(process.env['RATCHET_PARTITIONS'] || 64),
+      distributed: infra.distributed,
+    });
+    cleanups.push(async () => removeState());
+    if (dashboardUrl !== undefined) {
       const name = `Ratchet turnstile demo${infra.warning === undefined ? '' : `, ${infra.warning}`}`;
       ctx.print(`${name}: ${workers === 1 ? '1 worker' : `${workers} workers`}, a projector, ${options.turnstiles} turnstiles, ${options.riders} riders at ${options.rate || 'max'} commands/s`);
-      ctx.print(`Dashboard: http://127.0.0.1:${String(port)}/`);
+      ctx.print(`Dashboard: ${dashboardUrl}`);
+      if (infra.urls !== undefined) {
+        ctx.print(`NATS: ${infra.urls.nats}  Postgres: ${redactPassword(infra.urls.database)}`);
+        ctx.print(`Try: npx ratchet send turnstile t-1 install   (the CLI finds this demo through ${shortPath(demoStateFile(dataDir))})`);
+      }
       ctx.print(`${infra.logDir === undefined ? '' : `Logs: ${infra.logDir}. `}Ctrl-C stops everything.`);
     }
 
     const sim = await ride({ client, options, log, signal, cleanups, onStart: (s) => (simulator = s) });
-    // After a Ctrl-C, commands in flight may never be answered (the terminal's signal also reaches
-    // servers the demo started): give them a moment, then closing the client ends them.
+    // After a Ctrl-C, give the commands in flight a moment to be answered; closing the client ends the rest.
     await Promise.race([sim.stop(), sleep(signal.aborted ? 3_000 : 60_000)]);
     if (signal.aborted || !options.headless) return 0;
 
@@ -76,4 +94,15 @@ export async function runDemo(ctx: RunDemoContext): Promise<number> {
   } finally {
     await cleanup();
   }
+}
+
+/** A URL fit to print: its password, if any, masked. */
+function redactPassword(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+}
+
+/** `path` relative to the working directory when it is inside it, else as it is. */
+function shortPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel.startsWith('..') || isAbsolute(rel) ? path : rel;
 }

@@ -1,5 +1,5 @@
 import { connectClient } from '@ratchet/client';
-import { createPostgresEventStore } from '@ratchet/event-store-postgres';
+import { createPostgresEventStore, handlePoolErrors } from '@ratchet/event-store-postgres';
 import type { Servers } from '@ratchet/launchers';
 import pg from 'pg';
 import type { Logger } from 'pino';
@@ -16,8 +16,10 @@ export interface ServerInfrastructureOptions {
   /** Where the service processes' log files go. */
   readonly logDir: string;
   readonly log: Logger;
-  /** Aborted on SIGINT/SIGTERM: services stop sooner, and a second signal kills them. */
+  /** Aborted on SIGINT/SIGTERM: services stop sooner. */
   readonly signal: AbortSignal;
+  /** Aborted on a second Ctrl-C: every service process is SIGKILLed at once. */
+  readonly kill?: AbortSignal;
 }
 
 /**
@@ -27,27 +29,26 @@ export interface ServerInfrastructureOptions {
 export function createServerInfrastructure(servers: Servers, options: ServerInfrastructureOptions): Infrastructure {
   const { natsUrl, databaseUrl } = servers;
   if (natsUrl === undefined || databaseUrl === undefined) throw new Error(`no NATS or Postgres URL in ${servers.summary}`);
-  const { log, signal, logDir } = options;
+  const { log, signal, kill, logDir } = options;
   const started = servers.natsPid !== undefined || servers.postgresPid !== undefined;
   if (servers.natsPid !== undefined) log.info({ url: natsUrl, pid: servers.natsPid }, 'started nats-server');
   if (servers.postgresPid !== undefined) log.info({ url: databaseUrl, pid: servers.postgresPid }, 'started Postgres');
   const label = `${servers.summary}${started ? `; data in ${options.dataDir}` : ''}`;
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 20 });
   let poolEnded = false;
-  pool.on('error', (err) => {
-    if (!poolEnded) log.warn({ err }, 'idle Postgres client failed');
+  const pool = handlePoolErrors(new pg.Pool({ connectionString: databaseUrl, max: 20 }), (err) => {
+    if (!poolEnded) log.warn({ err }, 'Postgres connection lost');
   });
   const cluster = new DemoCluster({ root: options.root, logDir, natsUrl, databaseUrl, log });
   return {
     label,
     distributed: true,
     logDir,
+    urls: { nats: natsUrl, database: databaseUrl },
     pool,
     store: createPostgresEventStore({ pool }),
     async startServices(workers, cleanups) {
-      // Killing by pid on a second signal; the orderly stop drains.
-      const onHardStop = (): void => cluster.killAll();
-      signal.addEventListener('abort', () => process.once('SIGINT', onHardStop).once('SIGTERM', onHardStop), { once: true });
+      // Killing by pid on a second Ctrl-C; the orderly stop drains.
+      kill?.addEventListener('abort', () => cluster.killAll(), { once: true });
       cleanups.push(() => cluster.stop(signal.aborted ? 4_000 : 15_000));
       log.info({ workers, logs: logDir }, 'starting workers and the projector');
       await Promise.all([...Array.from({ length: workers }, () => cluster.addWorker()), cluster.startProjector()]);
@@ -70,7 +71,10 @@ export function createServerInfrastructure(servers: Servers, options: ServerInfr
       try {
         await pool.end();
       } finally {
+        // Last: the workers and the projector have drained by now (runDemo stops them first).
+        if (started) log.info({ natsPid: servers.natsPid, postgresPid: servers.postgresPid }, 'stopping the servers the demo started');
         await servers.teardown();
+        if (started) log.info('servers stopped');
       }
     },
   };
