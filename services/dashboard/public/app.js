@@ -4,7 +4,7 @@
 const $ = (id) => document.getElementById(id);
 const cells = new Map(); // turnstile id -> cell element
 let selected = null;
-let controllable = false;
+let controllable = false; // workers can be killed and added (the demo launcher runs them as processes)
 const COLORS = ['#e8a33d', '#5fa8e8', '#c46fd6', '#4fc1a6', '#e86a5f', '#a6c95b', '#d6b45f', '#7f8ce8'];
 const workerColor = new Map();
 const colorOf = (id) => {
@@ -201,8 +201,16 @@ function apply(data, flash) {
 const events = new EventSource('/events');
 events.addEventListener('hello', (e) => {
   const data = JSON.parse(e.data);
-  controllable = data.controllable;
-  $('add-worker').hidden = !controllable;
+  // Embedded mode has a control endpoint but one worker in the demo's own process: say why the
+  // buttons do nothing instead of showing ones that fail silently.
+  const fixed = data.fixedWorkers ?? null;
+  controllable = data.controllable && fixed === null;
+  const add = $('add-worker');
+  add.hidden = !data.controllable;
+  add.disabled = fixed !== null;
+  add.title = fixed ?? 'start another worker process; it takes its share of the partitions';
+  $('workers-note').hidden = fixed === null;
+  $('workers-note').textContent = fixed ?? '';
   const mode = $('mode');
   if (data.distributed) {
     mode.textContent = 'distributed';

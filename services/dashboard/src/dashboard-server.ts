@@ -25,6 +25,8 @@ export interface DashboardOptions {
   readonly workerUrls?: readonly string[];
   /** False in embedded mode. Default true. */
   readonly distributed?: boolean;
+  /** Why workers cannot be killed or added here (embedded mode), shown on the page. Default none. */
+  readonly fixedWorkers?: string;
   /** Where the servers are, for the header. */
   readonly infrastructure?: string;
   /** How long a command from the page waits for the read model to show it, in ms. Default 10,000. */
@@ -57,6 +59,9 @@ const STATIC: Readonly<Record<string, readonly [string, string]>> = {
   '/': [join(publicDir, 'index.html'), 'text/html; charset=utf-8'],
   '/app.js': [join(publicDir, 'app.js'), 'text/javascript; charset=utf-8'],
   '/app.css': [join(publicDir, 'app.css'), 'text/css; charset=utf-8'],
+  '/favicon.svg': [join(publicDir, 'favicon.svg'), 'image/svg+xml'],
+  // Browsers that ignore the page's <link rel="icon"> ask for this one.
+  '/favicon.ico': [join(publicDir, 'favicon.svg'), 'image/svg+xml'],
   '/vendor/uPlot.iife.min.js': [join(uplotDir, 'uPlot.iife.min.js'), 'text/javascript; charset=utf-8'],
   '/vendor/uPlot.min.css': [join(uplotDir, 'uPlot.min.css'), 'text/css; charset=utf-8'],
 };
@@ -106,7 +111,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   };
   const timer = setInterval(() => void tick(), options.tickMs ?? 500);
 
-  const config = { distributed: options.distributed ?? true, infrastructure: options.infrastructure ?? '', controllable: options.controlUrl !== undefined };
+  const config = { distributed: options.distributed ?? true, infrastructure: options.infrastructure ?? '', controllable: options.controlUrl !== undefined, fixedWorkers: options.fixedWorkers ?? null };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';

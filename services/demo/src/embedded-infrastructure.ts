@@ -83,6 +83,7 @@ export async function startEmbeddedInfrastructure(options: StartEmbeddedOptions)
       if (served === undefined) throw new Error('start the embedded worker before the dashboard');
       // The dashboard reads /cluster from each listed worker's ops port: the one worker lists this server as its own.
       let controlPort = 0;
+      const fixed = 'Embedded mode: one worker inside the demo process, so workers cannot be killed or added. Run the demo with NATS and Postgres to try failover.';
       const control = await startControlServer(
         {
           workers: () => [{ id: WORKER_ID, pid: process.pid, httpPort: controlPort, alive: true, exit: null }],
@@ -91,7 +92,7 @@ export async function startEmbeddedInfrastructure(options: StartEmbeddedOptions)
             partitions: await store.partitionEpochs(),
             owned: served.ownedPartitions().map((p) => p.partition),
           }),
-          fixed: `${EMBEDDED_WARNING}: workers cannot be added or killed`,
+          fixed,
         },
         request.simulator,
       );
@@ -104,6 +105,7 @@ export async function startEmbeddedInfrastructure(options: StartEmbeddedOptions)
         log: log.child({ component: 'dashboard' }),
         controlUrl: control.url,
         distributed: false,
+        fixedWorkers: fixed,
         infrastructure: label,
       });
       cleanups.push(() => dashboard.close());
