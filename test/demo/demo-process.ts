@@ -1,6 +1,9 @@
 // Runs `npm run demo` (the demo's entry point) as a child process for the demo tests, and keeps
 // the pids of the processes it starts so teardown can stop them even if the demo dies.
 import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { isProcessAlive, waitFor } from '@ratchet/launchers';
@@ -22,11 +25,18 @@ export interface DemoProcess {
   stop(): Promise<void>;
 }
 
-/** Start the demo with these arguments and the servers given in `env`. */
+/**
+ * Start the demo with these arguments and the servers given in `env`. Its data directory (logs,
+ * demo.json) is a temp dir of its own unless `env` names one, so a test's demo is never the one a
+ * developer's `ratchet` finds in the repo's .data.
+ */
 export function startDemo(args: readonly string[], env: Record<string, string>): DemoProcess {
+  const dataDir = env['RATCHET_DATA_DIR'] === undefined ? mkdtempSync(join(tmpdir(), 'ratchet-demo-')) : undefined;
+  // Postgres (when the demo starts one) runs as its own OS user under root: it must enter the dir.
+  if (dataDir !== undefined) chmodSync(dataDir, 0o755);
   const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'services/demo/src/main.ts', ...args], {
     cwd: root,
-    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    env: { ...process.env, LOG_LEVEL: 'info', ...(dataDir === undefined ? {} : { RATCHET_DATA_DIR: dataDir }), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const pid = child.pid!;
@@ -81,6 +91,7 @@ export function startDemo(args: readonly string[], env: Record<string, string>):
         clearTimeout(timer);
       }
       for (const p of childPids()) if (isProcessAlive(p)) process.kill(p, 'SIGKILL');
+      if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -1,0 +1,68 @@
+// The dashboard of the embedded demo (RATCHET_DEMO_INFRA=embedded: PGlite and the in-process
+// transport in one process) in headless Chromium: it must say "not distributed", disable the worker
+// buttons with the reason instead of showing ones that fail silently, and load with no console
+// error and no failed request (the favicon's 404 was the only one).
+import { existsSync } from 'node:fs';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDemo, type DemoProcess } from '../demo/demo-process.js';
+
+const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+
+describe('dashboard of the embedded demo', () => {
+  let demo: DemoProcess | undefined;
+  let browser: Browser | undefined;
+  let page: Page;
+  let url: string;
+  const consoleErrors: string[] = [];
+  const failed: string[] = [];
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: apt-get install chromium (or set CHROMIUM_PATH)`);
+    demo = startDemo(['--port', '0', '--turnstiles', '50', '--riders', '2', '--rate', '10'], { RATCHET_DEMO_INFRA: 'embedded', NATS_URL: '', DATABASE_URL: '' });
+    // PGlite's cold start takes seconds, more on a loaded machine.
+    url = (await demo.line(/^Dashboard: (http:\/\/\S+)$/, 180_000))[1]!;
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    page = await browser.newPage({ viewport: { width: 1400, height: 950 } });
+    page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
+    page.on('pageerror', (e) => consoleErrors.push(e.message));
+    page.on('response', (r) => r.status() >= 400 && failed.push(`${r.status()} ${r.url()}`));
+  }, 240_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await demo?.stop();
+  }, 120_000);
+
+  it('says "not distributed" and disables Add worker with the reason; no Kill buttons', async () => {
+    await page.goto(url);
+    await expect.poll(() => page.locator('#conn').textContent(), { timeout: 20_000 }).toBe('live');
+    expect(await page.locator('#mode').textContent()).toMatch(/^not distributed/);
+    const add = page.locator('#add-worker');
+    expect(await add.isVisible()).toBe(true);
+    expect(await add.isDisabled()).toBe(true);
+    expect(await add.getAttribute('title')).toMatch(/cannot be killed or added/);
+    const note = page.locator('#workers-note');
+    expect(await note.isVisible()).toBe(true);
+    expect(await note.textContent()).toMatch(/^Embedded mode: one worker inside the demo process, so workers cannot be killed or added\./);
+    await expect.poll(() => page.locator('#workers .worker').count(), { timeout: 20_000 }).toBe(1);
+    expect(await page.locator('#workers button.kill').count()).toBe(0);
+  }, 60_000);
+
+  it('serves its favicon, and the page has no console error and no failed request', async () => {
+    expect(await page.locator('link[rel="icon"]').getAttribute('href')).toBe('/favicon.svg');
+    for (const path of ['favicon.svg', 'favicon.ico']) {
+      const r = await page.request.get(new URL(path, url).toString());
+      expect(r.status(), path).toBe(200);
+      expect(r.headers()['content-type']).toBe('image/svg+xml');
+    }
+    await page.reload();
+    await expect.poll(() => page.locator('#conn').textContent(), { timeout: 20_000 }).toBe('live');
+    await page.waitForTimeout(1_000);
+    expect(consoleErrors).toEqual([]);
+    expect(failed).toEqual([]);
+  }, 60_000);
+});
