@@ -135,10 +135,16 @@ async function provide(options: EnsureServersOptions): Promise<Started> {
       [postgres, nats].map((r) => (r.status === 'fulfilled' ? r.value.stop() : Promise.resolve())),
     );
   };
-  const failure = [postgres, nats].find((r) => r.status === 'rejected');
-  if (failure) {
+  const failures = [postgres, nats].filter((r) => r.status === 'rejected').map((r) => r.reason as unknown);
+  if (failures.length > 0) {
     await stop();
-    throw failure.reason;
+    if (failures.length === 1) throw failures[0];
+    // Both failed: name both (each message names its variable), not only the first.
+    const first = failures[0] instanceof LauncherError ? failures[0] : undefined;
+    throw new LauncherError(failures.map((f) => (f instanceof Error ? f.message : String(f))).join('\n'), {
+      code: first?.code ?? LauncherErrorCode.START_FAILED,
+      cause: new AggregateError(failures, 'Postgres and NATS both failed'),
+    });
   }
   const pg = (postgres as PromiseFulfilledResult<Provided>).value;
   const nt = (nats as PromiseFulfilledResult<Provided>).value;
