@@ -3,6 +3,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DashboardConfigSchema } from '@ratchet/dashboard';
+import { GatewayConfigSchema } from '@ratchet/gateway-service';
 import { ProjectorConfigSchema } from '@ratchet/projector-service';
 import { WorkerConfigSchema } from '@ratchet/worker-service';
 import { describe, expect, it } from 'vitest';
@@ -15,6 +16,7 @@ const SCHEMAS: Record<string, z.ZodType> = {
   'services/worker/src/main.ts': WorkerConfigSchema,
   'services/projector/src/main.ts': ProjectorConfigSchema,
   'services/dashboard/src/main.ts': DashboardConfigSchema,
+  'services/gateway/src/main.ts': GatewayConfigSchema,
 };
 
 function parseYaml(path: string): Doc[] {
@@ -36,9 +38,9 @@ describe('deploy/compose/compose.yaml', () => {
   const [compose] = parseYaml('deploy/compose/compose.yaml');
   const services = compose!['services'] as Record<string, Doc>;
 
-  it('has a 3-node NATS cluster, Postgres, 3 workers, a projector and the dashboard', () => {
+  it('has a 3-node NATS cluster, Postgres, 3 workers, a projector, the dashboard and the gateway', () => {
     expect(Object.keys(services).sort()).toEqual(
-      ['dashboard', 'migrate', 'nats-1', 'nats-2', 'nats-3', 'postgres', 'projector', 'worker-1', 'worker-2', 'worker-3'].sort(),
+      ['dashboard', 'gateway', 'migrate', 'nats-1', 'nats-2', 'nats-3', 'postgres', 'projector', 'worker-1', 'worker-2', 'worker-3'].sort(),
     );
   });
 
@@ -52,7 +54,7 @@ describe('deploy/compose/compose.yaml', () => {
       expect(readdirSync(join(entry, '..')), `${entry} exists`).toContain('main.ts');
       checked.push(name);
     }
-    expect(checked.sort()).toEqual(['dashboard', 'projector', 'worker-1', 'worker-2', 'worker-3']);
+    expect(checked.sort()).toEqual(['dashboard', 'gateway', 'projector', 'worker-1', 'worker-2', 'worker-3']);
     const ids = ['worker-1', 'worker-2', 'worker-3'].map((w) => (services[w]!['environment'] as Doc)['WORKER_ID']);
     expect(new Set(ids).size).toBe(3);
   });
@@ -85,7 +87,7 @@ describe('deploy/k8s', () => {
 
   it("passes each Deployment's environment (ConfigMap + Secret + env) through its config schema", () => {
     const names = byKind('Deployment').map((d) => d['metadata']['name'] as string);
-    expect(names.sort()).toEqual(['ratchet-dashboard', 'ratchet-projector', 'ratchet-worker']);
+    expect(names.sort()).toEqual(['ratchet-dashboard', 'ratchet-gateway', 'ratchet-projector', 'ratchet-worker']);
     for (const d of byKind('Deployment')) {
       const container = d['spec']['template']['spec']['containers'][0] as Doc;
       const env: Record<string, string> = {};
@@ -106,6 +108,15 @@ describe('deploy/k8s', () => {
     expect(container['lifecycle']['preStop']).toBeDefined();
     const drainMs = Number(dataOf('ConfigMap', 'ratchet-worker-config')['DRAIN_TIMEOUT_MS']);
     expect(spec['terminationGracePeriodSeconds'] * 1000).toBeGreaterThan(drainMs + 5_000);
+  });
+
+  it('probes the gateway on /readyz and /healthz and gives it longer than DRAIN_TIMEOUT_MS to stop', () => {
+    const spec = deployment('ratchet-gateway')['spec']['template']['spec'];
+    const container = spec['containers'][0];
+    expect(container['readinessProbe']['httpGet']['path']).toBe('/readyz');
+    expect(container['livenessProbe']['httpGet']['path']).toBe('/healthz');
+    const drainMs = Number(dataOf('ConfigMap', 'ratchet-gateway-config')['DRAIN_TIMEOUT_MS']);
+    expect(spec['terminationGracePeriodSeconds'] * 1000).toBeGreaterThan(drainMs + 2_000);
   });
 
   it('exposes the dashboard through a Service on its container port', () => {
