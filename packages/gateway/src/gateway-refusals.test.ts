@@ -54,7 +54,7 @@ describe('refused before the body is read', () => {
 
   it('no content type: 415', async () => {
     t = await startTestGateway();
-    // node:http adds no content type by itself; an empty header value counts as none too.
+    // An empty value makes the helper send no Content-Type header at all.
     await refused({ path: '/commands/counter/c', body: good, headers: { 'content-type': '' } }, 415, 'MALFORMED_REQUEST');
   });
 

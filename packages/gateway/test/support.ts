@@ -84,7 +84,7 @@ export interface SendRequest {
   readonly path: string;
   /** An object is sent as JSON; a string or bytes as they are. Default no body. */
   readonly body?: unknown;
-  /** Default `content-type: application/json` when there is a body. */
+  /** Default `content-type: application/json` when there is a body; an empty value leaves a header out. */
   readonly headers?: Record<string, string>;
   /** Send the body in these pieces with this pause between them, chunked (no Content-Length). */
   readonly chunks?: { readonly pieces: readonly Buffer[]; readonly pauseMs: number };
@@ -99,6 +99,8 @@ export async function send(port: number, req: SendRequest): Promise<Answer> {
     ...(body === undefined ? {} : { 'content-length': String(body.byteLength) }),
     ...req.headers,
   };
+  // An empty value means: send no such header at all.
+  for (const [name, value] of Object.entries(headers)) if (value === '') delete headers[name];
   return new Promise<Answer>((resolve, reject) => {
     let answered = false;
     const r = request({ host: '127.0.0.1', port, method: req.method ?? 'POST', path: req.path, headers, agent: false }, (res) => {
