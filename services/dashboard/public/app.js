@@ -69,6 +69,19 @@ function applyTotals(t, lag, sim) {
   }
 }
 
+function applyAggregates(aggregates) {
+  const box = $('aggregates');
+  box.replaceChildren();
+  for (const a of aggregates) {
+    const dt = document.createElement('dt');
+    dt.textContent = a.type;
+    const dd = document.createElement('dd');
+    dd.textContent = `${fmt(a.instances)} · ${fmt(a.events)} events`;
+    dd.title = `${a.instances} ${a.type} instances (streams), ${a.events} events in the store`;
+    box.append(dt, dd);
+  }
+}
+
 function applyCluster(cluster) {
   if (!cluster) return;
   const box = $('workers');
@@ -195,12 +208,19 @@ function apply(data, flash) {
   if (data.rows) applyRows(data.rows, flash);
   applyTotals(data.totals, data.lagEvents, data.simulator);
   applyCluster(data.cluster);
+  if (data.aggregates) applyAggregates(data.aggregates);
   if (data.totals) applyCharts(data.simulator, data.eventsPerSecond);
 }
 
 const events = new EventSource('/events');
 events.addEventListener('hello', (e) => {
   const data = JSON.parse(e.data);
+  // Another app than the turnstile: hide the panels that read the turnstile read model.
+  if (data.app) {
+    document.body.classList.toggle('generic', !data.app.turnstile);
+    $('app-name').textContent = data.app.turnstile ? 'turnstile demo' : `app ${data.app.name}`;
+    document.title = data.app.turnstile ? 'Ratchet · turnstiles' : `Ratchet · ${data.app.name}`;
+  }
   // Embedded mode has a control endpoint but one worker in the demo's own process: say why the
   // buttons do nothing instead of showing ones that fail silently.
   const fixed = data.fixedWorkers ?? null;

@@ -4,6 +4,8 @@ import { z } from 'zod';
 
 /** The dashboard process's environment, validated. */
 export const DashboardConfigSchema = z.object({
+  /** The app module the workers serve, relative to the working directory; default the turnstile app. A path argument wins over it. */
+  RATCHET_APP: z.string().optional(),
   NATS_URL: z.string().min(1, 'NATS_URL is required (e.g. nats://127.0.0.1:4222)'),
   DATABASE_URL: z.string().url('DATABASE_URL must be a postgres:// URL'),
   /** Page and API port (0 = any free port, logged). */

@@ -4,18 +4,21 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { App } from '@ratchet/app';
 import type { RatchetClient } from '@ratchet/client';
-import { Turnstile } from '@ratchet/turnstile';
 import type { Logger } from 'pino';
+import { appView } from './app-view.js';
 import { readCluster, type ClusterSnapshot } from './cluster-view.js';
-import type { ReadModel, Totals, TurnstileRow } from './read-model.js';
+import type { AggregateCount, ReadModel, Totals, TurnstileRow } from './read-model.js';
 
 /** Options of {@link startDashboard}. */
 export interface DashboardOptions {
   readonly port: number;
   readonly host?: string;
   readonly readModel: ReadModel;
-  readonly client: Pick<RatchetClient, 'send'>;
+  /** The app the workers serve: its aggregate types are counted; the turnstile panels show when it has the turnstile read model. */
+  readonly app: App;
+  readonly client: Pick<RatchetClient, 'sendRaw'>;
   readonly log: Logger;
   /** Refresh period in ms. Default 500. */
   readonly tickMs?: number;
@@ -43,10 +46,12 @@ export interface Dashboard {
 interface Tick {
   readonly at: number;
   readonly rows: readonly TurnstileRow[];
-  readonly totals: Totals;
+  /** Absent when the app has no turnstile read model. */
+  readonly totals?: Totals;
   readonly lagEvents: number | null;
   readonly eventsPerSecond: ReadonlyArray<[number, number]>;
   readonly cluster: ClusterSnapshot;
+  readonly aggregates: readonly AggregateCount[];
   readonly simulator: unknown;
 }
 
@@ -67,14 +72,16 @@ const STATIC: Readonly<Record<string, readonly [string, string]>> = {
 };
 
 /**
- * Serve the dashboard: the page, a server-sent event stream refreshed every tick (grid changes
- * from the read model, totals, projection lag, events per second, workers and partitions,
- * simulator counters), and the command and worker-control endpoints.
+ * Serve the dashboard: the page, a server-sent event stream refreshed every tick (workers and
+ * partitions, instances and events per aggregate type; for the turnstile app also grid changes from
+ * the read model, totals, projection lag, events per second, simulator counters), and the command
+ * and worker-control endpoints.
  * @example
- * const dashboard = await startDashboard({ port: 8090, readModel, client, log });
+ * const dashboard = await startDashboard({ port: 8090, readModel, app, client, log });
  */
 export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
   const { readModel, log } = options;
+  const view = appView(options.app);
   const clients = new Set<ServerResponse>();
   const current = new Map<string, TurnstileRow>();
   let last: Omit<Tick, 'rows'> | undefined;
@@ -89,19 +96,20 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     if (ticking) return;
     ticking = true;
     try {
-      const [rows, totals, lagEvents, eventsPerSecond, cluster, simulator] = await Promise.all([
-        readModel.rows(),
-        readModel.totals(),
-        readModel.lagEvents(),
-        readModel.eventsPerSecond(60),
+      const [rows, totals, lagEvents, eventsPerSecond, cluster, aggregates, simulator] = await Promise.all([
+        view.turnstile ? readModel.rows() : [],
+        view.turnstile ? readModel.totals() : undefined,
+        view.turnstile ? readModel.lagEvents() : null,
+        view.turnstile ? readModel.eventsPerSecond(60) : [],
         readCluster(options.controlUrl, options.workerUrls ?? []),
+        readModel.aggregateCounts(view.aggregateTypes),
         options.controlUrl === undefined
           ? Promise.resolve(null)
           : fetch(`${options.controlUrl}/simulator`, { signal: AbortSignal.timeout(400) }).then((r) => r.json() as Promise<unknown>).catch(() => null),
       ]);
       const changed = rows.filter((r) => !same(current.get(r[0]), r));
       for (const r of changed) current.set(r[0], r);
-      last = { at: Date.now(), totals, lagEvents, eventsPerSecond, cluster, simulator };
+      last = { at: Date.now(), ...(totals === undefined ? {} : { totals }), lagEvents, eventsPerSecond, cluster, aggregates, simulator };
       broadcast('tick', { ...last, rows: changed });
     } catch (error) {
       log.warn({ err: error }, 'refresh failed');
@@ -111,7 +119,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   };
   const timer = setInterval(() => void tick(), options.tickMs ?? 500);
 
-  const config = { distributed: options.distributed ?? true, infrastructure: options.infrastructure ?? '', controllable: options.controlUrl !== undefined, fixedWorkers: options.fixedWorkers ?? null };
+  const config = { distributed: options.distributed ?? true, infrastructure: options.infrastructure ?? '', controllable: options.controlUrl !== undefined, fixedWorkers: options.fixedWorkers ?? null, app: view };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
@@ -138,12 +146,13 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   };
 
   const sendCommand = async (id: string, input: unknown, res: ServerResponse): Promise<void> => {
+    if (!view.turnstile) return json(res, 404, { error: `app "${view.name}" has no turnstile read model: commands from the page are for the turnstile app` });
     const type = (input as { type?: unknown } | null)?.type;
     if (!ID.test(id) || typeof type !== 'string' || !COMMANDS.has(type)) {
       return json(res, 400, { error: 'give a turnstile id ([A-Za-z0-9_-]{1,64}) and a type among install, insertCoin, pushArm' });
     }
     const started = performance.now();
-    const result = await options.client.send(Turnstile, id, { type: type as 'install' | 'insertCoin' | 'pushArm', payload: {} });
+    const result = await options.client.sendRaw('turnstile', id, { type, payload: {} });
     const replyMs = Math.round(performance.now() - started);
     if (result.status === 'rejected') return json(res, 200, { status: 'rejected', reason: result.reason, version: result.version, replyMs });
     if (result.status === 'error') return json(res, 200, { status: 'error', code: result.error.code, message: result.error.message, replyMs });

@@ -1,3 +1,6 @@
+import { fileURLToPath } from 'node:url';
+import type { App } from '@ratchet/app';
+import { loadApp } from '@ratchet/app/load';
 import { connectClient } from '@ratchet/client';
 import { RatchetError } from '@ratchet/core';
 import { exitWithParent, loadConfig, onShutdown } from '@ratchet/ops';
@@ -16,6 +19,18 @@ try {
   process.exit(2);
 }
 
+// The app: `main.ts <path>`, else RATCHET_APP, else the turnstile app (src in development, dist when built).
+const appPath = process.argv[2] ?? config.RATCHET_APP ?? fileURLToPath(import.meta.resolve('@ratchet/turnstile-app'));
+let app: App;
+let appFile: string;
+try {
+  ({ app, file: appFile } = await loadApp(appPath));
+} catch (error) {
+  if (error instanceof RatchetError) boot.fatal({ code: error.code, ...error.details }, error.message);
+  else boot.fatal({ err: error }, `app module ${appPath}: ${String(error)}`);
+  process.exit(2);
+}
+
 const log = pino({ level: config.LOG_LEVEL, base: { service: 'dashboard', pid: process.pid } });
 const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 6 });
 // A server going away must not crash the dashboard: pg emits an idle client's error on the pool and
@@ -27,6 +42,7 @@ const dashboard = await startDashboard({
   port: config.HTTP_PORT,
   host: config.HTTP_HOST,
   readModel: new ReadModel(pool, config.VIEW_SCHEMA, config.STORE_SCHEMA),
+  app,
   client,
   log,
   tickMs: config.TICK_MS,
@@ -35,7 +51,7 @@ const dashboard = await startDashboard({
   distributed: config.DEMO_DISTRIBUTED,
   infrastructure: config.DEMO_INFRASTRUCTURE,
 });
-log.info({ httpPort: dashboard.port, url: `http://${config.HTTP_HOST}:${dashboard.port}/` }, 'dashboard ready');
+log.info({ httpPort: dashboard.port, url: `http://${config.HTTP_HOST}:${dashboard.port}/`, app: app.name, file: appFile }, 'dashboard ready');
 
 // Launched by the demo or a test harness: do not outlive it.
 exitWithParent(log, () => process.kill(process.pid, 'SIGTERM'));

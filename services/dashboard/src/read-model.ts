@@ -12,9 +12,16 @@ export interface Totals {
   readonly pushes: number;
 }
 
+/** One aggregate type's counters from the store: instances (streams) and events. */
+export interface AggregateCount {
+  readonly type: string;
+  readonly instances: number;
+  readonly events: number;
+}
+
 const UNDEFINED_TABLE = '42P01';
 
-/** Reads the turnstile read model (the projector's stable views) and the store's stream heads. */
+/** Reads the turnstile read model (the projector's stable views) and the store's stream heads (for any app). */
 export class ReadModel {
   readonly #pool: pg.Pool;
   readonly #views: string;
@@ -69,6 +76,20 @@ export class ReadModel {
             - (SELECT coalesce(sum(version), 0) FROM ${this.#views}.turnstiles) AS lag`,
     );
     return res[0]?.lag === undefined || res[0].lag === null ? null : Number(res[0].lag);
+  }
+
+  /**
+   * Instances and events per aggregate type, from the store's stream heads (any app: no read model
+   * needed). Every type asked for is listed, with zeros before its first event.
+   */
+  async aggregateCounts(types: readonly string[]): Promise<AggregateCount[]> {
+    const res = await this.#query<{ type: string; instances: string; events: string }>(
+      `SELECT split_part(stream_id, '/', 1) AS type, count(*) AS instances, coalesce(sum(version), 0) AS events
+         FROM ${this.#store}.streams WHERE split_part(stream_id, '/', 1) = ANY($1::text[]) GROUP BY 1`,
+      [types],
+    );
+    const found = new Map(res.map((r) => [r.type, r]));
+    return types.map((type) => ({ type, instances: Number(found.get(type)?.instances ?? 0), events: Number(found.get(type)?.events ?? 0) }));
   }
 
   /**

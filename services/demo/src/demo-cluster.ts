@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { startServiceProcess, type ServiceProcess } from '@ratchet/launchers';
 import type { Logger } from 'pino';
 import type { DemoWorkerInfo, ScalableWorkers } from './demo-controls.js';
+import { turnstileAppPath } from './turnstile-app-path.js';
 
 /** Options of {@link DemoCluster}. */
 export interface DemoClusterOptions {
@@ -12,6 +13,8 @@ export interface DemoClusterOptions {
   readonly natsUrl: string;
   readonly databaseUrl: string;
   readonly log: Logger;
+  /** The app module every child loads (RATCHET_APP). Default the turnstile app. */
+  readonly app?: string;
   /** Child log level. Default 'info'. */
   readonly childLogLevel?: string;
 }
@@ -115,6 +118,7 @@ export class DemoCluster implements ScalableWorkers {
         DATABASE_URL: this.#o.databaseUrl,
         HTTP_PORT: '0',
         LOG_LEVEL: this.#o.childLogLevel ?? 'info',
+        RATCHET_APP: this.#o.app ?? turnstileAppPath(),
         ...env,
       },
     });

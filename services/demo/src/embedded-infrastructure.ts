@@ -1,15 +1,15 @@
 import { rm } from 'node:fs/promises';
+import { loadApp } from '@ratchet/app/load';
 import { connectClient } from '@ratchet/client';
 import { startDashboard, ReadModel } from '@ratchet/dashboard';
 import { createPglitePool, InProcessNats } from '@ratchet/embedded';
 import { createPostgresEventStore } from '@ratchet/event-store-postgres';
 import { createProjector } from '@ratchet/projector';
-import { Turnstile } from '@ratchet/turnstile';
-import { defineTurnstileProjection } from '@ratchet/turnstile-projections';
 import { createWorker, type Worker } from '@ratchet/worker';
 import type { Logger } from 'pino';
 import { startControlServer } from './control-server.js';
 import type { Infrastructure } from './infrastructure.js';
+import { turnstileAppPath } from './turnstile-app-path.js';
 
 /** The warning every embedded run logs, and what the page says. */
 export const EMBEDDED_WARNING = 'embedded mode: not distributed (PGlite + in-process transport)';
@@ -38,6 +38,9 @@ export interface StartEmbeddedOptions {
 export async function startEmbeddedInfrastructure(options: StartEmbeddedOptions): Promise<Infrastructure> {
   const { log } = options;
   log.warn({ reason: options.reason }, EMBEDDED_WARNING);
+  // The turnstile app, loaded the way the worker, projector and dashboard processes load it.
+  const { app, file } = await loadApp(turnstileAppPath());
+  log.info({ app: app.name, file }, 'app loaded');
   if (options.fresh && options.pgliteDir !== undefined) await rm(options.pgliteDir, { recursive: true, force: true });
   const started = Date.now();
   const pool = await createPglitePool(options.pgliteDir);
@@ -57,7 +60,7 @@ export async function startEmbeddedInfrastructure(options: StartEmbeddedOptions)
       const w = createWorker({
         nats: bus.connect('worker'),
         store,
-        aggregates: [Turnstile],
+        aggregates: app.aggregates,
         workerId: WORKER_ID,
         relay: false,
         logger: log.child({ component: 'worker' }),
@@ -69,7 +72,7 @@ export async function startEmbeddedInfrastructure(options: StartEmbeddedOptions)
         source: 'feed',
         store,
         pool,
-        projections: [defineTurnstileProjection()],
+        projections: app.projections,
         logger: log.child({ component: 'projector' }),
       });
       await projector.start();
@@ -101,6 +104,7 @@ export async function startEmbeddedInfrastructure(options: StartEmbeddedOptions)
       const dashboard = await startDashboard({
         port: request.port,
         readModel: new ReadModel(pool, 'public', store.schema),
+        app,
         client: request.client,
         log: log.child({ component: 'dashboard' }),
         controlUrl: control.url,

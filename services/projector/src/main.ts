@@ -1,10 +1,12 @@
+import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
+import type { App } from '@ratchet/app';
+import { loadApp } from '@ratchet/app/load';
 import { RatchetError } from '@ratchet/core';
 import { createPostgresEventStore, handlePoolErrors } from '@ratchet/event-store-postgres';
 import { exitWithParent, loadConfig, onShutdown, retryAtStart, startOpsServer } from '@ratchet/ops';
 import { ProjectorMetrics, createProjector } from '@ratchet/projector';
 import { natsConnectOptions } from '@ratchet/transport-nats';
-import { defineTurnstileProjection } from '@ratchet/turnstile-projections';
 import pg from 'pg';
 import { pino } from 'pino';
 import { collectDefaultMetrics } from 'prom-client';
@@ -19,7 +21,24 @@ try {
   process.exit(2);
 }
 
+// The app: `main.ts <path>`, else RATCHET_APP, else the turnstile app (src in development, dist when built).
+const appPath = process.argv[2] ?? config.RATCHET_APP ?? fileURLToPath(import.meta.resolve('@ratchet/turnstile-app'));
+let app: App;
+let appFile: string;
+try {
+  ({ app, file: appFile } = await loadApp(appPath));
+} catch (error) {
+  if (error instanceof RatchetError) boot.fatal({ code: error.code, ...error.details }, error.message);
+  else boot.fatal({ err: error }, `app module ${appPath}: ${String(error)}`);
+  process.exit(2);
+}
+if (app.projections.length === 0) {
+  boot.fatal({ file: appFile, app: app.name }, `app module ${appFile}: app "${app.name}" defines no projections, so there is nothing for a projector to run`);
+  process.exit(2);
+}
+
 const log = pino({ level: config.LOG_LEVEL, base: { service: 'projector', pid: process.pid } });
+log.info({ app: app.name, file: appFile, projections: app.projections.map((p) => p.key) }, 'app loaded');
 const metrics = new ProjectorMetrics();
 collectDefaultMetrics({ register: metrics.registry });
 
@@ -34,7 +53,7 @@ const projector = createProjector({
   nats,
   store,
   pool,
-  projections: config.TURNSTILE_PROJECTION_VERSIONS.map((version) => defineTurnstileProjection({ version })),
+  projections: app.projections,
   batchSize: config.PROJECTOR_BATCH_SIZE,
   maxBatchSize: config.PROJECTOR_MAX_BATCH_SIZE,
   maxAttempts: config.PROJECTOR_MAX_ATTEMPTS,
@@ -55,7 +74,7 @@ const ops = await startOpsServer({
     '/parked': () => projector.listParked(),
   },
 });
-log.info({ httpPort: ops.port, projections: projector.status().map((s) => s.projection) }, 'projector ready');
+log.info({ httpPort: ops.port, app: app.name, projections: projector.status().map((s) => s.projection) }, 'projector ready');
 
 // Launched by the demo or a test harness: do not outlive it.
 exitWithParent(log, () => process.kill(process.pid, 'SIGTERM'));

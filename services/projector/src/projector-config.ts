@@ -4,17 +4,13 @@ import { z } from 'zod';
 
 /** The projector process's environment, validated. Every variable and default is listed in docs/operations.md. */
 export const ProjectorConfigSchema = z.object({
+  /** The app module whose projections to run, relative to the working directory; default the turnstile app. A path argument wins over it. */
+  RATCHET_APP: z.string().optional(),
   NATS_URL: z.string().min(1, 'NATS_URL is required (e.g. nats://127.0.0.1:4222)'),
   DATABASE_URL: z.string().url('DATABASE_URL must be a postgres:// URL'),
   HTTP_PORT: envInt(0, 8081).pipe(z.number().max(65535)),
   LOG_LEVEL: envLogLevel,
   PG_POOL_SIZE: envInt(2, 8),
-  /** Comma-separated turnstile projection versions to run, e.g. "1" or "1,2" during a rebuild. */
-  TURNSTILE_PROJECTION_VERSIONS: z
-    .string()
-    .regex(/^[12](,[12])*$/, 'comma-separated versions among 1, 2')
-    .default('1')
-    .transform((s) => [...new Set(s.split(',').map(Number))] as Array<1 | 2>),
   PROJECTOR_BATCH_SIZE: envInt(1, 200).pipe(z.number().max(5_000)),
   /** What batches grow to while a backlog waits; unset: 2,000, or PROJECTOR_BATCH_SIZE if that is larger. */
   PROJECTOR_MAX_BATCH_SIZE: z.coerce.number().int().min(1).max(20_000).optional(),

@@ -1,11 +1,13 @@
 import { hostname } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
+import type { App } from '@ratchet/app';
+import { loadApp } from '@ratchet/app/load';
 import { assignPartitions, createMembership, describeCluster, type Membership } from '@ratchet/cluster';
 import { RatchetError } from '@ratchet/core';
 import { createPostgresEventStore } from '@ratchet/event-store-postgres';
 import { exitWithParent, loadConfig, onShutdown, retryAtStart, startOpsServer } from '@ratchet/ops';
 import { natsConnectOptions } from '@ratchet/transport-nats';
-import { Turnstile } from '@ratchet/turnstile';
 import { WorkerMetrics, createWorker, type Worker } from '@ratchet/worker';
 import { pino } from 'pino';
 import { collectDefaultMetrics } from 'prom-client';
@@ -20,8 +22,21 @@ try {
   process.exit(2);
 }
 
+// The app: `main.ts <path>`, else RATCHET_APP, else the turnstile app (src in development, dist when built).
+const appPath = process.argv[2] ?? config.RATCHET_APP ?? fileURLToPath(import.meta.resolve('@ratchet/turnstile-app'));
+let app: App;
+let appFile: string;
+try {
+  ({ app, file: appFile } = await loadApp(appPath));
+} catch (error) {
+  if (error instanceof RatchetError) boot.fatal({ code: error.code, ...error.details }, error.message);
+  else boot.fatal({ err: error }, `app module ${appPath}: ${String(error)}`);
+  process.exit(2);
+}
+
 const workerId = config.WORKER_ID ?? `${hostname()}-${process.pid}`;
 const log = pino({ level: config.LOG_LEVEL, base: { service: 'worker', worker: workerId } });
+log.info({ app: app.name, file: appFile, aggregates: app.aggregates.map((a) => a.type) }, 'app loaded');
 const metrics = new WorkerMetrics();
 collectDefaultMetrics({ register: metrics.registry });
 
@@ -69,7 +84,7 @@ worker = createWorker({
   nats,
   jetstream: nats,
   store,
-  aggregates: [Turnstile],
+  aggregates: app.aggregates,
   workerId,
   partitionCount: config.RATCHET_PARTITIONS,
   partitionLeaseMs: config.PARTITION_LEASE_TTL_MS ?? config.MEMBER_TTL_MS,
@@ -102,7 +117,7 @@ worker = createWorker({
 });
 await worker.start();
 const started = worker;
-log.info({ httpPort: ops.port, pid: process.pid, mode: config.CLUSTER_MODE }, 'worker ready');
+log.info({ httpPort: ops.port, pid: process.pid, mode: config.CLUSTER_MODE, app: app.name }, 'worker ready');
 
 // Launched by the demo or a test harness: do not outlive it.
 exitWithParent(log, () => process.kill(process.pid, 'SIGTERM'));

@@ -4,6 +4,8 @@ import { z } from 'zod';
 
 /** The worker process's environment, validated. Every variable and default is listed in docs/operations.md. */
 export const WorkerConfigSchema = z.object({
+  /** The app module to serve (its aggregates), relative to the working directory; default the turnstile app. A path argument wins over it. */
+  RATCHET_APP: z.string().optional(),
   NATS_URL: z.string().min(1, 'NATS_URL is required (e.g. nats://127.0.0.1:4222)'),
   DATABASE_URL: z.string().url('DATABASE_URL must be a postgres:// URL'),
   WORKER_ID: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
