@@ -1,5 +1,5 @@
 // The campaign's printed summary: faults per kind, crash points hit, command outcomes, then the
-// checker's table (C1…C10).
+// checker's table (C1…C11).
 import { formatReport } from '@ratchet/checker';
 import type { CampaignReport } from './campaign-runner.js';
 

@@ -1,5 +1,5 @@
 // One fault campaign: start the topology, drive turnstile load while injecting mixed faults, heal,
-// wait until everything has caught up, then let the history checker judge (C1…C10).
+// wait until everything has caught up, then let the history checker judge (C1…C11).
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -147,7 +147,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
     await load.stop();
     await cluster.heal();
     const { republished, storeEvents } = await quiesce(cluster, injector.natsKilled, anomalies, say);
-    say('running the history checker (C1…C10)');
+    say('running the history checker (C1…C11)');
     const check = await checkHistory({
       history: recorder.records,
       databaseUrl: cluster.databaseUrl,

@@ -1,6 +1,7 @@
 // Durable timers in one worker: a statechart delay fires once, never before it is due, and its
 // event replays to the same state; a delay whose state was left never fires; a scheduled command
 // runs once; a timer outlives the worker that started it (a restarted worker fires it).
+import { checkHistory } from '@ratchet/checker';
 import { createWorker } from '@ratchet/worker';
 import { waitFor } from '@ratchet/launchers';
 import pg from 'pg';
@@ -103,5 +104,13 @@ describe('a timer whose worker stopped', () => {
     } finally {
       await next.drain(5_000);
     }
+  });
+});
+
+describe('the history checker on what these tests wrote', () => {
+  it('finds every timer fired once when due and none after its state was left (C11)', async () => {
+    const report = await checkHistory({ history: [], databaseUrl: w.db.url, aggregates: [Visit] });
+    expect(report.violations).toEqual([]);
+    expect(report.counts.C11.checked).toBeGreaterThanOrEqual(8);
   });
 });

@@ -10,9 +10,10 @@ export const CheckCategory = {
   C8: 'acknowledgement order is version order per aggregate',
   C9: 'no event written under a stale fencing epoch',
   C10: 'every definite answer that wrote nothing was true when it was given',
+  C11: 'durable timers fired once when due, never early, never after their state was left',
 } as const;
 
-/** One of `C1` … `C10`. */
+/** One of `C1` … `C11`. */
 export type CheckCategory = keyof typeof CheckCategory;
 
 /** Every category, in order. */

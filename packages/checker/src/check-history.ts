@@ -10,6 +10,7 @@ import { verifyHistory } from './verify-history.js';
 import { verifyJetStream } from './verify-jetstream.js';
 import { verifyAnswers } from './verify-answers.js';
 import { verifyRejections } from './verify-rejections.js';
+import { verifyTimers } from './verify-timers.js';
 import type { AnyAggregate } from '@ratchet/core';
 
 /** Options of {@link checkHistory}. */
@@ -37,10 +38,12 @@ export interface CheckHistoryOptions {
    * stream); rejections of other types get the version check only. Default none.
    */
   readonly aggregates?: readonly AnyAggregate[];
+  /** C11: a timer due less than this long before the check may not have fired yet (ms). Default 15,000. */
+  readonly timerGraceMs?: number;
 }
 
 /**
- * Check a recorded history and the store against the guarantees, category by category (C1…C10,
+ * Check a recorded history and the store against the guarantees, category by category (C1…C11,
  * see `CheckCategory`). Run it once the system is quiet: the relay and projectors caught up.
  * @example
  * const report = await checkHistory({ history: await readHistory('history.jsonl'), databaseUrl, natsUrl });
@@ -66,6 +69,7 @@ export async function checkHistory(options: CheckHistoryOptions): Promise<CheckR
         all ? { all: true } : { all: false, streamIds, commandIds: [...new Set(options.history.map((r) => r.commandId))] },
       );
       await verifyEpochs(client, schema, tally, maxDetails);
+      await verifyTimers(client, schema, { graceMs: options.timerGraceMs ?? 15_000, ...(options.aggregates === undefined ? {} : { aggregates: options.aggregates }) }, tally);
     } finally {
       client.release();
     }

@@ -1,4 +1,4 @@
-import { ErrorCode, RatchetError, type EventMetadata, type ParsedCommand, type RecordedEvent, type TimerEffects } from '@ratchet/core';
+import { ErrorCode, RatchetError, type DomainEvent, type EventMetadata, type NewEvent, type ParsedCommand, type RecordedEvent, type TimerEffects } from '@ratchet/core';
 import type { AppendOutcome, AppendRequest, AppendResult, PostgresEventStore } from '@ratchet/event-store-postgres';
 import { errorReply, type CommandReply, type CommandRequest } from '@ratchet/transport-nats';
 import type { ActorActivation } from './actor-activation.js';
@@ -71,7 +71,7 @@ export async function handleCommand(context: CommandHandlerContext, actor: Aggre
     const append: AppendRequest = {
       streamId: actor.streamId,
       expectedVersion: state.version,
-      events: decision.events.map((e) => ({ type: e.type, data: e.data, schemaVersion: actor.aggregate.runtime.schemaVersionOf(e.type) })),
+      events: newEvents(actor, decision.events, decision.timers),
       commandId: request.commandId,
       requestHash: hash,
       metadata,
@@ -137,4 +137,20 @@ export function noteTimersStarted(context: Pick<CommandHandlerContext, 'onTimers
   const now = Date.now();
   const due = timers.start.map((t) => (t.kind === 'command' && t.at !== undefined ? Date.parse(t.at) - now : (t.delayMs ?? 0)));
   context.onTimersStarted(Math.max(0, Math.min(...due)));
+}
+
+/**
+ * The events to append, the last one carrying the timers the decision started and cancelled
+ * (`metadata.timers`): the stream then tells which timers were pending at any version, which the
+ * history checker (C11) and time travel read.
+ */
+export function newEvents(actor: AggregateActor, events: readonly DomainEvent[], timers: TimerEffects): NewEvent[] {
+  const runtime = actor.aggregate.runtime;
+  const out: NewEvent[] = events.map((e) => ({ type: e.type, data: e.data, schemaVersion: runtime.schemaVersionOf(e.type) }));
+  if ((timers.start.length > 0 || timers.cancel.length > 0) && out.length > 0) {
+    const last = out[out.length - 1]!;
+    const start = timers.start.map((t) => ({ id: t.id, kind: t.kind, ...(t.kind === 'command' && t.at !== undefined ? { at: t.at } : { delayMs: t.delayMs ?? 0 }) }));
+    out[out.length - 1] = { ...last, metadata: { timers: { start, cancel: timers.cancel } } };
+  }
+  return out;
 }

@@ -1,7 +1,7 @@
-import { ErrorCode, RatchetError, type Decision, type DomainEvent, type EventMetadata, type TimerEffects } from '@ratchet/core';
+import { ErrorCode, RatchetError, type Decision, type EventMetadata, type TimerEffects } from '@ratchet/core';
 import type { AppendRequest, StoredTimer, TimerStore } from '@ratchet/event-store-postgres';
 import type { AggregateActor } from './aggregate-actor.js';
-import { noteTimersStarted, type CommandHandlerContext } from './handle-command.js';
+import { newEvents, noteTimersStarted, type CommandHandlerContext } from './handle-command.js';
 
 /** What a fire did: appended its events, found nothing to do, or could not run now (retried later). */
 export type TimerOutcome = 'fired' | 'no-op' | 'superseded' | 'not-owner' | 'failed';
@@ -42,6 +42,7 @@ export async function handleTimer(context: TimerHandlerContext, actor: Aggregate
       await context.timers.deleteTimer(timer.streamId, timer.timerId, timer.startedVersion);
       return 'no-op';
     }
+    const effects = spent(timer.timerId, decision.timers);
     const metadata: EventMetadata = {
       commandId,
       correlationId: commandId,
@@ -51,11 +52,11 @@ export async function handleTimer(context: TimerHandlerContext, actor: Aggregate
     const append: AppendRequest = {
       streamId: actor.streamId,
       expectedVersion: state.version,
-      events: decision.events.map((e: DomainEvent) => ({ type: e.type, data: e.data, schemaVersion: actor.aggregate.runtime.schemaVersionOf(e.type) })),
+      events: newEvents(actor, decision.events, effects),
       commandId,
       metadata,
       fence,
-      timers: spent(timer.timerId, decision.timers),
+      timers: effects,
     };
     const outcome = await context.committer.submit(append);
     if (outcome.ok) {
