@@ -76,7 +76,7 @@ function applyAggregates(aggregates) {
     const dt = document.createElement('dt');
     dt.textContent = a.type;
     const dd = document.createElement('dd');
-    dd.textContent = `${fmt(a.instances)} · ${fmt(a.events)} events`;
+    dd.textContent = `${fmt(a.instances)} instances · ${fmt(a.events)} events`;
     dd.title = `${a.instances} ${a.type} instances (streams), ${a.events} events in the store`;
     box.append(dt, dd);
   }
