@@ -2,6 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { ErrorCode, RatchetError, ValidationError } from '@ratchet/core';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { handlePoolErrors } from '@ratchet/event-store-postgres';
 import { EVENTS_STREAM, ensureEventsStream } from '@ratchet/transport-nats';
 import pg from 'pg';
 import { pino, type Logger } from 'pino';
@@ -160,8 +161,8 @@ export class Projector {
     this.#ownsPool = options.pool === undefined;
     if (options.pool !== undefined) this.#pool = options.pool;
     else if (options.connectionString !== undefined) {
-      this.#pool = new pg.Pool({ connectionString: options.connectionString, max: options.projections.length + 4 });
-      this.#pool.on('error', () => undefined);
+      // A server going away fails the batch in hand (it is redelivered); it must not crash the process.
+      this.#pool = handlePoolErrors(new pg.Pool({ connectionString: options.connectionString, max: options.projections.length + 4 }));
     } else {
       throw new ValidationError('pool or connectionString is required', [{ path: ['pool'], message: 'required' }]);
     }
