@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import {
@@ -125,6 +126,27 @@ describe('startPostgresServer', () => {
     expect(isProcessAlive(before)).toBe(false);
     expect(await query(postgres!.url, 'SELECT v FROM kept')).toEqual([{ v: 42 }]);
   });
+});
+
+/** The process group of a pid (field 5 of /proc/<pid>/stat, after the command in parentheses). */
+function processGroup(pid: number): number {
+  const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[2]);
+}
+
+describe('servers in a process group of their own (detached)', () => {
+  it('nats-server and Postgres share our group by default and leave it when detached, so a terminal\'s Ctrl-C reaches only us', async () => {
+    const ours = processGroup(process.pid);
+    const [shared, ownNats, ownPostgres] = await Promise.all([startNatsServer(), startNatsServer({ detached: true }), startPostgresServer({ detached: true })]);
+    try {
+      expect(processGroup(shared.pid)).toBe(ours);
+      expect(processGroup(ownNats.pid)).toBe(ownNats.pid);
+      expect(processGroup(ownPostgres.pid)).toBe(ownPostgres.pid);
+    } finally {
+      await Promise.all([shared.stop(), ownNats.stop(), ownPostgres.stop()]);
+    }
+    for (const pid of [shared.pid, ownNats.pid, ownPostgres.pid]) expect(await gone(pid)).toBe(true);
+  }, 90_000);
 });
 
 describe('ensureServers (via the global setup)', () => {
