@@ -63,63 +63,101 @@ function logLines(file: string): LogLine[] {
     .map((l) => JSON.parse(l) as LogLine);
 }
 
-describe('npm run demo on a terminal, then Ctrl-C', () => {
-  let dataDir: string;
-  let pty: ChildProcess | undefined;
-  let started: Seen[] = [];
+/** `npm run demo` on a pseudo-terminal, its own data directory, servers started from the binaries. */
+interface TerminalDemo {
+  readonly pty: ChildProcess;
+  readonly dataDir: string;
+  /** Everything the terminal showed so far. */
+  transcript(): string;
+  /** The pty helper's exit code, once it exited. */
+  exitCode(): number | null | undefined;
+  readonly exited: Promise<number | null>;
+}
+
+const demos: TerminalDemo[] = [];
+const everyStarted: Seen[] = [];
+
+async function startOnTerminal(): Promise<{ demo: TerminalDemo; started: Seen[] }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'ratchet-ctrl-c-'));
+  // Postgres runs as its own OS user when the test runs as root: it must be able to enter.
+  chmodSync(dataDir, 0o755);
+  const env: NodeJS.ProcessEnv = { ...process.env, RATCHET_DATA_DIR: dataDir, RATCHET_DEMO_INFRA: 'servers', TERM: 'xterm' };
+  // The demo starts its own nats-server and Postgres from the binaries, in its own data directory.
+  delete env['NATS_URL'];
+  delete env['DATABASE_URL'];
+  const pty = spawn('python3', [PTY, 'npm', 'run', 'demo', '--', '--port', '0', '--turnstiles', '100', '--riders', '4', '--rate', '40', '--workers', '2'], {
+    cwd: root,
+    env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let transcript = '';
   let exitCode: number | null | undefined;
+  pty.stdout!.on('data', (d: Buffer) => (transcript += d.toString()));
+  pty.stderr!.on('data', (d: Buffer) => (transcript += d.toString()));
+  const exited = new Promise<number | null>((resolve) => pty.once('exit', (code) => resolve((exitCode = code))));
+  const demo: TerminalDemo = { pty, dataDir, transcript: () => transcript, exitCode: () => exitCode, exited };
+  demos.push(demo);
+  await waitFor(async () => transcript.includes('Ctrl-C stops everything.'), {
+    what: 'the demo to say it runs',
+    timeoutMs: 180_000,
+    intervalMs: 200,
+    abortIf: () => {
+      if (exitCode !== undefined) throw new Error(`the demo exited (${exitCode}):\n${transcript}`);
+    },
+  });
+  const started = processTree(pty.pid!);
+  everyStarted.push(...started);
+  expect(started.map((p) => p.command)).toEqual(expect.arrayContaining(['nats-server', 'postgres']));
+  return { demo, started };
+}
 
+/** Every process the demo started is gone (each checked by pid and start time). */
+async function expectAllGone(started: readonly Seen[]): Promise<void> {
+  await waitFor(async () => stillRunning(started).length === 0, { what: 'every process the demo started to be gone', timeoutMs: 30_000 }).catch(() => undefined);
+  expect(stillRunning(started).map((p) => `${p.pid} ${p.command}`)).toEqual([]);
+}
+
+/** The workers, the projector and the dashboard drained cleanly, and before the servers were told to stop. */
+function expectDrainedBeforeServers(dataDir: string): void {
+  const logs = join(dataDir, 'logs');
+  const serversStopping = logLines(join(logs, 'demo.log')).find((l) => l.msg === 'stopping the servers the demo started');
+  expect(serversStopping, 'demo.log has no "stopping the servers" line').toBeDefined();
+  for (const service of ['demo-worker-1', 'demo-worker-2', 'projector', 'dashboard']) {
+    const lines = logLines(join(logs, `${service}.log`));
+    const drained = lines.find((l) => l.msg === 'drained; exiting');
+    expect(drained, `${service} did not drain`).toBeDefined();
+    expect(drained!.time, `${service} drained after the servers were stopping`).toBeLessThanOrEqual(serversStopping!.time);
+    const problems = lines.filter((l) => l.level >= 40 || /Postgres unavailable|ECONNREFUSED|drain failed/.test(JSON.stringify(l)));
+    expect(problems.map((l) => l.msg), service).toEqual([]);
+  }
+}
+
+describe('npm run demo on a terminal', () => {
   beforeAll(() => {
     if (findExecutable('python3') === undefined) throw new Error('python3 is needed for a pseudo-terminal (apt-get install python3)');
-    dataDir = mkdtempSync(join(tmpdir(), 'ratchet-ctrl-c-'));
-    // Postgres runs as its own OS user when the test runs as root: it must be able to enter.
-    chmodSync(dataDir, 0o755);
   });
 
   afterAll(async () => {
-    // Whatever the assertions said: nothing the demo started may outlive the test.
-    if (pty?.exitCode === null) pty.kill('SIGKILL');
-    for (const p of stillRunning(started)) {
+    // Whatever the assertions said: nothing the demos started may outlive the test.
+    for (const demo of demos) if (demo.pty.exitCode === null && demo.pty.signalCode === null) demo.pty.kill('SIGKILL');
+    for (const p of stillRunning(everyStarted)) {
       try {
         process.kill(p.pid, 'SIGKILL');
       } catch {
         // gone meanwhile
       }
     }
-    rmSync(dataDir, { recursive: true, force: true });
+    for (const demo of demos) rmSync(demo.dataDir, { recursive: true, force: true });
   }, 60_000);
 
   it('shows only its own lines, lets the CLI find it, and stops everything on ^C, servers last', { timeout: 300_000 }, async () => {
-    const env: NodeJS.ProcessEnv = { ...process.env, RATCHET_DATA_DIR: dataDir, RATCHET_DEMO_INFRA: 'servers', TERM: 'xterm' };
-    // The demo starts its own nats-server and Postgres from the binaries, in its own data directory.
-    delete env['NATS_URL'];
-    delete env['DATABASE_URL'];
-    pty = spawn('python3', [PTY, 'npm', 'run', 'demo', '--', '--port', '0', '--turnstiles', '100', '--riders', '4', '--rate', '40', '--workers', '2'], {
-      cwd: root,
-      env,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    pty.stdout!.on('data', (d: Buffer) => (transcript += d.toString()));
-    pty.stderr!.on('data', (d: Buffer) => (transcript += d.toString()));
-    const exited = new Promise<number | null>((resolve) => pty!.once('exit', (code) => resolve((exitCode = code))));
-
-    await waitFor(async () => transcript.includes('Ctrl-C stops everything.'), {
-      what: 'the demo to say it runs',
-      timeoutMs: 180_000,
-      intervalMs: 200,
-      abortIf: () => {
-        if (exitCode !== undefined) throw new Error(`the demo exited (${exitCode}):\n${transcript}`);
-      },
-    });
-    started = processTree(pty.pid!);
-    const names = started.map((p) => p.command);
-    expect(names).toEqual(expect.arrayContaining(['nats-server', 'postgres']));
+    const { demo, started } = await startOnTerminal();
+    const { dataDir } = demo;
 
     // The CLI finds the demo's servers through demo.json: no flags, no env.
     const state = JSON.parse(readFileSync(join(dataDir, 'demo.json'), 'utf8')) as { natsUrl: string; databaseUrl: string; dashboardUrl: string };
-    expect(transcript).toContain(`NATS: ${state.natsUrl}  Postgres: ${state.databaseUrl}`);
-    expect(transcript).toContain(`Dashboard: ${state.dashboardUrl}`);
+    expect(demo.transcript()).toContain(`NATS: ${state.natsUrl}  Postgres: ${state.databaseUrl}`);
+    expect(demo.transcript()).toContain(`Dashboard: ${state.dashboardUrl}`);
     const cliEnv = { RATCHET_DATA_DIR: dataDir, NATS_URL: undefined, DATABASE_URL: undefined };
     const sent = await runRatchet(['send', 'turnstile', 'first-minutes-1', 'install'], cliEnv);
     expect(sent.code, sent.stderr).toBe(0);
@@ -129,15 +167,15 @@ describe('npm run demo on a terminal, then Ctrl-C', () => {
     expect(history.stdout).toMatch(/^1\s+installed\s+\{\}/m);
 
     // Ctrl-C, as typed.
-    pty.stdin!.write('\x03');
-    await Promise.race([exited, waitFor(async () => false, { what: 'the demo to stop after ^C', timeoutMs: 90_000 }).catch(() => undefined)]);
+    demo.pty.stdin!.write('\x03');
+    await Promise.race([demo.exited, waitFor(async () => false, { what: 'the demo to stop after ^C', timeoutMs: 90_000 }).catch(() => undefined)]);
+    const transcript = demo.transcript();
     // The demo exits 0 ("Demo stopped."); npm, having forwarded the SIGINT, then ends itself with it (130).
-    expect([0, 130], transcript).toContain(exitCode);
+    expect([0, 130], transcript).toContain(demo.exitCode());
     expect(transcript).toMatch(/Demo stopped\.\s*$/);
 
     // Nothing the demo started is left: workers, projector, dashboard, nats-server, Postgres and its backends.
-    await waitFor(async () => stillRunning(started).length === 0, { what: 'every process the demo started to be gone', timeoutMs: 20_000 }).catch(() => undefined);
-    expect(stillRunning(started).map((p) => `${p.pid} ${p.command}`)).toEqual([]);
+    await expectAllGone(started);
     expect(existsSync(join(dataDir, 'demo.json'))).toBe(false);
 
     // The terminal: npm's two lines, the demo's, ^C, and the stop lines. No JSON, no error, no stack.
@@ -162,18 +200,18 @@ describe('npm run demo on a terminal, then Ctrl-C', () => {
     expect(unexpected, transcript).toEqual([]);
     expect(transcript).not.toMatch(/error|warning|ECONNREFUSED|\bat .+:\d+:\d+|^\{/im);
 
-    // The workers and the projector drained cleanly, and before the servers were told to stop.
-    const logs = join(dataDir, 'logs');
-    const demoLog = logLines(join(logs, 'demo.log'));
-    const serversStopping = demoLog.find((l) => l.msg === 'stopping the servers the demo started');
-    expect(serversStopping, 'demo.log has no "stopping the servers" line').toBeDefined();
-    for (const service of ['demo-worker-1', 'demo-worker-2', 'projector', 'dashboard']) {
-      const lines = logLines(join(logs, `${service}.log`));
-      const drained = lines.find((l) => l.msg === 'drained; exiting');
-      expect(drained, `${service} did not drain`).toBeDefined();
-      expect(drained!.time, `${service} drained after the servers were stopping`).toBeLessThanOrEqual(serversStopping!.time);
-      const problems = lines.filter((l) => l.level >= 40 || /Postgres unavailable|ECONNREFUSED|drain failed/.test(JSON.stringify(l)));
-      expect(problems.map((l) => l.msg), service).toEqual([]);
-    }
+    expectDrainedBeforeServers(dataDir);
+  });
+
+  it('stops everything the same way when the terminal is closed (SIGHUP)', { timeout: 300_000 }, async () => {
+    const { demo, started } = await startOnTerminal();
+    // The terminal window closes: its master side goes away, and the kernel hangs the session up.
+    demo.pty.kill('SIGKILL');
+    await expectAllGone(started);
+    expect(existsSync(join(demo.dataDir, 'demo.json'))).toBe(false);
+    expect(logLines(join(demo.dataDir, 'logs', 'demo.log')).find((l) => l.msg === 'stopping: riders, dashboard, projector, workers (drain), then the servers; again to kill the children at once')).toMatchObject({
+      signal: 'SIGHUP',
+    });
+    expectDrainedBeforeServers(demo.dataDir);
   });
 });

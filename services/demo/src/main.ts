@@ -47,6 +47,12 @@ const onSignal = (signal: NodeJS.Signals): void => {
 };
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
+// Closing the terminal window hangs the session up: stop as for Ctrl-C. The servers run in process
+// groups of their own and would be left running otherwise (they take SIGHUP as "reload" anyway).
+// With the terminal gone, writes to it fail; the JSON log file still gets everything.
+process.on('SIGHUP', onSignal);
+process.stdout.on('error', () => undefined);
+process.stderr.on('error', () => undefined);
 
 try {
   const code = await runDemo({ options, root, dataDir, log, signal: abort.signal, kill: kill.signal, print });
