@@ -11,7 +11,6 @@ import {
 import { nanos } from '@nats-io/transport-node';
 import { decodeEventMessage } from '@ratchet/transport-nats';
 import type { Logger } from 'pino';
-import type { Projection } from './define-projection.js';
 import type { BatchSizes } from './next-batch-limit.js';
 import type { JetStreamAccess } from './runner-settings.js';
 
@@ -29,18 +28,30 @@ function decodeDelivered(msg: JsMsg): RecordedEvent | Error {
   }
 }
 
+/**
+ * What a durable consumer is for: its name and the aggregate types it reads (a projection version,
+ * a process manager). One type filters to `<prefix>.<type>.>`; several or none read every event
+ * (nats-server 2.9 has no multi-filter consumers) and the reader drops what it does not want.
+ */
+export interface ConsumerTarget {
+  /** The durable consumer's name. */
+  readonly consumerName: string;
+  /** Aggregate types whose events it reads; default every type. */
+  readonly aggregateTypes?: readonly string[];
+}
+
 function isApiError(error: unknown, code: number): boolean {
   return error instanceof JetStreamApiError && error.code === code;
 }
 
 /**
- * A projection version's durable JetStream pull consumer, `proj_<name>_v<version>` (explicit
- * acks, filtered to the projection's aggregate types): created or raised to the room batches need,
+ * A durable JetStream pull consumer of a projection version (`proj_<name>_v<version>`) or a
+ * process manager (explicit acks, filtered to its aggregate types): created or raised to the room batches need,
  * its messages decoded as they arrive (while the batch before them commits) and buffered for
  * {@link take}, and recreated when the stream or the consumer is lost.
  */
 export class DurableConsumer {
-  readonly #projection: Projection;
+  readonly #projection: ConsumerTarget;
   readonly #js: JetStreamAccess;
   readonly #sizes: BatchSizes;
   readonly #log: Logger;
@@ -49,7 +60,7 @@ export class DurableConsumer {
   #lost = false;
   #wake: (() => void) | undefined;
 
-  constructor(projection: Projection, jetstream: JetStreamAccess, sizes: BatchSizes, log: Logger) {
+  constructor(projection: ConsumerTarget, jetstream: JetStreamAccess, sizes: BatchSizes, log: Logger) {
     this.#projection = projection;
     this.#js = jetstream;
     this.#sizes = sizes;

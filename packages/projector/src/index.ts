@@ -12,3 +12,10 @@ export type { ActivateOptions } from './activate-version.js';
 export { migrateProjectionSchema } from './projection-schema.js';
 export { ProjectorCrashPoint } from './crash-point.js';
 export type { ApplyReport, ParkedEvent } from './apply-events.js';
+// Building blocks other followers of the events stream reuse (process managers: @ratchet/process).
+export { DurableConsumer } from './durable-consumer.js';
+export type { ConsumerTarget, DeliveredEvent } from './durable-consumer.js';
+export type { JetStreamAccess } from './runner-settings.js';
+export { feedPages } from './feed-pages.js';
+export { nextBatchLimit } from './next-batch-limit.js';
+export type { BatchSizes } from './next-batch-limit.js';

@@ -1,0 +1,12 @@
+export { defineProcess, isProcess, PROCESS_NAME_PATTERN, STEP_PATTERN } from './define-process.js';
+export type { AnyProcess, HandledEvent, Process, ProcessConfig, ProcessStep } from './define-process.js';
+export { eventsOf } from './subscription.js';
+export type { SubscribedAggregate, Subscription } from './subscription.js';
+export { command } from './process-command.js';
+export type { CommandedAggregate, ProcessCommand } from './process-command.js';
+export type { ProcessEvent } from './process-event.js';
+export { toProcessEvent } from './process-event.js';
+export type { ProcessRejection } from './process-rejection.js';
+export { processCommandId, processCommandIdPrefix } from './process-command-id.js';
+export { runTrigger } from './run-trigger.js';
+export type { AnsweredCommand, CommandAnswer, Dispatch, ParkReason, TriggerOutcome, Unanswered } from './run-trigger.js';

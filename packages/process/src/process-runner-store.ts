@@ -1,0 +1,8 @@
+import type { RecordedEvent } from '@ratchet/core';
+import type { FeedCheckpoint, FeedPage } from '@ratchet/event-store-postgres';
+
+/** The part of the event store a process runner reads: streams (gaps, retries of parked events) and, without NATS, the feed. */
+export interface ProcessRunnerStore {
+  readStream(streamId: string, options?: { fromVersion?: number; toVersion?: number }): Promise<RecordedEvent[]>;
+  readFeed(after: FeedCheckpoint, limit: number): Promise<FeedPage>;
+}
