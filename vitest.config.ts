@@ -7,7 +7,7 @@ import { defineConfig } from 'vitest/config';
 // also matches longer specifiers, and would send them to `<name>/src/index.ts/load`.
 const subpaths: Record<string, string> = {};
 const alias: Record<string, string> = {};
-for (const group of ['packages', 'services']) {
+for (const group of ['packages', 'services', 'examples']) {
   if (!existsSync(group)) continue;
   for (const dir of readdirSync(group)) {
     const manifest = join(group, dir, 'package.json');
@@ -29,7 +29,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['packages/*/src/**/*.test.ts', 'services/*/src/**/*.test.ts'],
+          include: ['packages/*/src/**/*.test.ts', 'services/*/src/**/*.test.ts', 'examples/*/src/**/*.test.ts'],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
           // Property tests run thousands of cases; on a loaded CI machine that takes more than
           // vitest's 5 s default. No test here measures time.
@@ -40,7 +40,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'integration',
-          include: ['packages/*/src/**/*.int.test.ts', 'services/*/src/**/*.int.test.ts', 'test/**/*.test.ts'],
+          include: ['packages/*/src/**/*.int.test.ts', 'services/*/src/**/*.int.test.ts', 'examples/*/src/**/*.int.test.ts', 'examples/*/test/**/*.test.ts', 'test/**/*.test.ts'],
           exclude: ['test/containers/**', '**/node_modules/**'],
           testTimeout: 60_000,
           hookTimeout: 120_000,

@@ -1,0 +1,43 @@
+import { given } from '@ratchet/testing';
+import { describe, expect, it } from 'vitest';
+import { Author } from './author.js';
+
+const spec = given(Author);
+const added = { type: 'authorAdded', data: { name: 'Ben', email: 'ben@sequent.io' } } as const;
+
+describe('author rules (Sequent\'s AddAuthor)', () => {
+  it('adds an author with a name and an e-mail address, both trimmed', () => {
+    spec([]).when({ type: 'add', payload: { name: ' Ben ', email: ' ben@sequent.io' } }).then([added]);
+    const state = Author.replay([added]);
+    expect(state.snapshot.value).toBe('added');
+    expect(state.snapshot.context).toEqual({ name: 'Ben', email: 'ben@sequent.io' });
+  });
+
+  it('keeps the address as typed (case included): only its claim is normalized', () => {
+    spec([]).when({ type: 'add', payload: { name: 'Ben', email: 'Ben@Sequent.io' } }).then([{ type: 'authorAdded', data: { name: 'Ben', email: 'Ben@Sequent.io' } }]);
+  });
+
+  it('rejects adding the same author twice', () => {
+    spec([added]).when({ type: 'add', payload: { name: 'Ben', email: 'ben@sequent.io' } }).then({ status: 'rejected', reason: 'This author was already added' });
+  });
+
+  it.each([
+    ['no name', { name: '', email: 'ben@sequent.io' }],
+    ['a blank name', { name: '   ', email: 'ben@sequent.io' }],
+    ['a name of 101 characters', { name: 'x'.repeat(101), email: 'ben@sequent.io' }],
+    ['no e-mail address', { name: 'Ben', email: '' }],
+    ['something that is no e-mail address', { name: 'Ben', email: 'ben at sequent' }],
+    ['an address of 255 characters', { name: 'Ben', email: `${'b'.repeat(244)}@sequent.io` }],
+  ])('refuses %s as a validation error', (_what, payload) => {
+    spec([]).when({ type: 'add', payload }).thenThrows('VALIDATION_FAILED');
+  });
+
+  it('refuses fields it does not know', () => {
+    // @ts-expect-error -- the typed spec refuses an unknown field at compile time; at run time, the strict schema does.
+    spec([]).when({ type: 'add', payload: { name: 'Ben', email: 'ben@sequent.io', admin: true } }).thenThrows('VALIDATION_FAILED');
+  });
+
+  it('a spec with the wrong expectation fails', () => {
+    expect(() => spec([]).when({ type: 'add', payload: { name: 'Ben', email: 'ben@sequent.io' } }).then({ status: 'rejected' })).toThrow();
+  });
+});
