@@ -1,4 +1,5 @@
 import type { ValidationIssue } from '@ratchet/core';
+import { isProcess, type AnyProcess } from '@ratchet/process';
 
 // Checked at run time because app modules are loaded by path, often written in plain JavaScript,
 // and a circular import hands defineApp `undefined` where an aggregate should be: the compiler
@@ -102,11 +103,37 @@ function projectionIssues(projections: unknown, path: Path): Issues {
   return issues;
 }
 
-function processIssues(processes: unknown, path: Path): Issues {
+function processIssues(processes: unknown, aggregates: unknown, path: Path): Issues {
   if (processes === undefined) return [];
-  if (!Array.isArray(processes)) return [{ path, message: `must be a list (got ${describe(processes)})` }];
-  if (processes.length > 0) return [{ path, message: 'process managers are not supported yet: leave the list empty' }];
-  return [];
+  if (!Array.isArray(processes)) return [{ path, message: `must be a list of processes (got ${describe(processes)})` }];
+  const events = new Map<string, Set<string>>();
+  if (Array.isArray(aggregates)) {
+    for (const a of aggregates) if (isAggregate(a)) events.set(a.type, new Set(Object.keys((a as unknown as { events: object }).events)));
+  }
+  const issues: Issues = [];
+  const names = new Map<string, number>();
+  processes.forEach((process: unknown, i) => {
+    if (!isProcess(process)) {
+      issues.push({ path: [...path, i], message: `not a process made by defineProcess (got ${describe(process)})` });
+      return;
+    }
+    const p: AnyProcess = process;
+    const seen = names.get(p.name);
+    // Two processes of one name would share a consumer, positions and command ids.
+    if (seen !== undefined) issues.push({ path: [...path, i, 'name'], message: `process "${p.name}" is listed twice (also at ${path.join('.')}.${seen})` });
+    else names.set(p.name, i);
+    p.subscribe.forEach((s, j) => {
+      const known = events.get(s.aggregateType);
+      if (known === undefined) {
+        issues.push({ path: [...path, i, 'subscribe', j], message: `aggregate type "${s.aggregateType}" is not one of the app's aggregates` });
+        return;
+      }
+      for (const e of s.events) {
+        if (!known.has(e)) issues.push({ path: [...path, i, 'subscribe', j, 'events'], message: `"${e}" is not an event of ${s.aggregateType}` });
+      }
+    });
+  });
+  return issues;
 }
 
 /**
@@ -126,6 +153,6 @@ export function appIssues(config: unknown): ValidationIssue[] {
   }
   issues.push(...aggregateIssues(config['aggregates'], ['aggregates']));
   issues.push(...projectionIssues(config['projections'], ['projections']));
-  issues.push(...processIssues(config['processes'], ['processes']));
+  issues.push(...processIssues(config['processes'], config['aggregates'], ['processes']));
   return issues;
 }

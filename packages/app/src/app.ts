@@ -1,4 +1,5 @@
 import type { AnyAggregate } from '@ratchet/core';
+import type { AnyProcess } from '@ratchet/process';
 import type { Projection } from '@ratchet/projector';
 
 /**
@@ -10,11 +11,8 @@ const APP_BRAND: unique symbol = Symbol.for('ratchet.app');
 /** The shape version an App carries under its brand; a loader refuses shapes it does not know. */
 export const APP_FORMAT = 1;
 
-/**
- * A process manager: reacts to events by sending commands. Reserved: `defineApp` accepts an empty
- * list or none until process managers land (then this becomes their definition type).
- */
-export type AppProcess = never;
+/** A process manager (`defineProcess` from `@ratchet/process`): reacts to events by sending commands. */
+export type AppProcess = AnyProcess;
 
 /** What {@link defineApp} takes. */
 export interface AppConfig<TAggregates extends readonly AnyAggregate[] = readonly AnyAggregate[]> {
@@ -28,7 +26,10 @@ export interface AppConfig<TAggregates extends readonly AnyAggregate[] = readonl
    * Default none.
    */
   readonly projections?: readonly Projection[];
-  /** Reserved for process managers; default none. */
+  /**
+   * The process managers projectors run (beside the projections): each name once, subscribed to
+   * event types of the app's aggregates. Default none.
+   */
   readonly processes?: readonly AppProcess[];
 }
 

@@ -1,4 +1,5 @@
 import { ErrorCode, RatchetError } from '@ratchet/core';
+import { defineProcess, eventsOf } from '@ratchet/process';
 import { defineProjection, type Projection } from '@ratchet/projector';
 import { describe, expect, it } from 'vitest';
 import { Counter, counterMachine } from '../test/fixtures/counter.js';
@@ -8,6 +9,11 @@ import { defineApp } from './define-app.js';
 
 function projection(name: string, version: number, tables: string[]): Projection {
   return defineProjection({ name, version, tables, setup: async () => undefined, handlers: {} });
+}
+
+/** A process that counts the counter's additions. */
+function watcher(name: string) {
+  return defineProcess({ name, subscribe: [eventsOf(Counter, 'added')], initialState: { adds: 0 }, handle: (_e, s) => ({ state: { adds: s.adds + 1 } }) });
 }
 
 /** The error defineApp throws for `config`, which the test expects it to throw. */
@@ -85,9 +91,28 @@ describe('defineApp', () => {
     ]);
   });
 
-  it('refuses process managers until they are supported', () => {
-    expect(refusal({ name: 'counter', aggregates: [Counter], processes: [{ name: 'shipping' }] }).issues).toEqual([
-      { path: ['processes'], message: 'process managers are not supported yet: leave the list empty' },
+  it('takes process managers subscribed to its aggregates', () => {
+    const app = defineApp({ name: 'counter', aggregates: [Counter], processes: [watcher('big-adds'), watcher('small-adds')] });
+    expect(app.processes.map((p) => p.name)).toEqual(['big-adds', 'small-adds']);
+    expect(Object.isFrozen(app.processes)).toBe(true);
+  });
+
+  it('refuses a process listed twice by name, a value that is not a process, and subscriptions to what the app does not have', () => {
+    const error = refusal({
+      name: 'counter',
+      aggregates: [Counter],
+      processes: [
+        watcher('adds'),
+        watcher('adds'),
+        { name: 'shipping' },
+        defineProcess({ name: 'typo', subscribe: [{ aggregateType: 'counter', events: ['addded'] }, { aggregateType: 'order', events: ['placed'] }], initialState: 0, handle: () => ({}) }),
+      ],
+    });
+    expect(error.issues).toEqual([
+      { path: ['processes', 1, 'name'], message: 'process "adds" is listed twice (also at processes.0)' },
+      { path: ['processes', 2], message: 'not a process made by defineProcess (got an object with keys name)' },
+      { path: ['processes', 3, 'subscribe', 0, 'events'], message: '"addded" is not an event of counter' },
+      { path: ['processes', 3, 'subscribe', 1], message: 'aggregate type "order" is not one of the app\'s aggregates' },
     ]);
   });
 

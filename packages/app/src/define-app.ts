@@ -4,14 +4,14 @@ import { AppDefinitionError } from './app-definition-error.js';
 import { appIssues } from './app-issues.js';
 
 /**
- * Describe a deployment's domain once: the aggregates workers serve, the projections projectors
- * run. Validates at once and throws an {@link AppDefinitionError} listing every problem, so a bad
+ * Describe a deployment's domain once: the aggregates workers serve, the projections and process
+ * managers projectors run. Validates at once and throws an {@link AppDefinitionError} listing every problem, so a bad
  * app fails where it is defined (on import), not when the first command arrives. Make it the
  * default export of the app module that services load (`RATCHET_APP=./src/app.ts`).
  * @example
  * // src/app.ts
  * import { defineApp } from '@ratchet/app';
- * export default defineApp({ name: 'shop', aggregates: [Order, Cart], projections: [orderTotals] });
+ * export default defineApp({ name: 'shop', aggregates: [Order, Cart], projections: [orderTotals], processes: [shipping] });
  */
 export function defineApp<const TAggregates extends readonly AnyAggregate[]>(config: AppConfig<TAggregates>): App<TAggregates> {
   const issues = appIssues(config);
