@@ -157,7 +157,7 @@ describe('worker service with a bad app module', () => {
   });
 });
 
-describe('projector service with an app that has no projections', () => {
+describe('projector service with an app that has no projections and no processes', () => {
   it('exits 2 saying there is nothing to run', async () => {
     const run = await runService(PROJECTOR, [], { RATCHET_APP: `${FIXTURES}/tally-app.js` });
     expect(run.code).toBe(2);
@@ -165,7 +165,7 @@ describe('projector service with an app that has no projections', () => {
     expect(JSON.parse(run.stdout[0]!)).toMatchObject({
       level: 60,
       service: 'projector',
-      msg: `app module ${root}${FIXTURES}/tally-app.js: app "tally" defines no projections, so there is nothing for a projector to run`,
+      msg: `app module ${root}${FIXTURES}/tally-app.js: app "tally" defines no projections and no processes, so there is nothing for a projector to run`,
     });
   });
 });

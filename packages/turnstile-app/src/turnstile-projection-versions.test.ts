@@ -18,11 +18,12 @@ describe('turnstileProjectionVersions', () => {
 });
 
 describe('defineTurnstileApp', () => {
-  it('is the turnstile aggregate with the projection versions asked for', () => {
+  it('is the turnstile and the station, the turnstile projection versions asked for, the stations and the technician dispatch', () => {
     const app = defineTurnstileApp({ projectionVersions: [1, 2] });
     expect(app.name).toBe('turnstile');
-    expect(app.aggregates.map((a) => a.type)).toEqual(['turnstile']);
-    expect(app.projections.map((p) => p.key)).toEqual(['turnstile@v1', 'turnstile@v2']);
-    expect(defineTurnstileApp().projections.map((p) => p.key)).toEqual(['turnstile@v1']);
+    expect(app.aggregates.map((a) => a.type)).toEqual(['turnstile', 'station']);
+    expect(app.projections.map((p) => p.key)).toEqual(['turnstile@v1', 'turnstile@v2', 'stations@v1']);
+    expect(app.processes.map((p) => p.name)).toEqual(['technician-dispatch']);
+    expect(defineTurnstileApp().projections.map((p) => p.key)).toEqual(['turnstile@v1', 'stations@v1']);
   });
 });

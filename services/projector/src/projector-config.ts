@@ -17,6 +17,19 @@ export const ProjectorConfigSchema = z.object({
   PROJECTOR_MAX_ATTEMPTS: envInt(1, 5).pipe(z.number().max(100)),
   PROJECTOR_ACK_WAIT_MS: envInt(1_000, 30_000),
   PROJECTOR_AUTO_SWITCH: envBool(true),
+  /** Run the app's process managers beside its projections (false: projections only, e.g. to run processes in processes of their own). */
+  PROJECTOR_PROCESSES: envBool(true),
+  /** Run the app's projections (false: process managers only). */
+  PROJECTOR_PROJECTIONS: envBool(true),
+  /** Partitions per aggregate type, as the workers have them: process managers send commands to their owners. */
+  RATCHET_PARTITIONS: envInt(1, 64).pipe(z.number().max(4096)),
+  /** Events per process batch while a process keeps up. */
+  PROCESS_BATCH_SIZE: envInt(1, 100).pipe(z.number().max(5_000)),
+  /** Sends of one process command (each up to PROCESS_SEND_TIMEOUT_MS) before its event is parked as unanswered. */
+  PROCESS_MAX_SENDS: envInt(1, 10).pipe(z.number().max(1_000)),
+  PROCESS_SEND_TIMEOUT_MS: envInt(100, 5_000),
+  /** How often events parked as unanswered are tried again (ms); 0 never. */
+  PROCESS_UNANSWERED_RETRY_MS: envInt(0, 30_000),
   DRAIN_TIMEOUT_MS: envInt(0, 10_000),
 }).refine((c) => c.PROJECTOR_MAX_BATCH_SIZE === undefined || c.PROJECTOR_MAX_BATCH_SIZE >= c.PROJECTOR_BATCH_SIZE, {
   message: 'must be at least PROJECTOR_BATCH_SIZE',
