@@ -11,9 +11,10 @@ export const CheckCategory = {
   C9: 'no event written under a stale fencing epoch',
   C10: 'every definite answer that wrote nothing was true when it was given',
   C11: 'durable timers fired once when due, never early, never after their state was left',
+  C12: "process commands committed at most once, every subscribed event's commands answered",
 } as const;
 
-/** One of `C1` … `C11`. */
+/** One of `C1` … `C12`. */
 export type CheckCategory = keyof typeof CheckCategory;
 
 /** Every category, in order. */

@@ -11,7 +11,9 @@ import { verifyJetStream } from './verify-jetstream.js';
 import { verifyAnswers } from './verify-answers.js';
 import { verifyRejections } from './verify-rejections.js';
 import { verifyTimers } from './verify-timers.js';
+import { verifyProcesses } from './verify-processes.js';
 import type { AnyAggregate } from '@ratchet/core';
+import { processCommandIdPrefix, type AnyProcess } from '@ratchet/process';
 
 /** Options of {@link checkHistory}. */
 export interface CheckHistoryOptions {
@@ -40,10 +42,15 @@ export interface CheckHistoryOptions {
   readonly aggregates?: readonly AnyAggregate[];
   /** C11: a timer due less than this long before the check may not have fired yet (ms). Default 15,000. */
   readonly timerGraceMs?: number;
+  /**
+   * C12: the process managers whose commands and progress to check (their commands' events are
+   * theirs, not the history's, for C5); skipped when absent. Run once they have caught up.
+   */
+  readonly processes?: readonly AnyProcess[];
 }
 
 /**
- * Check a recorded history and the store against the guarantees, category by category (C1…C11,
+ * Check a recorded history and the store against the guarantees, category by category (C1…C12,
  * see `CheckCategory`). Run it once the system is quiet: the relay and projectors caught up.
  * @example
  * const report = await checkHistory({ history: await readHistory('history.jsonl'), databaseUrl, natsUrl });
@@ -73,7 +80,18 @@ export async function checkHistory(options: CheckHistoryOptions): Promise<CheckR
     } finally {
       client.release();
     }
-    verifyHistory({ history: options.history, events: loaded.events, heads: loaded.heads, scope }, tally);
+    const prefixes = (options.processes ?? []).map((p) => processCommandIdPrefix(p.name));
+    const accountedElsewhere = (commandId: string): boolean => prefixes.some((prefix) => commandId.startsWith(prefix));
+    verifyHistory({ history: options.history, events: loaded.events, heads: loaded.heads, scope, accountedElsewhere }, tally);
+    if (options.processes === undefined) tally.skip('C12');
+    else {
+      const client = await pool.connect();
+      try {
+        await verifyProcesses(client, schema, options.processes, tally);
+      } finally {
+        client.release();
+      }
+    }
     const rejections = verifyAnswers({ history: options.history, events: loaded.events }, tally);
     if (options.aggregates !== undefined && rejections.length > 0) {
       const client = await pool.connect();

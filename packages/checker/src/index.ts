@@ -11,3 +11,5 @@ export { readJetStreamMessageIds } from './verify-jetstream.js';
 export type { ReadModelCheck, ReadModelResult } from './read-model-check.js';
 export { turnstileReadModelCheck } from './turnstile-read-model-check.js';
 export type { TurnstileReadModelCheckOptions } from './turnstile-read-model-check.js';
+export { checkProcesses } from './check-processes.js';
+export type { CheckProcessesOptions } from './check-processes.js';

@@ -1,0 +1,197 @@
+import type { RecordedEvent } from '@ratchet/core';
+import { processCommandIdPrefix, runTrigger, toProcessEvent, type AnyProcess, type CommandAnswer } from '@ratchet/process';
+import { canonicalJson } from '@ratchet/transport-nats';
+import type pg from 'pg';
+import type { Tally } from './check-category.js';
+
+const P = '"ratchet_processes"';
+
+interface LogRow {
+  command_id: string;
+  trigger_stream: string;
+  trigger_version: number;
+  step: string;
+  target_stream: string;
+  command: { type: string; payload: unknown };
+  outcome: 'ok' | 'rejected' | 'failed';
+  target_version: number | null;
+  reason: string | null;
+  code: string | null;
+}
+
+/** What the store holds of one command id: its processed-command row and the events it wrote. */
+interface StoreCommand {
+  streamId: string;
+  version: number | null;
+  eventStreams: Set<string>;
+  transactions: Set<string>;
+  versions: number[];
+}
+
+const answerOf = (r: LogRow): CommandAnswer =>
+  r.outcome === 'ok'
+    ? { outcome: 'ok', version: r.target_version ?? 0 }
+    : r.outcome === 'rejected'
+      ? { outcome: 'rejected', reason: r.reason ?? '', version: r.target_version ?? 0 }
+      : { outcome: 'failed', reason: r.reason ?? '', code: r.code ?? '' };
+
+/**
+ * C12, process managers: every command a process sent was committed at most once, and every event
+ * it subscribes to was handled with its commands answered. Read from the store (events and
+ * processed commands under `proc:<process>:`) and the process's tables (positions, states, command
+ * log, journal, parked events):
+ * - each stored command id wrote one stream in one transaction, and the process's log has it as
+ *   answered ok at that stream and version (a command in the store the log lacks was sent by a run
+ *   that never checkpointed and was not re-run the same way);
+ * - each command the log has as ok is in the store at the version the log says;
+ * - every stream of a subscribed type was handled to its head, with no event parked;
+ * - for processes keyed by stream (the default correlation), the stream's events replayed through
+ *   the process's own handlers, with the log's answers, give exactly the logged commands (ids,
+ *   targets, commands, steps) and the stored state: no command lost, none doubled, no update lost;
+ * - no journaled answer is left for an event already checkpointed.
+ */
+export async function verifyProcesses(client: pg.ClientBase, schema: string, processes: readonly AnyProcess[], tally: Tally): Promise<void> {
+  const s = `"${schema}"`;
+  const exists = await client.query<{ t: string | null }>(`SELECT to_regclass('ratchet_processes.positions')::text AS t`);
+  if (exists.rows[0]?.t == null) {
+    for (const p of processes) tally.violation('C12', `process ${p.name}: no process tables in this database (no runner ever ran it)`);
+    return;
+  }
+  for (const p of processes) {
+    const prefix = processCommandIdPrefix(p.name);
+    const like = `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const store = new Map<string, StoreCommand>();
+    const processed = await client.query<{ command_id: string; stream_id: string; version: number | null }>(
+      `SELECT command_id, stream_id, (result->>'version')::int AS version FROM ${s}.processed_commands WHERE command_id LIKE $1`,
+      [like],
+    );
+    for (const r of processed.rows) store.set(r.command_id, { streamId: r.stream_id, version: r.version, eventStreams: new Set(), transactions: new Set(), versions: [] });
+    const written = await client.query<{ command_id: string; stream_id: string; version: number; txid: string }>(
+      `SELECT metadata->>'commandId' AS command_id, stream_id, version, transaction_id::text AS txid FROM ${s}.events WHERE metadata->>'commandId' LIKE $1`,
+      [like],
+    );
+    for (const r of written.rows) {
+      let c = store.get(r.command_id);
+      if (c === undefined) store.set(r.command_id, (c = { streamId: r.stream_id, version: null, eventStreams: new Set(), transactions: new Set(), versions: [] }));
+      c.eventStreams.add(r.stream_id);
+      c.transactions.add(r.txid);
+      c.versions.push(r.version);
+    }
+    const log = new Map((await client.query<LogRow>(`SELECT * FROM ${P}.commands WHERE process = $1`, [p.name])).rows.map((r) => [r.command_id, r]));
+
+    // Committed at most once, and only what the log says was answered ok.
+    for (const [id, c] of store) {
+      tally.checked('C12');
+      const versions = c.versions.sort((a, b) => a - b);
+      const last = versions.at(-1) ?? c.version;
+      if (c.eventStreams.size > 1 || c.transactions.size > 1 || versions.some((v, i) => i > 0 && v !== versions[i - 1]! + 1)) {
+        tally.violation('C12', `${id} was committed more than once: ${[...c.eventStreams].join(', ')} @ ${versions.join(',')} in ${c.transactions.size} transactions`);
+        continue;
+      }
+      const row = log.get(id);
+      if (row === undefined) tally.violation('C12', `${id} is committed in ${c.streamId}@${last ?? '?'} but ${p.name}'s command log does not have it: sent by a run that was never checkpointed`);
+      else if (row.outcome !== 'ok' || row.target_stream !== c.streamId || (last !== null && row.target_version !== last)) {
+        tally.violation('C12', `${id} is committed in ${c.streamId}@${last ?? '?'} but the log says ${row.outcome} at ${row.target_stream}@${row.target_version ?? '?'}`);
+      }
+    }
+    for (const [id, row] of log) {
+      if (row.outcome !== 'ok') continue;
+      tally.checked('C12');
+      if (!store.has(id)) tally.violation('C12', `${id}: ${p.name}'s log has it answered ok at ${row.target_stream}@${row.target_version ?? '?'}, but the store has no such command`);
+    }
+
+    // Every subscribed stream handled to its head, nothing parked; then the replay.
+    const positions = new Map(
+      (await client.query<{ stream_id: string; last_version: number; parked_version: number | null }>(`SELECT stream_id, last_version, parked_version FROM ${P}.positions WHERE process = $1`, [p.name])).rows.map((r) => [r.stream_id, r]),
+    );
+    const heads = (
+      await client.query<{ stream_id: string; version: number }>(`SELECT stream_id, version FROM ${s}.streams WHERE split_part(stream_id, '/', 1) = ANY($1::text[]) AND version > 0 ORDER BY stream_id`, [p.aggregateTypes])
+    ).rows;
+    const parked = new Map((await client.query<{ stream_id: string; event_version: number; reason: string; error: string }>(`SELECT * FROM ${P}.parked WHERE process = $1`, [p.name])).rows.map((r) => [r.stream_id, r]));
+    const states = new Map((await client.query<{ instance: string; state: unknown }>(`SELECT instance, state FROM ${P}.instances WHERE process = $1`, [p.name])).rows.map((r) => [r.instance, r.state]));
+    const logByTrigger = new Map<string, LogRow[]>();
+    for (const row of log.values()) logByTrigger.set(row.trigger_stream, [...(logByTrigger.get(row.trigger_stream) ?? []), row]);
+
+    for (const head of heads) {
+      tally.checked('C12');
+      const position = positions.get(head.stream_id);
+      const handledTo = position?.last_version ?? 0;
+      const hold = parked.get(head.stream_id);
+      if (hold !== undefined) tally.violation('C12', `${head.stream_id}@${hold.event_version} is parked by ${p.name} (${hold.reason}: ${hold.error.slice(0, 200)}): its commands are not all answered`);
+      else if (handledTo !== head.version) tally.violation('C12', `${head.stream_id}: ${p.name} handled it to version ${handledTo} of ${head.version}`);
+      if (!p.keyedByStream) continue;
+      const events = await readStream(client, s, head.stream_id, handledTo);
+      const problem = await replay(p, events, log, logByTrigger.get(head.stream_id) ?? [], states.has(head.stream_id) ? states.get(head.stream_id) : p.initialState);
+      tally.checked('C12', events.length);
+      if (problem !== undefined) tally.violation('C12', `${head.stream_id}: ${problem}`);
+    }
+
+    const journal = await client.query<{ command_id: string; trigger_stream: string; trigger_version: number }>(`SELECT command_id, trigger_stream, trigger_version FROM ${P}.answers WHERE process = $1`, [p.name]);
+    for (const j of journal.rows) {
+      if (j.trigger_version <= (positions.get(j.trigger_stream)?.last_version ?? 0)) {
+        tally.violation('C12', `${j.command_id}: a journaled answer is left for ${j.trigger_stream}@${j.trigger_version}, which is checkpointed`);
+      }
+    }
+  }
+}
+
+async function readStream(client: pg.ClientBase, s: string, streamId: string, toVersion: number): Promise<RecordedEvent[]> {
+  const res = await client.query<{ version: number; type: string; data: unknown; schema_version: number; metadata: Record<string, unknown>; global_position: string; txid: string; recorded_at: Date; epoch: number | null }>(
+    `SELECT version, type, data, schema_version, metadata, global_position, transaction_id::text AS txid, recorded_at, epoch FROM ${s}.events WHERE stream_id = $1 AND version <= $2 ORDER BY version`,
+    [streamId, toVersion],
+  );
+  return res.rows.map((r) => ({
+    streamId,
+    version: r.version,
+    type: r.type,
+    data: r.data,
+    schemaVersion: r.schema_version,
+    metadata: r.metadata,
+    globalPosition: Number(r.global_position),
+    transactionId: r.txid,
+    recordedAt: r.recorded_at,
+    epoch: r.epoch,
+  }));
+}
+
+/**
+ * Run a stream's handled events through the process with the logged answers; undefined when the
+ * commands and the final state are exactly what the process recorded, else what differs first.
+ */
+async function replay(p: AnyProcess, events: readonly RecordedEvent[], log: ReadonlyMap<string, LogRow>, logged: readonly LogRow[], stored: unknown): Promise<string | undefined> {
+  let state = JSON.stringify(p.initialState);
+  const expected = new Set<string>();
+  for (const e of events) {
+    if (!p.handles(e.streamId, e.type)) continue;
+    let missing: string | undefined;
+    let differs: string | undefined;
+    const outcome = await runTrigger(
+      p,
+      toProcessEvent(e),
+      state,
+      async (commandId, c) => {
+        expected.add(commandId);
+        const row = log.get(commandId);
+        if (row === undefined) {
+          missing ??= commandId;
+          return { outcome: 'unanswered', reason: 'not in the log' };
+        }
+        const target = `${c.aggregateType}/${c.aggregateId}`;
+        const body = canonicalJson({ type: c.command.type, payload: c.command.payload ?? {} });
+        if (row.target_stream !== target || canonicalJson(row.command) !== body || row.step !== c.step || row.trigger_stream !== e.streamId || row.trigger_version !== e.version) {
+          differs ??= `${commandId}: the log has ${row.target_stream} ${canonicalJson(row.command)}, the replay sends ${target} ${body}`;
+        }
+        return answerOf(row);
+      },
+      { maxRounds: 64 },
+    );
+    if (missing !== undefined) return `event ${e.version} (${e.type}) sends ${missing}, which ${p.name}'s log does not have: a command lost`;
+    if (differs !== undefined) return `event ${e.version} (${e.type}): ${differs}`;
+    if (outcome.kind === 'parked') return `event ${e.version} (${e.type}) was handled, yet its replay parks it (${outcome.reason}: ${outcome.error})`;
+    state = outcome.state;
+  }
+  const extra = logged.filter((r) => !expected.has(r.command_id) && r.trigger_version <= (events.at(-1)?.version ?? 0));
+  if (extra.length > 0) return `${p.name}'s log has ${extra.map((r) => r.command_id).join(', ')}, which a replay of the stream does not send: a command doubled`;
+  if (canonicalJson(JSON.parse(state)) !== canonicalJson(stored)) return `${p.name}'s stored state ${canonicalJson(stored)} is not the replay's ${canonicalJson(JSON.parse(state))}: an update lost`;
+  return undefined;
+}
