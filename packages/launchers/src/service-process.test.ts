@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { findFreePort } from './free-port.js';
 import { LauncherError } from './launcher-error.js';
 import { isProcessAlive } from './process-alive.js';
 import { startServiceProcess, type ServiceProcess } from './service-process.js';
@@ -63,6 +64,21 @@ setInterval(() => {}, 1000);`,
     const pid = Number(JSON.parse((error as LauncherError).log ?? '{}').pid);
     expect(pid).toBeGreaterThan(0);
     expect(isProcessAlive(pid)).toBe(false);
+  });
+
+  it('with readyPort, is ready once the port accepts connections (a web server that logs nothing)', async () => {
+    const port = await findFreePort();
+    const entry = await script(
+      'listens-late',
+      `import { createServer } from 'node:net';
+setTimeout(() => createServer((s) => s.end()).listen(Number(process.env.HTTP_PORT), '127.0.0.1'), 300);`,
+    );
+    const service = await startServiceProcess({ entry, readyPort: port, env: { HTTP_PORT: String(port) } });
+    started.push(service);
+    expect(service.ready).toEqual({ httpPort: port });
+    const dead = await script('exits-before-listening', `process.exit(4);`);
+    const error = await startServiceProcess({ entry: dead, name: 'web', readyPort: await findFreePort() }).catch((e: unknown) => e);
+    expect((error as LauncherError).message).toMatch(/^web exited with 4 before it was ready/);
   });
 
   it('sends SIGKILL when SIGTERM is ignored past the deadline', async () => {

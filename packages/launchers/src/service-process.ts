@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
+import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { LauncherError } from './launcher-error.js';
@@ -19,6 +20,11 @@ export interface ServiceProcessOptions {
   readonly nodeArgs?: readonly string[];
   /** The pino `msg` on stdout that says the process is ready. Default 'worker ready'. */
   readonly readyMessage?: string;
+  /**
+   * Ready when something accepts TCP connections on 127.0.0.1 at this port, instead of a log line:
+   * for processes that are not Ratchet services (an app's web server). `ready` is then `{ httpPort }`.
+   */
+  readonly readyPort?: number;
   /** How long to wait for the ready line, in ms. Default 60,000 (tsx compiles the entry's sources on a cold start). */
   readonly readyTimeoutMs?: number;
   /** Working directory. Default: the repository root. */
@@ -87,14 +93,18 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
   });
   const service = new ChildService(child, name, options);
   const readyMessage = options.readyMessage ?? 'worker ready';
+  const readyPort = options.readyPort;
+  const awaited = readyPort === undefined ? `log "${readyMessage}"` : `accept connections on port ${readyPort}`;
   const timeoutMs = options.readyTimeoutMs ?? 60_000;
   try {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(service.failure(`did not log "${readyMessage}" within ${timeoutMs} ms`)), timeoutMs);
-      service.onReady(readyMessage, () => {
+      const timer = setTimeout(() => reject(service.failure(`did not ${awaited} within ${timeoutMs} ms`)), timeoutMs);
+      const done = (): void => {
         clearTimeout(timer);
         resolve();
-      });
+      };
+      if (readyPort === undefined) service.onReady(readyMessage, done);
+      else service.onListening(readyPort, done);
       void service.exited.then((exit) => {
         clearTimeout(timer);
         reject(service.failure(`exited with ${exit} before it was ready`));
@@ -148,6 +158,24 @@ class ChildService implements ServiceProcess {
       this.#seen(line, options.echo ? `[${this.pid}!] ` : undefined);
       keepLast(this.stderr, line, this.#max);
     });
+  }
+
+  /** Call `done` once, when 127.0.0.1:`port` accepts a connection; gives up when the process exits. */
+  onListening(port: number, done: () => void): void {
+    const probe = (): void => {
+      if (this.exit !== undefined) return;
+      const socket = connect({ host: '127.0.0.1', port });
+      socket.once('connect', () => {
+        socket.destroy();
+        this.ready = { httpPort: port };
+        done();
+      });
+      socket.once('error', () => {
+        socket.destroy();
+        setTimeout(probe, 100).unref();
+      });
+    };
+    probe();
   }
 
   /** Call `done` once, when a stdout log line's `msg` is `message`. */
