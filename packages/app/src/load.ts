@@ -4,3 +4,5 @@ export { loadApp } from './load-app.js';
 export type { LoadAppOptions, LoadedApp } from './load-app.js';
 export { resolveAppPath } from './resolve-app-path.js';
 export { typeScriptLoaderActive } from './typescript-loader.js';
+export { resolveAppProject, DEFAULT_APP_MODULES } from './resolve-app-project.js';
+export type { AppProject } from './resolve-app-project.js';
