@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import type { RecordedEvent } from '@ratchet/core';
-import { processCommandIdPrefix, runTrigger, toProcessEvent, type AnyProcess, type CommandAnswer } from '@ratchet/process';
+import { toProcessEvent, type AnyProcess, type ProcessCommand, type ProcessRejection, type ProcessStep } from '@ratchet/process';
 import { canonicalJson } from '@ratchet/transport-nats';
 import type pg from 'pg';
 import type { Tally } from './check-category.js';
@@ -11,6 +12,7 @@ interface LogRow {
   trigger_stream: string;
   trigger_version: number;
   step: string;
+  round: number;
   target_stream: string;
   command: { type: string; payload: unknown };
   outcome: 'ok' | 'rejected' | 'failed';
@@ -28,12 +30,21 @@ interface StoreCommand {
   versions: number[];
 }
 
-const answerOf = (r: LogRow): CommandAnswer =>
-  r.outcome === 'ok'
-    ? { outcome: 'ok', version: r.target_version ?? 0 }
-    : r.outcome === 'rejected'
-      ? { outcome: 'rejected', reason: r.reason ?? '', version: r.target_version ?? 0 }
-      : { outcome: 'failed', reason: r.reason ?? '', code: r.code ?? '' };
+// The checker derives command ids and runs the handlers itself, from the documented format and
+// rules (docs/workflows.md, section 2), not with the runner's code: an oracle that shared the
+// runner's code would share its bugs.
+
+/** The documented command id of a process's command (`proc:<process>:<type>:<id>:<version>:<step>`, hashed forms for other ids). */
+export function expectedCommandId(process: string, streamId: string, version: number, step: string): string {
+  const digest = (text: string): string => createHash('sha256').update(text).digest('base64url');
+  const valid = (id: string): boolean => /^[A-Za-z0-9_:.-]{1,128}$/.test(id);
+  const type = streamId.slice(0, streamId.indexOf('/'));
+  const id = streamId.slice(streamId.indexOf('/') + 1);
+  const plain = `proc:${process}:${type}:${id}:${version}:${step}`;
+  if (/^[A-Za-z0-9_:-]+$/.test(id) && valid(plain)) return plain;
+  const hashed = `proc:${process}:${type}:.${digest(id)}:${version}:${step}`;
+  return valid(hashed) ? hashed : `proc:${process}:.${digest(`${streamId}\u0000${version}\u0000${step}`)}`;
+}
 
 /**
  * C12, process managers: every command a process sent was committed at most once, and every event
@@ -58,8 +69,7 @@ export async function verifyProcesses(client: pg.ClientBase, schema: string, pro
     return;
   }
   for (const p of processes) {
-    const prefix = processCommandIdPrefix(p.name);
-    const like = `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const like = `proc:${p.name.replace(/[\\%_]/g, (c) => `\\${c}`)}:%`;
     const store = new Map<string, StoreCommand>();
     const processed = await client.query<{ command_id: string; stream_id: string; version: number | null }>(
       `SELECT command_id, stream_id, (result->>'version')::int AS version FROM ${s}.processed_commands WHERE command_id LIKE $1`,
@@ -121,7 +131,7 @@ export async function verifyProcesses(client: pg.ClientBase, schema: string, pro
       else if (handledTo !== head.version) tally.violation('C12', `${head.stream_id}: ${p.name} handled it to version ${handledTo} of ${head.version}`);
       if (!p.keyedByStream) continue;
       const events = await readStream(client, s, head.stream_id, handledTo);
-      const problem = await replay(p, events, log, logByTrigger.get(head.stream_id) ?? [], states.has(head.stream_id) ? states.get(head.stream_id) : p.initialState);
+      const problem = replay(p, events, log, logByTrigger.get(head.stream_id) ?? [], states.has(head.stream_id) ? states.get(head.stream_id) : p.initialState);
       tally.checked('C12', events.length);
       if (problem !== undefined) tally.violation('C12', `${head.stream_id}: ${problem}`);
     }
@@ -155,43 +165,57 @@ async function readStream(client: pg.ClientBase, s: string, streamId: string, to
 }
 
 /**
- * Run a stream's handled events through the process with the logged answers; undefined when the
- * commands and the final state are exactly what the process recorded, else what differs first.
+ * Run a stream's handled events through the process's handlers with the logged answers (`handle`,
+ * then `onRejected` for each refused command in emitted order, round after round); undefined when
+ * the commands and the final state are exactly what the process recorded, else what differs first.
  */
-async function replay(p: AnyProcess, events: readonly RecordedEvent[], log: ReadonlyMap<string, LogRow>, logged: readonly LogRow[], stored: unknown): Promise<string | undefined> {
-  let state = JSON.stringify(p.initialState);
+function replay(p: AnyProcess, events: readonly RecordedEvent[], log: ReadonlyMap<string, LogRow>, logged: readonly LogRow[], stored: unknown): string | undefined {
+  let state: unknown = p.initialState;
   const expected = new Set<string>();
+  const copy = (value: unknown): unknown => JSON.parse(JSON.stringify(value)) as unknown;
   for (const e of events) {
     if (!p.handles(e.streamId, e.type)) continue;
-    let missing: string | undefined;
-    let differs: string | undefined;
-    const outcome = await runTrigger(
-      p,
-      toProcessEvent(e),
-      state,
-      async (commandId, c) => {
-        expected.add(commandId);
-        const row = log.get(commandId);
-        if (row === undefined) {
-          missing ??= commandId;
-          return { outcome: 'unanswered', reason: 'not in the log' };
-        }
+    const trigger = toProcessEvent(e);
+    const at = `event ${e.version} (${e.type})`;
+    let step: ProcessStep<unknown>;
+    try {
+      step = p.handle(trigger, copy(state));
+    } catch (error) {
+      return `${at} was handled, yet its replay throws: ${String(error)}`;
+    }
+    state = step.state === undefined ? state : copy(step.state);
+    let commands: readonly ProcessCommand[] = step.commands ?? [];
+    for (let round = 1; commands.length > 0; round += 1) {
+      if (round > 64) return `${at}: onRejected keeps answering past 64 rounds`;
+      const next: ProcessCommand[] = [];
+      for (const c of commands) {
+        const id = expectedCommandId(p.name, e.streamId, e.version, c.step);
+        expected.add(id);
+        const row = log.get(id);
+        if (row === undefined) return `${at} sends ${id}, which ${p.name}'s log does not have: a command lost`;
         const target = `${c.aggregateType}/${c.aggregateId}`;
         const body = canonicalJson({ type: c.command.type, payload: c.command.payload ?? {} });
-        if (row.target_stream !== target || canonicalJson(row.command) !== body || row.step !== c.step || row.trigger_stream !== e.streamId || row.trigger_version !== e.version) {
-          differs ??= `${commandId}: the log has ${row.target_stream} ${canonicalJson(row.command)}, the replay sends ${target} ${body}`;
+        if (row.target_stream !== target || canonicalJson(row.command) !== body || row.step !== c.step || row.trigger_stream !== e.streamId || row.trigger_version !== e.version || row.round !== round) {
+          return `${at}: ${id}: the log has ${row.target_stream} ${canonicalJson(row.command)} (round ${row.round}), the replay sends ${target} ${body} (round ${round})`;
         }
-        return answerOf(row);
-      },
-      { maxRounds: 64 },
-    );
-    if (missing !== undefined) return `event ${e.version} (${e.type}) sends ${missing}, which ${p.name}'s log does not have: a command lost`;
-    if (differs !== undefined) return `event ${e.version} (${e.type}): ${differs}`;
-    if (outcome.kind === 'parked') return `event ${e.version} (${e.type}) was handled, yet its replay parks it (${outcome.reason}: ${outcome.error})`;
-    state = outcome.state;
+        if (row.outcome === 'ok') continue;
+        const rejection: ProcessRejection = {
+          outcome: row.outcome,
+          command: c,
+          commandId: id,
+          reason: row.reason ?? '',
+          ...(row.outcome === 'failed' ? { code: row.code ?? '' } : { version: row.target_version ?? 0 }),
+          trigger,
+        };
+        const r = p.onRejected(rejection, copy(state));
+        state = r.state === undefined ? state : copy(r.state);
+        next.push(...(r.commands ?? []));
+      }
+      commands = next;
+    }
   }
   const extra = logged.filter((r) => !expected.has(r.command_id) && r.trigger_version <= (events.at(-1)?.version ?? 0));
   if (extra.length > 0) return `${p.name}'s log has ${extra.map((r) => r.command_id).join(', ')}, which a replay of the stream does not send: a command doubled`;
-  if (canonicalJson(JSON.parse(state)) !== canonicalJson(stored)) return `${p.name}'s stored state ${canonicalJson(stored)} is not the replay's ${canonicalJson(JSON.parse(state))}: an update lost`;
+  if (canonicalJson(state) !== canonicalJson(stored)) return `${p.name}'s stored state ${canonicalJson(stored)} is not the replay's ${canonicalJson(state)}: an update lost`;
   return undefined;
 }
