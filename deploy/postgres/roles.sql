@@ -8,7 +8,7 @@
 --   ratchet_worker    appends events (INSERT/SELECT, EXECUTE ratchet.append_batch) and keeps the
 --                     mutable bookkeeping rows; never UPDATE/DELETE/TRUNCATE on ratchet.events.
 --   ratchet_projector reads the event store; owns the read models (schema ratchet_projections and
---                     the stable views in public).
+--                     the stable views in public) and the process managers' state (ratchet_processes).
 DO $$
 BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'ratchet_migrator') THEN CREATE ROLE ratchet_migrator LOGIN; END IF;
@@ -37,3 +37,7 @@ GRANT USAGE, CREATE ON SCHEMA ratchet TO ratchet_projector; -- its migrate() at 
 CREATE SCHEMA IF NOT EXISTS ratchet_projections AUTHORIZATION ratchet_projector;
 ALTER SCHEMA ratchet_projections OWNER TO ratchet_projector;
 GRANT USAGE, CREATE ON SCHEMA public TO ratchet_projector;
+
+-- Process managers (run by the projector): positions, instance states, command log, journal.
+CREATE SCHEMA IF NOT EXISTS ratchet_processes AUTHORIZATION ratchet_projector;
+ALTER SCHEMA ratchet_processes OWNER TO ratchet_projector;

@@ -135,7 +135,7 @@ describe('deploy/compose on the host network', () => {
       async () => {
         const r = await admin!.query<{ applied: string | null; events: string }>(
           `SELECT (SELECT sum(last_version) FROM ratchet_projections.positions WHERE name = 'turnstile' AND version = 1) AS applied,
-                  (SELECT count(*) FROM ratchet.events) AS events`,
+                  (SELECT count(*) FROM ratchet.events WHERE stream_id LIKE 'turnstile/%') AS events`,
         );
         return Number(r.rows[0]!.applied ?? 0) === Number(r.rows[0]!.events);
       },
