@@ -1,5 +1,5 @@
 // The campaign's printed summary: faults per kind, crash points hit, command outcomes, then the
-// checker's table (C1…C11).
+// checker's table (C1…C12).
 import { formatReport } from '@ratchet/checker';
 import type { CampaignReport } from './campaign-runner.js';
 
@@ -14,7 +14,7 @@ export function formatCampaignReport(r: CampaignReport): string {
     `faults (${r.totalFaults}):`,
     rows(r.faults),
     'crash points hit (SIGKILL after the "crash point … reached" line):',
-    rows(r.crashHits),
+    rows({ ...r.crashHits, ...r.processes.processCrashHits }),
     'processes:',
     rows({
       'worker starts': r.processes.workerStarts,

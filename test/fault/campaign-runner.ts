@@ -1,5 +1,5 @@
 // One fault campaign: start the topology, drive turnstile load while injecting mixed faults, heal,
-// wait until everything has caught up, then let the history checker judge (C1…C11).
+// wait until everything has caught up, then let the history checker judge (C1…C12).
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,10 +18,13 @@ import { FEED_START, type FeedPage } from '@ratchet/event-store-postgres';
 import { republish, type FeedReader } from '@ratchet/projector';
 import { waitFor } from '@ratchet/launchers';
 import { EVENTS_STREAM, eventMessageId } from '@ratchet/transport-nats';
+import { Station } from '@ratchet/station';
 import { Turnstile } from '@ratchet/turnstile';
+import { technicianDispatch } from '@ratchet/turnstile-app';
 import { FaultCluster, WORKER_CRASH_POINTS, type ProcessEvents, type WorkerCrashPoint } from './fault-cluster.js';
 import { DEFAULT_WEIGHTS, FAULT_KINDS, FaultInjector, type FaultKind, type FaultWeights } from './faults.js';
 import { startLoad } from './load.js';
+import { PROCESS_CRASH_POINTS, processesCaughtUp, startTechnicians } from './process-faults.js';
 
 /** Options of {@link runCampaign}. */
 export interface CampaignOptions {
@@ -82,7 +85,9 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
   try {
     const client = await connectClient({ connection: cluster.nc, timeoutMs: 8_000 });
     const load = startLoad(client, recorder, { hot: 4, cold: 400, lanes: options.lanes ?? 12, hotShare: 0.5, timeoutMs: 8_000, prefix: 't' });
-    stopLoad = () => load.stop();
+    // The riders' locked-arm pushes make the technician dispatch call stations; technicians complete visits.
+    const technicians = startTechnicians(client, recorder, { everyMs: 250, timeoutMs: 8_000 });
+    stopLoad = () => Promise.all([load.stop(), technicians.stop()]);
     const injector = new FaultInjector(cluster, say, options.weights ?? DEFAULT_WEIGHTS);
     const countOf = (k: FaultKind | 'worker-kills'): number =>
       k === 'worker-kills' ? injector.counts['worker-sigkill'] + injector.counts['worker-crash-point'] : injector.counts[k];
@@ -91,7 +96,8 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
     const phaseStart = Date.now();
     const maxDurationMs = options.maxDurationMs ?? options.durationMs * 2;
     const minFaults = options.minFaults ?? 0;
-    const allHit = (): boolean => WORKER_CRASH_POINTS.every((p) => cluster.events.crashHits[p] > 0);
+    const workerPointsHit = (): boolean => WORKER_CRASH_POINTS.every((p) => cluster.events.crashHits[p] > 0);
+    const allHit = (): boolean => workerPointsHit() && PROCESS_CRASH_POINTS.every((p) => cluster.events.processCrashHits[p] > 0);
     let lastProgress = Date.now();
     // Runtime defects seen on the way (not checker violations): a projector that stopped projecting.
     const anomalies: string[] = [];
@@ -124,7 +130,9 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
           missing !== undefined
             ? await injector.inject(missing).then((ok) => (ok ? missing : undefined))
             : !allHit() && round % 3 === 0
-              ? await injector.inject('worker-crash-point').then((ok) => (ok ? 'worker-crash-point' : undefined))
+              ? await (workerPointsHit() ? injector.inject('process-crash-point') : injector.inject('worker-crash-point')).then((ok) =>
+                  ok ? (workerPointsHit() ? 'process-crash-point' : 'worker-crash-point') : undefined,
+                )
               : await injector.injectRandom();
       } catch (error) {
         // The harness failed to inject or heal (e.g. a server that would not come back in time):
@@ -145,23 +153,26 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
     progress();
     say('fault phase over: stopping the load, healing, waiting for the cluster to catch up');
     await load.stop();
+    await technicians.stop();
     await cluster.heal();
     const { republished, storeEvents } = await quiesce(cluster, injector.natsKilled, anomalies, say);
-    say('running the history checker (C1…C11)');
+    await processesCaughtUp(cluster.pool, say);
+    say('running the history checker (C1…C12)');
     const check = await checkHistory({
       history: recorder.records,
       databaseUrl: cluster.databaseUrl,
       natsUrl: cluster.nats.url,
       readModel: turnstileReadModelCheck(),
-      aggregates: [Turnstile],
+      aggregates: [Turnstile, Station],
+      processes: [technicianDispatch],
       scope: 'all',
     });
     return {
       faults: { ...injector.counts },
       totalFaults: injector.total,
       crashHits: { ...cluster.events.crashHits },
-      processes: { ...cluster.events, crashHits: { ...cluster.events.crashHits } },
-      commands: { ...load.counts },
+      processes: { ...cluster.events, crashHits: { ...cluster.events.crashHits }, processCrashHits: { ...cluster.events.processCrashHits } },
+      commands: { ok: load.counts.ok + technicians.counts.ok, rejected: load.counts.rejected + technicians.counts.rejected, failed: load.counts.failed + technicians.counts.failed, unknown: load.counts.unknown + technicians.counts.unknown },
       republished,
       storeEvents,
       anomalies,
@@ -243,7 +254,7 @@ async function quiesce(
       }
       const r = await cluster.pool.query<{ applied: string | null; events: string }>(
         `SELECT (SELECT sum(last_version) FROM ratchet_projections.positions WHERE name = 'turnstile' AND version = 1) AS applied,
-                (SELECT count(*) FROM ratchet.events) AS events`,
+                (SELECT count(*) FROM ratchet.events WHERE stream_id LIKE 'turnstile/%') AS events`,
       );
       if (Number(r.rows[0]!.applied ?? 0) !== Number(r.rows[0]!.events)) return false;
       const info = await consumer.info(EVENTS_STREAM, 'proj_turnstile_v1');

@@ -14,6 +14,7 @@ import {
   type ServiceProcess,
 } from '@ratchet/launchers';
 import pg from 'pg';
+import { processCrashAfter, type ProcessCrashPointName } from './process-faults.js';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 
 // A campaign restarts hundreds of processes over half an hour: keep only each one's last lines.
@@ -54,6 +55,8 @@ export interface ProcessEvents {
   readonly crashHits: Record<WorkerCrashPoint, number>;
   /** Armed workers that died otherwise (killed by the campaign first, or a failed start). */
   crashMisses: number;
+  /** Process-runner crash points confirmed in the projector (it runs the app's process managers). */
+  readonly processCrashHits: Record<ProcessCrashPointName, number>;
 }
 
 type Log = (line: string) => void;
@@ -67,7 +70,12 @@ export class FaultCluster {
     projectorStarts: 0,
     crashHits: { 'before-commit': 0, 'after-commit-before-reply': 0, 'after-commit-before-publish': 0, 'after-publish-before-checkpoint': 0 },
     crashMisses: 0,
+    processCrashHits: { 'process-before-emit': 0, 'process-after-emit-before-checkpoint': 0, 'process-after-checkpoint-before-ack': 0 },
   };
+  /** The process crash point the next projector start is armed with (one at a time). */
+  projectorCrashPoint: ProcessCrashPointName | undefined;
+  /** The crash point the running projector is armed with. */
+  projectorArmed: ProcessCrashPointName | undefined;
   /** Crash points to arm the next worker starts with, one armed worker at a time. */
   readonly pendingCrashPoints: WorkerCrashPoint[] = [];
   projector: ServiceProcess | undefined;
@@ -167,6 +175,8 @@ export class FaultCluster {
               RELAY_LEASE_TTL_MS: String(TIMINGS.RELAY_LEASE_TTL_MS),
               HANDOVER_TIMEOUT_MS: '3000',
               SNAPSHOT_EVERY: '25',
+              // Station visits escalate within a run: their durable timers fire under the faults too.
+              STATION_VISIT_TIMEOUT_MS: '4000',
               PG_POOL_SIZE: '6',
               DRAIN_TIMEOUT_MS: '5000',
               RATCHET_CRASH_POINT: armed ?? '',
@@ -216,6 +226,8 @@ export class FaultCluster {
     if (this.projector !== undefined && this.projector.exit === undefined) return Promise.resolve();
     const run = async (): Promise<void> => {
       for (let attempt = 1; !this.#stopping; attempt += 1) {
+        const armed = this.#arming ? this.projectorCrashPoint : undefined;
+        this.projectorCrashPoint = undefined;
         try {
           const service = await startServiceProcess({
             name: 'projector',
@@ -229,16 +241,26 @@ export class FaultCluster {
               LOG_LEVEL: 'info',
               PROJECTOR_BATCH_SIZE: '100',
               PROJECTOR_ACK_WAIT_MS: '2000',
-              RATCHET_CRASH_POINT: '',
+              RATCHET_CRASH_POINT: armed ?? '',
+              RATCHET_CRASH_AFTER: armed === undefined ? '' : String(processCrashAfter(armed)),
             },
           });
           this.projector = service;
+          this.projectorArmed = armed;
           this.events.projectorStarts += 1;
           void service.exited.then(() => {
+            if (armed !== undefined) {
+              if (service.exit === 'SIGKILL' && service.stderr.some((l) => l.includes(`crash point ${armed} reached`))) {
+                this.events.processCrashHits[armed] += 1;
+                this.log(`crash point ${armed} hit by the projector (SIGKILL after its stderr line)`);
+              } else if (this.#arming) this.projectorCrashPoint ??= armed;
+            }
+            if (this.projector === service) this.projectorArmed = undefined;
             if (this.#restarting && !this.#stopping) void this.ensureProjector();
           });
           return;
         } catch (error) {
+          if (armed !== undefined && this.#arming) this.projectorCrashPoint ??= armed;
           this.log(`projector failed to start (attempt ${attempt}): ${String(error).split('\n').slice(0, 4).join(' | ').slice(0, 600)}`);
           await new Promise((resolve) => setTimeout(resolve, 500));
         }
@@ -274,6 +296,7 @@ export class FaultCluster {
   async heal(): Promise<void> {
     this.#arming = false;
     this.pendingCrashPoints.length = 0;
+    this.projectorCrashPoint = undefined;
     for (const slot of this.slots) {
       slot.natsProxy.latencyMs = 0;
       slot.pgProxy.latencyMs = 0;
@@ -283,10 +306,11 @@ export class FaultCluster {
     }
     await waitFor(
       async () => {
-        // An armed worker could still die at its crash point: replace it with an unarmed one.
+        // An armed worker or projector could still die at its crash point: replace it with an unarmed one.
         for (const s of this.slots) if (s.armed !== undefined && s.starting === undefined) s.service?.kill('SIGKILL');
+        if (this.projectorArmed !== undefined && this.#projectorStarting === undefined) this.projector?.kill('SIGKILL');
         await Promise.all([...this.slots.map((s) => this.ensureWorker(s)), this.ensureProjector()]);
-        return this.slots.every((s) => s.service?.exit === undefined && s.armed === undefined) && this.projector?.exit === undefined;
+        return this.slots.every((s) => s.service?.exit === undefined && s.armed === undefined) && this.projector?.exit === undefined && this.projectorArmed === undefined;
       },
       { what: 'every worker and the projector running', timeoutMs: 120_000, intervalMs: 200 },
     );

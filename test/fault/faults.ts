@@ -5,6 +5,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { waitFor } from '@ratchet/launchers';
 import { TIMINGS, WORKER_CRASH_POINTS, type FaultCluster, type WorkerSlot } from './fault-cluster.js';
+import { PROCESS_CRASH_POINTS } from './process-faults.js';
 
 /** Every kind of fault, as counted in the report. */
 export const FAULT_KINDS = [
@@ -12,6 +13,7 @@ export const FAULT_KINDS = [
   'worker-crash-point',
   'worker-sigstop',
   'projector-sigkill',
+  'process-crash-point',
   'nats-sigkill',
   'postgres-immediate-stop',
   'proxy-latency',
@@ -29,6 +31,7 @@ export const DEFAULT_WEIGHTS: FaultWeights = {
   'worker-crash-point': 2,
   'worker-sigstop': 2,
   'projector-sigkill': 2,
+  'process-crash-point': 2,
   'nats-sigkill': 1,
   'postgres-immediate-stop': 1,
   'proxy-latency': 3,
@@ -45,6 +48,7 @@ export const LONG_WEIGHTS: FaultWeights = {
   'worker-crash-point': 5,
   'worker-sigstop': 14,
   'projector-sigkill': 3,
+  'process-crash-point': 2,
   'nats-sigkill': 6,
   'postgres-immediate-stop': 4,
   'proxy-latency': 3,
@@ -61,6 +65,7 @@ export class FaultInjector {
   /** Whether JetStream may have lost acknowledged messages (a nats-server SIGKILL happened). */
   natsKilled = false;
   #crashCursor = 0;
+  #processCrashCursor = 0;
 
   constructor(
     private readonly cluster: FaultCluster,
@@ -141,6 +146,17 @@ export class FaultInjector {
         } catch {
           return false;
         }
+        p.kill('SIGKILL');
+        return true;
+      }
+      case 'process-crash-point': {
+        // Arm the next process crash point (round robin) and kill the projector: its replacement
+        // runs the technician dispatch armed, and dies there.
+        const p = c.projector;
+        if (p === undefined || p.exit !== undefined || c.projectorArmed !== undefined || c.projectorCrashPoint !== undefined) return false;
+        const point = PROCESS_CRASH_POINTS[this.#processCrashCursor++ % PROCESS_CRASH_POINTS.length]!;
+        c.projectorCrashPoint = point;
+        this.log(`arming ${point} on the projector's next start`);
         p.kill('SIGKILL');
         return true;
       }
