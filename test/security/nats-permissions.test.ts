@@ -169,12 +169,18 @@ describe('projector', () => {
     expect(projector.violations).toEqual([]);
   });
 
-  it.each(['ratchet.evt.turnstile.x', 'ratchet.cmd.turnstile.1', '$JS.API.STREAM.DELETE.RATCHET_EVENTS', '$JS.API.STREAM.PURGE.RATCHET_EVENTS', '$KV.ratchet_members.intruder'])(
+  it.each(['ratchet.evt.turnstile.x', '$JS.API.STREAM.DELETE.RATCHET_EVENTS', '$JS.API.STREAM.PURGE.RATCHET_EVENTS', '$KV.ratchet_members.intruder'])(
     'may not publish %s',
     async (subject) => {
       expect(await publishRefused(await connectAs('projector'), subject)).toBe(true);
     },
   );
+
+  it("sends its process managers' commands (publish ratchet.cmd.>)", async () => {
+    const projector = await connectAs('projector');
+    expect(await publishRefused(projector, 'ratchet.cmd.station.3')).toBe(false);
+    expect(projector.violations).toEqual([]);
+  });
 
   it.each(['ratchet.cmd.>', 'ratchet.evt.>'])('may not subscribe %s', async (subject) => {
     expect(await subscribeRefused(await connectAs('projector'), subject)).toBe(true);
