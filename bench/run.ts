@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark in sequence (append, replay, e2e, the Emmett peer, projector,
- * memory, outbox lag); prints the table and one JSON line per figure, the targets met or not, and writes
+ * memory, outbox lag, durable timers); prints the table and one JSON line per figure, the targets met or not, and writes
  * every figure to bench/results/latest.json and the latency/throughput plot to
  * bench/results/latency-throughput.svg.
  * Run: npm run bench [-- --quick] [-- --seconds N --repeats N] [-- --only e2e,emmett]
@@ -17,9 +17,10 @@ import { outboxLagTargetLines, runOutboxLagBench } from './outbox-lag.bench.js';
 import { curvesFrom, latencyThroughputSvg } from './plot.js';
 import { runProjectorBench } from './projector.bench.js';
 import { runReplayBench } from './replay.bench.js';
+import { runTimersBench } from './timers.bench.js';
 import { figure, parseBenchArgs, reportAll, stringArg, type Figure } from './stats.js';
 
-const SECTIONS = ['append', 'replay', 'e2e', 'emmett', 'projector', 'outbox-lag', 'memory'] as const;
+const SECTIONS = ['append', 'replay', 'e2e', 'emmett', 'projector', 'outbox-lag', 'memory', 'timers'] as const;
 const args = parseBenchArgs();
 const only = new Set((stringArg('only') ?? SECTIONS.join(',')).split(','));
 for (const name of only) {
@@ -71,6 +72,10 @@ if (only.has('memory')) {
 if (only.has('outbox-lag')) {
   log('— outbox lag');
   sections.push({ title: 'outbox lag', figures: await runOutboxLagBench({ seconds: args.quick ? 3 : 10, concurrency: 256, log }) });
+}
+if (only.has('timers')) {
+  log('— durable timers (100,000 due within one minute on one worker; --quick: 10,000 within 10 s)');
+  sections.push({ title: 'timers', figures: await runTimersBench({ timers: args.quick ? 10_000 : 100_000, windowSeconds: args.quick ? 10 : 60, log }) });
 }
 
 console.log(`\nmedians of ${args.repeats} × ${args.seconds}s per figure${args.quick ? ' (--quick)' : ''}; ${((Date.now() - started) / 1000).toFixed(0)} s in all`);
