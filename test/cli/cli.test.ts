@@ -18,6 +18,8 @@ import { isOneLineMessage, runRatchet } from './run-ratchet.js';
 vi.setConfig({ testTimeout: 300_000, hookTimeout: 120_000 });
 
 const WORKER_ID = 'cli-worker-1';
+/** The turnstile app module, which the worker serves (its default): what `--app` names here. */
+const TURNSTILE_APP = 'packages/turnstile-app/src/app.ts';
 let nats: NatsServerHandle | undefined;
 let db: TestDatabase | undefined;
 let worker: ServiceProcess | undefined;
@@ -112,8 +114,11 @@ describe('ratchet against a running worker', () => {
     expect(Number.isNaN(Date.parse(events[0]!.recordedAt))).toBe(false);
   });
 
-  it('projections rebuild builds a version with progress on stderr; list and status show it', async () => {
-    const rebuild = await runRatchet(['projections', 'rebuild', 'turnstile', '--version', '1', '--json'], env);
+  it('projections rebuild builds a version of the app\'s projection with progress on stderr; list and status show it', async () => {
+    const noApp = await runRatchet(['projections', 'rebuild', 'turnstile', '--version', '1'], env);
+    expect(noApp.code).toBe(2);
+    expect(noApp.stderr).toMatch(/^ratchet: ratchet projections rebuild needs the app that defines it: pass --app <path>/);
+    const rebuild = await runRatchet(['projections', 'rebuild', 'turnstile', '--version', '1', '--json', '--app', TURNSTILE_APP], env);
     expect(rebuild.code, rebuild.stderr).toBe(0);
     expect(JSON.parse(rebuild.stdout)).toMatchObject({ projection: 'turnstile', version: 1, status: 'following', activeVersion: 1 });
     expect(rebuild.stderr).toMatch(/turnstile@v1 \[#+\]\s+\d+\/\d+\s+100%\s+\d+ ev\/s\s+ETA/);
@@ -127,14 +132,47 @@ describe('ratchet against a running worker', () => {
   });
 });
 
-describe('ratchet failures: exit codes and one-line messages', () => {
-  it('an unknown aggregate is a usage error (exit 2)', async () => {
-    const run = await runRatchet(['send', 'elevator', 'e-1', 'call'], env);
+describe('ratchet with the app: commands checked before they are sent', () => {
+  it('a payload the command\'s zod schema refuses is VALIDATION_FAILED with every issue, exit 2, and nothing is sent', async () => {
+    const appEnv = { ...env, RATCHET_APP: TURNSTILE_APP };
+    const human = await runRatchet(['send', 'turnstile', 'cli-v1', 'install', '{"extra":1}'], appEnv);
+    expect(human.code).toBe(2);
+    expect(human.stdout).toMatch(/^error VALIDATION_FAILED: turnstile\/cli-v1 not sent: the payload does not fit the command's schema\n {2}\(payload\): .+\n$/);
+    const json = await runRatchet(['send', 'turnstile', 'cli-v1', 'install', '{"extra":1}', '--json'], appEnv);
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stdout)).toMatchObject({ status: 'error', sent: false, error: { code: 'VALIDATION_FAILED', details: { issues: [expect.objectContaining({ message: expect.any(String) })] } } });
+    // Nothing reached a worker: the stream is still empty.
+    const history = await runRatchet(['history', 'turnstile', 'cli-v1', '--json'], appEnv);
+    expect(JSON.parse(history.stdout)).toEqual([]);
+    const ok = await runRatchet(['send', 'turnstile', 'cli-v1', 'install', '--timeout-ms', '20000'], appEnv);
+    expect(ok.code, ok.stderr).toBe(0);
+  });
+
+  it('an aggregate or a command the app does not have is a usage error (exit 2)', async () => {
+    const run = await runRatchet(['send', 'elevator', 'e-1', 'call', '--app', TURNSTILE_APP], env);
     expect(run.code).toBe(2);
     expect(isOneLineMessage(run.stderr)).toBe(true);
-    expect(run.stderr).toContain('unknown aggregate "elevator" (known: turnstile)');
-    const history = await runRatchet(['history', 'elevator', 'e-1'], env);
+    expect(run.stderr).toMatch(/unknown aggregate "elevator" \(app turnstile has: turnstile/);
+    const history = await runRatchet(['history', 'elevator', 'e-1', '--app', TURNSTILE_APP], env);
     expect(history.code).toBe(2);
+    const command = await runRatchet(['send', 'turnstile', 't-1', 'fly', '--app', TURNSTILE_APP], env);
+    expect(command.code).toBe(2);
+    expect(command.stderr).toContain('aggregate turnstile has no command "fly" (it has: install, insertCoin, pushArm');
+  });
+
+  it('an app that cannot be loaded is a usage error naming the file', async () => {
+    const run = await runRatchet(['send', 'turnstile', 't-1', 'install', '--app', 'no/such/app.ts'], env);
+    expect(run.code).toBe(2);
+    expect(isOneLineMessage(run.stderr)).toBe(true);
+    expect(run.stderr).toMatch(/^ratchet: app module \S+no\/such\/app\.ts: no such file or directory .*\(the app named by --app\)$/m);
+  });
+});
+
+describe('ratchet failures: exit codes and one-line messages', () => {
+  it('without an app, a type no worker serves is sent as typed and answered UNKNOWN_AGGREGATE (exit 1)', async () => {
+    const run = await runRatchet(['send', 'elevator', 'e-1', 'call', '--timeout-ms', '5000'], env);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/^error UNKNOWN_AGGREGATE: /);
   });
 
   it('a bad id is a usage error (exit 2), checked before anything is sent', async () => {

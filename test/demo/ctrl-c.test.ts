@@ -85,7 +85,7 @@ async function startOnTerminal(): Promise<{ demo: TerminalDemo; started: Seen[] 
   // The demo starts its own nats-server and Postgres from the binaries, in its own data directory.
   delete env['NATS_URL'];
   delete env['DATABASE_URL'];
-  const pty = spawn('python3', [PTY, 'npm', 'run', 'demo', '--', '--port', '0', '--turnstiles', '100', '--riders', '4', '--rate', '40', '--workers', '2'], {
+  const pty = spawn('python3', [PTY, 'npm', 'run', 'demo', '--', '--port', '0', '--gateway-port', '0', '--turnstiles', '100', '--riders', '4', '--rate', '40', '--workers', '2'], {
     cwd: root,
     env,
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -122,7 +122,7 @@ function expectDrainedBeforeServers(dataDir: string): void {
   const logs = join(dataDir, 'logs');
   const serversStopping = logLines(join(logs, 'demo.log')).find((l) => l.msg === 'stopping the servers the demo started');
   expect(serversStopping, 'demo.log has no "stopping the servers" line').toBeDefined();
-  for (const service of ['demo-worker-1', 'demo-worker-2', 'projector', 'dashboard']) {
+  for (const service of ['demo-worker-1', 'demo-worker-2', 'projector', 'dashboard', 'gateway']) {
     const lines = logLines(join(logs, `${service}.log`));
     const drained = lines.find((l) => l.msg === 'drained; exiting');
     expect(drained, `${service} did not drain`).toBeDefined();
@@ -186,14 +186,15 @@ describe('npm run demo on a terminal', () => {
       .filter((l) => l !== '');
     const expected = [
       /^> (ratchet@\S* )?demo$/,
-      /^> node --conditions=source --import tsx services\/demo\/src\/main\.ts /,
+      /^> node --conditions=source --import tsx packages\/cli\/src\/main\.ts dev /,
       /^Ratchet turnstile demo: 2 workers, a projector, 100 turnstiles, 4 riders at 40 commands\/s$/,
       /^Dashboard: http:\/\/127\.0\.0\.1:\d+\/$/,
+      /^Gateway: http:\/\/127\.0\.0\.1:\d+\/ {2}\(POST \/commands\/<type>\/<id>, GET \/openapi\.json\)$/,
       /^NATS: nats:\/\/127\.0\.0\.1:\d+ {2}Postgres: postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres$/,
       /^Try: npx ratchet send turnstile t-1 install/,
       /^Logs: .*\. Ctrl-C stops everything\.$/,
       /^\^C(Stopping: .*)?$/,
-      /^Stopping: the riders, the dashboard and the projector, then the workers \(they drain\), then the servers\./,
+      /^Stopping: the riders, the gateway, the dashboard and the projector, then the workers \(they drain\), then the servers\./,
       /^Demo stopped\.$/,
     ];
     const unexpected = lines.filter((l) => !expected.some((re) => re.test(l)));

@@ -36,7 +36,8 @@ export function startDemo(args: readonly string[], env: Record<string, string>):
   if (dataDir !== undefined) chmodSync(dataDir, 0o755);
   const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'services/demo/src/main.ts', ...args], {
     cwd: root,
-    env: { ...process.env, LOG_LEVEL: 'info', ...(dataDir === undefined ? {} : { RATCHET_DATA_DIR: dataDir }), ...env },
+    // The gateway on any free port (not 8082): demos of several test files run at once.
+    env: { ...process.env, LOG_LEVEL: 'info', RATCHET_GATEWAY_PORT: '0', ...(dataDir === undefined ? {} : { RATCHET_DATA_DIR: dataDir }), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const pid = child.pid!;

@@ -20,6 +20,18 @@ export interface GlobalOptions {
   readonly origins: { readonly nats: string; readonly db?: string };
   /** Said when a server cannot be reached, when it explains why (e.g. the running demo is embedded). */
   readonly hint?: string;
+  /**
+   * The app module commands are checked against: `--app`, else `$RATCHET_APP`, else the one the
+   * running `ratchet dev` serves on this NATS; undefined when none is known (commands go untyped).
+   */
+  readonly app?: AppSource;
+}
+
+/** An app module path and where it was named, for messages. */
+export interface AppSource {
+  readonly path: string;
+  /** `--app`, `$RATCHET_APP`, `the running app (…/demo.json)`. */
+  readonly origin: string;
 }
 
 /** What a command runs with. */

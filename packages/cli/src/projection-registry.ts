@@ -1,24 +1,31 @@
+import type { App } from '@ratchet/app';
 import type { Projection } from '@ratchet/projector';
-import { defineTurnstileProjection } from '@ratchet/turnstile-projections';
 import { usageError } from './cli-error.js';
 
-/** A projection the CLI can build: its known versions and how to define one. */
-export interface ProjectionEntry {
-  readonly versions: readonly number[];
-  define(version: number): Projection;
+/** The projection names the app runs, each once. */
+export function projectionNamesOf(app: App): string[] {
+  return [...new Set(app.projections.map((p) => p.name))];
 }
 
-/** The projections the projector service can run, by name (the projector service's list). */
-export const PROJECTIONS: Readonly<Record<string, ProjectionEntry>> = {
-  turnstile: { versions: [1, 2], define: (version) => defineTurnstileProjection({ version: version as 1 | 2 }) },
-};
-
-/** The projection version, or a usage error naming what is known. */
-export function projectionNamed(name: string, version: number): Projection {
-  const entry = Object.hasOwn(PROJECTIONS, name) ? PROJECTIONS[name] : undefined;
-  if (entry === undefined) throw usageError(`unknown projection "${name}" (known: ${Object.keys(PROJECTIONS).join(', ')})`);
-  if (!entry.versions.includes(version)) {
-    throw usageError(`projection ${name} has no version ${version} (known: ${entry.versions.join(', ')})`);
+/** Fail with a usage error unless the app has a projection of that name. */
+export function requireProjectionName(app: App, name: string): void {
+  if (!app.projections.some((p) => p.name === name)) {
+    const known = projectionNamesOf(app);
+    throw usageError(`unknown projection "${name}" (app ${app.name} has ${known.length === 0 ? 'none' : known.join(', ')})`);
   }
-  return entry.define(version);
+}
+
+/**
+ * The app's projection version, or a usage error naming the versions it lists. An app lists the
+ * versions that run (docs/architecture.md): building a new one means listing it, in the app and so
+ * for the CLI too (the turnstile app: TURNSTILE_PROJECTION_VERSIONS=1,2).
+ */
+export function projectionNamed(app: App, name: string, version: number): Projection {
+  requireProjectionName(app, name);
+  const projection = app.projections.find((p) => p.name === name && p.version === version);
+  if (projection === undefined) {
+    const versions = app.projections.filter((p) => p.name === name).map((p) => p.version);
+    throw usageError(`app ${app.name} lists no version ${version} of projection ${name} (it lists ${versions.join(', ')}): add it to the app's projections first`);
+  }
+  return projection;
 }

@@ -1,18 +1,20 @@
-import type { AggregateRef } from '@ratchet/client';
-import { Turnstile } from '@ratchet/turnstile';
+import type { App } from '@ratchet/app';
+import type { AnyAggregate } from '@ratchet/core';
 import { usageError } from './cli-error.js';
 
 /**
- * The aggregates this deployment serves (the worker service's list). The CLI checks names against
- * it so that a typo fails at once with the known names instead of timing out on a subject nobody serves.
+ * The app's aggregate of that type, or a usage error naming the ones it has: a typo fails at once
+ * instead of timing out on a subject nobody serves.
  */
-export const AGGREGATES: Readonly<Record<string, AggregateRef>> = { [Turnstile.type]: Turnstile };
-
-/** The aggregate of that type, or a usage error naming the known ones. */
-export function aggregateNamed(type: string): AggregateRef {
-  const aggregate = Object.hasOwn(AGGREGATES, type) ? AGGREGATES[type] : undefined;
+export function aggregateNamed(app: App, type: string): AnyAggregate {
+  const aggregate = app.aggregates.find((a) => a.type === type);
   if (aggregate === undefined) {
-    throw usageError(`unknown aggregate "${type}" (known: ${Object.keys(AGGREGATES).join(', ')})`);
+    throw usageError(`unknown aggregate "${type}" (app ${app.name} has: ${app.aggregates.map((a) => a.type).join(', ')})`);
   }
   return aggregate;
+}
+
+/** The command types of an aggregate, in definition order. */
+export function commandTypesOf(aggregate: AnyAggregate): string[] {
+  return Object.keys(aggregate.commands as object);
 }

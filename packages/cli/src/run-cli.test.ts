@@ -101,6 +101,25 @@ describe('finding the servers of a running demo (.data/demo.json)', () => {
     expect(history.stderr).toMatch(/^ratchet: no database: pass --db/);
   });
 
+  it("checks commands against the running dev's app only when the CLI talks to that dev's NATS", async () => {
+    const port = await closedPort();
+    const natsUrl = `nats://127.0.0.1:${port}`;
+    const dir = demoDir({ pid: process.pid, natsUrl, app: join(emptyDir, 'gone-app.ts'), partitions: 64, distributed: true });
+    // Same NATS (here from the env, as when `ratchet dev` runs on NATS_URL): its app is loaded, and this one is gone.
+    const same = await run(['send', 'counter', 'c-1', 'add'], { RATCHET_DATA_DIR: dir, NATS_URL: natsUrl });
+    expect(same.code).toBe(ExitCode.USAGE);
+    expect(same.stderr).toContain(`gone-app.ts: no such file or directory`);
+    expect(same.stderr).toContain(`(the app named by the running app, ${join(dir, 'demo.json')})`);
+    // Another NATS: that app says nothing about what is served there; the command goes untyped.
+    const other = await run(['send', 'counter', 'c-1', 'add', '--nats', `nats://127.0.0.1:${await closedPort()}`], { RATCHET_DATA_DIR: dir });
+    expect(other.code).toBe(ExitCode.UNREACHABLE);
+    // --app and $RATCHET_APP win over the running app.
+    const flag = await run(['send', 'counter', 'c-1', 'add', '--app', 'missing.ts'], { RATCHET_DATA_DIR: dir, NATS_URL: natsUrl });
+    expect(flag.stderr).toContain('(the app named by --app)');
+    const env = await run(['send', 'counter', 'c-1', 'add'], { RATCHET_DATA_DIR: dir, NATS_URL: natsUrl, RATCHET_APP: 'missing.ts' });
+    expect(env.stderr).toContain('(the app named by $RATCHET_APP)');
+  });
+
   it('says when the running demo is embedded (nothing the CLI can reach)', async () => {
     const dir = demoDir({ pid: process.pid, partitions: 64, distributed: false });
     const history = await run(['history', 'turnstile', 't-1'], { RATCHET_DATA_DIR: dir });

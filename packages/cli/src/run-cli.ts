@@ -2,7 +2,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { RatchetError } from '@ratchet/core';
 import { z } from 'zod';
 import { CliError, usageError } from './cli-error.js';
-import type { CliContext, CliIo } from './cli-context.js';
+import type { AppSource, CliContext, CliIo } from './cli-context.js';
 import type { CommandFlags, CommandSpec } from './command-spec.js';
 import { ExitCode } from './exit-code.js';
 import { findRunningDemo } from './running-demo.js';
@@ -15,14 +15,18 @@ export const COMMANDS: readonly CommandSpec[] = [
     summary: 'send a command and print the reply (ok, rejected or error)',
     options: { 'command-id': { type: 'string' }, 'expected-version': { type: 'string' } },
     help: [
-      '  <aggregate>             an aggregate type the workers serve: turnstile',
+      '  <aggregate>             an aggregate type the workers serve, e.g. turnstile',
       '  <id>                    the aggregate id (docs/protocol.md section 4), e.g. t-1',
-      '  <command>               one of its commands; the turnstile has install, insertCoin, pushArm',
+      '  <command>               one of its commands, e.g. install',
       '  [payload-json]          the command payload as JSON (default {})',
       '  --command-id X          the idempotency key (default a new UUID); reuse it to learn the outcome of a TIMEOUT',
       '  --expected-version N    fail with VERSION_CONFLICT unless the stream is at version N',
       '',
-      'exit 0 ok, 1 rejected or an error reply. Example: ratchet send turnstile t-1 install',
+      'With an app known (--app, $RATCHET_APP, or the running ratchet dev), the aggregate, the command and the',
+      "payload are checked against it first: a payload its zod schema refuses is VALIDATION_FAILED with every",
+      'issue, exit 2, and nothing is sent. Without one, the command goes as typed and the worker checks it.',
+      '',
+      'exit 0 ok, 1 rejected or an error reply, 2 refused before sending. Example: ratchet send turnstile t-1 install',
     ],
     load: async () => (await import('./commands/send.js')).runSend,
   },
@@ -30,7 +34,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     words: ['history'],
     args: '<aggregate> <id>',
     summary: "print a stream's events: version, type, data, recorded at",
-    help: ['Reads Postgres (--db). Example: ratchet history turnstile t-1'],
+    help: ['Reads Postgres (--db); with an app known, an aggregate type it lacks is refused. Example: ratchet history turnstile t-1'],
     load: async () => (await import('./commands/history.js')).runHistory,
   },
   {
@@ -71,19 +75,60 @@ export const COMMANDS: readonly CommandSpec[] = [
     load: async () => (await import('./commands/projections.js')).runProjectionsRetry,
   },
   {
-    words: ['demo'],
-    args: '[demo arguments…]',
-    summary: 'run the turnstile demo (services/demo), arguments passed through (ratchet demo --help lists them)',
+    words: ['dev'],
+    args: '[app] [flags…]',
+    summary: 'run an app locally: servers, workers, projector, gateway, dashboard, its web server (ratchet dev --help)',
     passThrough: true,
-    load: async () => (await import('./commands/demo.js')).runDemo,
+    load: async () => (await import('./commands/dev.js')).runDev,
+  },
+  {
+    words: ['demo'],
+    args: '[flags…]',
+    summary: 'the turnstile demo with its riders: ratchet dev with no app (npm run demo)',
+    passThrough: true,
+    load: async () => (await import('./commands/dev.js')).runDev,
+  },
+  {
+    words: ['worker'],
+    args: '[app]',
+    summary: "run a worker for the app's aggregates in the foreground (env as services/worker takes it)",
+    help: serveHelp('worker', 'NATS and Postgres (--nats, --db or NATS_URL, DATABASE_URL)'),
+    load: async () => (await import('./commands/serve.js')).serve('worker'),
+  },
+  {
+    words: ['projector'],
+    args: '[app]',
+    summary: "run a projector for the app's projections and processes in the foreground",
+    help: serveHelp('projector', 'NATS and Postgres (--nats, --db or NATS_URL, DATABASE_URL)'),
+    load: async () => (await import('./commands/serve.js')).serve('projector'),
+  },
+  {
+    words: ['gateway'],
+    args: '[app]',
+    summary: "run the HTTP command gateway for the app's aggregates in the foreground",
+    help: serveHelp('gateway', 'NATS (--nats or NATS_URL); Postgres only for ?waitFor= (--db or DATABASE_URL); HTTP_PORT (8082)'),
+    load: async () => (await import('./commands/serve.js')).serve('gateway'),
   },
 ];
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
+/** The help lines of `ratchet worker|projector|gateway`. */
+function serveHelp(service: string, needs: string): string[] {
+  return [
+    '  [app]    an app module (dist/app.js, src/app.ts) or a project directory; default --app, $RATCHET_APP,',
+    "           the running ratchet dev's app, else the turnstile app",
+    '',
+    `This process becomes the ${service} service: its logs (JSON) on stdout, /healthz /readyz /metrics on HTTP_PORT,`,
+    `drained on SIGTERM or Ctrl-C. Needs ${needs}; every other variable as docs/operations.md lists it.`,
+    `Example: DATABASE_URL=postgres://… ratchet ${service} dist/app.js`,
+  ];
+}
+
 const GLOBAL_OPTIONS: Options = {
   nats: { type: 'string' },
   db: { type: 'string' },
+  app: { type: 'string' },
   json: { type: 'boolean' },
   partitions: { type: 'string' },
   'timeout-ms': { type: 'string' },
@@ -136,11 +181,18 @@ export async function runCli(argv: readonly string[], options: RunCliOptions = {
       const issue = parsed.error.issues[0];
       throw usageError(`--${String(issue?.path[0] ?? '?').replace('timeoutMs', 'timeout-ms')}: ${issue?.message ?? 'invalid'}`);
     }
+    const app = appSource(globals, env, servers);
     const ctx: CliContext = {
       stdout,
       stderr,
       env,
-      options: { ...parsed.data, db: parsed.data.db, origins: servers.origins, ...(servers.hint === undefined ? {} : { hint: servers.hint }) },
+      options: {
+        ...parsed.data,
+        db: parsed.data.db,
+        origins: servers.origins,
+        ...(servers.hint === undefined ? {} : { hint: servers.hint }),
+        ...(app === undefined ? {} : { app }),
+      },
       out: (line) => void stdout.write(`${line}\n`),
       err,
     };
@@ -164,12 +216,26 @@ interface Servers {
   readonly partitions: number | undefined;
   readonly origins: { readonly nats: string; readonly db?: string };
   readonly hint: string | undefined;
+  /** The app the running `ratchet dev` serves, when it serves it on the NATS the CLI talks to. */
+  readonly runningApp: AppSource | undefined;
+}
+
+/** The app commands are checked against: `--app`, else `$RATCHET_APP`, else the running dev's. */
+function appSource(globals: CommandFlags, env: Readonly<Record<string, string | undefined>>, servers: Servers): AppSource | undefined {
+  const flag = globals['app'];
+  if (typeof flag === 'string') {
+    if (flag === '') throw usageError('--app must not be empty');
+    return { path: flag, origin: '--app' };
+  }
+  const fromEnv = str(env['RATCHET_APP']);
+  if (fromEnv !== undefined) return { path: fromEnv, origin: '$RATCHET_APP' };
+  return servers.runningApp;
 }
 
 /**
  * Where NATS and Postgres are: `--nats`/`--db`, else `$NATS_URL`/`$DATABASE_URL`, else those of the
- * demo running from this checkout (its `.data/demo.json`: `npm run demo` picks free ports), else
- * NATS on the default port and no database.
+ * `ratchet dev` (or demo) running in this project (its `.data/demo.json`: it picks free ports),
+ * else NATS on the default port and no database.
  */
 function resolveServers(globals: CommandFlags, env: Readonly<Record<string, string | undefined>>): Servers {
   // A flag counts even when empty (and then fails validation); an empty env var counts as unset.
@@ -177,19 +243,22 @@ function resolveServers(globals: CommandFlags, env: Readonly<Record<string, stri
   const flagDb = typeof globals['db'] === 'string' ? globals['db'] : undefined;
   const envNats = str(env['NATS_URL']);
   const envDb = str(env['DATABASE_URL']);
-  const demo = (flagNats ?? envNats) === undefined || (flagDb ?? envDb) === undefined ? findRunningDemo(env) : undefined;
+  // Read even when the servers are named: its app counts when it runs on the same NATS.
+  const demo = findRunningDemo(env);
   const fromDemo = demo === undefined ? undefined : `from the running demo, ${demo.file}`;
   const nats: [string, string] =
     flagNats !== undefined ? [flagNats, '--nats'] : envNats !== undefined ? [envNats, '$NATS_URL'] : demo?.natsUrl !== undefined ? [demo.natsUrl, fromDemo!] : ['nats://127.0.0.1:4222', 'the default'];
   const db: [string, string] | undefined =
     flagDb !== undefined ? [flagDb, '--db'] : envDb !== undefined ? [envDb, '$DATABASE_URL'] : demo?.databaseUrl !== undefined ? [demo.databaseUrl, fromDemo!] : undefined;
   const embedded = demo !== undefined && !demo.distributed;
+  const sameNats = demo?.natsUrl !== undefined && demo.natsUrl === nats[0];
   return {
     nats: nats[0],
     db: db?.[0],
     partitions: demo?.partitions,
     origins: { nats: nats[1], ...(db === undefined ? {} : { db: db[1] }) },
     hint: embedded ? `the running demo (pid ${demo.pid}) is embedded: one process with no NATS or Postgres the CLI can reach` : undefined,
+    runningApp: sameNats && demo.app !== undefined ? { path: demo.app, origin: `the running app, ${demo.file}` } : undefined,
   };
 }
 
@@ -228,7 +297,7 @@ function parseCommandLine(argv: readonly string[]): CommandLine {
     if (group.length > 0) {
       throw usageError(`usage: ratchet ${first} ${group.map((c) => c.words[1]).join('|')} …`);
     }
-    throw usageError(`unknown command "${first}" (commands: send, history, status, projections, demo; see ratchet --help)`);
+    throw usageError(`unknown command "${first}" (commands: ${[...new Set(COMMANDS.map((c) => c.words[0]))].join(', ')}; see ratchet --help)`);
   }
   const end = words[command.words.length - 1]!.index;
   if (command.passThrough === true) {
@@ -274,6 +343,8 @@ ${GLOBAL_FLAGS_HELP}`;
 const GLOBAL_FLAGS_HELP = `global flags (before or after the command):
   --nats <url>       NATS server(s), comma-separated (default $NATS_URL, else the running demo's, else nats://127.0.0.1:4222)
   --db <url>         Postgres URL of the event store (default $DATABASE_URL, else the running demo's)
+  --app <path>       the app module (or project directory) commands are checked against (default $RATCHET_APP,
+                     else the app the running ratchet dev serves on that NATS; none: commands go unchecked)
   --json             machine-readable output on stdout
   --partitions N     partitions per aggregate type, as the workers have it (default $RATCHET_PARTITIONS, the demo's, or 64)
   --timeout-ms N     overall budget of a send, retries included (default 5000)
@@ -293,7 +364,8 @@ ${lines.join('\n')}
 
 send flags: --command-id X (reuse to retry), --expected-version N
 ${GLOBAL_FLAGS_HELP}
-While \`npm run demo\` runs, no flags are needed: the CLI reads its servers from .data/demo.json.
+While \`ratchet dev\` (or \`npm run demo\`) runs, no flags are needed: the CLI reads its servers and its app
+from .data/demo.json.
 
 exit codes: 0 ok, 1 rejected or error reply, 2 usage or configuration error, 3 server unreachable
 `;

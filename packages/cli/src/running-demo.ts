@@ -1,25 +1,30 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { projectDir } from './project-dir.js';
 
-/** The data directory of this checkout's demo: `$RATCHET_DATA_DIR`, else `<repo>/.data`. */
+/** The data directory of the project's `ratchet dev` or demo: `$RATCHET_DATA_DIR`, else `<project>/.data`. */
 export function demoDataDir(env: Readonly<Record<string, string | undefined>>): string {
   const given = env['RATCHET_DATA_DIR'];
-  return given !== undefined && given !== '' ? given : fileURLToPath(new URL('../../../.data/', import.meta.url));
+  return given !== undefined && given !== '' ? given : join(projectDir(), '.data');
 }
 
-// What `npm run demo` writes to <data dir>/demo.json while it runs (services/demo/src/demo-state.ts).
+// What `ratchet dev` (and `npm run demo`) writes to <data dir>/demo.json while it runs (services/demo/src/demo-state.ts).
 const DemoStateSchema = z.object({
   pid: z.number().int().positive(),
   natsUrl: z.string().min(1).optional(),
   databaseUrl: z.string().min(1).optional(),
   dashboardUrl: z.string().min(1).optional(),
+  gatewayUrl: z.string().min(1).optional(),
+  webUrl: z.string().min(1).optional(),
+  /** The app module it serves (absolute). */
+  app: z.string().min(1).optional(),
+  appName: z.string().min(1).optional(),
   partitions: z.number().int().min(1).max(4096),
   distributed: z.boolean(),
 });
 
-/** A demo that runs now, as its `demo.json` describes it. */
+/** A `ratchet dev` or demo that runs now, as its `demo.json` describes it. */
 export interface RunningDemo extends z.output<typeof DemoStateSchema> {
   /** The file it was read from, for messages. */
   readonly file: string;

@@ -1,27 +1,28 @@
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { startServiceProcess, type ServiceProcess } from '@ratchet/launchers';
 import type { Logger } from 'pino';
 import type { DemoWorkerInfo, ScalableWorkers } from './demo-controls.js';
-import { turnstileAppPath } from './turnstile-app-path.js';
+import { serviceEntry, type DemoService } from './service-entry.js';
 
 /** Options of {@link DemoCluster}. */
 export interface DemoClusterOptions {
-  /** The repo root (children run from there). */
+  /** The project directory (the repo root in this repository): children run from there. */
   readonly root: string;
   /** Directory for the children's log files. */
   readonly logDir: string;
   readonly natsUrl: string;
   readonly databaseUrl: string;
   readonly log: Logger;
-  /** The app module every child loads (RATCHET_APP). Default the turnstile app. */
-  readonly app?: string;
+  /** The app module every child loads (RATCHET_APP), absolute. */
+  readonly app: string;
   /** Child log level. Default 'info'. */
   readonly childLogLevel?: string;
 }
 
 /**
- * The processes of the demo: workers, a projector and the dashboard, each a child process with
- * its logs in a file; stopped by pid. Killed workers stay listed (dead) so the dashboard can show them.
+ * The processes of a demo or `ratchet dev` run: workers, a projector, the gateway, the dashboard
+ * and the app's web server, each a child process with its logs in a file; stopped by pid. Killed
+ * workers stay listed (dead) so the dashboard can show them.
  */
 export class DemoCluster implements ScalableWorkers {
   readonly #o: DemoClusterOptions;
@@ -44,7 +45,7 @@ export class DemoCluster implements ScalableWorkers {
   async addWorker(): Promise<DemoWorkerInfo> {
     if (this.#stopping) throw new Error('the demo is stopping');
     const id = `demo-worker-${this.#nextWorker++}`;
-    const handle = await this.#launch(id, 'services/worker/src/main.ts', 'worker ready', {
+    const handle = await this.#launch(id, 'worker', 'worker ready', {
       WORKER_ID: id,
       CLUSTER_MODE: 'membership',
     });
@@ -73,7 +74,7 @@ export class DemoCluster implements ScalableWorkers {
 
   /** Start the projector process; resolves with its ops port. */
   async startProjector(): Promise<ServiceProcess> {
-    const handle = await this.#launch('projector', 'services/projector/src/main.ts', 'projector ready', {});
+    const handle = await this.#launch('projector', 'projector', 'projector ready', {});
     this.#others.push(handle);
     this.#o.log.info({ pid: handle.pid, httpPort: handle.ready['httpPort'] }, 'projector ready');
     return handle;
@@ -81,19 +82,39 @@ export class DemoCluster implements ScalableWorkers {
 
   /** Start the dashboard process with the given extra environment; resolves once it listens. */
   async startDashboard(env: Readonly<Record<string, string>>): Promise<ServiceProcess> {
-    const handle = await this.#launch('dashboard', 'services/dashboard/src/main.ts', 'dashboard ready', env);
+    const handle = await this.#launch('dashboard', 'dashboard', 'dashboard ready', env);
     this.#others.push(handle);
     this.#o.log.info({ pid: handle.pid, httpPort: handle.ready['httpPort'] }, 'dashboard ready');
     return handle;
   }
 
+  /** Start the HTTP gateway process (on 127.0.0.1) on `port`, 0 for any; resolves once it listens. */
+  async startGateway(port: number): Promise<ServiceProcess> {
+    const handle = await this.#launch('gateway', 'gateway', 'gateway ready', { HTTP_PORT: String(port), HTTP_HOST: '127.0.0.1' });
+    this.#others.push(handle);
+    this.#o.log.info({ pid: handle.pid, httpPort: handle.ready['httpPort'] }, 'gateway ready');
+    return handle;
+  }
+
   /**
-   * Stop everything by pid: the dashboard and projector first, then the workers together (each
+   * Start the app's web server from its entry (a .ts one with tsx), with the servers', the app's
+   * and the gateway's addresses in its environment; ready once `port` accepts connections.
+   */
+  async startWeb(entry: string, port: number, gatewayUrl: string): Promise<ServiceProcess> {
+    const handle = await this.#start('web', entry, { readyPort: port }, { HTTP_PORT: String(port), HTTP_HOST: '127.0.0.1', GATEWAY_URL: gatewayUrl });
+    this.#others.push(handle);
+    this.#o.log.info({ pid: handle.pid, httpPort: port, entry: basename(entry) }, 'web ready');
+    return handle;
+  }
+
+  /**
+   * Stop everything by pid, the last started first — the web server (its requests in flight still
+   * reach the gateway), the gateway, the dashboard, the projector — then the workers together (each
    * drains and hands its partitions over). SIGKILL past `deadlineMs`.
    */
   async stop(deadlineMs = 15_000): Promise<void> {
     this.#stopping = true;
-    await Promise.all([...this.#others].reverse().map((s) => s.stop(deadlineMs)));
+    for (const s of [...this.#others].reverse()) await s.stop(deadlineMs);
     await Promise.all([...this.#workers.values()].map((s) => s.stop(deadlineMs)));
   }
 
@@ -102,12 +123,16 @@ export class DemoCluster implements ScalableWorkers {
     for (const s of [...this.#workers.values(), ...this.#others]) s.kill('SIGKILL');
   }
 
-  async #launch(name: string, entry: string, readyMessage: string, env: Record<string, string>): Promise<ServiceProcess> {
+  async #launch(name: string, service: DemoService, readyMessage: string, env: Record<string, string>): Promise<ServiceProcess> {
+    return this.#start(name, serviceEntry(service), { readyMessage }, env);
+  }
+
+  async #start(name: string, entry: string, ready: { readyMessage: string } | { readyPort: number }, env: Record<string, string>): Promise<ServiceProcess> {
     return startServiceProcess({
       name,
-      entry: join(this.#o.root, entry),
+      entry,
       cwd: this.#o.root,
-      readyMessage,
+      ...ready,
       logFile: join(this.#o.logDir, `${name}.log`),
       // The logs are in the file: keep only what a start-up failure shows.
       maxLogLines: 20,
@@ -118,7 +143,7 @@ export class DemoCluster implements ScalableWorkers {
         DATABASE_URL: this.#o.databaseUrl,
         HTTP_PORT: '0',
         LOG_LEVEL: this.#o.childLogLevel ?? 'info',
-        RATCHET_APP: this.#o.app ?? turnstileAppPath(),
+        RATCHET_APP: this.#o.app,
         ...env,
       },
     });

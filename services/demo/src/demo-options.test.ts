@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { demoHelp, DemoUsage, parseDemoOptions } from './demo-options.js';
 
-function usage(argv: string[]): DemoUsage {
+function usage(argv: string[], env: Record<string, string> = {}): DemoUsage {
   try {
-    parseDemoOptions(argv);
+    parseDemoOptions(argv, env);
   } catch (error) {
     if (error instanceof DemoUsage) return error;
     throw error;
@@ -22,8 +22,22 @@ describe('parseDemoOptions', () => {
     expect(usage(['--log-level', 'loud'])).toMatchObject({ exitCode: 2, message: expect.stringMatching(/^--log-level: /) });
     const bogus = usage(['--bogus']);
     expect(bogus.exitCode).toBe(2);
-    expect(bogus.message).toBe('unknown flag --bogus\nRun `npm run demo -- --help` for the flags.');
-    expect(usage(['stray']).message).toMatch(/^unexpected argument "stray": the demo takes flags only/);
+    expect(bogus.message).toBe('unknown flag --bogus\nRun `ratchet dev --help` (or `npm run demo -- --help`) for the flags.');
+    expect(usage(['one', 'two']).message).toMatch(/^unexpected argument "two": give one app \(a module or a project directory\)/);
+  });
+
+  it('takes one app, and refuses the riders\' flags with it (an app has no riders)', () => {
+    expect(parseDemoOptions(['examples/bookstore', '--workers', '2'], {})).toMatchObject({ app: 'examples/bookstore', workers: 2, gatewayPort: 8082, webPort: 8088 });
+    expect(parseDemoOptions([]).app).toBeUndefined();
+    const riders = usage(['src/app.ts', '--riders', '4', '--headless']);
+    expect(riders).toMatchObject({ exitCode: 2, message: expect.stringMatching(/^--headless, --riders: for the turnstile demo only \(no app\)/) });
+  });
+
+  it('takes the ports from RATCHET_DASHBOARD_PORT, RATCHET_GATEWAY_PORT and RATCHET_WEB_PORT unless a flag gives them', () => {
+    const env = { RATCHET_DASHBOARD_PORT: '0', RATCHET_GATEWAY_PORT: '18082', RATCHET_WEB_PORT: '18088' };
+    expect(parseDemoOptions([], env)).toMatchObject({ port: 0, gatewayPort: 18082, webPort: 18088 });
+    expect(parseDemoOptions(['--gateway-port', '9000'], env)).toMatchObject({ gatewayPort: 9000 });
+    expect(usage(['--port', '1'], { RATCHET_GATEWAY_PORT: 'x' }).message).toMatch(/^--gateway-port \(from \$RATCHET_GATEWAY_PORT\): /);
   });
 
   it('answers --help with every flag and exit code 0', () => {
@@ -32,7 +46,7 @@ describe('parseDemoOptions', () => {
       expect(help.exitCode).toBe(0);
       expect(help.message).toBe(demoHelp());
     }
-    for (const flag of ['--headless', '--duration', '--turnstiles', '--riders', '--rate', '--skew', '--workers', '--port', '--fresh', '--log-level', '--help']) {
+    for (const flag of ['--headless', '--duration', '--turnstiles', '--riders', '--rate', '--skew', '--workers', '--port', '--gateway-port', '--web-port', '--fresh', '--log-level', '--help']) {
       expect(demoHelp()).toContain(flag);
     }
   });

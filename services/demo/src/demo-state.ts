@@ -3,8 +3,9 @@ import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /**
- * What a running demo tells the `ratchet` CLI (packages/cli/src/running-demo.ts reads it): the
- * demo picks free ports, so without this file `ratchet send …` would need `--nats` and `--db`.
+ * What a running demo or `ratchet dev` tells the `ratchet` CLI (packages/cli/src/running-demo.ts
+ * reads it): it picks free ports, so without this file `ratchet send …` would need `--nats` and
+ * `--db`, and `--app` to check commands against the app.
  */
 export interface DemoState {
   readonly pid: number;
@@ -13,6 +14,14 @@ export interface DemoState {
   /** Absent in embedded mode (PGlite inside the demo's process). */
   readonly databaseUrl?: string;
   readonly dashboardUrl?: string;
+  /** The HTTP gateway (`POST /commands/<type>/<id>`), when one runs. */
+  readonly gatewayUrl?: string;
+  /** The app's own web server, when it has one and it runs. */
+  readonly webUrl?: string;
+  /** The app module every process loaded (absolute): `ratchet send` checks commands against it. */
+  readonly app: string;
+  /** The app's name (`defineApp({ name })`). */
+  readonly appName: string;
   readonly partitions: number;
   readonly distributed: boolean;
 }

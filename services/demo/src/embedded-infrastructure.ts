@@ -1,15 +1,15 @@
 import { rm } from 'node:fs/promises';
-import { loadApp } from '@ratchet/app/load';
 import { connectClient } from '@ratchet/client';
 import { startDashboard, ReadModel } from '@ratchet/dashboard';
 import { createPglitePool, InProcessNats } from '@ratchet/embedded';
 import { createPostgresEventStore } from '@ratchet/event-store-postgres';
-import { createProjector } from '@ratchet/projector';
+import { startGateway } from '@ratchet/gateway';
+import { createProjector, type Projector } from '@ratchet/projector';
 import { createWorker, type Worker } from '@ratchet/worker';
 import type { Logger } from 'pino';
 import { startControlServer } from './control-server.js';
+import type { DemoApp } from './demo-app.js';
 import type { Infrastructure } from './infrastructure.js';
-import { turnstileAppPath } from './turnstile-app-path.js';
 
 /** The warning every embedded run logs, and what the page says. */
 export const EMBEDDED_WARNING = 'embedded mode: not distributed (PGlite + in-process transport)';
@@ -19,6 +19,8 @@ const WORKER_ID = 'embedded-worker';
 /** Options of {@link startEmbeddedInfrastructure}. */
 export interface StartEmbeddedOptions {
   readonly log: Logger;
+  /** The app to serve, loaded in this process (as the worker, projector and dashboard processes load it). */
+  readonly app: DemoApp;
   /** Why embedded mode was chosen, for the log. */
   readonly reason: string;
   /** PGlite data directory; default in memory (nothing kept after exit). */
@@ -33,13 +35,12 @@ export interface StartEmbeddedOptions {
  * relay, static ownership of every partition), the projector following the store's feed (no
  * JetStream), the dashboard in this process, no failover.
  * @example
- * const infra = await startEmbeddedInfrastructure({ log, reason: 'no binaries' });
+ * const infra = await startEmbeddedInfrastructure({ log, app: await loadDemoApp(undefined), reason: 'no binaries' });
  */
 export async function startEmbeddedInfrastructure(options: StartEmbeddedOptions): Promise<Infrastructure> {
   const { log } = options;
   log.warn({ reason: options.reason }, EMBEDDED_WARNING);
-  // The turnstile app, loaded the way the worker, projector and dashboard processes load it.
-  const { app, file } = await loadApp(turnstileAppPath());
+  const { app, file } = options.app;
   log.info({ app: app.name, file }, 'app loaded');
   if (options.fresh && options.pgliteDir !== undefined) await rm(options.pgliteDir, { recursive: true, force: true });
   const started = Date.now();
@@ -49,6 +50,7 @@ export async function startEmbeddedInfrastructure(options: StartEmbeddedOptions)
   const store = createPostgresEventStore({ pool });
   const label = `embedded, not distributed: PGlite (${options.pgliteDir ?? 'in memory'}) + in-process transport, one process`;
   let worker: Worker | undefined;
+  let projector: Projector | undefined;
   return {
     label,
     distributed: false,
@@ -68,16 +70,19 @@ export async function startEmbeddedInfrastructure(options: StartEmbeddedOptions)
       await w.start();
       cleanups.push(() => w.drain(8_000));
       worker = w;
-      const projector = createProjector({
-        source: 'feed',
-        store,
-        pool,
-        projections: app.projections,
-        logger: log.child({ component: 'projector' }),
-      });
-      await projector.start();
-      cleanups.push(() => projector.stop());
-      log.info({ worker: WORKER_ID }, 'embedded worker and projector (feed mode) started');
+      if (app.projections.length > 0) {
+        const p = createProjector({
+          source: 'feed',
+          store,
+          pool,
+          projections: app.projections,
+          logger: log.child({ component: 'projector' }),
+        });
+        await p.start();
+        cleanups.push(() => p.stop());
+        projector = p;
+      }
+      log.info({ worker: WORKER_ID, projector: projector !== undefined }, 'embedded worker and projector (feed mode) started');
       return 1;
     },
     connectClient: () => connectClient({ connection: bus.connect('client'), timeoutMs: 20_000 }),
@@ -114,6 +119,20 @@ export async function startEmbeddedInfrastructure(options: StartEmbeddedOptions)
       });
       cleanups.push(() => dashboard.close());
       return dashboard.port;
+    },
+    async startGateway(request, cleanups) {
+      // In this process, on the demo's client; read-your-writes waits on the feed-mode projector.
+      const gateway = await startGateway({
+        port: request.port,
+        host: '127.0.0.1',
+        client: request.client,
+        aggregates: app.aggregates,
+        ...(projector === undefined ? {} : { projections: { definitions: app.projections, waiter: projector } }),
+        openApi: { title: `${app.name} command gateway` },
+        logger: log.child({ component: 'gateway' }),
+      });
+      cleanups.push(() => gateway.close(5_000));
+      return gateway.port;
     },
     stop: () => pool.end(),
   };

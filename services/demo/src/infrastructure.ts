@@ -16,9 +16,28 @@ export interface DashboardRequest {
   readonly simulator: () => Simulator | undefined;
 }
 
+/** What the HTTP gateway is started with. */
+export interface GatewayRequest {
+  /** HTTP port; 0 = any free port. */
+  readonly port: number;
+  /** The demo's client: an in-process gateway sends its commands through it. */
+  readonly client: RatchetClient;
+}
+
+/** What the app's own web server is started with. */
+export interface WebRequest {
+  /** Its entry point (the app project's package.json `"ratchet": { "web" }`). */
+  readonly entry: string;
+  /** Its HTTP_PORT; never 0 here: the demo picks the free port, so it knows where to wait. */
+  readonly port: number;
+  /** Where its forms send commands (GATEWAY_URL), without a trailing slash. */
+  readonly gatewayUrl: string;
+}
+
 /**
  * Where the demo runs: Postgres and NATS (or PGlite and an in-process bus), and how the workers,
- * the projector, a client and the dashboard are started there. `runDemo` is one flow over this.
+ * the projector, a client, the gateway, the dashboard and the app's web server are started there.
+ * `runDemo` is one flow over this.
  */
 export interface Infrastructure {
   /** One line for humans: where the servers are. */
@@ -35,12 +54,20 @@ export interface Infrastructure {
   readonly pool: pg.Pool;
   /** The event store on `pool`, not yet migrated. */
   readonly store: PostgresEventStore;
-  /** Start up to `workers` workers and the projector, adding their stops to `cleanups`; resolves with how many workers run. */
+  /** Start up to `workers` workers and the projector (when the app needs one), adding their stops to `cleanups`; resolves with how many workers run. */
   startServices(workers: number, cleanups: Cleanups): Promise<number>;
   /** A client that reaches the workers. */
   connectClient(): Promise<RatchetClient>;
   /** Start the dashboard and the control endpoint it calls, adding their stops to `cleanups`; resolves with its port. */
   startDashboard(request: DashboardRequest, cleanups: Cleanups): Promise<number>;
+  /** Start the HTTP gateway for the app's aggregates, adding its stop to `cleanups`; resolves with its port. */
+  startGateway(request: GatewayRequest, cleanups: Cleanups): Promise<number>;
+  /**
+   * Start the app's web server as a process of its own (NATS_URL, DATABASE_URL, GATEWAY_URL,
+   * HTTP_PORT, RATCHET_APP), adding its stop to `cleanups`. Absent in embedded mode: there is no
+   * Postgres or NATS at a URL for another process to reach.
+   */
+  startWeb?(request: WebRequest, cleanups: Cleanups): Promise<void>;
   /** Close the pool and stop the servers this infrastructure started (nothing for servers given by env). */
   stop(): Promise<void>;
 }

@@ -14,12 +14,21 @@ vi.mock('./embedded-infrastructure.js', () => ({
 vi.mock('./server-infrastructure.js', () => ({ createServerInfrastructure: vi.fn(() => ({ label: 'servers' })) }));
 
 const { LauncherError, LauncherErrorCode } = await import('@ratchet/launchers');
+const { default: turnstileApp } = await import('@ratchet/turnstile-app');
 const { pickInfrastructure } = await import('./pick-infrastructure.js');
 const { NoInfrastructureError } = await import('./no-infrastructure-error.js');
 
 let dataDir: string;
 const pick = () =>
-  pickInfrastructure({ root: dataDir, dataDir, logDir: dataDir, fresh: false, log: pino({ level: 'silent' }), signal: new AbortController().signal });
+  pickInfrastructure({
+    root: dataDir,
+    app: { app: turnstileApp, file: join(dataDir, 'app.ts'), riders: true },
+    dataDir,
+    logDir: dataDir,
+    fresh: false,
+    log: pino({ level: 'silent' }),
+    signal: new AbortController().signal,
+  });
 const notFound = () => {
   const missing = new LauncherError('nats-server not found on PATH', { code: LauncherErrorCode.NOT_FOUND });
   return new LauncherError('NATS_URL is unset and starting a NATS failed', { code: LauncherErrorCode.NOT_FOUND, cause: missing });

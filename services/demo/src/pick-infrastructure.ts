@@ -2,6 +2,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureServers, LauncherError, LauncherErrorCode, type Servers } from '@ratchet/launchers';
 import type { Logger } from 'pino';
+import type { DemoApp } from './demo-app.js';
 import { startEmbeddedInfrastructure } from './embedded-infrastructure.js';
 import type { Infrastructure } from './infrastructure.js';
 import { NoInfrastructureError } from './no-infrastructure-error.js';
@@ -9,8 +10,10 @@ import { createServerInfrastructure } from './server-infrastructure.js';
 
 /** Options of {@link pickInfrastructure}. */
 export interface PickInfrastructureOptions {
-  /** The repo root: the service processes run from there. */
+  /** The project directory (the repo root in this repository): the service processes run from there. */
   readonly root: string;
+  /** The app every process serves. */
+  readonly app: DemoApp;
   /** Data directory for servers the demo starts (`<repo>/.data`). */
   readonly dataDir: string;
   /** Where the service processes' log files go. */
@@ -32,7 +35,7 @@ export interface PickInfrastructureOptions {
  */
 export async function pickInfrastructure(options: PickInfrastructureOptions): Promise<Infrastructure> {
   const mode = process.env['RATCHET_DEMO_INFRA'] || 'auto';
-  if (mode === 'embedded') return startEmbeddedInfrastructure({ log: options.log, reason: 'RATCHET_DEMO_INFRA=embedded' });
+  if (mode === 'embedded') return startEmbeddedInfrastructure({ log: options.log, app: options.app, reason: 'RATCHET_DEMO_INFRA=embedded' });
   const storeDir = join(options.dataDir, 'nats');
   const dataDir = join(options.dataDir, 'postgres');
   if (options.fresh) {
@@ -56,7 +59,7 @@ export async function pickInfrastructure(options: PickInfrastructureOptions): Pr
     // ensureServers says which env var was unset; the missing binary is said by its cause.
     const missing = error.cause instanceof LauncherError ? error.cause : error;
     if (mode === 'servers') noServers(missing);
-    return startEmbeddedInfrastructure({ log: options.log, reason: missing.message });
+    return startEmbeddedInfrastructure({ log: options.log, app: options.app, reason: missing.message });
   }
   return createServerInfrastructure(servers, options);
 }

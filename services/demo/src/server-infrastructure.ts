@@ -4,13 +4,16 @@ import type { Servers } from '@ratchet/launchers';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { startControlServer } from './control-server.js';
+import { needsProjector, type DemoApp } from './demo-app.js';
 import { DemoCluster } from './demo-cluster.js';
 import type { Infrastructure } from './infrastructure.js';
 
 /** Options of {@link createServerInfrastructure}. */
 export interface ServerInfrastructureOptions {
-  /** The repo root: the service processes run from there. */
+  /** The project directory (the repo root in this repository): the service processes run from there. */
   readonly root: string;
+  /** The app the processes load. */
+  readonly app: DemoApp;
   /** Data directory of the servers the demo started, for the label. */
   readonly dataDir: string;
   /** Where the service processes' log files go. */
@@ -23,8 +26,9 @@ export interface ServerInfrastructureOptions {
 }
 
 /**
- * The distributed demo on real servers: workers (membership mode), the projector and the dashboard
- * as child processes over NATS and Postgres, each with its log file, stopped by pid.
+ * The distributed demo on real servers: workers (membership mode), the projector, the gateway, the
+ * dashboard and the app's web server as child processes over NATS and Postgres, each with its log
+ * file, stopped by pid.
  */
 export function createServerInfrastructure(servers: Servers, options: ServerInfrastructureOptions): Infrastructure {
   const { natsUrl, databaseUrl } = servers;
@@ -38,7 +42,8 @@ export function createServerInfrastructure(servers: Servers, options: ServerInfr
   const pool = handlePoolErrors(new pg.Pool({ connectionString: databaseUrl, max: 20 }), (err) => {
     if (!poolEnded) log.warn({ err }, 'Postgres connection lost');
   });
-  const cluster = new DemoCluster({ root: options.root, logDir, natsUrl, databaseUrl, log });
+  const cluster = new DemoCluster({ root: options.root, logDir, natsUrl, databaseUrl, log, app: options.app.file });
+  const projector = needsProjector(options.app.app);
   return {
     label,
     distributed: true,
@@ -50,8 +55,8 @@ export function createServerInfrastructure(servers: Servers, options: ServerInfr
       // Killing by pid on a second Ctrl-C; the orderly stop drains.
       kill?.addEventListener('abort', () => cluster.killAll(), { once: true });
       cleanups.push(() => cluster.stop(signal.aborted ? 4_000 : 15_000));
-      log.info({ workers, logs: logDir }, 'starting workers and the projector');
-      await Promise.all([...Array.from({ length: workers }, () => cluster.addWorker()), cluster.startProjector()]);
+      log.info({ workers, projector, logs: logDir }, 'starting workers and the projector');
+      await Promise.all([...Array.from({ length: workers }, () => cluster.addWorker()), ...(projector ? [cluster.startProjector()] : [])]);
       return workers;
     },
     connectClient: () => connectClient({ servers: natsUrl.split(','), timeoutMs: 20_000 }),
@@ -65,6 +70,14 @@ export function createServerInfrastructure(servers: Servers, options: ServerInfr
         DEMO_INFRASTRUCTURE: label,
       });
       return Number(dashboard.ready['httpPort']);
+    },
+    async startGateway(request) {
+      // Stopped with the cluster (the last started first), before the workers.
+      const gateway = await cluster.startGateway(request.port);
+      return Number(gateway.ready['httpPort']);
+    },
+    async startWeb(request) {
+      await cluster.startWeb(request.entry, request.port, request.gatewayUrl);
     },
     async stop() {
       poolEnded = true;

@@ -5,6 +5,7 @@ import type { CliContext } from '../cli-context.js';
 import { openPostgres, requireEventStore } from '../connections.js';
 import { ExitCode } from '../exit-code.js';
 import { formatJsonCell, formatTable } from '../format-table.js';
+import { loadCliApp } from '../cli-app.js';
 import { aggregateNamed } from '../registry.js';
 import { checkId } from '../check-id.js';
 
@@ -16,7 +17,9 @@ import { checkId } from '../check-id.js';
 export async function runHistory(ctx: CliContext, positionals: readonly string[]): Promise<number> {
   const [type, id, ...extra] = positionals;
   if (type === undefined || id === undefined || extra.length > 0) throw usageError(`usage: ratchet history <aggregate> <id>`);
-  aggregateNamed(type);
+  // With an app known, an aggregate type it does not have is a typo, not an empty stream.
+  const app = await loadCliApp(ctx);
+  if (app !== undefined) aggregateNamed(app, type);
   checkId(id);
   const pool = await openPostgres(ctx.options);
   const store = createPostgresEventStore({ pool });

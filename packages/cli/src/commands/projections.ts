@@ -11,7 +11,8 @@ import { ExitCode } from '../exit-code.js';
 import { formatTable } from '../format-table.js';
 import { ProgressBar, type Progress } from '../progress-bar.js';
 import { readParked, readProjectionStates } from '../projection-state.js';
-import { PROJECTIONS, projectionNamed } from '../projection-registry.js';
+import { requireCliApp } from '../cli-app.js';
+import { projectionNamed, requireProjectionName } from '../projection-registry.js';
 import { projectionTable } from './status.js';
 
 const S = `"${PROJECTIONS_SCHEMA}"`;
@@ -67,7 +68,8 @@ export async function runProjectionsParked(ctx: CliContext, positionals: readonl
 export async function runProjectionsRetry(ctx: CliContext, positionals: readonly string[]): Promise<number> {
   const [name, streamId, ...extra] = positionals;
   if (name === undefined || extra.length > 0) throw usageError(`usage: ratchet projections retry <name> [stream]`);
-  if (!Object.hasOwn(PROJECTIONS, name)) throw usageError(`unknown projection "${name}" (known: ${Object.keys(PROJECTIONS).join(', ')})`);
+  const app = await requireCliApp(ctx, 'ratchet projections retry');
+  requireProjectionName(app, name);
   const pool = await openPostgres(ctx.options, 8);
   try {
     await requireEventStore(pool, ctx.options);
@@ -88,7 +90,7 @@ export async function runProjectionsRetry(ctx: CliContext, positionals: readonly
       nats: nc,
       store: createPostgresEventStore({ pool }),
       pool,
-      projections: versions.map((v) => projectionNamed(name, v)),
+      projections: versions.map((v) => projectionNamed(app, name, v)),
       autoSwitch: false,
       logger: errorLogger(),
     });
@@ -122,7 +124,7 @@ export async function runProjectionsRebuild(ctx: CliContext, positionals: readon
   }
   const parsed = z.coerce.number().int().min(1).safeParse(flags['version']);
   if (!parsed.success) throw usageError(`--version must be a positive integer, got "${flags['version']}"`);
-  const projection = projectionNamed(name, parsed.data);
+  const projection = projectionNamed(await requireCliApp(ctx, 'ratchet projections rebuild'), name, parsed.data);
   const pool = await openPostgres(ctx.options, 8);
   try {
     await requireEventStore(pool, ctx.options);
@@ -172,7 +174,7 @@ async function watchBuild(ctx: CliContext, pool: pg.Pool, projection: Projection
   const row = await versionRow(pool, projection);
   if (row === undefined) {
     throw usageError(
-      `no projector builds ${projection.key}: run one with that version (TURNSTILE_PROJECTION_VERSIONS) or rebuild without --watch`,
+      `no projector builds ${projection.key}: run one whose app lists that version (the turnstile app: TURNSTILE_PROJECTION_VERSIONS) or rebuild without --watch`,
     );
   }
   const startedAt = Date.now();
@@ -258,7 +260,7 @@ async function report(
   else {
     ctx.out(
       `readers still see ${projection.name}@v${activeVersion ?? '?'}: run the projector with this version ` +
-        `(e.g. TURNSTILE_PROJECTION_VERSIONS=${activeVersion ?? projection.version},${projection.version}); it switches when it starts (PROJECTOR_AUTO_SWITCH), or pass --switch`,
+        `(its app listing v${activeVersion ?? projection.version} and v${projection.version}; the turnstile app: TURNSTILE_PROJECTION_VERSIONS=${activeVersion ?? projection.version},${projection.version}); it switches when it starts (PROJECTOR_AUTO_SWITCH), or pass --switch`,
     );
   }
   return ExitCode.OK;

@@ -1,6 +1,8 @@
 import { connectClient, type SendResult } from '@ratchet/client';
+import { RatchetError, type AnyAggregate } from '@ratchet/core';
 import { COMMAND_ID_PATTERN } from '@ratchet/transport-nats';
 import { z } from 'zod';
+import { loadCliApp } from '../cli-app.js';
 import { usageError } from '../cli-error.js';
 import type { CliContext } from '../cli-context.js';
 import type { CommandFlags } from '../command-spec.js';
@@ -8,20 +10,31 @@ import { connectNats } from '../connections.js';
 import { ExitCode } from '../exit-code.js';
 import { formatJsonCell, formatTable } from '../format-table.js';
 import { checkId } from '../check-id.js';
-import { aggregateNamed } from '../registry.js';
+import { aggregateNamed, commandTypesOf } from '../registry.js';
 
-/** `ratchet send <aggregate> <id> <command> [payload-json]`: one command, its reply printed. */
+/**
+ * `ratchet send <aggregate> <id> <command> [payload-json]`: one command, its reply printed. With an
+ * app known, the type, the command and the payload are checked against it first (the payload with
+ * the command's zod schema: VALIDATION_FAILED with every issue, exit 2, nothing sent); without
+ * one, the command goes as typed and the worker checks it.
+ */
 export async function runSend(ctx: CliContext, positionals: readonly string[], flags: CommandFlags): Promise<number> {
   const [type, id, commandType, payloadText, ...extra] = positionals;
   if (type === undefined || id === undefined || commandType === undefined || extra.length > 0) {
     throw usageError(`usage: ratchet send <aggregate> <id> <command> [payload-json] [--command-id X] [--expected-version N]`);
   }
-  const aggregate = aggregateNamed(type);
+  const app = await loadCliApp(ctx);
+  const aggregate = app === undefined ? undefined : aggregateNamed(app, type);
   checkId(id);
-  if (!Object.hasOwn(aggregate.commands, commandType)) {
-    throw usageError(`aggregate ${type} has no command "${commandType}" (known: ${Object.keys(aggregate.commands).join(', ')})`);
+  if (aggregate !== undefined && !commandTypesOf(aggregate).includes(commandType)) {
+    throw usageError(`aggregate ${type} has no command "${commandType}" (it has: ${commandTypesOf(aggregate).join(', ')})`);
   }
   const payload = parsePayload(payloadText);
+  const invalid = aggregate === undefined ? undefined : validationFailure(aggregate, commandType, payload);
+  if (invalid !== undefined) {
+    printNotSent(ctx, `${type}/${id}`, invalid);
+    return ExitCode.USAGE;
+  }
   const commandId = flags['command-id'];
   if (typeof commandId === 'string' && !COMMAND_ID_PATTERN.test(commandId)) {
     throw usageError(`--command-id must match ${COMMAND_ID_PATTERN.source}`);
@@ -46,6 +59,28 @@ export async function runSend(ctx: CliContext, positionals: readonly string[], f
   } finally {
     await nc.close().catch(() => undefined);
   }
+}
+
+/** The command's schema refusing the payload, as the worker would (VALIDATION_FAILED); undefined when it passes. */
+function validationFailure(aggregate: AnyAggregate, commandType: string, payload: unknown): RatchetError | undefined {
+  try {
+    aggregate.runtime.parseCommand({ type: commandType, payload });
+    return undefined;
+  } catch (error) {
+    if (error instanceof RatchetError) return error;
+    throw error;
+  }
+}
+
+/** A command the app's schema refused: the error as a reply would carry it, and that nothing was sent. */
+function printNotSent(ctx: CliContext, stream: string, error: RatchetError): void {
+  if (ctx.options.json) {
+    ctx.out(JSON.stringify({ status: 'error', error: error.toJSON(), sent: false }));
+    return;
+  }
+  const issues = (error.details['issues'] as ReadonlyArray<{ path: ReadonlyArray<string | number>; message: string }> | undefined) ?? [];
+  ctx.out(`error ${error.code}: ${stream} not sent: the payload does not fit the command's schema`);
+  for (const issue of issues) ctx.out(`  ${issue.path.length > 0 ? issue.path.join('.') : '(payload)'}: ${issue.message}`);
 }
 
 function parsePayload(text: string | undefined): unknown {
