@@ -4,6 +4,9 @@ import type { CommandAnswer } from './run-trigger.js';
 
 const S = `"${PROCESSES_SCHEMA}"`;
 
+/** Where the batch reads: a client in its transaction, or (a runner alone on its process) the pool. */
+export type Queryable = Pick<pg.ClientBase, 'query'>;
+
 /** A source stream's checkpoint: handled through `lastVersion`; held at `parkedVersion` when parked. */
 export interface StreamPosition {
   readonly existed: boolean;
@@ -24,8 +27,8 @@ export interface InstanceState {
  * does not hold back `pg_snapshot_xmin` (the outbox relay's horizon) the way a row lock would.
  * Every batch takes stream locks before instance locks, each set in hash order: no deadlock.
  */
-async function lockAll(client: pg.ClientBase, lockClass: string, process: string, keys: readonly string[]): Promise<void> {
-  if (keys.length === 0) return;
+async function lockAll(client: Queryable, lockClass: string, process: string, keys: readonly string[] | null): Promise<void> {
+  if (keys === null || keys.length === 0) return;
   await client.query({
     name: `ratchet_process_lock_${lockClass}`,
     text: `SELECT count(pg_advisory_xact_lock(hashtext('${PROCESSES_SCHEMA}.${lockClass}'), k))
@@ -34,9 +37,12 @@ async function lockAll(client: pg.ClientBase, lockClass: string, process: string
   });
 }
 
-/** Lock the batch's source streams and read their positions (current: read after the locks). */
-export async function lockStreams(client: pg.ClientBase, process: string, streams: readonly string[]): Promise<Map<string, StreamPosition>> {
-  await lockAll(client, 'streams', process, streams);
+/**
+ * Lock the batch's source streams and read their positions (current: read after the locks). With
+ * `lock` false (a runner that is alone on its process) the positions are only read.
+ */
+export async function lockStreams(client: Queryable, process: string, streams: readonly string[], lock = true): Promise<Map<string, StreamPosition>> {
+  await lockAll(client, 'streams', process, lock ? streams : null);
   const res = await client.query<{ stream_id: string; last_version: number; parked_version: number | null }>({
     name: 'ratchet_process_read_positions',
     text: `SELECT stream_id, last_version, parked_version FROM ${S}.positions WHERE process = $1 AND stream_id = ANY($2::text[])`,
@@ -51,9 +57,9 @@ export async function lockStreams(client: pg.ClientBase, process: string, stream
   );
 }
 
-/** Lock the batch's instances and read their states; a missing one starts from `initialState` (JSON text). */
-export async function lockInstances(client: pg.ClientBase, process: string, instances: readonly string[], initialState: string): Promise<Map<string, InstanceState>> {
-  await lockAll(client, 'instances', process, instances);
+/** Lock the batch's instances (unless `lock` is false) and read their states; a missing one starts from `initialState` (JSON text). */
+export async function lockInstances(client: Queryable, process: string, instances: readonly string[], initialState: string, lock = true): Promise<Map<string, InstanceState>> {
+  await lockAll(client, 'instances', process, lock ? instances : null);
   if (instances.length === 0) return new Map();
   const res = await client.query<{ instance: string; state: string; version: string }>({
     name: 'ratchet_process_read_instances',
@@ -71,7 +77,7 @@ export async function lockInstances(client: pg.ClientBase, process: string, inst
 
 /** The journaled answers of commands the batch's events sent on an earlier run, by command id. */
 export async function readJournal(
-  client: pg.ClientBase,
+  client: Queryable,
   process: string,
   triggers: ReadonlyArray<{ readonly streamId: string; readonly version: number }>,
 ): Promise<Map<string, CommandAnswer>> {

@@ -24,6 +24,13 @@ export interface BatchContext {
   readonly maxRounds: number;
   /** A hard stop (drain deadline passed): sends stop and the batch rolls back. */
   readonly signal: AbortSignal;
+  /**
+   * The caller guarantees no other runner runs this process (feed mode: one runner reads the feed):
+   * no locks, and no transaction is held while commands are answered — only the writes are one
+   * (their compare-and-set still refuses a lost update). For a single-connection database (PGlite).
+   * Default false.
+   */
+  readonly exclusive?: boolean;
 }
 
 /** Extra work for one batch. */
@@ -87,16 +94,24 @@ export async function runProcessBatch(ctx: BatchContext, events: readonly Record
   const streams = [...byStream.keys()].sort();
   if (streams.length === 0 && options.feed === undefined) return report;
 
-  const client = await ctx.pool.connect();
+  const exclusive = ctx.exclusive === true;
+  // Locked mode: one transaction from the locks to the commit. Exclusive mode: reads on the pool,
+  // a client only for the writes' transaction.
+  let client = exclusive ? undefined : await ctx.pool.connect();
   // A lost connection drops the locks: stop sending at once (the commit will fail anyway).
   const stop = new AbortController();
   const abort = (): void => stop.abort();
-  client.on('error', abort);
+  client?.on('error', abort);
   ctx.signal.addEventListener('abort', abort);
   let broken = false;
+  let open = false;
   try {
-    await client.query('BEGIN');
-    const positions = await lockStreams(client, p.name, streams);
+    const reader = client ?? ctx.pool;
+    if (client !== undefined) {
+      await client.query('BEGIN');
+      open = true;
+    }
+    const positions = await lockStreams(reader, p.name, streams, !exclusive);
     const retried = new Set((options.retry ?? []).filter((s) => positions.get(s)?.parkedVersion != null));
     for (const s of retried) positions.set(s, { ...positions.get(s)!, parkedVersion: null });
 
@@ -141,9 +156,9 @@ export async function runProcessBatch(ctx: BatchContext, events: readonly Record
       }
     }
     const instanceKeys = [...new Set([...keyOf.values()].filter((k): k is string => typeof k === 'string'))];
-    const loaded = await lockInstances(client, p.name, instanceKeys, JSON.stringify(p.initialState));
+    const loaded = await lockInstances(reader, p.name, instanceKeys, JSON.stringify(p.initialState), !exclusive);
     const journal = await readJournal(
-      client,
+      reader,
       p.name,
       ordered.filter((e) => typeof keyOf.get(e) === 'string'),
     );
@@ -218,6 +233,12 @@ export async function runProcessBatch(ctx: BatchContext, events: readonly Record
       instanceWrites.push({ instance, existed: before.existed, oldVersion: before.version, state });
     }
     report.parked = [...parkedAt.values()];
+    if (client === undefined) {
+      client = await ctx.pool.connect();
+      client.on('error', abort);
+      await client.query('BEGIN');
+      open = true;
+    }
     await saveBatch(client, p.name, {
       positions: positionWrites,
       instances: instanceWrites,
@@ -230,15 +251,18 @@ export async function runProcessBatch(ctx: BatchContext, events: readonly Record
       ...(options.feed === undefined ? {} : { feed: options.feed }),
     });
     await client.query('COMMIT');
+    open = false;
     return report;
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => {
-      broken = true;
-    });
+    if (open) {
+      await client?.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
+    }
     throw error;
   } finally {
     ctx.signal.removeEventListener('abort', abort);
-    client.off('error', abort);
-    client.release(broken || stop.signal.aborted);
+    client?.off('error', abort);
+    client?.release(broken || stop.signal.aborted);
   }
 }

@@ -89,7 +89,8 @@ export class ProcessFollower {
     const m = this.#s.metrics;
     const label = { process: this.process.name };
     const end = m.batchSeconds.startTimer(label);
-    const report = await runProcessBatch({ ...this.#batch, signal: this.#hardStop.signal }, events, options);
+    // Feed mode has one runner by definition: no locks, no transaction held while commands are answered.
+    const report = await runProcessBatch({ ...this.#batch, signal: this.#hardStop.signal, exclusive: this.#consumer === undefined }, events, options);
     end();
     m.handled.inc(label, report.handled);
     m.duplicates.inc(label, report.duplicates);

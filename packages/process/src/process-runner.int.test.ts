@@ -161,6 +161,23 @@ describe('one batch, again and again (redelivery, re-runs)', () => {
   });
 });
 
+describe('feed mode (no NATS consumer: one runner, as in the embedded demo)', () => {
+  it('follows the store feed, answers every command and checkpoints the feed with the batch', async () => {
+    const watch = definePushWatch('push-watch-feed');
+    const runner = createProcessRunner({ source: 'feed', client: env.client, store: env.store, pool: env.pool, processes: [watch] });
+    await runner.start();
+    try {
+      await push('east-1', 'install', 'pushArm', 'pushArm', 'pushArm');
+      await env.caughtUp('push-watch-feed');
+      expect((await alarmEvents('east')).map((e) => [e.type, e.commandId])).toEqual([['raised', 'proc:push-watch-feed:turnstile:east-1:4:raise']]);
+      const feed = await env.pool.query<{ p: string }>(`SELECT feed_global_position AS p FROM ratchet_processes.processes WHERE name = 'push-watch-feed'`);
+      expect(Number(feed.rows[0]!.p)).toBeGreaterThan(0);
+    } finally {
+      await runner.stop();
+    }
+  });
+});
+
 describe('a custom correlation', () => {
   it('keys instances by what correlate returns and runs each instance in order', async () => {
     const bySite = defineProcess({
@@ -176,9 +193,10 @@ describe('a custom correlation', () => {
     const runner = createProcessRunner({ nats: env.nc, client: env.client, store: env.store, pool: env.pool, processes: [bySite] });
     await runner.start();
     try {
-      await Promise.all([push('west-1', 'install', 'pushArm', 'pushArm', 'pushArm'), push('west-2', 'install', 'pushArm', 'pushArm')]);
+      // Six ineffective pushes at the site, from two turnstiles at once: one alarm at the fifth.
+      await Promise.all([push('west-1', 'install', 'pushArm', 'pushArm', 'pushArm'), push('west-2', 'install', 'pushArm', 'pushArm', 'pushArm')]);
       await env.caughtUp('by-site');
-      expect(await stateOf('by-site', 'west')).toEqual({ pushes: 0 });
+      expect(await stateOf('by-site', 'west')).toEqual({ pushes: 1 });
       expect((await alarmEvents('site-west')).map((e) => e.type)).toEqual(['raised']);
     } finally {
       await runner.stop();
