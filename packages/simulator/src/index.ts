@@ -6,3 +6,5 @@ export { pickRiderScript, pickTurnstile, turnstileIds } from './rider-script.js'
 export type { RiderCommand, RiderMix } from './rider-script.js';
 export { verifyTurnstiles } from './verify-turnstiles.js';
 export type { TurnstileMismatch, TurnstileTotals, TurnstileVerification, VerifyTurnstilesOptions } from './verify-turnstiles.js';
+export { Technicians } from './technicians.js';
+export type { TechnicianCounts } from './technicians.js';

@@ -42,6 +42,28 @@ describe('simulator', () => {
     expect(hot).toBeGreaterThan(cold);
   });
 
+  it('sends technicians to random stations when asked, counted apart from the riders', async () => {
+    const { client } = fakeClient();
+    const completions: string[] = [];
+    const withStations = {
+      send: (a: { type: string }, id: string, command: { type: string }) => {
+        if (a.type !== 'station') return (client as { send: (...x: unknown[]) => unknown }).send(a, id, command);
+        completions.push(`${id} ${command.type}`);
+        return Promise.resolve({ status: completions.length % 2 === 0 ? 'ok' : 'rejected', reason: 'no visit to complete', version: 1, events: [], duplicate: false, commandId: 'x', attempts: 1 });
+      },
+    };
+    const sim = createSimulator({ client: withStations as never, turnstiles: 10, riders: 2, technicianEveryMs: 20, rate: 50 });
+    sim.start();
+    await sleep(400);
+    await sim.stop();
+    const { technicians, sent, ok, rejected } = sim.stats();
+    expect(technicians.sent).toBeGreaterThan(3);
+    expect(technicians.sent).toBe(completions.length);
+    expect(technicians.completed + technicians.rejected).toBe(technicians.sent);
+    expect(completions.every((c) => /^s-\d\d completeVisit$/.test(c))).toBe(true);
+    expect(sent).toBe(ok + rejected); // the riders' counts hold only rider commands
+  });
+
   it('paces commands to the target rate', async () => {
     const { client } = fakeClient();
     const sim = createSimulator({ client, turnstiles: 10, riders: 4, rate: 100, lateFraction: 0 });

@@ -4,6 +4,7 @@ import { Turnstile } from '@ratchet/turnstile';
 import { LatencyHistogram } from './latency-histogram.js';
 import { RatePacer } from './rate-pacer.js';
 import { pickRiderScript, pickTurnstile, turnstileIds, type RiderCommand, type RiderMix } from './rider-script.js';
+import { Technicians, type TechnicianCounts } from './technicians.js';
 
 /** Options of {@link createSimulator}. */
 export interface SimulatorOptions {
@@ -27,6 +28,11 @@ export interface SimulatorOptions {
   readonly mix?: RiderMix;
   /** Id prefix of the turnstiles. Default 't-'. */
   readonly idPrefix?: string;
+  /**
+   * Every this many ms a technician completes the visit at a random station (the turnstile app's
+   * stations); 0 = no technicians. Default 0.
+   */
+  readonly technicianEveryMs?: number;
   /** Random source in [0, 1). Default Math.random. */
   readonly random?: () => number;
 }
@@ -66,6 +72,8 @@ export interface SimulatorStats extends SimulatorCounts {
   readonly errors: Readonly<Record<string, number>>;
   /** Turnstile ids of the station, in order. */
   readonly turnstiles: number;
+  /** The technicians' commands, counted apart from the riders'. */
+  readonly technicians: TechnicianCounts;
 }
 
 interface Bucket {
@@ -89,6 +97,7 @@ export class Simulator {
   readonly #seconds: Bucket[] = [];
   readonly #errors: Record<string, number> = {};
   readonly #abort = new AbortController();
+  readonly #technicians: Technicians;
   #counts = { sent: 0, ok: 0, rejected: 0, failed: 0 };
   #inFlight = 0;
   #startedAt = 0;
@@ -107,8 +116,10 @@ export class Simulator {
       technicianChance: options.technicianChance ?? 0.1,
       mix: options.mix,
       idPrefix: options.idPrefix ?? 't-',
+      technicianEveryMs: options.technicianEveryMs ?? 0,
       random: options.random ?? Math.random,
     };
+    this.#technicians = new Technicians(options.client, this.#o.technicianEveryMs, this.#o.random);
     this.ids = turnstileIds(this.#o.turnstiles, this.#o.idPrefix);
     this.#pacer = new RatePacer(this.#o.rate);
     // Every waiting rider listens for the stop.
@@ -152,6 +163,7 @@ export class Simulator {
       maxMs: round(this.#total.maxMs),
       errors: { ...this.#errors },
       turnstiles: this.ids.length,
+      technicians: this.#technicians.counts,
     };
   }
 
@@ -173,6 +185,11 @@ export class Simulator {
   }
 
   async #run(): Promise<void> {
+    const technicians = this.#o.technicianEveryMs > 0 ? this.#technicians.run(this.#abort.signal) : Promise.resolve();
+    await Promise.all([this.#ride(), technicians]);
+  }
+
+  async #ride(): Promise<void> {
     const random = this.#o.random;
     const lateCount = Math.floor(this.ids.length * this.#o.lateFraction);
     // Late turnstiles are spread over the station, never among the hot ones.

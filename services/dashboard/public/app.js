@@ -202,6 +202,40 @@ function applyCharts(sim, eventsPerSecond) {
   latencyChart.setData([xs, pick((s) => s.p50Ms), pick((s) => s.p99Ms)]);
 }
 
+// --- stations, process managers ----------------------------------------------------------------
+
+function applyStations(stations) {
+  const box = $('stations');
+  box.replaceChildren();
+  for (const [id, state, calls, visits, escalations, turnstileId] of stations) {
+    const div = document.createElement('div');
+    div.className = 'station';
+    div.dataset.state = state;
+    div.title = `${id}: ${state}${turnstileId ? ` (last call for ${turnstileId})` : ''}; ${calls} calls, ${visits} visits completed, ${escalations} escalations`;
+    const n = document.createElement('span');
+    n.className = 'n';
+    n.textContent = `${calls}·${visits}·${escalations}`;
+    div.append(id, n);
+    box.append(div);
+  }
+  $('stations-count').textContent = `(${stations.length}; calls·visits·escalations)`;
+}
+
+function applyProcesses(processes) {
+  const body = $('processes');
+  body.replaceChildren();
+  for (const p of processes) {
+    const tr = document.createElement('tr');
+    tr.title = `${p.name}: ${p.lagEvents} events not handled yet, ${p.handled} handled; commands answered ok ${p.ok}, rejected ${p.rejected}, failed ${p.failed}; ${p.parked} streams parked`;
+    for (const v of [p.name, `${fmt(p.lagEvents)} events`, fmt(p.handled), fmt(p.ok), fmt(p.rejected), fmt(p.failed), fmt(p.parked)]) {
+      const td = document.createElement('td');
+      td.textContent = v;
+      tr.append(td);
+    }
+    body.append(tr);
+  }
+}
+
 // --- stream ------------------------------------------------------------------------------------
 
 function apply(data, flash) {
@@ -209,6 +243,8 @@ function apply(data, flash) {
   applyTotals(data.totals, data.lagEvents, data.simulator);
   applyCluster(data.cluster);
   if (data.aggregates) applyAggregates(data.aggregates);
+  if (data.stations) applyStations(data.stations);
+  if (data.processes) applyProcesses(data.processes);
   if (data.totals) applyCharts(data.simulator, data.eventsPerSecond);
 }
 
@@ -220,6 +256,8 @@ events.addEventListener('hello', (e) => {
     document.body.classList.toggle('generic', !data.app.turnstile);
     $('app-name').textContent = data.app.turnstile ? 'turnstile demo' : `app ${data.app.name}`;
     document.title = data.app.turnstile ? 'Ratchet · turnstiles' : `Ratchet · ${data.app.name}`;
+    for (const el of document.querySelectorAll('[data-stations]')) el.hidden = !data.app.stations;
+    for (const el of document.querySelectorAll('[data-processes]')) el.hidden = (data.app.processes ?? []).length === 0;
   }
   // Embedded mode has a control endpoint but one worker in the demo's own process: say why the
   // buttons do nothing instead of showing ones that fail silently.

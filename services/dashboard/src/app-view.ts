@@ -10,12 +10,16 @@ export interface AppView {
    * generic: workers, partitions and per-aggregate counters from the store.
    */
   readonly turnstile: boolean;
+  /** The app has the station aggregate and its read model (projection "stations"): the stations panel. */
+  readonly stations: boolean;
+  /** The app's process managers, each shown with its lag and its commands' answers. */
+  readonly processes: readonly string[];
 }
 
 /**
  * How the dashboard shows an app.
  * @example
- * appView(turnstileApp); // { name: 'turnstile', aggregateTypes: ['turnstile'], turnstile: true }
+ * appView(turnstileApp); // { name: 'turnstile', aggregateTypes: ['turnstile', 'station'], turnstile: true, stations: true, processes: ['technician-dispatch'] }
  */
 export function appView(app: App): AppView {
   const aggregateTypes = app.aggregates.map((a) => a.type);
@@ -23,5 +27,7 @@ export function appView(app: App): AppView {
     name: app.name,
     aggregateTypes,
     turnstile: aggregateTypes.includes('turnstile') && app.projections.some((p) => p.name === 'turnstile'),
+    stations: aggregateTypes.includes('station') && app.projections.some((p) => p.name === 'stations'),
+    processes: app.processes.map((p) => p.name),
   };
 }

@@ -9,7 +9,7 @@ import type { RatchetClient } from '@ratchet/client';
 import type { Logger } from 'pino';
 import { appView } from './app-view.js';
 import { readCluster, type ClusterSnapshot } from './cluster-view.js';
-import type { AggregateCount, ReadModel, Totals, TurnstileRow } from './read-model.js';
+import type { AggregateCount, ProcessView, ReadModel, StationRow, Totals, TurnstileRow } from './read-model.js';
 
 /** Options of {@link startDashboard}. */
 export interface DashboardOptions {
@@ -52,6 +52,10 @@ interface Tick {
   readonly eventsPerSecond: ReadonlyArray<[number, number]>;
   readonly cluster: ClusterSnapshot;
   readonly aggregates: readonly AggregateCount[];
+  /** Absent when the app has no stations read model. */
+  readonly stations?: readonly StationRow[];
+  /** The app's process managers with their lag and answers. */
+  readonly processes: readonly ProcessView[];
   readonly simulator: unknown;
 }
 
@@ -73,9 +77,10 @@ const STATIC: Readonly<Record<string, readonly [string, string]>> = {
 
 /**
  * Serve the dashboard: the page, a server-sent event stream refreshed every tick (workers and
- * partitions, instances and events per aggregate type; for the turnstile app also grid changes from
- * the read model, totals, projection lag, events per second, simulator counters), and the command
- * and worker-control endpoints.
+ * partitions, instances and events per aggregate type, the process managers' lag and answers; for
+ * the turnstile app also grid changes from the read model, totals, projection lag, events per
+ * second, the stations and their technician visits, simulator counters), and the command and
+ * worker-control endpoints.
  * @example
  * const dashboard = await startDashboard({ port: 8090, readModel, app, client, log });
  */
@@ -96,20 +101,22 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     if (ticking) return;
     ticking = true;
     try {
-      const [rows, totals, lagEvents, eventsPerSecond, cluster, aggregates, simulator] = await Promise.all([
+      const [rows, totals, lagEvents, eventsPerSecond, cluster, aggregates, stations, processes, simulator] = await Promise.all([
         view.turnstile ? readModel.rows() : [],
         view.turnstile ? readModel.totals() : undefined,
         view.turnstile ? readModel.lagEvents() : null,
         view.turnstile ? readModel.eventsPerSecond(60) : [],
         readCluster(options.controlUrl, options.workerUrls ?? []),
         readModel.aggregateCounts(view.aggregateTypes),
+        view.stations ? readModel.stations() : undefined,
+        view.processes.length > 0 ? readModel.processes() : [],
         options.controlUrl === undefined
           ? Promise.resolve(null)
           : fetch(`${options.controlUrl}/simulator`, { signal: AbortSignal.timeout(400) }).then((r) => r.json() as Promise<unknown>).catch(() => null),
       ]);
       const changed = rows.filter((r) => !same(current.get(r[0]), r));
       for (const r of changed) current.set(r[0], r);
-      last = { at: Date.now(), ...(totals === undefined ? {} : { totals }), lagEvents, eventsPerSecond, cluster, aggregates, simulator };
+      last = { at: Date.now(), ...(totals === undefined ? {} : { totals }), lagEvents, eventsPerSecond, cluster, aggregates, ...(stations === undefined ? {} : { stations }), processes, simulator };
       broadcast('tick', { ...last, rows: changed });
     } catch (error) {
       log.warn({ err: error }, 'refresh failed');

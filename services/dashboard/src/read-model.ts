@@ -19,6 +19,22 @@ export interface AggregateCount {
   readonly events: number;
 }
 
+/** A station cell: id, state (idle, visiting, escalated), calls, visits, escalations, turnstile of the last call. */
+export type StationRow = readonly [id: string, state: string, calls: number, visits: number, escalations: number, turnstileId: string | null];
+
+/** A process manager as the page shows it: its lag and its commands' answers, from its own tables. */
+export interface ProcessView {
+  readonly name: string;
+  /** Events of its aggregate types not handled yet. */
+  readonly lagEvents: number;
+  readonly handled: number;
+  readonly ok: number;
+  readonly rejected: number;
+  readonly failed: number;
+  /** Streams held by a parked event. */
+  readonly parked: number;
+}
+
 const UNDEFINED_TABLE = '42P01';
 
 /** Reads the turnstile read model (the projector's stable views) and the store's stream heads (for any app). */
@@ -76,6 +92,39 @@ export class ReadModel {
             - (SELECT coalesce(sum(version), 0) FROM ${this.#views}.turnstiles) AS lag`,
     );
     return res[0]?.lag === undefined || res[0].lag === null ? null : Number(res[0].lag);
+  }
+
+  /** Every station of the stations read model, ordered by id; empty until the projector has made its view. */
+  async stations(): Promise<StationRow[]> {
+    const res = await this.#query<{ id: string; state: string; calls: number; visits: number; escalations: number; turnstile_id: string | null }>(
+      `SELECT id, state, calls, visits, escalations, turnstile_id FROM ${this.#views}.stations ORDER BY id`,
+    );
+    return res.map((r) => [r.id, r.state, r.calls, r.visits, r.escalations, r.turnstile_id] as const);
+  }
+
+  /**
+   * The process managers' counters and lag, from their tables (ratchet_processes, written by the
+   * runner in the projector): lag = the stream heads of their aggregate types minus their
+   * positions, since a process handles every stream of its types from version 1. Empty before a
+   * runner has run.
+   */
+  async processes(): Promise<ProcessView[]> {
+    const res = await this.#query<{ name: string; lag: string; handled: string; ok: string; rejected: string; failed: string; parked: string }>(
+      `SELECT p.name, p.events_handled AS handled, p.commands_ok AS ok, p.commands_rejected AS rejected, p.commands_failed AS failed,
+              (SELECT coalesce(sum(s.version), 0) FROM ${this.#store}.streams s WHERE split_part(s.stream_id, '/', 1) = ANY(p.aggregate_types))
+                - (SELECT coalesce(sum(x.last_version), 0) FROM ratchet_processes.positions x WHERE x.process = p.name) AS lag,
+              (SELECT count(*) FROM ratchet_processes.parked k WHERE k.process = p.name) AS parked
+         FROM ratchet_processes.processes p ORDER BY p.name`,
+    );
+    return res.map((r) => ({
+      name: r.name,
+      lagEvents: Math.max(0, Number(r.lag)),
+      handled: Number(r.handled),
+      ok: Number(r.ok),
+      rejected: Number(r.rejected),
+      failed: Number(r.failed),
+      parked: Number(r.parked),
+    }));
   }
 
   /**

@@ -25,7 +25,8 @@ export interface RideContext {
  */
 export async function ride(ctx: RideContext): Promise<Simulator> {
   const { client, options, log, signal, cleanups } = ctx;
-  const sim = createSimulator({ client, turnstiles: options.turnstiles, riders: options.riders, rate: options.rate, skew: options.skew });
+  // Technicians complete the visits the turnstile app's technician dispatch calls them to (some escalate first).
+  const sim = createSimulator({ client, turnstiles: options.turnstiles, riders: options.riders, rate: options.rate, skew: options.skew, technicianEveryMs: 1_500 });
   sim.start();
   ctx.onStart?.(sim);
   cleanups.push(() => Promise.race([sim.stop(), sleep(3_000)]));
