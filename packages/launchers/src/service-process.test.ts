@@ -35,12 +35,12 @@ describe('startServiceProcess', () => {
       'ready',
       `console.log('not json');
 console.error('to stderr');
-console.log(JSON.stringify({ msg: 'svc ready', port: 7, env: process.env.EXTRA, parent: process.env.RATCHET_EXIT_WITH_PARENT }));
+console.log(JSON.stringify({ msg: 'svc ready', port: 7, env: process.env.EXTRA, parent: process.env.RATCHET_EXIT_WITH_PARENT, args: process.argv.slice(2) }));
 setInterval(() => {}, 1000);`,
     );
-    const service = await startServiceProcess({ entry, readyMessage: 'svc ready', env: { EXTRA: 'yes' } });
+    const service = await startServiceProcess({ entry, args: ['one', 'two'], readyMessage: 'svc ready', env: { EXTRA: 'yes' } });
     started.push(service);
-    expect(service.ready).toMatchObject({ msg: 'svc ready', port: 7, env: 'yes', parent: 'true' });
+    expect(service.ready).toMatchObject({ msg: 'svc ready', port: 7, env: 'yes', parent: 'true', args: ['one', 'two'] });
     expect(service.logs[0]).toEqual({ msg: 'not json' });
     expect(service.exit).toBeUndefined();
     expect(isProcessAlive(service.pid)).toBe(true);

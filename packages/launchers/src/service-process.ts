@@ -18,6 +18,8 @@ export interface ServiceProcessOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Node flags placed before the entry, e.g. `--cpu-prof` (Node 20 refuses it in NODE_OPTIONS). Default none. */
   readonly nodeArgs?: readonly string[];
+  /** Arguments after the entry, e.g. `['worker', 'dist/app.js']` for the `ratchet` bin. Default none. */
+  readonly args?: readonly string[];
   /** The pino `msg` on stdout that says the process is ready. Default 'worker ready'. */
   readonly readyMessage?: string;
   /**
@@ -80,7 +82,7 @@ const RECENT_LINES = 20;
  */
 export async function startServiceProcess(options: ServiceProcessOptions): Promise<ServiceProcess> {
   const runner = /\.[cm]?ts$/.test(options.entry) ? ['--conditions=source', '--import', 'tsx'] : [];
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...runner, options.entry], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...runner, options.entry, ...(options.args ?? [])], {
     cwd: options.cwd ?? repoRoot,
     env: { ...process.env, ...(options.exitWithParent === false ? {} : { RATCHET_EXIT_WITH_PARENT: 'true' }), ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
