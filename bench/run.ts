@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark in sequence (append, replay, e2e, the Emmett peer, projector,
- * memory, outbox lag, durable timers); prints the table and one JSON line per figure, the targets met or not, and writes
+ * process managers, memory, outbox lag, durable timers); prints the table and one JSON line per figure, the targets met or not, and writes
  * every figure to bench/results/latest.json and the latency/throughput plot to
  * bench/results/latency-throughput.svg.
  * Run: npm run bench [-- --quick] [-- --seconds N --repeats N] [-- --only e2e,emmett]
@@ -15,12 +15,13 @@ import { runEmmettBench } from './emmett.bench.js';
 import { runMemoryBench } from './memory.bench.js';
 import { outboxLagTargetLines, runOutboxLagBench } from './outbox-lag.bench.js';
 import { curvesFrom, latencyThroughputSvg } from './plot.js';
+import { runProcessBench } from './process.bench.js';
 import { runProjectorBench } from './projector.bench.js';
 import { runReplayBench } from './replay.bench.js';
 import { runTimersBench } from './timers.bench.js';
 import { figure, parseBenchArgs, reportAll, stringArg, type Figure } from './stats.js';
 
-const SECTIONS = ['append', 'replay', 'e2e', 'emmett', 'projector', 'outbox-lag', 'memory', 'timers'] as const;
+const SECTIONS = ['append', 'replay', 'e2e', 'emmett', 'projector', 'process', 'outbox-lag', 'memory', 'timers'] as const;
 const args = parseBenchArgs();
 const only = new Set((stringArg('only') ?? SECTIONS.join(',')).split(','));
 for (const name of only) {
@@ -64,6 +65,10 @@ if (only.has('projector')) {
   log('— projector');
   const figures = await runProjectorBench({ events: args.quick ? 5_000 : 20_000, repeats: args.repeats, log });
   sections.push({ title: 'projector', figures: [...figures] });
+}
+if (only.has('process')) {
+  log('— process managers (beside the projector, same history)');
+  sections.push({ title: 'process managers', figures: await runProcessBench({ events: args.quick ? 2_000 : 10_000, repeats: args.repeats, log }) });
 }
 if (only.has('memory')) {
   log('— memory (1,000,000 turnstiles per form; --quick: 100,000 and a projection)');
