@@ -227,7 +227,7 @@ function applyProcesses(processes) {
   for (const p of processes) {
     const tr = document.createElement('tr');
     tr.title = `${p.name}: ${p.lagEvents} events not handled yet, ${p.handled} handled; commands answered ok ${p.ok}, rejected ${p.rejected}, failed ${p.failed}; ${p.parked} streams parked`;
-    for (const v of [p.name, `${fmt(p.lagEvents)} events`, fmt(p.handled), fmt(p.ok), fmt(p.rejected), fmt(p.failed), fmt(p.parked)]) {
+    for (const v of [p.name, fmt(p.lagEvents), fmt(p.handled), fmt(p.ok), fmt(p.rejected), fmt(p.failed), fmt(p.parked)]) {
       const td = document.createElement('td');
       td.textContent = v;
       tr.append(td);
