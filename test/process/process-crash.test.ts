@@ -7,6 +7,7 @@
 import { waitFor, type ServiceProcess } from '@ratchet/launchers';
 import { ProcessCrashPoint } from '@ratchet/process/runner';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { runRatchet } from '../cli/run-ratchet.js';
 import { commandCounts, journaledAnswers, startProcessFaultEnv, startRiders, unloggedCommits, type ProcessFaultEnv } from './support.js';
 
 let env: ProcessFaultEnv;
@@ -116,5 +117,14 @@ describe('technician dispatch under SIGKILL', () => {
     expect(result.violations).toEqual([]);
     expect(await unloggedCommits(env.pool)).toBe(0);
     console.log(`handover: C12 checked ${result.checked}, 0 violations; commands ${JSON.stringify(await commandCounts(env.pool))}`);
+    // `ratchet status` shows the dispatch caught up, with what its log holds.
+    const counts = await commandCounts(env.pool);
+    const cli = { NATS_URL: env.nats.url, DATABASE_URL: env.db.url };
+    const json = await runRatchet(['status', '--json'], cli);
+    expect(json.code, json.stderr).toBe(0);
+    const status = JSON.parse(json.stdout) as { processes: Array<{ name: string; lagEvents: number; parked: number; commands: typeof counts }> };
+    expect(status.processes).toEqual([expect.objectContaining({ name: 'technician-dispatch', lagEvents: 0, parked: 0, commands: counts })]);
+    const human = await runRatchet(['status'], cli);
+    expect(human.stdout).toMatch(new RegExp(`\\n  technician-dispatch +\\d+ +0 +${counts.ok} +${counts.rejected} +0 +0\\n`));
   }, 180_000);
 });

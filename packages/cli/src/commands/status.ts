@@ -2,6 +2,7 @@ import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { parseMemberRecord, type MemberRecord } from '@ratchet/cluster';
 import { createPostgresEventStore, type PartitionEpoch } from '@ratchet/event-store-postgres';
+import { readProcessStates, type ProcessState } from '@ratchet/process/runner';
 import { usageError } from '../cli-error.js';
 import type { CliContext } from '../cli-context.js';
 import { connectNats, openPostgres, requireEventStore } from '../connections.js';
@@ -31,14 +32,16 @@ export interface StatusReport {
   /** Events committed but not yet published to JetStream (an upper bound from global positions). */
   readonly outbox: { readonly lagEvents: number; readonly publishedThrough: number };
   readonly projections: readonly ProjectionVersionState[];
+  /** Process managers: events handled, lag (events of their types not handled yet), commands answered, parked streams. */
+  readonly processes: readonly ProcessState[];
   /** Parked events across every projection version. */
   readonly parked: number;
 }
 
 /**
  * `ratchet status`: workers and the partitions they hold, each partition's owner and epoch, outbox
- * lag, projection lag and parked events. Read-only: the CLI never joins the membership; ownership
- * is read from Postgres, where the fencing epochs live.
+ * lag, projection lag and parked events, process managers with their lag and answers. Read-only:
+ * the CLI never joins the membership; ownership is read from Postgres, where the fencing epochs live.
  */
 export async function runStatus(ctx: CliContext, positionals: readonly string[]): Promise<number> {
   if (positionals.length > 0) throw usageError('usage: ratchet status');
@@ -48,14 +51,15 @@ export async function runStatus(ctx: CliContext, positionals: readonly string[])
     try {
       await requireEventStore(pool, ctx.options);
       const store = createPostgresEventStore({ pool });
-      const [members, epochs, checkpoint, maxPosition, projections] = await Promise.all([
+      const [members, epochs, checkpoint, maxPosition, projections, processes] = await Promise.all([
         readMembers(nc),
         store.partitionEpochs(),
         store.loadCheckpoint(OUTBOX_CHECKPOINT),
         store.feedMaxPosition(),
         readProjectionStates(pool, nc),
+        readProcessStates(pool),
       ]);
-      const report = buildReport(members, epochs, ctx.options.partitions, checkpoint?.globalPosition ?? 0, maxPosition, projections);
+      const report = { ...buildReport(members, epochs, ctx.options.partitions, checkpoint?.globalPosition ?? 0, maxPosition, projections), processes };
       if (ctx.options.json) ctx.out(JSON.stringify(report));
       else printReport(ctx.out, report);
       return ExitCode.OK;
@@ -102,7 +106,7 @@ function buildReport(
   publishedThrough: number,
   maxPosition: number,
   projections: readonly ProjectionVersionState[],
-): StatusReport {
+): Omit<StatusReport, 'processes'> {
   const byPartition = new Map(epochs.map((e) => [e.partition, e]));
   const count = Math.max(partitionCount, ...epochs.map((e) => e.partition + 1));
   const partitions = Array.from({ length: count }, (_, partition) => {
@@ -158,6 +162,18 @@ function printReport(out: (line: string) => void, r: StatusReport): void {
     out(indent(projectionTable(r.projections)));
   }
   out(`parked events: ${r.parked}`);
+  if (r.processes.length === 0) out('process managers: none (no process runner has run against this database)');
+  else {
+    out('process managers');
+    out(
+      indent(
+        formatTable(
+          ['PROCESS', 'HANDLED', 'LAG', 'OK', 'REJECTED', 'FAILED', 'PARKED'],
+          r.processes.map((p) => [p.name, String(p.eventsHandled), String(p.lagEvents), String(p.commands.ok), String(p.commands.rejected), String(p.commands.failed), String(p.parked)]),
+        ),
+      ),
+    );
+  }
 }
 
 /** The projections table shared by `status` and `projections list`. */
