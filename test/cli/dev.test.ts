@@ -8,13 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { isProcessAlive, waitFor } from '@ratchet/launchers';
+import { isProcessAlive, startNatsServer, waitFor, type NatsServerHandle } from '@ratchet/launchers';
 import { createTestDatabase, type TestDatabase } from '@ratchet/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runRatchet } from './run-ratchet.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
+let nats: NatsServerHandle | undefined;
 let db: TestDatabase | undefined;
 let dataDir: string;
 let dev: ChildProcess | undefined;
@@ -33,12 +34,15 @@ const lineOf = (prefix: string): string => {
 const urlOf = (prefix: string): string => /http:\/\/\S+\//.exec(lineOf(prefix))![0];
 
 beforeAll(async () => {
+  // A NATS of its own: workers in membership mode share the members bucket, and the events stream
+  // dedupes by stream and version, across everything on one server.
+  nats = await startNatsServer();
   db = await createTestDatabase('dev');
   dataDir = mkdtempSync(join(tmpdir(), 'ratchet-dev-'));
   // Its own process group, as a shell gives a foreground job: SIGINT to the group is a Ctrl-C.
   dev = spawn(process.execPath, ['packages/cli/bin/ratchet.js', 'dev', 'examples/bookstore', '--workers', '2', '--port', '0', '--gateway-port', '0', '--web-port', '0'], {
     cwd: root,
-    env: { ...process.env, DATABASE_URL: db.url, RATCHET_DATA_DIR: dataDir, RATCHET_APP: undefined },
+    env: { ...process.env, NATS_URL: nats.url, DATABASE_URL: db.url, RATCHET_DATA_DIR: dataDir, RATCHET_APP: undefined },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -66,6 +70,7 @@ afterAll(async () => {
   if (dev?.exitCode === null && dev.pid !== undefined) process.kill(-dev.pid, 'SIGKILL');
   for (const pid of childPids()) if (isProcessAlive(pid)) process.kill(pid, 'SIGKILL');
   await db?.drop();
+  await nats?.stop();
   rmSync(dataDir, { recursive: true, force: true });
 }, 60_000);
 
@@ -73,7 +78,7 @@ describe('ratchet dev examples/bookstore', () => {
   it('says what runs and where, and writes demo.json with the app for the CLI', () => {
     expect(stdout[0]).toMatch(/^Ratchet dev: app bookstore \(examples\/bookstore\/src\/app\.ts\): 2 workers, a projector$/);
     for (const prefix of ['Dashboard: ', 'Gateway: ', 'Web: ']) expect(lineOf(prefix)).toMatch(/^\w+: http:\/\/127\.0\.0\.1:\d+\//);
-    expect(lineOf('NATS: ')).toBe(`NATS: ${process.env['NATS_URL']}  Postgres: ${db!.url}`);
+    expect(lineOf('NATS: ')).toBe(`NATS: ${nats!.url}  Postgres: ${db!.url}`);
     const state = JSON.parse(readFileSync(join(dataDir, 'demo.json'), 'utf8')) as Record<string, unknown>;
     expect(state).toMatchObject({ app: join(root, 'examples/bookstore/src/app.ts'), appName: 'bookstore', webUrl: urlOf('Web: '), gatewayUrl: urlOf('Gateway: '), distributed: true });
   });
@@ -94,7 +99,7 @@ describe('ratchet dev examples/bookstore', () => {
   });
 
   it("lets ratchet send check commands against the app it finds through demo.json", async () => {
-    const env = { RATCHET_DATA_DIR: dataDir, DATABASE_URL: undefined, RATCHET_APP: undefined };
+    const env = { RATCHET_DATA_DIR: dataDir, NATS_URL: undefined, DATABASE_URL: undefined, RATCHET_APP: undefined };
     const refused = await runRatchet(['send', 'author', 'a-1', 'frobnicate'], env);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/^ratchet: aggregate author has no command "frobnicate" \(it has: /);
