@@ -1,9 +1,19 @@
-import { ErrorCode, RatchetError, type DomainEvent, type EventMetadata, type NewEvent, type ParsedCommand, type RecordedEvent, type TimerEffects } from '@ratchet/core';
+import {
+  ErrorCode,
+  RatchetError,
+  type AggregateState,
+  type Decision,
+  type DomainEvent,
+  type EventMetadata,
+  type NewEvent,
+  type ParsedCommand,
+  type RecordedEvent,
+  type TimerEffects,
+} from '@ratchet/core';
 import type { AppendOutcome, AppendRequest, AppendResult, PostgresEventStore } from '@ratchet/event-store-postgres';
 import { errorReply, type CommandReply, type CommandRequest } from '@ratchet/transport-nats';
 import type { ActorActivation } from './actor-activation.js';
 import type { AggregateActor } from './aggregate-actor.js';
-import { CrashPoint, crashPoint } from './crash-point.js';
 import type { PartitionOwnership } from './ownership.js';
 
 /** A command that passed intake: its envelope, its validated payload, its request hash and the metadata its events carry. */
@@ -29,19 +39,23 @@ export interface CommandHandlerContext {
   readonly onTimersStarted: (dueInMs: number) => void;
 }
 
-/** Re-decisions after an append found the stream ahead of the actor's state. */
-const MAX_INTERNAL_RETRIES = 3;
+/**
+ * What deciding a command against a state leads to: an append to commit (with the state it leads
+ * to), or an answer that writes nothing (a rejection, a version conflict, an ok without events —
+ * the first two answered by the command id's first answer instead when it already committed).
+ */
+export type PreparedCommand =
+  | { readonly kind: 'append'; readonly request: AppendRequest; readonly decision: Extract<Decision, { status: 'accepted' }> }
+  | { readonly kind: 'answer'; readonly reply: CommandReply; readonly firstAnswerWins: boolean };
 
 /**
- * Handle one command on its actor, in a straight line: lease → load → expected version → decide →
- * append → answer (and retry after a conflict). No transport here: the caller parsed the request
- * and sends the reply. Runs in the actor's mailbox, one command at a time per aggregate.
- *
- * Every definite answer is computed from the actor's in-memory state or from the store. Memory is
- * the store's state only while no other worker can have claimed the partition, which is what the
- * lease says: it is checked first, when the state is read, after the request arrived (guarantee 3).
+ * The first half of handling a command, with no I/O: check that this worker may answer for the
+ * partition (fence and lease: the state is memory, trusted only under the lease — guarantee 3),
+ * then the expected version, then decide. `state` is the stream's state as the command will see
+ * it: committed, or the state the commits in flight before it will leave (the actor pipelines).
+ * Throws a retryable UNAVAILABLE when the partition is not held.
  */
-export async function handleCommand(context: CommandHandlerContext, actor: AggregateActor, admitted: AdmittedCommand): Promise<CommandReply> {
+export function prepareCommand(context: CommandHandlerContext, actor: AggregateActor, admitted: AdmittedCommand, state: AggregateState): PreparedCommand {
   const { request, command, hash, metadata } = admitted;
   const fence = context.ownership.fenceFor(actor.partition);
   if (fence === undefined) {
@@ -53,55 +67,33 @@ export async function handleCommand(context: CommandHandlerContext, actor: Aggre
       details: { partition: actor.partition, reason: 'lease-lapsed' },
     });
   }
-  for (let attempt = 0; ; attempt += 1) {
-    actor.state ??= await context.activation.load(actor);
-    const state = actor.state;
-
-    if (request.expectedVersion !== undefined && request.expectedVersion !== state.version) {
-      // A retry of a command that already committed must get its first answer, not a conflict.
-      return (await firstAnswer(context, request.commandId, hash)) ?? conflictReply(actor.streamId, request.expectedVersion, state.version);
-    }
-
-    const decision = actor.aggregate.runtime.decideParsed(command, state, actor.id);
-    if (decision.status === 'rejected') {
-      return (await firstAnswer(context, request.commandId, hash)) ?? { status: 'rejected', reason: decision.reason, version: state.version };
-    }
-    if (decision.events.length === 0) return { status: 'ok', version: state.version, events: [], duplicate: false };
-
-    const append: AppendRequest = {
-      streamId: actor.streamId,
-      expectedVersion: state.version,
-      events: newEvents(actor, decision.events, decision.timers),
-      commandId: request.commandId,
-      requestHash: hash,
-      metadata,
-      fence,
-      timers: decision.timers,
-    };
-    crashPoint(CrashPoint.BEFORE_COMMIT);
-    const outcome = await context.committer.submit(append);
-
-    if (outcome.ok) {
-      if (outcome.result.duplicate) {
-        // Our decision is discarded; the stored events may be ones this actor has not folded.
-        if (outcome.result.version > state.version) actor.state = undefined;
-      } else {
-        actor.state = decision.state;
-        context.activation.snapshotIfDue(actor, decision.state);
-        noteTimersStarted(context, decision.timers);
-      }
-      return okReply(outcome.result);
-    }
-    const error = outcome.error;
-    if (error.code === ErrorCode.VERSION_CONFLICT && attempt < MAX_INTERNAL_RETRIES) {
-      // Our in-memory state was behind the store (another writer before a handover): reload, decide again.
-      actor.state = undefined;
-      continue;
-    }
-    if (error.code === ErrorCode.FENCED) context.onFenced(actor.partition, error);
-    if (error.code === ErrorCode.STORE_UNAVAILABLE) actor.state = undefined;
-    return errorReply(error);
+  if (request.expectedVersion !== undefined && request.expectedVersion !== state.version) {
+    return { kind: 'answer', reply: conflictReply(actor.streamId, request.expectedVersion, state.version), firstAnswerWins: true };
   }
+  const decision = actor.aggregate.runtime.decideParsed(command, state, actor.id);
+  if (decision.status === 'rejected') {
+    return { kind: 'answer', reply: { status: 'rejected', reason: decision.reason, version: state.version }, firstAnswerWins: true };
+  }
+  if (decision.events.length === 0) {
+    return { kind: 'answer', reply: { status: 'ok', version: state.version, events: [], duplicate: false }, firstAnswerWins: false };
+  }
+  const append: AppendRequest = {
+    streamId: actor.streamId,
+    expectedVersion: state.version,
+    events: newEvents(actor, decision.events, decision.timers),
+    commandId: request.commandId,
+    requestHash: hash,
+    metadata,
+    fence,
+    timers: decision.timers,
+  };
+  return { kind: 'append', request: append, decision };
+}
+
+/** The answer of a command that wrote nothing: a retry of a command that already committed gets its first answer instead. */
+export async function answerWithoutWriting(context: CommandHandlerContext, admitted: AdmittedCommand, prepared: Extract<PreparedCommand, { kind: 'answer' }>): Promise<CommandReply> {
+  if (!prepared.firstAnswerWins) return prepared.reply;
+  return (await firstAnswer(context, admitted.request.commandId, admitted.hash)) ?? prepared.reply;
 }
 
 /** The first answer of a command id the store already holds, or undefined when it never committed. */
@@ -122,7 +114,8 @@ function conflictReply(streamId: string, expectedVersion: number, actualVersion:
   );
 }
 
-function okReply(result: AppendResult): CommandReply {
+/** The ok answer of a committed (or, `duplicate`, first-committed) append. */
+export function okReply(result: AppendResult): CommandReply {
   return {
     status: 'ok',
     version: result.version,

@@ -1,8 +1,8 @@
 export { createWorker, Worker } from './worker.js';
 export type { WorkerStats } from './worker.js';
 export type { WorkerClusterOptions, WorkerOptions } from './worker-options.js';
-export { handleCommand } from './handle-command.js';
-export type { AdmittedCommand, CommandHandlerContext } from './handle-command.js';
+export { prepareCommand } from './handle-command.js';
+export type { AdmittedCommand, CommandHandlerContext, PreparedCommand } from './handle-command.js';
 export { CommandIntake } from './command-intake.js';
 export type { CommandIntakeOptions } from './command-intake.js';
 export { handleTimer } from './handle-timer.js';

@@ -53,6 +53,12 @@ export interface WorkerOptions {
    * events after it instead of loading a snapshot (LRU past it). 0 disables. Default 1,000,000.
    */
   readonly maxPassivatedActors?: number;
+  /**
+   * Commands of one aggregate decided ahead of their commits: while an append is in flight, up to
+   * this many commands behind it are decided against the state it leads to and committed right
+   * after it (answers are those of one-by-one execution). 1 = one commit at a time. Default 32.
+   */
+  readonly pipelineDepth?: number;
   /** Most commands admitted and not yet answered; more get OVERLOADED. Default 4,096. */
   readonly maxInFlight?: number;
   /** Largest request body in bytes. Default 65,536. */

@@ -12,7 +12,7 @@ import { CommandIntake } from './command-intake.js';
 import { CommitTimes } from './commit-times.js';
 import { CrashPoint, crashPoint } from './crash-point.js';
 import { GroupCommitter } from './group-committer.js';
-import { handleCommand, type AdmittedCommand } from './handle-command.js';
+import type { AdmittedCommand } from './handle-command.js';
 import { handleTimer, type TimerHandlerContext } from './handle-timer.js';
 import { OutboxRelay } from './outbox-relay.js';
 import { StaticOwnership, type PartitionOwnership } from './ownership.js';
@@ -294,11 +294,11 @@ export class Worker {
     return dropped;
   }
 
-  /** Run an admitted command on its aggregate's actor, after the commands queued before it. */
+  /** Run an admitted command on its aggregate's actor, decided after the commands queued before it (pipelined). */
   #dispatch(admitted: AdmittedCommand, aggregate: AnyAggregate, partition: number): Promise<CommandReply> {
     const streamId = streamIdOf(aggregate.type, admitted.request.id);
     const actor = this.#actors.get(streamId, () => new AggregateActor(aggregate, admitted.request.id, streamId, partition));
-    return new Promise((resolve, reject) => actor.enqueue(() => handleCommand(this.#handler, actor, admitted).then(resolve, reject)));
+    return actor.submit(this.#handler, admitted, this.#options.pipelineDepth ?? 32);
   }
 
   /** Fire a due timer on its aggregate's actor, after the commands queued before it; false when it must wait. */
