@@ -178,6 +178,7 @@ export async function runE2eBench(options: E2eBenchOptions = {}): Promise<Figure
 
     for (const p of paths) await closedLoop(sends.get(p)!, 16, turnstiles, Math.min(1_000, ms)); // warm-up
     const samples = new Map<string, Measurement[]>();
+    const hotSamples: Array<{ hot: LoopMeasurement; spread: LoopMeasurement }> = [];
     for (let r = 1; r <= repeats; r++) {
       for (const c of concurrencies) {
         // Interleave the paths so drift on a shared machine hits every figure alike.
@@ -204,8 +205,31 @@ export async function runE2eBench(options: E2eBenchOptions = {}): Promise<Figure
       }
     }
 
+    // One hot aggregate: 64 clients on one turnstile, against 64 clients on a turnstile each, same worker.
+    const e2eSend = sends.get('e2e');
+    if (e2eSend !== undefined) {
+      for (let r = 1; r <= repeats; r++) {
+        const hot = await hotLoop(e2eSend, HOT_CLIENTS, ms);
+        const spread = await closedLoop(e2eSend, HOT_CLIENTS, HOT_CLIENTS, ms);
+        hotSamples.push({ hot, spread });
+        log(`round ${r}/${repeats}  hot aggregate (${HOT_CLIENTS} clients on 1) ${hot.rate.toFixed(0)} cmd/s p99 ${hot.p99.toFixed(2)} ms; spread (${HOT_CLIENTS} on ${HOT_CLIENTS}) ${spread.rate.toFixed(0)} cmd/s p99 ${spread.p99.toFixed(2)} ms`);
+      }
+    }
+
     const figures: Figure[] = [];
-    let failures = 0;
+    if (hotSamples.length > 0) {
+      const med = (f: (s: { hot: LoopMeasurement; spread: LoopMeasurement }) => number): number => median(hotSamples.map(f));
+      const spreadRate = med((s) => s.spread.rate);
+      const spreadP99 = med((s) => s.spread.p99);
+      const spreadName = `spread: ${HOT_CLIENTS} clients on ${HOT_CLIENTS} turnstiles`;
+      figures.push(
+        figure(`${spreadName} cmd/s`, spreadRate, 'cmd/s'),
+        figure(`${spreadName} p99`, spreadP99, 'ms'),
+        figure(`hot: ${HOT_CLIENTS} clients on 1 turnstile cmd/s`, med((s) => s.hot.rate), 'cmd/s', `${spreadName} cmd/s`, med((s) => s.hot.rate) / spreadRate),
+        figure(`hot: ${HOT_CLIENTS} clients on 1 turnstile p99`, med((s) => s.hot.p99), 'ms', `${spreadName} p99`, med((s) => s.hot.p99) / spreadP99),
+      );
+    }
+    let failures = hotSamples.reduce((n, s) => n + s.hot.failures + s.spread.failures, 0);
     for (const c of concurrencies) {
       const med = (p: E2ePath): Measurement | undefined => {
         const list = samples.get(`${p}@${c}`);
@@ -263,6 +287,27 @@ export async function runE2eBench(options: E2eBenchOptions = {}): Promise<Figure
   }
 }
 
+/** Clients of the hot-aggregate measurement. */
+const HOT_CLIENTS = 64;
+
+/** `lanes` closed loops all sending to turnstile 0: one hot aggregate. */
+async function hotLoop(send: Send, lanes: number, ms: number): Promise<LoopMeasurement> {
+  const latencies: number[] = [];
+  let failures = 0;
+  const start = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: lanes }, async (_, lane) => {
+      for (let k = 0; elapsedMs(start) < ms; k++) {
+        const began = process.hrtime.bigint();
+        if (!(await send(0, lane + k))) failures += 1;
+        latencies.push(elapsedMs(began));
+      }
+    }),
+  );
+  const { p50, p99 } = summarizeLatencies(latencies);
+  return { rate: latencies.length / (elapsedMs(start) / 1000), p50, p99, failures };
+}
+
 /**
  * The issue's targets (reported, never asserted): at `inFlight` (256), e2e ≥ 0.6 × bare group-commit
  * throughput, ≥ 0.4 × NATS echo throughput, p99 ≤ 2 × bare p99; at 1 in flight, e2e p50 ≤ NATS echo
@@ -278,6 +323,10 @@ export function targetLines(figures: readonly Figure[], inFlight = 256): string[
   if (vsEcho?.ratio != null) lines.push(`target e2e ≥ 0.4 × NATS echo throughput at ${inFlight} in flight: ×${vsEcho.ratio} — ${verdict(vsEcho.ratio >= 0.4)}`);
   const p99 = get(`e2e turnstile p99, ${inFlight} in flight`);
   if (p99?.ratio != null) lines.push(`target e2e p99 ≤ 2 × bare p99 at ${inFlight} in flight: ×${p99.ratio} — ${verdict(p99.ratio <= 2)}`);
+  const hot = get(`hot: ${HOT_CLIENTS} clients on 1 turnstile cmd/s`);
+  if (hot?.ratio != null) lines.push(`target hot aggregate ≥ 0.8 × spread throughput (${HOT_CLIENTS} clients): ×${hot.ratio} — ${verdict(hot.ratio >= 0.8)}`);
+  const hotP99 = get(`hot: ${HOT_CLIENTS} clients on 1 turnstile p99`);
+  if (hotP99?.ratio != null) lines.push(`target hot aggregate p99 ≤ 2 × spread p99: ×${hotP99.ratio} — ${verdict(hotP99.ratio <= 2)}`);
   const p50 = get('e2e turnstile p50, 1 in flight');
   const echo = get('nats echo p50, 1 in flight');
   const insert = get('postgres insert p50, 1 in flight');
