@@ -1,7 +1,8 @@
 // The dashboard of the embedded demo (RATCHET_DEMO_INFRA=embedded: PGlite and the in-process
 // transport in one process) in headless Chromium: it must say "not distributed", disable the worker
 // buttons with the reason instead of showing ones that fail silently, and load with no console
-// error and no failed request (the favicon's 404 was the only one).
+// error and no failed request (the favicon's 404 was the only one). The technician dispatch runs in
+// it too, on the store's feed.
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -51,6 +52,19 @@ describe('dashboard of the embedded demo', () => {
     await expect.poll(() => page.locator('#workers .worker').count(), { timeout: 20_000 }).toBe(1);
     expect(await page.locator('#workers button.kill').count()).toBe(0);
   }, 60_000);
+
+  it('runs the technician dispatch too (one runner on the feed): three ineffective pushes call a station', async () => {
+    await expect.poll(() => page.locator('#processes tr td:first-child').allTextContents(), { timeout: 20_000 }).toEqual(['technician-dispatch']);
+    const id = `embedded-${Date.now().toString(36)}`;
+    await page.fill('#turnstile-id', id);
+    await page.click('button[data-command="install"]');
+    await expect.poll(() => page.locator(`.cell[data-id="${id}"]`).getAttribute('data-state'), { timeout: 20_000 }).toBe('locked');
+    for (let i = 1; i <= 3; i += 1) {
+      await page.click('#push-arm');
+      await expect.poll(() => page.locator('#command-result').textContent(), { timeout: 20_000 }).toMatch(new RegExp(`^ok: armPushedIneffectively → locked v${i + 1}`));
+    }
+    await expect.poll(() => page.locator('#stations .station', { has: page.locator(`xpath=self::*[contains(@title, "last call for ${id}")]`) }).count(), { timeout: 30_000 }).toBe(1);
+  }, 90_000);
 
   it('serves its favicon, and the page has no console error and no failed request', async () => {
     expect(await page.locator('link[rel="icon"]').getAttribute('href')).toBe('/favicon.svg');

@@ -101,7 +101,13 @@ export async function runProcessBatch(ctx: BatchContext, events: readonly Record
   // A lost connection drops the locks: stop sending at once (the commit will fail anyway).
   const stop = new AbortController();
   const abort = (): void => stop.abort();
-  client?.on('error', abort);
+  // (pg clients are event emitters; a single-connection pool's stand-in may not be.)
+  const watch = (c: pg.PoolClient | undefined, on: boolean): void => {
+    const emitter = c as unknown as { on?: (e: string, f: () => void) => void; off?: (e: string, f: () => void) => void } | undefined;
+    if (on) emitter?.on?.('error', abort);
+    else emitter?.off?.('error', abort);
+  };
+  watch(client, true);
   ctx.signal.addEventListener('abort', abort);
   let broken = false;
   let open = false;
@@ -235,7 +241,7 @@ export async function runProcessBatch(ctx: BatchContext, events: readonly Record
     report.parked = [...parkedAt.values()];
     if (client === undefined) {
       client = await ctx.pool.connect();
-      client.on('error', abort);
+      watch(client, true);
       await client.query('BEGIN');
       open = true;
     }
@@ -262,7 +268,7 @@ export async function runProcessBatch(ctx: BatchContext, events: readonly Record
     throw error;
   } finally {
     ctx.signal.removeEventListener('abort', abort);
-    client?.off('error', abort);
+    watch(client, false);
     client?.release(broken || stop.signal.aborted);
   }
 }

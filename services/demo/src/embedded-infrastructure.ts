@@ -4,6 +4,7 @@ import { startDashboard, ReadModel } from '@ratchet/dashboard';
 import { createPglitePool, InProcessNats } from '@ratchet/embedded';
 import { createPostgresEventStore } from '@ratchet/event-store-postgres';
 import { startGateway } from '@ratchet/gateway';
+import { createProcessRunner } from '@ratchet/process/runner';
 import { createProjector, type Projector } from '@ratchet/projector';
 import { createWorker, type Worker } from '@ratchet/worker';
 import type { Logger } from 'pino';
@@ -82,7 +83,18 @@ export async function startEmbeddedInfrastructure(options: StartEmbeddedOptions)
         cleanups.push(() => p.stop());
         projector = p;
       }
-      log.info({ worker: WORKER_ID, projector: projector !== undefined }, 'embedded worker and projector (feed mode) started');
+      if (app.processes.length > 0) {
+        // Process managers follow the feed too: one runner, so it holds no transaction while its
+        // commands are answered (PGlite has one connection, which the worker needs for them).
+        const client = await connectClient({ connection: bus.connect('processes'), timeoutMs: 20_000 });
+        const runner = createProcessRunner({ source: 'feed', client, store, pool, processes: app.processes, logger: log.child({ component: 'processes' }) });
+        await runner.start();
+        cleanups.push(async () => {
+          await runner.stop(5_000);
+          await client.close();
+        });
+      }
+      log.info({ worker: WORKER_ID, projector: projector !== undefined, processes: app.processes.map((p) => p.name) }, 'embedded worker, projector and processes (feed mode) started');
       return 1;
     },
     connectClient: () => connectClient({ connection: bus.connect('client'), timeoutMs: 20_000 }),
