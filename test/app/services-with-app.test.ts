@@ -99,7 +99,7 @@ describe('worker, projector and dashboard services with RATCHET_APP', () => {
     const state = async (): Promise<Record<string, unknown>> => (await (await fetch(`${url}/api/state`)).json()) as Record<string, unknown>;
     await waitFor(async () => (await state())['aggregates'] !== undefined, { what: 'a first refresh', timeoutMs: 20_000 });
     const s = await state();
-    expect(s['app']).toEqual({ name: 'counter', aggregateTypes: ['counter'], turnstile: false });
+    expect(s['app']).toEqual({ name: 'counter', aggregateTypes: ['counter'], turnstile: false, stations: false, processes: [] });
     expect(s['aggregates']).toEqual([{ type: 'counter', instances: 1, events: 2 }]);
     expect(s['rows']).toEqual([]);
     expect(s).not.toHaveProperty('totals');
