@@ -16,6 +16,12 @@ export interface PartitionStore {
    */
   tryClaimPartition(partition: number, claim: PartitionClaim): Promise<number | null>;
   /**
+   * Take a partition from an owner proven gone (its NATS connection closed), without waiting for its
+   * lease: bump the epoch only if `from.owner` still holds it at `from.epoch`. Resolves the new epoch,
+   * or null when refused (released, re-claimed or stolen meanwhile).
+   */
+  stealPartition(partition: number, claim: PartitionClaim, from: { readonly owner: string; readonly epoch: number }): Promise<number | null>;
+  /**
    * Extend the lease of every listed partition that `holder` still holds at the listed epoch, to
    * `leaseMs` from now (Postgres's clock). Resolves the partitions renewed; a missing one was claimed by another.
    */
@@ -58,6 +64,22 @@ export function partitionStore(query: StoreQuery, s: string): PartitionStore {
     const epoch = res.rows[0]?.epoch;
     return epoch === null || epoch === undefined ? null : Number(epoch);
   },
+  async stealPartition(partition, claim, from) {
+    checkInt(partition, 'partition', 0);
+    checkText(claim.owner, 'owner');
+    checkText(claim.holder, 'holder');
+    checkInt(claim.leaseMs, 'leaseMs', 1);
+    checkText(from.owner, 'from.owner');
+    checkInt(from.epoch, 'from.epoch', 1, Number.MAX_SAFE_INTEGER);
+    const res = await query<{ epoch: string | null }>(
+      'stealPartition',
+      `SELECT ${s}.steal_partition($1, $2, $3, $4, $5, $6) AS epoch`,
+      [partition, claim.owner, claim.holder, claim.leaseMs, from.owner, from.epoch],
+    );
+    const epoch = res.rows[0]?.epoch;
+    return epoch === null || epoch === undefined ? null : Number(epoch);
+  },
+
   async renewPartitionLeases(renewal) {
     checkText(renewal.holder, 'holder');
     checkInt(renewal.leaseMs, 'leaseMs', 1);

@@ -4,6 +4,7 @@ import { appendBatchSql } from './append-batch.sql.js';
 import { appendOneSql } from './append-one.sql.js';
 import { duplicateOutcomeSql } from './duplicate-outcome.sql.js';
 import { refuseEventChangeSql } from './refuse-event-change.sql.js';
+import { stealPartitionSql } from './steal-partition.sql.js';
 import { tryClaimPartitionSql } from './try-claim-partition.sql.js';
 
 /** Every function of the store's schema as it is live after the last migration, by name. */
@@ -13,5 +14,6 @@ export const LIVE_FUNCTIONS: readonly LiveFunction[] = [
   appendOneSql,
   duplicateOutcomeSql,
   refuseEventChangeSql,
+  stealPartitionSql,
   tryClaimPartitionSql,
 ];

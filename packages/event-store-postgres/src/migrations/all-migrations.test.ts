@@ -19,6 +19,7 @@ const SHIPPED: ReadonlyArray<readonly [version: number, sha256: string]> = [
   [7, '94d757be10910b848bb5d70a519127a543c26e9e596f492607b9f3ae4974961c'],
   [8, 'ad3ac5fffbdbe544310cd5ed74ffc0e324bc8471f8503ec8eafab0f4f04c45a0'],
   [9, 'e566df8a972234ae2d6bfc4a1659b572f4b626a0f5e434f3d492cc934ab24379'],
+  [10, '9164f1637e631d62237e438c9ed301142dadd02a0f7f1c938cf4f33be3492b23'],
 ];
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');

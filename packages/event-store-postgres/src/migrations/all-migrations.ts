@@ -8,6 +8,7 @@ import { migration006 } from './006-append-batch-advisory-fence-locks.js';
 import { migration007 } from './007-partition-leases.js';
 import { migration008 } from './008-full-variable-names.js';
 import { migration009 } from './009-timers.js';
+import { migration010 } from './010-steal-partition.js';
 
 /** Every migration, in order. Append only: a shipped migration is text that never changes. */
 export const MIGRATIONS: readonly Migration[] = [
@@ -20,4 +21,5 @@ export const MIGRATIONS: readonly Migration[] = [
   migration007,
   migration008,
   migration009,
+  migration010,
 ];
