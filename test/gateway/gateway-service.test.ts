@@ -38,7 +38,7 @@ describe('services/gateway', () => {
       readyMessage: 'gateway ready',
       env: { NATS_URL: w.natsServer.url, DATABASE_URL: w.db.url, HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'info' },
     });
-    expect(gateway.ready['waitFor']).toEqual(['turnstile']);
+    expect(gateway.ready['waitFor']).toEqual(['turnstile', 'stations']);
     const base = `http://127.0.0.1:${String(gateway.ready['httpPort'])}`;
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
 
