@@ -48,6 +48,8 @@ export class ProcessFollower {
   #phase: ProcessPhase = 'starting';
   #lagEvents = 0;
   #loop: Promise<void> | undefined;
+  /** The batch in progress: batches of one follower (followed, retried) run one after another. */
+  #applying: Promise<unknown> = Promise.resolve();
 
   constructor(process: AnyProcess, settings: FollowerSettings, batch: Omit<BatchContext, 'signal'>) {
     this.process = process;
@@ -77,6 +79,7 @@ export class ProcessFollower {
     const timer = setTimeout(() => this.#hardStop.abort(), drainMs);
     try {
       await this.#loop;
+      await this.#applying; // a retry of parked events may still be running
     } finally {
       clearTimeout(timer);
     }
@@ -84,8 +87,17 @@ export class ProcessFollower {
     this.#phase = 'stopped';
   }
 
-  /** Run a batch: the one way events reach the process (followed, or retried from parked). */
-  async apply(events: readonly RecordedEvent[], options: BatchOptions = {}): Promise<BatchReport> {
+  /**
+   * Run a batch: the one way events reach the process (followed, or retried from parked). One at a
+   * time per follower — in feed mode the batches take no locks, so they must not overlap.
+   */
+  apply(events: readonly RecordedEvent[], options: BatchOptions = {}): Promise<BatchReport> {
+    const run = this.#applying.then(() => this.#apply(events, options));
+    this.#applying = run.catch(() => undefined);
+    return run;
+  }
+
+  async #apply(events: readonly RecordedEvent[], options: BatchOptions): Promise<BatchReport> {
     const m = this.#s.metrics;
     const label = { process: this.process.name };
     const end = m.batchSeconds.startTimer(label);
