@@ -5,3 +5,5 @@ export { parseMemberRecord } from './member-record.js';
 export type { MemberRecord } from './member-record.js';
 export { describeCluster } from './describe-cluster.js';
 export type { ClusterMemberView, ClusterView, PartitionView } from './describe-cluster.js';
+export { livenessSubject, natsPeerLiveness } from './peer-liveness.js';
+export type { PeerLiveness } from './peer-liveness.js';

@@ -2,6 +2,7 @@ import type { Fence } from '@ratchet/event-store-postgres';
 import type { Logger } from 'pino';
 import type { PartitionOwnership } from './ownership.js';
 import type { PartitionLeases } from './partition-leases.js';
+import { PeerWatch, type PeerProbe } from './peer-watch.js';
 
 /** What the ownership needs from membership (the cluster package's Membership fits). */
 export interface MembershipView {
@@ -44,6 +45,14 @@ export interface ClusterOwnershipOptions {
   readonly handoverTimeoutMs?: number;
   /** Called after every ownership change (for metrics). */
   readonly onMove?: (kind: 'acquired' | 'released' | 'lost', partition: number) => void;
+  /**
+   * Asks NATS whether peers' connections are up: a member whose connection closed loses its
+   * partitions at once (stolen under the epoch seen) instead of after its key and lease expire.
+   * Default none: failover waits for the member TTL and the lease.
+   */
+  readonly peers?: PeerProbe;
+  /** How often peers are asked (ms). Default 250. */
+  readonly peerCheckIntervalMs?: number;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
@@ -71,10 +80,22 @@ export class ClusterOwnership implements PartitionOwnership {
   #moves = 0;
   /** Partitions served here (claimed and subscribed), a subset of what the leases hold until a release completes. */
   readonly #served = new Set<number>();
+  readonly #peers: PeerWatch | undefined;
 
   constructor(options: ClusterOwnershipOptions) {
     this.#o = options;
     this.#leases = options.leases;
+    this.#peers =
+      options.peers === undefined
+        ? undefined
+        : new PeerWatch({
+            self: options.workerId,
+            probe: options.peers,
+            members: () => this.#members,
+            onChange: () => this.#poke(),
+            intervalMs: options.peerCheckIntervalMs,
+            logger: options.logger,
+          });
   }
 
   /** Partitions this worker serves now, with their epochs. */
@@ -126,6 +147,7 @@ export class ClusterOwnership implements PartitionOwnership {
       this.#poke();
     });
     this.#members = this.#o.membership.members();
+    this.#peers?.start();
     this.#dirty = true;
     this.#loop = this.#run();
   }
@@ -138,6 +160,7 @@ export class ClusterOwnership implements PartitionOwnership {
     await this.#loop;
     for (const partition of [...this.#served]) await this.#release(partition);
     await this.#leases.stop();
+    await this.#peers?.stop();
   }
 
   async releaseAll(): Promise<void> {
@@ -176,9 +199,16 @@ export class ClusterOwnership implements PartitionOwnership {
     }
   }
 
+  /** The members whose connection is not known to be gone. */
+  #alive(): readonly string[] {
+    const gone = this.#peers?.gone();
+    return gone === undefined || gone.size === 0 ? this.#members : this.#members.filter((m) => !gone.has(m));
+  }
+
   async #reconcile(): Promise<void> {
     const me = this.#o.workerId;
-    const members = this.#members.includes(me) || this.#members.length === 0 ? this.#members : [...this.#members, me].sort();
+    const alive = this.#alive();
+    const members = alive.includes(me) || alive.length === 0 ? alive : [...alive, me].sort();
     this.#target = this.#o.assign(members, this.#o.partitionCount);
     // Release first, so partitions flow to their new owners while we take ours.
     for (const partition of [...this.#served]) {
@@ -196,10 +226,12 @@ export class ClusterOwnership implements PartitionOwnership {
     while (pending.length > 0 && this.#running && !this.#dirty) {
       const rows = await this.#o.store.partitionEpochs();
       const holder = new Map(rows.map((r) => [r.partition, r.owner]));
+      const epochOf = new Map(rows.map((r) => [r.partition, r.epoch]));
+      const gone = this.#peers?.gone() ?? new Set<string>();
       handedOver ??= new Set(
         pending.filter((p) => {
           const owner = holder.get(p) ?? null;
-          return owner !== null && owner !== me && this.#members.includes(owner);
+          return owner !== null && owner !== me && alive.includes(owner);
         }),
       );
       const next: number[] = [];
@@ -208,8 +240,10 @@ export class ClusterOwnership implements PartitionOwnership {
         const current = holder.get(partition) ?? null;
         // Wait for a live previous owner to finish and release; a dead or absent one is not waited
         // for. Either way Postgres grants the claim only once the previous holder's lease is over.
-        const free = current === null || current === me || !this.#members.includes(current) || Date.now() >= deadline;
-        if (!free || !(await this.#acquire(partition))) {
+        const free = current === null || current === me || !alive.includes(current) || Date.now() >= deadline;
+        // An owner whose NATS connection is gone cannot answer: its partitions are stolen under the epoch seen.
+        const from = current !== null && current !== me && gone.has(current) ? { owner: current, epoch: epochOf.get(partition) ?? 0 } : undefined;
+        if (!free || !(await this.#acquire(partition, from))) {
           next.push(partition);
           continue;
         }
@@ -220,15 +254,15 @@ export class ClusterOwnership implements PartitionOwnership {
     }
   }
 
-  /** Claim `partition`; false while the previous holder's lease still runs. */
-  async #acquire(partition: number): Promise<boolean> {
-    const epoch = await this.#leases.claim(partition);
+  /** Claim `partition` (or steal it from an owner proven gone); false while the previous holder's lease still runs. */
+  async #acquire(partition: number, from?: { readonly owner: string; readonly epoch: number }): Promise<boolean> {
+    const epoch = from === undefined || from.epoch < 1 ? await this.#leases.claim(partition) : await this.#leases.steal(partition, from);
     if (epoch === null) return false;
     this.#served.add(partition);
     this.#moves += 1;
     this.#host?.serve(partition);
     this.#o.onMove?.('acquired', partition);
-    this.#o.logger.info({ partition, epoch }, 'partition acquired');
+    this.#o.logger.info({ partition, epoch, ...(from === undefined ? {} : { stolenFrom: from.owner }) }, 'partition acquired');
     return true;
   }
 

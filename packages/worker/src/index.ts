@@ -27,4 +27,6 @@ export type { LeaseStore, PartitionLeasesOptions } from './partition-leases.js';
 export { WorkerMetrics } from './worker-metrics.js';
 export { CrashPoint } from './crash-point.js';
 export { ClusterOwnership } from './cluster-ownership.js';
+export { PeerWatch } from './peer-watch.js';
+export type { PeerProbe, PeerWatchOptions } from './peer-watch.js';
 export type { ClusterOwnershipOptions, EpochStore, MembershipView, PartitionHost } from './cluster-ownership.js';

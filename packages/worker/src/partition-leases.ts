@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 /** The store calls that leases make: Postgres holds every lease and decides every claim. */
 export interface LeaseStore {
   tryClaimPartition(partition: number, claim: PartitionClaim): Promise<number | null>;
+  stealPartition(partition: number, claim: PartitionClaim, from: { readonly owner: string; readonly epoch: number }): Promise<number | null>;
   renewPartitionLeases(renewal: PartitionLeaseRenewal): Promise<number[]>;
   releasePartition(partition: number, owner: string, epoch: number): Promise<boolean>;
 }
@@ -32,6 +33,12 @@ export interface PartitionLeasesOptions {
   readonly now?: () => number;
   /** Wall clock in ms, compared with the monotonic one to notice a suspended host. Default `Date.now`. */
   readonly wallNow?: () => number;
+  /**
+   * Identifies this process's NATS connection; when it changes (a reconnect), the leases do not hold
+   * until a renewal started on the new connection succeeds — a partition may have been taken from
+   * this worker while it was away from NATS (see `stealPartition`). Default: never changes.
+   */
+  readonly connectionId?: () => string | undefined;
 }
 
 interface Held {
@@ -63,6 +70,9 @@ export class PartitionLeases {
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #wallNow: () => number;
+  readonly #connectionId: () => string | undefined;
+  /** The connection the latest claim or successful renewal was sent on. */
+  #connection: string | undefined;
   readonly #held = new Map<number, Held>();
   #timer: NodeJS.Timeout | undefined;
   #renewing: Promise<void> | undefined;
@@ -89,6 +99,8 @@ export class PartitionLeases {
     this.#log = options.logger;
     this.#now = options.now ?? (() => performance.now());
     this.#wallNow = options.wallNow ?? Date.now;
+    this.#connectionId = options.connectionId ?? (() => undefined);
+    this.#connection = this.#connectionId();
   }
 
   /** Partitions held now, with their epochs. */
@@ -125,7 +137,7 @@ export class PartitionLeases {
     const held = this.#held.get(partition);
     if (held === undefined) return false;
     const now = this.#now();
-    if (now < held.deadline && !this.#suspended(now)) return true;
+    if (now < held.deadline && !this.#suspended(now) && this.#connectionId() === this.#connection) return true;
     this.#refusals += 1;
     this.#refusedInLapse += 1;
     if (this.#lapsedSince === undefined) {
@@ -138,9 +150,21 @@ export class PartitionLeases {
 
   /** Claim `partition` with a lease; resolves its epoch, or null while another holder's lease runs. */
   async claim(partition: number): Promise<number | null> {
+    return this.#take(partition, (claim) => this.#store.tryClaimPartition(partition, claim));
+  }
+
+  /** Take `partition` from `from.owner`, proven gone, at the epoch seen; null when refused (it moved meanwhile). */
+  async steal(partition: number, from: { readonly owner: string; readonly epoch: number }): Promise<number | null> {
+    return this.#take(partition, (claim) => this.#store.stealPartition(partition, claim, from));
+  }
+
+  async #take(partition: number, take: (claim: PartitionClaim) => Promise<number | null>): Promise<number | null> {
     const sentAt = this.#now();
-    const epoch = await this.#store.tryClaimPartition(partition, { owner: this.#owner, holder: this.holder, leaseMs: this.leaseMs });
+    const connection = this.#connectionId();
+    const epoch = await take({ owner: this.#owner, holder: this.holder, leaseMs: this.leaseMs });
     if (epoch === null) return null;
+    // Claimed on another connection than the leases were last renewed on: the next renewal revalidates them all.
+    if (connection !== this.#connection) this.renewSoon();
     this.#held.set(partition, { epoch, deadline: sentAt + this.leaseMs - this.#marginMs });
     return epoch;
   }
@@ -197,6 +221,7 @@ export class PartitionLeases {
     // Leases already over when this renewal starts: the process was paused or renewals failed.
     const lapsedAt = Math.min(...[...this.#held.values()].map((h) => h.deadline));
     const wallAt = this.#wallNow();
+    const connection = this.#connectionId();
     let renewed: number[];
     try {
       renewed = await this.#store.renewPartitionLeases({ holder: this.holder, leaseMs: this.leaseMs, partitions: sent });
@@ -208,6 +233,7 @@ export class PartitionLeases {
     if (this.#failing) this.#log.info('partition lease renewals recovered');
     this.#failing = false;
     this.#clockOffset = wallAt - sentAt;
+    this.#connection = connection;
     const ok = new Set(renewed);
     for (const { partition, epoch } of sent) {
       const held = this.#held.get(partition);

@@ -4,6 +4,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { CommandTransport } from '@ratchet/transport-nats';
 import type { Logger } from 'pino';
 import type { MembershipView } from './cluster-ownership.js';
+import type { PeerProbe } from './peer-watch.js';
 import type { GroupCommitterOptions } from './group-committer.js';
 import type { PartitionOwnership } from './ownership.js';
 import type { WorkerMetrics } from './worker-metrics.js';
@@ -92,6 +93,15 @@ export interface WorkerClusterOptions {
   readonly movesPerSecond?: number;
   /** How long to wait for a live previous owner to release before trying to claim (ms); the claim still waits for its lease. Default 5,000. */
   readonly handoverTimeoutMs?: number;
+  /**
+   * Asks NATS whether peers' connections are up (`natsPeerLiveness(nc)` from @ratchet/cluster): a
+   * member whose connection closed (SIGKILL, OOM) loses its partitions at once, stolen under the
+   * epoch seen, for failover in well under a second; this worker also answers on its own liveness
+   * subject, and its leases hold only on the NATS connection they were renewed on. Default none.
+   */
+  readonly peers?: PeerProbe;
+  /** How often peers are asked (ms). Default 250. */
+  readonly peerCheckIntervalMs?: number;
 }
 
 /** Counters a test or a status page can read. */

@@ -96,6 +96,7 @@ export class Worker {
       owner: this.id,
       leaseMs: options.partitionLeaseMs,
       logger: this.#log,
+      ...(options.cluster?.peers === undefined ? {} : { connectionId: () => options.cluster!.peers!.connectionId() }),
       onLost: (partition) => {
         this.#log.warn({ partition }, 'partition lease lost: another worker holds a newer epoch');
         this.#partitionLost(partition);
@@ -228,6 +229,8 @@ export class Worker {
         logger: this.#log,
         movesPerSecond: options.cluster.movesPerSecond,
         handoverTimeoutMs: options.cluster.handoverTimeoutMs,
+        ...(options.cluster.peers === undefined ? {} : { peers: options.cluster.peers }),
+        ...(options.cluster.peerCheckIntervalMs === undefined ? {} : { peerCheckIntervalMs: options.cluster.peerCheckIntervalMs }),
         onMove: (kind) => {
           this.metrics.partitionMoves.inc({ kind });
           this.metrics.partitionsOwned.set(this.#intake.served().length);

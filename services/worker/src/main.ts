@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
 import type { App } from '@ratchet/app';
 import { loadApp } from '@ratchet/app/load';
-import { assignPartitions, createMembership, describeCluster, type Membership } from '@ratchet/cluster';
+import { assignPartitions, createMembership, describeCluster, natsPeerLiveness, type Membership } from '@ratchet/cluster';
 import { RatchetError } from '@ratchet/core';
 import { createPostgresEventStore } from '@ratchet/event-store-postgres';
 import { exitWithParent, loadConfig, onShutdown, retryAtStart, startOpsServer } from '@ratchet/ops';
@@ -96,6 +96,7 @@ worker = createWorker({
           assign: assignPartitions,
           movesPerSecond: config.MOVES_PER_SECOND,
           handoverTimeoutMs: config.HANDOVER_TIMEOUT_MS,
+          ...(config.FAST_FAILOVER ? { peers: natsPeerLiveness(nats), peerCheckIntervalMs: config.PEER_CHECK_INTERVAL_MS } : {}),
         },
       }),
   snapshotEvery: config.SNAPSHOT_EVERY,

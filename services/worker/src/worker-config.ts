@@ -15,6 +15,9 @@ export const WorkerConfigSchema = z.object({
   MEMBER_TTL_MS: envInt(200, 5_000),
   MOVES_PER_SECOND: envInt(1, 32),
   HANDOVER_TIMEOUT_MS: envInt(0, 5_000),
+  /** Take a crashed member's partitions as soon as NATS says its connection is gone, not after its TTL and lease. */
+  FAST_FAILOVER: envBool(true),
+  PEER_CHECK_INTERVAL_MS: envInt(50, 250),
   /** Partition lease (ms); default MEMBER_TTL_MS, so a crashed member's leases are over when it leaves the member set. */
   PARTITION_LEASE_TTL_MS: z.coerce.number().int().min(250).optional(),
   HTTP_PORT: envInt(0, 8080).pipe(z.number().max(65535)),

@@ -1,0 +1,105 @@
+import type { Logger } from 'pino';
+
+/** Asks NATS whether peers' connections are up (the cluster package's `natsPeerLiveness` fits). */
+export interface PeerProbe {
+  /** Answer on this worker's liveness subject until the returned function is called. */
+  listen(workerId: string): () => Promise<void>;
+  /** True only when nobody listens for `workerId` any more: its NATS connection is gone. */
+  isGone(workerId: string): Promise<boolean>;
+  /** Changes whenever this process's own NATS connection is replaced. */
+  connectionId(): string | undefined;
+}
+
+/** Options of {@link PeerWatch}. */
+export interface PeerWatchOptions {
+  readonly self: string;
+  readonly probe: PeerProbe;
+  /** The members to watch (membership's view). */
+  readonly members: () => readonly string[];
+  /** Called when a member is found gone or back. */
+  readonly onChange: () => void;
+  /** How often peers are asked (ms). Default 250. */
+  readonly intervalMs?: number;
+  /** After this worker's own reconnect, how long to wait before judging peers (ms): they may be reconnecting too. Default 2,000. */
+  readonly settleMs?: number;
+  readonly logger: Logger;
+}
+
+/**
+ * Finds members whose NATS connection is gone (SIGKILL, OOM, a closed socket) long before their
+ * membership key expires: each member answers on its liveness subject, and NATS answers "no
+ * responders" the moment a connection closes. A member gone on two looks in a row is reported;
+ * a member that answers again is taken back. Right after this worker's own reconnect (a NATS
+ * restart) nobody is judged for `settleMs`, since peers are reconnecting too.
+ */
+export class PeerWatch {
+  readonly #options: PeerWatchOptions;
+  readonly #gone = new Set<string>();
+  readonly #suspected = new Map<string, number>();
+  #stopListening: (() => Promise<void>) | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #running = false;
+  #connection: string | undefined;
+  #connectedAt = performance.now();
+
+  constructor(options: PeerWatchOptions) {
+    this.#options = options;
+  }
+
+  /** Members found gone (their connection closed) and not back since. */
+  gone(): ReadonlySet<string> {
+    return this.#gone;
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#stopListening = this.#options.probe.listen(this.#options.self);
+    this.#connection = this.#options.probe.connectionId();
+    this.#schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    clearTimeout(this.#timer);
+    await this.#stopListening?.();
+  }
+
+  #schedule(): void {
+    if (!this.#running) return;
+    this.#timer = setTimeout(() => void this.#look().finally(() => this.#schedule()), this.#options.intervalMs ?? 250);
+    this.#timer.unref();
+  }
+
+  async #look(): Promise<void> {
+    const { probe, self, logger } = this.#options;
+    const connection = probe.connectionId();
+    if (connection !== this.#connection) {
+      this.#connection = connection;
+      this.#connectedAt = performance.now();
+      this.#suspected.clear();
+    }
+    if (connection === undefined || performance.now() - this.#connectedAt < (this.#options.settleMs ?? 2_000)) return;
+    const peers = [...new Set([...this.#options.members(), ...this.#gone])].filter((m) => m !== self);
+    const answers = await Promise.all(peers.map(async (m) => [m, await probe.isGone(m).catch(() => false)] as const));
+    let changed = false;
+    for (const [member, gone] of answers) {
+      if (!gone) {
+        this.#suspected.delete(member);
+        if (this.#gone.delete(member)) {
+          logger.info({ member }, 'member answers on NATS again');
+          changed = true;
+        }
+        continue;
+      }
+      const looks = (this.#suspected.get(member) ?? 0) + 1;
+      this.#suspected.set(member, looks);
+      if (looks >= 2 && !this.#gone.has(member)) {
+        this.#gone.add(member);
+        logger.warn({ member }, 'member gone from NATS (no responders on its liveness subject): taking its partitions without waiting for its lease');
+        changed = true;
+      }
+    }
+    if (changed) this.#options.onChange();
+  }
+}
