@@ -65,7 +65,13 @@ function directSender(store: PostgresEventStore, aggregates: readonly AnyAggrega
   };
 }
 
-async function decideAndAppend(store: PostgresEventStore, aggregates: readonly AnyAggregate[], ...[commandId, c, trigger]: Parameters<CommandSender>): ReturnType<CommandSender> {
+async function decideAndAppend(
+  store: PostgresEventStore,
+  aggregates: readonly AnyAggregate[],
+  commandId: string,
+  c: Parameters<CommandSender>[1],
+  trigger: Parameters<CommandSender>[2],
+): ReturnType<CommandSender> {
   const aggregate = aggregates.find((a) => a.type === c.aggregateType)!;
   const streamId = `${c.aggregateType}/${c.aggregateId}`;
   const first = await store.findCommand(commandId);
