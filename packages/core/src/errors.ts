@@ -46,6 +46,14 @@ export const ErrorCode = {
   MALFORMED_EVENT: 'MALFORMED_EVENT',
   /** An app module could not be loaded: missing, failed on import, or its default export is not a valid app (`details.file`, `details.reason`). */
   APP_LOAD_FAILED: 'APP_LOAD_FAILED',
+  /** Time travel: the version or time asked for is outside the stream's history (`details`: streamId, the target, the stream's first and last). */
+  OUT_OF_RANGE: 'OUT_OF_RANGE',
+  /**
+   * A sealed sensitive value could not be opened: its subject's key is missing without a recorded
+   * forget, was wrapped by another master key, or does not open it (`details.reason`, `details.subject`).
+   * A forgotten subject is not an error: its values read as their placeholder.
+   */
+  SENSITIVE_DATA_UNREADABLE: 'SENSITIVE_DATA_UNREADABLE',
 } as const;
 
 /** One of the stable {@link ErrorCode} strings. */

@@ -30,4 +30,8 @@ export { schedule, unschedule, isScheduledCommand, isUnschedule, NO_TIMERS } fro
 export type { ScheduledCommand, TimerEffects, TimerStart, Unschedule } from './timers.js';
 export type { Rejection } from './rejection.js';
 export { deriveMachineVersion } from './machine-version.js';
+export { FORGOTTEN, isForgotten, sensitive, sensitiveMarkOf } from './sensitive.js';
+export type { SensitiveMark, SensitiveOptions, SubjectContext, SubjectOf } from './sensitive.js';
+export { hasSensitiveFields, sensitiveFieldsOf } from './sensitive-fields.js';
+export type { SensitiveField, SensitivePathStep } from './sensitive-fields.js';
 export { issuesFromZod, parseOrThrow } from './validation.js';

@@ -36,6 +36,10 @@ export const HTTP_STATUS = {
     MALFORMED_REPLY: 502,
     MALFORMED_EVENT: 500,
     APP_LOAD_FAILED: 500,
+    // Time travel's range error: never a command's answer, but a reader's (the dashboard's API) 404.
+    OUT_OF_RANGE: 404,
+    // A worker could not open a stored sensitive value (a key missing without a forget, the wrong master key).
+    SENSITIVE_DATA_UNREADABLE: 500,
     // Exhaustive on purpose: a new ErrorCode does not compile until it is given a status here.
   } satisfies Record<ErrorCode, number>,
   /** MALFORMED_REQUEST refined by `details.reason`: what is wrong with the HTTP request rather than the command. */
