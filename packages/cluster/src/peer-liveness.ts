@@ -19,8 +19,12 @@ export interface PeerLiveness {
   connectionId(): string | undefined;
 }
 
-/** Peer liveness over a NATS connection. */
-export function natsPeerLiveness(nc: NatsConnection, timeoutMs = 1_000): PeerLiveness {
+/**
+ * Peer liveness over a NATS connection. `timeoutMs` (default 250) bounds a request to a peer that
+ * answers nothing (stopped, or died with the request in flight): it then counts as not gone, and
+ * is asked again on the next look.
+ */
+export function natsPeerLiveness(nc: NatsConnection, timeoutMs = 250): PeerLiveness {
   return {
     listen(workerId) {
       const sub = nc.subscribe(livenessSubject(workerId), {

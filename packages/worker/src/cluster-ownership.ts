@@ -235,20 +235,37 @@ export class ClusterOwnership implements PartitionOwnership {
         }),
       );
       const next: number[] = [];
-      for (const partition of pending) {
-        if (!this.#running || this.#dirty) return;
+      const fromOf = (partition: number): { owner: string; epoch: number } | undefined => {
         const current = holder.get(partition) ?? null;
-        // Wait for a live previous owner to finish and release; a dead or absent one is not waited
-        // for. Either way Postgres grants the claim only once the previous holder's lease is over.
-        const free = current === null || current === me || !alive.includes(current) || Date.now() >= deadline;
         // An owner whose NATS connection is gone cannot answer: its partitions are stolen under the epoch seen.
-        const from = current !== null && current !== me && gone.has(current) ? { owner: current, epoch: epochOf.get(partition) ?? 0 } : undefined;
-        if (!free || !(await this.#acquire(partition, from))) {
+        return current !== null && current !== me && gone.has(current) ? { owner: current, epoch: epochOf.get(partition) ?? 0 } : undefined;
+      };
+      // Wait for a live previous owner to finish and release; a dead or absent one is not waited
+      // for. Either way Postgres grants the claim only once the previous holder's lease is over
+      // (or, for an owner proven gone, steals it under the epoch seen).
+      const free = pending.filter((p) => {
+        const current = holder.get(p) ?? null;
+        return current === null || current === me || !alive.includes(current) || Date.now() >= deadline;
+      });
+      next.push(...pending.filter((p) => !free.includes(p)));
+      // Orphans are taken at once, several claims at a time: nobody serves them.
+      const orphans = free.filter((p) => !handedOver!.has(p));
+      for (let i = 0; i < orphans.length && this.#running && !this.#dirty; i += 8) {
+        const batch = orphans.slice(i, i + 8);
+        const taken = await Promise.all(batch.map((p) => this.#acquire(p, fromOf(p))));
+        batch.forEach((p, j) => {
+          if (!taken[j]) next.push(p);
+        });
+      }
+      for (const partition of free.filter((p) => handedOver!.has(p))) {
+        if (!this.#running || this.#dirty) return;
+        if (!(await this.#acquire(partition, fromOf(partition)))) {
           next.push(partition);
           continue;
         }
-        if (handedOver.has(partition)) await sleep(perMove);
+        await sleep(perMove);
       }
+      if (!this.#running || this.#dirty) return;
       pending = next;
       if (pending.length > 0) await sleep(100);
     }

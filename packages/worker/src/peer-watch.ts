@@ -28,19 +28,20 @@ export interface PeerWatchOptions {
 /**
  * Finds members whose NATS connection is gone (SIGKILL, OOM, a closed socket) long before their
  * membership key expires: each member answers on its liveness subject, and NATS answers "no
- * responders" the moment a connection closes. A member gone on two looks in a row is reported;
+ * responders" the moment a connection closes. A member gone on two asks 50 ms apart is reported;
  * a member that answers again is taken back. Right after this worker's own reconnect (a NATS
  * restart) nobody is judged for `settleMs`, since peers are reconnecting too.
  */
 export class PeerWatch {
   readonly #options: PeerWatchOptions;
   readonly #gone = new Set<string>();
-  readonly #suspected = new Map<string, number>();
+  readonly #checking = new Set<string>();
   #stopListening: (() => Promise<void>) | undefined;
   #timer: NodeJS.Timeout | undefined;
   #running = false;
   #connection: string | undefined;
-  #connectedAt = performance.now();
+  /** When this worker's own connection last changed (a reconnect); never, at start. */
+  #connectedAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: PeerWatchOptions) {
     this.#options = options;
@@ -71,35 +72,42 @@ export class PeerWatch {
     this.#timer.unref();
   }
 
+  /** Start a check of every peer not being checked already; a hung check (a request to a process that just died) delays only its own peer. */
   async #look(): Promise<void> {
-    const { probe, self, logger } = this.#options;
+    const { probe, self } = this.#options;
     const connection = probe.connectionId();
     if (connection !== this.#connection) {
       this.#connection = connection;
       this.#connectedAt = performance.now();
-      this.#suspected.clear();
     }
     if (connection === undefined || performance.now() - this.#connectedAt < (this.#options.settleMs ?? 2_000)) return;
-    const peers = [...new Set([...this.#options.members(), ...this.#gone])].filter((m) => m !== self);
-    const answers = await Promise.all(peers.map(async (m) => [m, await probe.isGone(m).catch(() => false)] as const));
-    let changed = false;
-    for (const [member, gone] of answers) {
-      if (!gone) {
-        this.#suspected.delete(member);
-        if (this.#gone.delete(member)) {
-          logger.info({ member }, 'member answers on NATS again');
-          changed = true;
-        }
-        continue;
-      }
-      const looks = (this.#suspected.get(member) ?? 0) + 1;
-      this.#suspected.set(member, looks);
-      if (looks >= 2 && !this.#gone.has(member)) {
-        this.#gone.add(member);
-        logger.warn({ member }, 'member gone from NATS (no responders on its liveness subject): taking its partitions without waiting for its lease');
-        changed = true;
-      }
+    const peers = [...new Set([...this.#options.members(), ...this.#gone])].filter((m) => m !== self && !this.#checking.has(m));
+    for (const member of peers) {
+      this.#checking.add(member);
+      void this.#check(member).finally(() => this.#checking.delete(member));
     }
-    if (changed) this.#options.onChange();
+  }
+
+  /**
+   * Ask whether `member` is gone; one found gone is asked again 50 ms later (a one-off "no
+   * responders", e.g. a subscription being renewed, is not enough).
+   */
+  async #check(member: string): Promise<void> {
+    const { probe, logger } = this.#options;
+    const isGone = (): Promise<boolean> => probe.isGone(member).catch(() => false);
+    let gone = await isGone();
+    if (gone && !this.#gone.has(member)) {
+      await new Promise((r) => setTimeout(r, 50));
+      gone = await isGone();
+    }
+    if (!this.#running) return;
+    if (!gone && this.#gone.delete(member)) {
+      logger.info({ member }, 'member answers on NATS again');
+      this.#options.onChange();
+    } else if (gone && !this.#gone.has(member)) {
+      this.#gone.add(member);
+      logger.warn({ member }, 'member gone from NATS (no responders on its liveness subject): taking its partitions without waiting for its lease');
+      this.#options.onChange();
+    }
   }
 }

@@ -1,0 +1,70 @@
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { PeerWatch, type PeerProbe } from './peer-watch.js';
+
+const until = async (what: string, ok: () => boolean): Promise<void> => {
+  const deadline = Date.now() + 5_000;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+};
+
+/** A probe whose answers the test sets: a set of gone members, a connection id, a count of asks. */
+function fakeProbe() {
+  const state = { gone: new Set<string>(), connection: 'c1', asks: 0, flaky: new Set<string>(), listening: [] as string[] };
+  const probe: PeerProbe = {
+    listen: (id) => {
+      state.listening.push(id);
+      return async () => undefined;
+    },
+    isGone: async (id) => {
+      state.asks += 1;
+      if (state.flaky.delete(id)) return true; // gone on one ask only
+      return state.gone.has(id);
+    },
+    connectionId: () => state.connection,
+  };
+  return { state, probe };
+}
+
+describe('PeerWatch', () => {
+  it('reports a member gone on two asks, takes it back when it answers, and listens on its own subject', async () => {
+    const { state, probe } = fakeProbe();
+    let changes = 0;
+    const watch = new PeerWatch({ self: 'a', probe, members: () => ['a', 'b', 'c'], onChange: () => (changes += 1), intervalMs: 10, logger: pino({ level: 'silent' }) });
+    watch.start();
+    try {
+      expect(state.listening).toEqual(['a']);
+      state.flaky.add('b'); // one "no responders" alone is not enough
+      await until('a few looks', () => state.asks > 12);
+      expect([...watch.gone()]).toEqual([]);
+      state.gone.add('c');
+      await until('c gone', () => watch.gone().has('c'));
+      expect(changes).toBe(1);
+      state.gone.delete('c');
+      await until('c back', () => !watch.gone().has('c'));
+      expect(changes).toBe(2);
+    } finally {
+      await watch.stop();
+    }
+  });
+
+  it('judges nobody right after its own reconnect (peers may be reconnecting too)', async () => {
+    const { state, probe } = fakeProbe();
+    const watch = new PeerWatch({ self: 'a', probe, members: () => ['a', 'b'], onChange: () => undefined, intervalMs: 10, settleMs: 300, logger: pino({ level: 'silent' }) });
+    watch.start();
+    try {
+      await until('a look', () => state.asks > 0);
+      state.connection = 'c2'; // reconnected
+      state.gone.add('b');
+      const asked = state.asks;
+      await new Promise((r) => setTimeout(r, 150));
+      expect(watch.gone().has('b')).toBe(false);
+      expect(state.asks).toBeLessThanOrEqual(asked + 2); // at most the asks already in flight
+      await until('b judged gone after the settle time', () => watch.gone().has('b'));
+    } finally {
+      await watch.stop();
+    }
+  });
+});
