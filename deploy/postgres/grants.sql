@@ -7,6 +7,8 @@ DECLARE t text;
 BEGIN
   FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = 'ratchet' LOOP
     EXECUTE format('REVOKE ALL ON ratchet.%I FROM PUBLIC, ratchet_worker, ratchet_projector', t);
+    -- Subject keys are read and written only through their SECURITY DEFINER functions (below).
+    CONTINUE WHEN t = 'subject_keys';
     IF t = 'events' THEN
       EXECUTE 'GRANT SELECT, INSERT ON ratchet.events TO ratchet_worker';
     ELSE
@@ -20,3 +22,9 @@ $$;
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ratchet TO ratchet_worker;
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA ratchet FROM PUBLIC;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA ratchet TO ratchet_worker;
+-- Sensitive data (docs/sensitive-data.md): the worker seals and opens (read_subject_keys,
+-- ensure_subject_keys), the projector only opens (read_subject_keys). Nobody forgets by default:
+-- grant forget_subject to the role of whatever serves "forget me" (the bookstore's page, an
+-- operator's CLI), e.g. GRANT EXECUTE ON FUNCTION ratchet.forget_subject(text) TO bookstore_web.
+REVOKE EXECUTE ON FUNCTION ratchet.forget_subject(text) FROM ratchet_worker;
+GRANT EXECUTE ON FUNCTION ratchet.read_subject_keys(text[]) TO ratchet_projector;

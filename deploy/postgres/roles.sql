@@ -7,8 +7,10 @@
 --   ratchet_migrator  owns the schema `ratchet` and every table in it (runs the migrations).
 --   ratchet_worker    appends events (INSERT/SELECT, EXECUTE ratchet.append_batch) and keeps the
 --                     mutable bookkeeping rows; never UPDATE/DELETE/TRUNCATE on ratchet.events.
+--                     Subject keys only through read_subject_keys/ensure_subject_keys; never forgets.
 --   ratchet_projector reads the event store; owns the read models (schema ratchet_projections and
 --                     the stable views in public) and the process managers' state (ratchet_processes).
+--                     Subject keys only through read_subject_keys (to open sealed values).
 DO $$
 BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'ratchet_migrator') THEN CREATE ROLE ratchet_migrator LOGIN; END IF;

@@ -2,11 +2,18 @@
 // one): logged in as ratchet_worker, UPDATE, DELETE and TRUNCATE of ratchet.events are refused by
 // privileges (SQLSTATE 42501, insufficient_privilege) — not merely by the store's trigger — while
 // the worker's own work (append, read, bookkeeping) goes through; the projector reads only.
+// Subject keys (sensitive data): no deploy role reads ratchet.subject_keys itself; the worker
+// seals and opens through read_subject_keys/ensure_subject_keys, the projector opens through
+// read_subject_keys, and neither may forget (only a role granted forget_subject, here the owner).
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createPostgresEventStore } from '@ratchet/event-store-postgres';
+import { defineAggregate, FORGOTTEN, sensitive } from '@ratchet/core';
+import { createPostgresEventStore, parseMasterKey } from '@ratchet/event-store-postgres';
 import { startPostgresServer, type PostgresServerHandle } from '@ratchet/launchers';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMachine } from 'xstate';
+import { z } from 'zod';
 
 let server: PostgresServerHandle | undefined;
 const pools: pg.Pool[] = [];
@@ -105,6 +112,57 @@ describe('ratchet_projector on ratchet.events', () => {
       'TRUNCATE ratchet.events',
     ]) {
       await expect(projector.query(sql), sql).rejects.toMatchObject({ code: '42501' });
+    }
+  });
+});
+
+describe('subject keys (sensitive data) under the deploy roles', () => {
+  const masterKey = parseMasterKey(randomBytes(32).toString('base64'));
+  const Member = defineAggregate({
+    type: 'member',
+    machine: createMachine({ id: 'member', initial: 'joined', states: { joined: { on: { joined: {} } } } }),
+    commands: {},
+    events: { joined: z.object({ email: sensitive(z.string(), { subject: (_data, where) => where.aggregateId }) }) },
+    decide: {},
+  });
+
+  it('the worker seals through the functions, and may neither read the table nor forget', async () => {
+    const pool = loginAs('ratchet_worker');
+    const store = createPostgresEventStore({ pool, masterKey });
+    const events = await store.cipher.sealEvents(Member, 'member/m-1', [{ type: 'joined', data: { email: 'ann@example.com' } }]);
+    await store.append('member/m-1', 0, events, { commandId: 'sec-m1' });
+    const raw = await pool.query<{ data: unknown }>(`SELECT data FROM ratchet.events WHERE stream_id = 'member/m-1'`);
+    expect(JSON.stringify(raw.rows[0]!.data)).not.toContain('ann@example.com');
+    expect((await store.cipher.openEvents(await store.readStream('member/m-1')))[0]!.data).toEqual({ email: 'ann@example.com' });
+    for (const sql of [
+      'SELECT * FROM ratchet.subject_keys',
+      `UPDATE ratchet.subject_keys SET key = NULL`,
+      'DELETE FROM ratchet.subject_keys',
+      `SELECT ratchet.forget_subject('m-1')`,
+    ]) {
+      await expect(pool.query(sql), sql).rejects.toMatchObject({ code: '42501' });
+    }
+    await expect(store.cipher.forget('m-1')).rejects.toMatchObject({ details: { pgCode: '42501' } });
+  });
+
+  it('the projector opens through read_subject_keys, and may neither read the table, make keys nor forget', async () => {
+    const pool = loginAs('ratchet_projector');
+    const store = createPostgresEventStore({ pool, masterKey });
+    expect((await store.cipher.openEvents(await store.readStream('member/m-1')))[0]!.data).toEqual({ email: 'ann@example.com' });
+    for (const sql of [
+      'SELECT * FROM ratchet.subject_keys',
+      `SELECT * FROM ratchet.ensure_subject_keys(ARRAY['x'], ARRAY['\\x00'::bytea], 'none')`,
+      `SELECT ratchet.forget_subject('m-1')`,
+    ]) {
+      await expect(pool.query(sql), sql).rejects.toMatchObject({ code: '42501' });
+    }
+  });
+
+  it('a role granted forget_subject forgets; the worker and projector then read the placeholder', async () => {
+    await createPostgresEventStore({ pool: loginAs('ratchet_migrator'), masterKey }).cipher.forget('m-1');
+    for (const role of ['ratchet_worker', 'ratchet_projector']) {
+      const store = createPostgresEventStore({ pool: loginAs(role), masterKey });
+      expect((await store.cipher.openEvents(await store.readStream('member/m-1')))[0]!.data, role).toEqual({ email: FORGOTTEN });
     }
   });
 });

@@ -19,6 +19,13 @@ import { quoteSchemaName } from './schema-name.js';
 import type { Snapshot, SnapshotInput } from './snapshot.js';
 import { toStoreError } from './store-error.js';
 import { handlePoolErrors } from './handle-pool-errors.js';
+import { EventCipher } from './event-cipher.js';
+import { listenForForgets } from './forget-listener.js';
+import { loadAt, type LoadAtOptions, type LoadAtTarget, type StateAt } from './load-at.js';
+import type { MasterKey } from './master-key.js';
+import { subjectKeyStore, type SubjectKeyStore } from './store-subject-keys.js';
+import { SubjectKeys } from './subject-keys.js';
+import type { AnyAggregate } from '@ratchet/core';
 
 /** Options of {@link createPostgresEventStore}. Give `connectionString` or `pool`. */
 export interface PostgresEventStoreOptions {
@@ -30,6 +37,10 @@ export interface PostgresEventStoreOptions {
   readonly schema?: string;
   /** Size of the pool created from `connectionString`. Default 10. */
   readonly poolSize?: number;
+  /** Wraps the subject keys of sensitive fields (`parseMasterKey(RATCHET_MASTER_KEY)`); without it they are stored raw. Default none. */
+  readonly masterKey?: MasterKey;
+  /** How long `cipher` uses a subject key from memory before reading it again (ms). Default 10,000. */
+  readonly keyCacheTtlMs?: number;
 }
 
 /** Options of {@link PostgresEventStore.appendBatch}. */
@@ -53,7 +64,7 @@ export interface ReadStreamOptions {
  * the command log here; partitions (`PartitionStore`), the feed (`FeedStore`) and named leases
  * (`NamedLeaseStore`) and durable timers (`TimerStore`) in their own files.
  */
-export interface PostgresEventStore extends PartitionStore, FeedStore, NamedLeaseStore, TimerStore {
+export interface PostgresEventStore extends PartitionStore, FeedStore, NamedLeaseStore, TimerStore, SubjectKeyStore {
   /** The schema the store uses. */
   readonly schema: string;
   /** Create or upgrade the store's tables; idempotent and safe to run from many processes at once. */
@@ -72,6 +83,15 @@ export interface PostgresEventStore extends PartitionStore, FeedStore, NamedLeas
   loadSnapshot(streamId: string, machineVersion: string): Promise<Snapshot | null>;
   /** The first result of a processed command id, or null when it never committed. */
   findCommand(commandId: string): Promise<ProcessedCommand | null>;
+  /** Seals and opens sensitive values, with this store's subject keys (docs/sensitive-data.md). */
+  readonly cipher: EventCipher;
+  /**
+   * Time travel: the state of an aggregate after version N or at a time, with the events that led
+   * there, from the snapshot when it helps; OUT_OF_RANGE outside the stream (docs/time-travel.md).
+   * @example
+   * const { value, context, events } = await store.loadAt(Turnstile, 't-1', { at: new Date('2026-11-01T12:00:00Z') });
+   */
+  loadAt<TAggregate extends AnyAggregate>(aggregate: TAggregate, id: string, target: LoadAtTarget, options?: LoadAtOptions): Promise<StateAt<TAggregate>>;
   /** End the pool if the store created it. */
   close(): Promise<void>;
 }
@@ -100,6 +120,12 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Po
   }
 
   const query = storeQuery(pool);
+  const keyStore = subjectKeyStore(query, s);
+  const cipher = new EventCipher({
+    keys: new SubjectKeys({ store: keyStore, masterKey: options.masterKey, ttlMs: options.keyCacheTtlMs }),
+    store: keyStore,
+    listen: (onNotice) => listenForForgets(pool, { schema: s, onNotice }),
+  });
 
   async function appendBatch(requests: readonly AppendRequest[], batchOptions: AppendBatchOptions = {}): Promise<AppendOutcome[]> {
     if (!Array.isArray(requests)) invalid('requests must be an array', [{ path: ['requests'], message: 'must be an array' }]);
@@ -124,12 +150,14 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Po
     return outcomes as AppendOutcome[];
   }
 
-  return {
+  const store: PostgresEventStore = {
     schema: schemaName,
     ...partitionStore(query, s),
     ...feedStore(query, s),
     ...namedLeaseStore(query, s),
     ...timerStore(query, s),
+    ...keyStore,
+    cipher,
 
     async migrate() {
       try {
@@ -246,8 +274,14 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Po
 
 
 
+    loadAt(aggregate, id, target, loadOptions) {
+      return loadAt(store, query, s, aggregate, id, target, loadOptions);
+    },
+
     async close() {
+      await cipher.close();
       if (ownsPool) await pool.end();
     },
   };
+  return store;
 }

@@ -3,6 +3,9 @@ import { appendBatchSequentialSql } from './append-batch-sequential.sql.js';
 import { appendBatchSql } from './append-batch.sql.js';
 import { appendOneSql } from './append-one.sql.js';
 import { duplicateOutcomeSql } from './duplicate-outcome.sql.js';
+import { ensureSubjectKeysSql } from './ensure-subject-keys.sql.js';
+import { forgetSubjectSql } from './forget-subject.sql.js';
+import { readSubjectKeysSql } from './read-subject-keys.sql.js';
 import { refuseEventChangeSql } from './refuse-event-change.sql.js';
 import { stealPartitionSql } from './steal-partition.sql.js';
 import { tryClaimPartitionSql } from './try-claim-partition.sql.js';
@@ -13,6 +16,9 @@ export const LIVE_FUNCTIONS: readonly LiveFunction[] = [
   appendBatchSequentialSql,
   appendOneSql,
   duplicateOutcomeSql,
+  ensureSubjectKeysSql,
+  forgetSubjectSql,
+  readSubjectKeysSql,
   refuseEventChangeSql,
   stealPartitionSql,
   tryClaimPartitionSql,

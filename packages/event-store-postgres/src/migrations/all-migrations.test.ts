@@ -20,6 +20,7 @@ const SHIPPED: ReadonlyArray<readonly [version: number, sha256: string]> = [
   [8, 'ad3ac5fffbdbe544310cd5ed74ffc0e324bc8471f8503ec8eafab0f4f04c45a0'],
   [9, 'e566df8a972234ae2d6bfc4a1659b572f4b626a0f5e434f3d492cc934ab24379'],
   [10, '9164f1637e631d62237e438c9ed301142dadd02a0f7f1c938cf4f33be3492b23'],
+  [11, '53e3a4f0289d49aea6ae636a570ae3d44a7c79ddf40a5f10d1b7ff0c79a39218'],
 ];
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');

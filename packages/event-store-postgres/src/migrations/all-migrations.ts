@@ -9,6 +9,7 @@ import { migration007 } from './007-partition-leases.js';
 import { migration008 } from './008-full-variable-names.js';
 import { migration009 } from './009-timers.js';
 import { migration010 } from './010-steal-partition.js';
+import { migration011 } from './011-subject-keys.js';
 
 /** Every migration, in order. Append only: a shipped migration is text that never changes. */
 export const MIGRATIONS: readonly Migration[] = [
@@ -22,4 +23,5 @@ export const MIGRATIONS: readonly Migration[] = [
   migration008,
   migration009,
   migration010,
+  migration011,
 ];
