@@ -112,10 +112,12 @@ async function targetVersion(query: StoreQuery, s: string, streamId: string, tar
   }
   // recorded_at is the writing transaction's start, so within a stream it may step back where two
   // commits raced for the stream's lock: the state at a time is the longest prefix recorded by then.
+  // Compared to the millisecond, as times are printed and a Date holds them: the time an event shows
+  // includes that event.
   const res = await query<{ head: number | null; first_after: number | null; first_at: Date | null; now: Date }>(
     'loadAt',
     `SELECT (SELECT max(version) FROM ${s}.events WHERE stream_id = $1) AS head,
-            (SELECT min(version) FROM ${s}.events WHERE stream_id = $1 AND recorded_at > $2) AS first_after,
+            (SELECT min(version) FROM ${s}.events WHERE stream_id = $1 AND date_trunc('milliseconds', recorded_at) > $2) AS first_after,
             (SELECT recorded_at FROM ${s}.events WHERE stream_id = $1 AND version = 1) AS first_at,
             now() AS now`,
     [streamId, target.at],
