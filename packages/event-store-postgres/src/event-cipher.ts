@@ -12,6 +12,13 @@ import type { SubjectKeys } from './subject-keys.js';
 /** What a forget listener is told: the subject forgotten, or undefined when any may have been (a reconnect). */
 export type ForgetCallback = (subject: string | undefined) => void;
 
+/** Events sealed for storing, and the subjects whose values were not kept because they are forgotten. */
+export interface SealedEvents<E extends NewEvent = NewEvent> {
+  readonly events: E[];
+  /** Subjects already forgotten: their values were stored as placeholders, so the stored events differ from the ones given. */
+  readonly forgotten: readonly string[];
+}
+
 /** Options of {@link EventCipher}. */
 export interface EventCipherOptions {
   readonly keys: SubjectKeys;
@@ -47,6 +54,15 @@ export class EventCipher {
 
   /** The events as they are to be stored: sensitive fields sealed for their subjects. Events without any are returned as they are. */
   async sealEvents(aggregate: Pick<AnyAggregate, 'type' | 'events'>, streamId: string, events: readonly NewEvent[]): Promise<NewEvent[]> {
+    return (await this.seal(aggregate, streamId, events)).events;
+  }
+
+  /**
+   * {@link sealEvents}, also saying which subjects were already forgotten: a value of a forgotten
+   * subject is never stored, its placeholder is (so a state folded from the events given differs
+   * from the fold of what was stored, and a holder of such a state must reload it).
+   */
+  async seal(aggregate: Pick<AnyAggregate, 'type' | 'events'>, streamId: string, events: readonly NewEvent[]): Promise<SealedEvents> {
     const schemas = aggregate.events as Record<string, unknown>;
     const aggregateId = streamId.startsWith(`${aggregate.type}/`) ? streamId.slice(aggregate.type.length + 1) : streamId;
     const found: Array<{ event: number; path: DataPath; value: unknown; subject: string; placeholder: unknown }> = [];
@@ -59,17 +75,19 @@ export class EventCipher {
         }
       }
     });
-    if (found.length === 0) return [...events];
+    if (found.length === 0) return { events: [...events], forgotten: [] };
     const keys = await this.#keys.get(found.map((f) => f.subject), true);
-    return events.map((event, index) => {
+    const forgotten = [...keys].filter(([, state]) => state.kind === 'forgotten').map(([subject]) => subject);
+    const sealed = events.map((event, index) => {
       const mine = found.filter((f) => f.event === index);
       if (mine.length === 0) return event;
-      const sealed = mine.map((f) => {
+      const values = mine.map((f) => {
         const state = keys.get(f.subject)!;
         return { path: f.path, value: sealValue(f.subject, state.kind === 'key' ? keyBytes(state.key) : null, f.value, f.placeholder) };
       });
-      return { ...event, data: withValues(event.data, sealed) };
+      return { ...event, data: withValues(event.data, values) };
     });
+    return { events: sealed, forgotten };
   }
 
   /** The events with every sealed value opened (or its placeholder, once forgotten). Events without any are returned as they are. */
@@ -146,13 +164,18 @@ export class EventCipher {
 
   /**
    * Be told of forgets (here, and elsewhere while LISTEN works): for a process that holds opened
-   * values in memory. The first listener starts the LISTEN; returns the unsubscribe.
+   * values in memory, or caches keys and should drop them at once. The first listener starts the
+   * LISTEN (a connection of the store's pool); the unsubscribe of the last one ends it.
    */
-  onForget(listener: ForgetCallback): () => void {
+  onForget(listener: ForgetCallback): () => Promise<void> {
     this.#listeners.add(listener);
     this.#listener ??= this.#listen?.((notice) => this.#heard(notice));
-    return () => {
+    return async () => {
       this.#listeners.delete(listener);
+      if (this.#listeners.size > 0) return;
+      const running = this.#listener;
+      this.#listener = undefined;
+      await running?.stop();
     };
   }
 

@@ -18,7 +18,7 @@ export type { StoredTimer, TimerStore } from './store-timers.js';
 export type { PartitionClaim, PartitionEpoch, PartitionLeaseRenewal } from './partition-epoch.js';
 export type { Snapshot, SnapshotInput } from './snapshot.js';
 export { EventCipher } from './event-cipher.js';
-export type { EventCipherOptions, ForgetCallback } from './event-cipher.js';
+export type { EventCipherOptions, ForgetCallback, SealedEvents } from './event-cipher.js';
 export type { LoadAtOptions, LoadAtTarget, StateAt } from './load-at.js';
 export { MasterKey, parseMasterKey } from './master-key.js';
 export { SensitiveDataError } from './sensitive-data-error.js';

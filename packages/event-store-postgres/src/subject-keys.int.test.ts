@@ -64,7 +64,7 @@ describe('the cipher over the store', () => {
     await expect.poll(() => heard.includes('reader-1'), { timeout: 5_000 }).toBe(true);
     // The other process's cached key was dropped when it heard the forget, well within its time to live.
     expect((await other.cipher.openEvents([sealed]))[0]!.data).toEqual({ email: FORGOTTEN, n: 1 });
-    unsubscribe();
+    await unsubscribe();
   });
 
   it('refuses a sealed value whose subject has no key and no forget with a typed error', async () => {

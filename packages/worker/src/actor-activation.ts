@@ -1,4 +1,4 @@
-import type { AggregateState, PersistedState } from '@ratchet/core';
+import { hasSensitiveFields, type AggregateState, type PersistedState } from '@ratchet/core';
 import type { PostgresEventStore } from '@ratchet/event-store-postgres';
 import type { Logger } from 'pino';
 import type { AggregateActor } from './aggregate-actor.js';
@@ -113,6 +113,8 @@ export class ActorActivation {
     this.#metrics.passivations.inc();
     const state = actor.state;
     if (state === undefined || state.version === 0 || !this.#passivated.enabled || !this.#serves(actor.partition)) return;
+    // Opened sensitive values are not kept in memory past the actor: a forget could not reach them there.
+    if (hasSensitiveFields(actor.aggregate)) return;
     try {
       this.#passivated.put(actor.streamId, actor.partition, {
         version: state.version,

@@ -1,5 +1,5 @@
 import type { AnyAggregate } from '@ratchet/core';
-import type { PostgresEventStore } from '@ratchet/event-store-postgres';
+import type { EventCipher, PostgresEventStore } from '@ratchet/event-store-postgres';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { CommandTransport } from '@ratchet/transport-nats';
 import type { Logger } from 'pino';
@@ -25,6 +25,11 @@ export interface WorkerOptions {
   readonly store: PostgresEventStore;
   /** The aggregate types this worker serves. */
   readonly aggregates: readonly AnyAggregate[];
+  /**
+   * Seals the sensitive fields of new events and opens stored ones (docs/sensitive-data.md).
+   * Default the store's (`store.cipher`, with the store's master key).
+   */
+  readonly cipher?: EventCipher;
   /** Stable name of this worker; default a random UUID. */
   readonly workerId?: string;
   /** Partitions in the cluster; must match every client. Default 64. */

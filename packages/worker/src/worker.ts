@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { AnyAggregate } from '@ratchet/core';
+import { DefinitionError, hasSensitiveFields, type AnyAggregate } from '@ratchet/core';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { StoredTimer } from '@ratchet/event-store-postgres';
 import { ensureEventsStream, parseStreamId, streamIdOf, type CommandReply } from '@ratchet/transport-nats';
@@ -14,9 +14,11 @@ import { CrashPoint, crashPoint } from './crash-point.js';
 import { GroupCommitter } from './group-committer.js';
 import type { AdmittedCommand } from './handle-command.js';
 import { handleTimer, type TimerHandlerContext } from './handle-timer.js';
+import { openingStore } from './opening-store.js';
 import { OutboxRelay } from './outbox-relay.js';
 import { StaticOwnership, type PartitionOwnership } from './ownership.js';
 import { PartitionLeases } from './partition-leases.js';
+import { SealingCommitter } from './sealing-committer.js';
 import { TimerScheduler } from './timer-scheduler.js';
 import { WorkerMetrics } from './worker-metrics.js';
 import type { WorkerOptions } from './worker-options.js';
@@ -71,6 +73,8 @@ export class Worker {
   #draining = false;
   #sweeper: NodeJS.Timeout | undefined;
   #fencedWrites = 0;
+  /** Stops hearing forgets (only when an aggregate has sensitive fields). */
+  #forgets: (() => Promise<void>) | undefined;
 
   constructor(options: WorkerOptions) {
     this.#options = options;
@@ -78,8 +82,17 @@ export class Worker {
     this.#log = (options.logger ?? pino({ level: 'silent' })).child({ worker: this.id });
     this.metrics = options.metrics ?? new WorkerMetrics();
     this.#partitionCount = options.partitionCount ?? 64;
+    // Sensitive fields (docs/sensitive-data.md): events sealed before they are appended, opened
+    // when read; the store's cipher unless one is given.
+    const cipher = options.cipher ?? options.store.cipher;
+    const byType = new Map(options.aggregates.map((a) => [a.type, a]));
+    const aggregateOf = (streamId: string): AnyAggregate | undefined => byType.get(streamId.slice(0, streamId.indexOf('/')));
+    const sensitive = options.aggregates.filter(hasSensitiveFields).map((a) => a.type);
+    if (sensitive.length > 0 && cipher === undefined) {
+      throw new DefinitionError(`aggregates ${sensitive.join(', ')} have sensitive fields: give the worker a store with a cipher (or the cipher option)`);
+    }
     this.#activation = new ActorActivation({
-      store: options.store,
+      store: cipher === undefined ? options.store : openingStore(options.store, cipher, aggregateOf),
       maxPassivated: options.maxPassivatedActors,
       snapshotEvery: options.snapshotEvery,
       serves: (partition) => this.#intake.serves(partition) && !this.#draining,
@@ -120,7 +133,10 @@ export class Worker {
         holds: (partition) => this.#ownership?.holds(partition) ?? false,
       },
       activation: this.#activation,
-      committer: this.#committer,
+      committer:
+        cipher === undefined || sensitive.length === 0
+          ? this.#committer
+          : new SealingCommitter(this.#committer, cipher, aggregateOf, (streamId) => this.#actors.dropWhere((a) => a.streamId === streamId)),
       store: options.store,
       onLeaseRefused: () => this.metrics.leaseRefusals.inc(),
       onFenced: (partition, error) => {
@@ -244,6 +260,7 @@ export class Worker {
       for (let p = 0; p < this.#partitionCount; p += 1) this.#serve(p);
     }
     this.#timers?.start();
+    this.#hearForgets();
     this.#started = true;
     this.#log.info({ partitions: this.#partitionCount, types: options.aggregates.map((a) => a.type) }, 'worker started');
   }
@@ -284,6 +301,7 @@ export class Worker {
       await this.#relay.stop();
     }
     if (this.#sweeper !== undefined) clearInterval(this.#sweeper);
+    await this.#forgets?.();
     await cluster?.membership.stop().catch(() => undefined);
     this.#log.info({ answered, relayed }, 'worker drained');
     return answered;
@@ -295,6 +313,21 @@ export class Worker {
     // After the live ones: a dropped actor has no state, so it is not kept as passivated either.
     this.#activation.dropPartition(partition);
     return dropped;
+  }
+
+  /**
+   * A subject was forgotten (or forgets may have been missed): actors of aggregates with sensitive
+   * fields drop their state and reload, so `decide` sees the placeholder from then on. Again a
+   * moment later, for states that commands in flight at the forget had already decided.
+   */
+  #hearForgets(): void {
+    const cipher = this.#options.cipher ?? this.#options.store.cipher;
+    if (cipher === undefined || !this.#options.aggregates.some(hasSensitiveFields)) return;
+    const drop = (): number => this.#actors.dropWhere((actor) => hasSensitiveFields(actor.aggregate));
+    this.#forgets = cipher.onForget(() => {
+      drop();
+      setTimeout(drop, 1_000).unref();
+    });
   }
 
   /** Run an admitted command on its aggregate's actor, decided after the commands queued before it (pipelined). */
