@@ -76,7 +76,7 @@ export class EventCipher {
       }
     });
     if (found.length === 0) return { events: [...events], forgotten: [] };
-    const keys = await this.#keys.get(found.map((f) => f.subject), true);
+    const keys = await this.#keysFor(found.map((f) => f.subject), true);
     const forgotten = [...keys].filter(([, state]) => state.kind === 'forgotten').map(([subject]) => subject);
     const sealed = events.map((event, index) => {
       const mine = found.filter((f) => f.event === index);
@@ -95,7 +95,7 @@ export class EventCipher {
     const found = events.map((event) => envelopesIn(event.data));
     const subjects = found.flatMap((list) => list.filter((f) => hasCiphertext(f.envelope)).map((f) => f.envelope.subject));
     if (found.every((list) => list.length === 0)) return [...events];
-    const keys = subjects.length === 0 ? new Map() : await this.#keys.get(subjects, false);
+    const keys = subjects.length === 0 ? new Map() : await this.#keysFor(subjects, false);
     return events.map((event, index) => {
       const list = found[index]!;
       if (list.length === 0) return event;
@@ -119,7 +119,7 @@ export class EventCipher {
   async sealSnapshot(streamId: string, version: number, state: unknown): Promise<unknown> {
     const subjects = await this.#store.subjectsOfStream(streamId, version);
     if (subjects.length === 0) return state;
-    const keys = await this.#keys.get(subjects, false);
+    const keys = await this.#keysFor(subjects, false);
     const bytes: Buffer[] = [];
     for (const subject of subjects) {
       const entry = keys.get(subject);
@@ -135,7 +135,7 @@ export class EventCipher {
     if (envelope === undefined) return state;
     let keys;
     try {
-      keys = await this.#keys.get(envelope.subjects, false);
+      keys = await this.#keysFor(envelope.subjects, false);
     } catch (error) {
       if (error instanceof SensitiveDataError) return undefined;
       throw error;
@@ -164,12 +164,13 @@ export class EventCipher {
 
   /**
    * Be told of forgets (here, and elsewhere while LISTEN works): for a process that holds opened
-   * values in memory, or caches keys and should drop them at once. The first listener starts the
-   * LISTEN (a connection of the store's pool); the unsubscribe of the last one ends it.
+   * values in memory, or caches keys and should drop them at once. The LISTEN (a connection of the
+   * store's pool, held) starts when a key is first needed, so a process that never meets a sealed
+   * value holds none; when it starts it tells every listener `undefined` (forgets before it were
+   * not heard). The unsubscribe of the last listener ends it.
    */
   onForget(listener: ForgetCallback): () => Promise<void> {
     this.#listeners.add(listener);
-    this.#listener ??= this.#listen?.((notice) => this.#heard(notice));
     return async () => {
       this.#listeners.delete(listener);
       if (this.#listeners.size > 0) return;
@@ -185,6 +186,12 @@ export class EventCipher {
     this.#listener = undefined;
     this.#listeners.clear();
     await listener?.stop();
+  }
+
+  /** The subject keys, listening for forgets first when someone wants to hear of them. */
+  #keysFor(subjects: Iterable<string>, create: boolean): ReturnType<SubjectKeys['get']> {
+    if (this.#listener === undefined && this.#listeners.size > 0) this.#listener = this.#listen?.((notice) => this.#heard(notice));
+    return this.#keys.get(subjects, create);
   }
 
   #heard(notice: ForgetNotice): void {

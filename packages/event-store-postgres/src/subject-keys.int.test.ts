@@ -59,7 +59,8 @@ describe('the cipher over the store', () => {
 
     const heard: Array<string | undefined> = [];
     const unsubscribe = other.cipher.onForget((subject) => heard.push(subject));
-    await expect.poll(() => heard.length, { timeout: 5_000 }).toBeGreaterThan(0); // LISTEN took effect: a reset
+    await other.cipher.openEvents([sealed]); // a key needed: the LISTEN starts
+    await expect.poll(() => heard.length, { timeout: 5_000 }).toBeGreaterThan(0); // it took effect: a reset
     await store.cipher.forget('reader-1');
     await expect.poll(() => heard.includes('reader-1'), { timeout: 5_000 }).toBe(true);
     // The other process's cached key was dropped when it heard the forget, well within its time to live.

@@ -135,6 +135,8 @@ export class Projector {
   readonly #runners: ProjectionRunner[] = [];
   #jsm: JetStreamManager | undefined;
   #started = false;
+  /** Stops hearing forgets. */
+  #forgets: (() => Promise<void>) | undefined;
 
   constructor(options: ProjectorOptions) {
     if (options.projections.length === 0) {
@@ -204,6 +206,9 @@ export class Projector {
       metrics: this.metrics,
       onFollowing: (p: Projection) => this.#afterBuild(p),
     };
+    // Hear forgets, so a key cached for a sealed value is dropped the moment its subject is forgotten
+    // (a rebuild right after a forget must not open the value); the LISTEN starts with the first key needed.
+    this.#forgets = this.#o.store.cipher?.onForget(() => undefined);
     for (const p of this.#o.projections) {
       const runner = new ProjectionRunner(p, settings);
       await runner.start();
@@ -345,6 +350,8 @@ export class Projector {
   /** Drain: stop pulling, finish and commit the batches in hand, ack them; ends the pool if the projector made it. */
   async stop(): Promise<void> {
     await Promise.all(this.#runners.map((r) => r.stop()));
+    await this.#forgets?.();
+    this.#forgets = undefined;
     if (this.#ownsPool) await this.#pool.end();
   }
 

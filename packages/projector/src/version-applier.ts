@@ -39,11 +39,18 @@ export class VersionApplier {
     return this.#lastRecordedAt;
   }
 
-  /** Apply a batch in one read-model transaction; the high-water marks (and feed checkpoint) move with it. */
-  async apply(events: readonly RecordedEvent[], extra: ApplyExtra = {}): Promise<ApplyReport> {
+  /**
+   * Apply a batch in one read-model transaction; the high-water marks (and feed checkpoint) move
+   * with it. Sealed sensitive values are opened first, here and in gap reads, so handlers see
+   * values — or their placeholders once forgotten — whatever the source; a value that cannot be
+   * opened (SENSITIVE_DATA_UNREADABLE: a missing or wrong key) fails the batch, which is retried.
+   */
+  async apply(stored: readonly RecordedEvent[], extra: ApplyExtra = {}): Promise<ApplyReport> {
     const p = this.#projection;
     const m = this.#s.metrics;
+    const cipher = this.#s.store.cipher;
     const end = m.batchSeconds.startTimer({ projection: p.key });
+    const events = cipher === undefined ? stored : await cipher.openEvents(stored);
     const report = await runBatch(
       this.#s.pool,
       p,
@@ -51,7 +58,10 @@ export class VersionApplier {
       {
         maxAttempts: this.#s.maxAttempts,
         retryBackoffMs: this.#s.retryBackoffMs,
-        readGap: (streamId, fromVersion, toVersion) => this.#s.store.readStream(streamId, { fromVersion, toVersion }),
+        readGap: async (streamId, fromVersion, toVersion) => {
+          const gap = await this.#s.store.readStream(streamId, { fromVersion, toVersion });
+          return cipher === undefined ? gap : cipher.openEvents(gap);
+        },
         feed: extra.feed,
       },
       extra.hooks,
