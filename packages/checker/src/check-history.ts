@@ -105,7 +105,16 @@ export async function checkHistory(options: CheckHistoryOptions): Promise<CheckR
     }
 
     if (options.natsUrl === undefined) tally.skip('C6');
-    else await verifyJetStream(options.natsUrl, loaded.events, inScope, tally);
+    else {
+      const storedNow = async (ids: ReadonlyArray<{ streamId: string; version: number }>): Promise<Set<string>> => {
+        const res = await pool.query<{ stream_id: string; version: number }>(
+          `SELECT e.stream_id, e.version FROM "${schema}".events e JOIN unnest($1::text[], $2::int[]) AS w(stream_id, version) USING (stream_id, version)`,
+          [ids.map((i) => i.streamId), ids.map((i) => i.version)],
+        );
+        return new Set(res.rows.map((r) => `${r.stream_id}:${r.version}`));
+      };
+      await verifyJetStream(options.natsUrl, loaded.events, inScope, tally, storedNow);
+    }
 
     if (options.readModel === undefined) tally.skip('C7');
     else {

@@ -47,6 +47,7 @@ export async function verifyJetStream(
   events: readonly StoredEvent[],
   inScope: (streamId: string) => boolean,
   tally: Tally,
+  storedNow: (ids: ReadonlyArray<{ streamId: string; version: number }>) => Promise<Set<string>> = async () => new Set(),
 ): Promise<void> {
   const ids = await readJetStreamMessageIds(natsUrl);
   const stored = new Set<string>();
@@ -60,10 +61,17 @@ export async function verifyJetStream(
     }
   }
   if (ids === null) return;
+  const extra: Array<{ id: string; streamId: string; version: number }> = [];
   for (const id of ids) {
     const colon = id.lastIndexOf(':');
     const streamId = id.slice(0, colon);
     if (colon <= 0 || !inScope(streamId) || stored.has(id)) continue;
+    extra.push({ id, streamId, version: Number(id.slice(colon + 1)) });
+  }
+  // Timers and process managers may still append after the events were read: ask Postgres again.
+  const appendedSince = extra.length === 0 ? new Set<string>() : await storedNow(extra);
+  for (const { id } of extra) {
+    if (appendedSince.has(id)) continue;
     tally.violation('C6', `${id} is in JetStream but not in Postgres`);
   }
 }
