@@ -1,4 +1,4 @@
-import { envBool, envLogLevel } from '@ratchet/ops';
+import { envBool, envLogLevel, envMasterKey } from '@ratchet/ops';
 import { z } from 'zod';
 
 
@@ -8,6 +8,8 @@ export const DashboardConfigSchema = z.object({
   RATCHET_APP: z.string().optional(),
   NATS_URL: z.string().min(1, 'NATS_URL is required (e.g. nats://127.0.0.1:4222)'),
   DATABASE_URL: z.string().url('DATABASE_URL must be a postgres:// URL'),
+  /** Opens sealed sensitive values on the time-travel page (docs/sensitive-data.md): the workers' master key. */
+  RATCHET_MASTER_KEY: envMasterKey,
   /** Page and API port (0 = any free port, logged). */
   HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(8090),
   /** Address to listen on. */

@@ -9,6 +9,7 @@ import type { RatchetClient } from '@ratchet/client';
 import type { Logger } from 'pino';
 import { appView } from './app-view.js';
 import { readCluster, type ClusterSnapshot } from './cluster-view.js';
+import { timeTravelView, type TimeTravelStore } from './time-travel-view.js';
 import type { AggregateCount, ProcessView, ReadModel, StationRow, Totals, TurnstileRow } from './read-model.js';
 
 /** Options of {@link startDashboard}. */
@@ -34,6 +35,8 @@ export interface DashboardOptions {
   readonly infrastructure?: string;
   /** How long a command from the page waits for the read model to show it, in ms. Default 10,000. */
   readonly readYourWritesTimeoutMs?: number;
+  /** The event store, for the time-travel page (`/time-travel`, docs/time-travel.md); without it that page has no data. */
+  readonly timeTravel?: TimeTravelStore;
 }
 
 /** A running dashboard. */
@@ -69,6 +72,9 @@ const STATIC: Readonly<Record<string, readonly [string, string]>> = {
   '/app.js': [join(publicDir, 'app.js'), 'text/javascript; charset=utf-8'],
   '/app.css': [join(publicDir, 'app.css'), 'text/css; charset=utf-8'],
   '/favicon.svg': [join(publicDir, 'favicon.svg'), 'image/svg+xml'],
+  '/time-travel': [join(publicDir, 'time-travel.html'), 'text/html; charset=utf-8'],
+  '/time-travel.js': [join(publicDir, 'time-travel.js'), 'text/javascript; charset=utf-8'],
+  '/time-travel.css': [join(publicDir, 'time-travel.css'), 'text/css; charset=utf-8'],
   // Browsers that ignore the page's <link rel="icon"> ask for this one.
   '/favicon.ico': [join(publicDir, 'favicon.svg'), 'image/svg+xml'],
   '/vendor/uPlot.iife.min.js': [join(uplotDir, 'uPlot.iife.min.js'), 'text/javascript; charset=utf-8'],
@@ -87,6 +93,7 @@ const STATIC: Readonly<Record<string, readonly [string, string]>> = {
 export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
   const { readModel, log } = options;
   const view = appView(options.app);
+  const travel = options.timeTravel === undefined ? undefined : timeTravelView(options.app, options.timeTravel);
   const clients = new Set<ServerResponse>();
   const current = new Map<string, TurnstileRow>();
   let last: Omit<Tick, 'rows'> | undefined;
@@ -144,6 +151,11 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       return;
     }
     if (req.method === 'GET' && path === '/api/state') return json(res, 200, { ...config, ...last, rows: [...current.values()] });
+    if (req.method === 'GET' && path.startsWith('/api/time-travel')) {
+      const answer = await travel?.answer(path, new URLSearchParams((req.url ?? '').split('?')[1] ?? ''));
+      if (answer !== undefined) return json(res, answer.status, answer.body);
+      if (travel === undefined) return json(res, 404, { error: 'time travel needs the event store (DATABASE_URL)' });
+    }
     const command = /^\/api\/turnstiles\/([^/]+)\/commands$/.exec(path);
     if (req.method === 'POST' && command) return sendCommand(decodeURIComponent(command[1]!), await body(req), res);
     if (req.method === 'POST' && path === '/api/workers') return control(res, '/workers');

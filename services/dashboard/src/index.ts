@@ -7,4 +7,6 @@ export type { AggregateCount, Totals, TurnstileRow } from './read-model.js';
 export { appView } from './app-view.js';
 export type { AppView } from './app-view.js';
 export { readCluster } from './cluster-view.js';
+export { timeTravelView } from './time-travel-view.js';
+export type { TimeTravelAnswer, TimeTravelStore, TimeTravelView } from './time-travel-view.js';
 export type { ClusterSnapshot, WorkerView } from './cluster-view.js';

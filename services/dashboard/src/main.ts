@@ -3,6 +3,7 @@ import type { App } from '@ratchet/app';
 import { loadApp } from '@ratchet/app/load';
 import { connectClient } from '@ratchet/client';
 import { RatchetError } from '@ratchet/core';
+import { createPostgresEventStore, parseMasterKey } from '@ratchet/event-store-postgres';
 import { exitWithParent, loadConfig, onShutdown } from '@ratchet/ops';
 import pg from 'pg';
 import { pino } from 'pino';
@@ -50,6 +51,11 @@ const dashboard = await startDashboard({
   workerUrls: config.WORKER_URLS,
   distributed: config.DEMO_DISTRIBUTED,
   infrastructure: config.DEMO_INFRASTRUCTURE,
+  timeTravel: createPostgresEventStore({
+    pool,
+    schema: config.STORE_SCHEMA,
+    ...(config.RATCHET_MASTER_KEY === undefined ? {} : { masterKey: parseMasterKey(config.RATCHET_MASTER_KEY) }),
+  }),
 });
 log.info({ httpPort: dashboard.port, url: `http://${config.HTTP_HOST}:${dashboard.port}/`, app: app.name, file: appFile }, 'dashboard ready');
 

@@ -4,7 +4,7 @@ import type { App } from '@ratchet/app';
 import { connectClient } from '@ratchet/client';
 import { loadApp } from '@ratchet/app/load';
 import { RatchetError } from '@ratchet/core';
-import { createPostgresEventStore, handlePoolErrors } from '@ratchet/event-store-postgres';
+import { createPostgresEventStore, handlePoolErrors, parseMasterKey } from '@ratchet/event-store-postgres';
 import { exitWithParent, loadConfig, onShutdown, retryAtStart, startOpsServer } from '@ratchet/ops';
 import { createProcessRunner, ProcessMetrics } from '@ratchet/process/runner';
 import { ProjectorMetrics, createProjector } from '@ratchet/projector';
@@ -52,7 +52,7 @@ const nats = await retryAtStart('connecting to NATS', () => connect({ ...natsCon
 const pool = handlePoolErrors(new pg.Pool({ connectionString: config.DATABASE_URL, max: config.PG_POOL_SIZE }), (err) =>
   log.warn({ err }, 'Postgres connection lost'),
 );
-const store = createPostgresEventStore({ pool });
+const store = createPostgresEventStore({ pool, ...(config.RATCHET_MASTER_KEY === undefined ? {} : { masterKey: parseMasterKey(config.RATCHET_MASTER_KEY) }) });
 await retryAtStart('migrating the event store', () => store.migrate(), log);
 
 const projector =

@@ -1,4 +1,4 @@
-import { envBool, envInt, envLogLevel } from '@ratchet/ops';
+import { envBool, envInt, envLogLevel, envMasterKey } from '@ratchet/ops';
 import { z } from 'zod';
 
 
@@ -8,6 +8,8 @@ export const ProjectorConfigSchema = z.object({
   RATCHET_APP: z.string().optional(),
   NATS_URL: z.string().min(1, 'NATS_URL is required (e.g. nats://127.0.0.1:4222)'),
   DATABASE_URL: z.string().url('DATABASE_URL must be a postgres:// URL'),
+  /** Opens sealed sensitive values for the handlers (docs/sensitive-data.md): the workers' master key. */
+  RATCHET_MASTER_KEY: envMasterKey,
   HTTP_PORT: envInt(0, 8081).pipe(z.number().max(65535)),
   LOG_LEVEL: envLogLevel,
   PG_POOL_SIZE: envInt(2, 8),

@@ -4,8 +4,8 @@ import { connect } from '@nats-io/transport-node';
 import type { App } from '@ratchet/app';
 import { loadApp } from '@ratchet/app/load';
 import { assignPartitions, createMembership, describeCluster, natsPeerLiveness, type Membership } from '@ratchet/cluster';
-import { RatchetError } from '@ratchet/core';
-import { createPostgresEventStore } from '@ratchet/event-store-postgres';
+import { hasSensitiveFields, RatchetError } from '@ratchet/core';
+import { createPostgresEventStore, parseMasterKey } from '@ratchet/event-store-postgres';
 import { exitWithParent, loadConfig, onShutdown, retryAtStart, startOpsServer } from '@ratchet/ops';
 import { natsConnectOptions } from '@ratchet/transport-nats';
 import { WorkerMetrics, createWorker, type Worker } from '@ratchet/worker';
@@ -41,7 +41,11 @@ const metrics = new WorkerMetrics();
 collectDefaultMetrics({ register: metrics.registry });
 
 const nats = await retryAtStart('connecting to NATS', () => connect({ ...natsConnectOptions(config.NATS_URL), name: `ratchet-worker-${workerId}`, maxReconnectAttempts: -1 }), log);
-const store = createPostgresEventStore({ connectionString: config.DATABASE_URL, poolSize: config.PG_POOL_SIZE });
+const masterKey = config.RATCHET_MASTER_KEY === undefined ? undefined : parseMasterKey(config.RATCHET_MASTER_KEY);
+if (masterKey === undefined && app.aggregates.some(hasSensitiveFields)) {
+  log.warn({ aggregates: app.aggregates.filter(hasSensitiveFields).map((a) => a.type) }, 'RATCHET_MASTER_KEY is not set: the keys of sensitive fields are stored unwrapped (docs/sensitive-data.md)');
+}
+const store = createPostgresEventStore({ connectionString: config.DATABASE_URL, poolSize: config.PG_POOL_SIZE, masterKey });
 await retryAtStart('migrating the event store', () => store.migrate(), log);
 
 // Declared before the ops server so its routes answer (not ready) while the worker starts.

@@ -1,4 +1,4 @@
-import { envBool, envInt, envLogLevel } from '@ratchet/ops';
+import { envBool, envInt, envLogLevel, envMasterKey } from '@ratchet/ops';
 import { z } from 'zod';
 
 
@@ -8,6 +8,8 @@ export const WorkerConfigSchema = z.object({
   RATCHET_APP: z.string().optional(),
   NATS_URL: z.string().min(1, 'NATS_URL is required (e.g. nats://127.0.0.1:4222)'),
   DATABASE_URL: z.string().url('DATABASE_URL must be a postgres:// URL'),
+  /** Wraps the subject keys of sensitive fields (docs/sensitive-data.md); unset: stored unwrapped. */
+  RATCHET_MASTER_KEY: envMasterKey,
   WORKER_ID: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
   RATCHET_PARTITIONS: envInt(1, 64).pipe(z.number().max(4096)),
   CLUSTER_MODE: z.enum(['membership', 'static']).default('membership'),
