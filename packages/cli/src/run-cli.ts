@@ -32,10 +32,29 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     words: ['history'],
-    args: '<aggregate> <id>',
-    summary: "print a stream's events: version, type, data, recorded at",
-    help: ['Reads Postgres (--db); with an app known, an aggregate type it lacks is refused. Example: ratchet history turnstile t-1'],
+    args: '<aggregate> <id> [--version N | --at <time>]',
+    summary: "print a stream's events: version, type, data, recorded at; with --version/--at, the state after each",
+    options: { version: { type: 'string' }, at: { type: 'string' } },
+    help: [
+      '  --version N     time travel: the events up to version N, each with the state after it, then the state there',
+      '  --at <time>     the same as of an ISO 8601 time (by recorded at, to the millisecond), e.g. 2026-11-01T12:00:00Z',
+      '',
+      'Reads Postgres (--db); with an app known, an aggregate type it lacks is refused; --version and --at need the',
+      'app (they fold its statechart). Outside the stream: OUT_OF_RANGE, exit 1. Sensitive values are opened with',
+      '$RATCHET_MASTER_KEY (the workers\' key), or show their placeholder once forgotten.',
+      'Example: ratchet history turnstile t-1 --version 3',
+    ],
     load: async () => (await import('./commands/history.js')).runHistory,
+  },
+  {
+    words: ['forget'],
+    args: '<subject>',
+    summary: 'crypto-shredding: delete a data subject\'s key, so its sensitive values read as their placeholder',
+    help: [
+      'Deletes the subject\'s key and records the forget (docs/sensitive-data.md). Read models keep what they copied until',
+      'rebuilt. Needs --db as a role allowed to run ratchet.forget_subject. Example: ratchet forget 2f0c…-author-id',
+    ],
+    load: async () => (await import('./commands/forget.js')).runForget,
   },
   {
     words: ['status'],
