@@ -2,9 +2,11 @@
 // (or `npm run web -w @ratchet/example-bookstore`). It needs the gateway and the read models of a
 // running worker, projector and gateway loaded with RATCHET_APP=examples/bookstore/src/app.ts.
 // Variables: DATABASE_URL (required), GATEWAY_URL (http://127.0.0.1:8082), HTTP_PORT (8088),
-// HTTP_HOST (127.0.0.1), GATEWAY_TIMEOUT_MS (10000), LOG_LEVEL (info), PG_POOL_SIZE (4).
+// HTTP_HOST (127.0.0.1), GATEWAY_TIMEOUT_MS (10000), LOG_LEVEL (info), PG_POOL_SIZE (4). DATABASE_URL's role
+// must be allowed to run ratchet.forget_subject for "forget me" (docs/sensitive-data.md).
 // Logs {"msg":"bookstore web ready","httpPort":…,"url":…} when it serves; drains on SIGTERM.
 import { RatchetError } from '@ratchet/core';
+import { createPostgresEventStore } from '@ratchet/event-store-postgres';
 import { exitWithParent, loadConfig, onShutdown } from '@ratchet/ops';
 import pg from 'pg';
 import { pino } from 'pino';
@@ -27,6 +29,8 @@ const web = await startBookstoreWeb({
   host: config.HTTP_HOST,
   sender: createGatewaySender({ url: config.GATEWAY_URL, timeoutMs: config.GATEWAY_TIMEOUT_MS }),
   readModels: new BookstoreReadModels(pool),
+  // "Forget me" deletes the author's key in the event store (here the read models' database too).
+  forgetter: createPostgresEventStore({ pool }).cipher,
   logger: log,
 });
 log.info({ httpPort: web.port, url: web.url, gateway: config.GATEWAY_URL }, 'bookstore web ready');

@@ -18,6 +18,8 @@ export { createGatewaySender } from './web/command-sender.js';
 export type { CommandRequest, CommandSender, GatewaySenderOptions } from './web/command-sender.js';
 export { checkForm, fieldErrors } from './web/field-errors.js';
 export type { FieldErrors } from './web/field-errors.js';
+export { forgetAuthor } from './web/forget-author.js';
+export type { ForgetAuthorOutcome, SubjectForgetter } from './web/forget-author.js';
 export { formId, refusalOf, TRY_AGAIN } from './web/form-outcome.js';
 export type { FormRefusal } from './web/form-outcome.js';
 export { registerAuthor } from './web/register-author.js';

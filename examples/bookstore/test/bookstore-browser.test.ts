@@ -1,12 +1,14 @@
 // The bookstore's page in a real browser (headless Chromium through playwright-core, as the
 // dashboard's test drives it): web.ts runs as its own process in front of the services loaded
 // with RATCHET_APP. A person adds an author, sees them listed on the page the form leads to, is told
-// in the form what is wrong with a bad one and that an address is taken, and adds a book.
+// in the form what is wrong with a bad one and that an address is taken, adds a book, and asks to
+// be forgotten: the page then shows the placeholder instead of the address.
 import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startServiceProcess, type ServiceProcess } from '@ratchet/launchers';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FORGOTTEN } from '@ratchet/core';
 import { EMAIL_TAKEN } from '../src/index.js';
 import { BOOKSTORE_WEB, startBookstoreStack, type BookstoreStack } from './bookstore-stack.js';
 
@@ -100,6 +102,20 @@ describe('the bookstore page in a browser', () => {
     await page.goto(url);
     expect(await page.locator('#authors tbody tr td.n').allTextContents()).toEqual(['1']);
     await page.screenshot({ path: `${screenshots}bookstore.png` });
+    expect(problems).toEqual([]);
+  });
+
+  it("forgets the author's address with \"forget me\" on their page", async () => {
+    await Promise.all([page.waitForURL(/\/authors\/[0-9a-f-]{36}$/), page.locator('#authors a', { hasText: 'Ben Vonk' }).click()]);
+    expect(await page.locator('#author-email').textContent()).toBe('ben@sequent.io');
+    await Promise.all([page.waitForURL(/\?forgotten=1$/), page.click('#forget-me button[type="submit"]')]);
+    expect(await page.locator('#notice').textContent()).toBe('Your e-mail address was forgotten.');
+    expect(await page.locator('#author-email').textContent()).toBe(FORGOTTEN);
+    expect(await page.locator('#forget-me').count()).toBe(0);
+    expect(await page.locator('#books li').allTextContents()).toEqual(['Event Sourcing in Practice']);
+    await page.screenshot({ path: `${screenshots}bookstore-forgotten.png` });
+    await page.goto(url);
+    expect(await page.locator('#authors tbody tr td').allTextContents()).toEqual(['Ben Vonk', FORGOTTEN, '1']);
     expect(problems).toEqual([]);
   });
 });

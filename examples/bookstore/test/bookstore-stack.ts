@@ -23,8 +23,8 @@ export interface BookstoreStack {
   stop(): Promise<void>;
 }
 
-/** Start the bookstore's services; on a failure, stop what was started and rethrow. */
-export async function startBookstoreStack(name: string): Promise<BookstoreStack> {
+/** Start the bookstore's services (with `env` added to theirs); on a failure, stop what was started and rethrow. */
+export async function startBookstoreStack(name: string, env: Readonly<Record<string, string>> = {}): Promise<BookstoreStack> {
   const started: Array<{ stop(): Promise<unknown> }> = [];
   const stop = async (): Promise<void> => {
     // Newest first: the gateway and projector before the worker, the servers last.
@@ -35,7 +35,7 @@ export async function startBookstoreStack(name: string): Promise<BookstoreStack>
     started.push(nats);
     const db = await createTestDatabase(name);
     started.push({ stop: () => db.drop() });
-    const common = { NATS_URL: nats.url, DATABASE_URL: db.url, HTTP_PORT: '0', RATCHET_APP: BOOKSTORE_APP, RATCHET_PARTITIONS: '8' };
+    const common = { NATS_URL: nats.url, DATABASE_URL: db.url, HTTP_PORT: '0', RATCHET_APP: BOOKSTORE_APP, RATCHET_PARTITIONS: '8', ...env };
     const worker = await startServiceProcess({ entry: 'services/worker/src/main.ts', name: `${name}-worker`, env: { ...common, CLUSTER_MODE: 'static' } });
     started.push(worker);
     const projector = await startServiceProcess({ entry: 'services/projector/src/main.ts', name: `${name}-projector`, readyMessage: 'projector ready', env: common });

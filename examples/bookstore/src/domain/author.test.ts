@@ -1,4 +1,5 @@
 import { given } from '@ratchet/testing';
+import { FORGOTTEN, sensitiveFieldsOf } from '@ratchet/core';
 import { describe, expect, it } from 'vitest';
 import { Author } from './author.js';
 
@@ -39,5 +40,32 @@ describe('author rules (Sequent\'s AddAuthor)', () => {
 
   it('a spec with the wrong expectation fails', () => {
     expect(() => spec([]).when({ type: 'add', payload: { name: 'Ben', email: 'ben@sequent.io' } }).then({ status: 'rejected' })).toThrow();
+  });
+});
+
+describe('forget me (issue 16)', () => {
+  const forgotten = { type: 'authorForgotten', data: {} } as const;
+
+  it('records the forget of an added author, whose address then reads as the placeholder', () => {
+    spec([added]).when({ type: 'forget', payload: {} }).then([forgotten]);
+    const state = Author.replay([added, forgotten]);
+    expect(state.snapshot.value).toBe('forgotten');
+    expect(state.snapshot.context).toEqual({ name: 'Ben', email: FORGOTTEN });
+  });
+
+  it('does nothing for an author forgotten already, and refuses one never added', () => {
+    spec([added, forgotten]).when({ type: 'forget', payload: {} }).then([]);
+    spec([]).when({ type: 'forget', payload: {} }).then({ status: 'rejected', reason: 'There is no such author' });
+  });
+
+  it('folds an added event whose address was forgotten (its placeholder is no address) and stays forgotten', () => {
+    const state = Author.replay([{ type: 'authorAdded', data: { name: 'Ben', email: FORGOTTEN } }, forgotten]);
+    expect(state.snapshot.context).toEqual({ name: 'Ben', email: FORGOTTEN });
+    spec([added, forgotten]).when({ type: 'add', payload: { name: 'Ben', email: 'ben@sequent.io' } }).then({ status: 'rejected', reason: 'This author was already added' });
+  });
+
+  it('marks the stored address as personal data of the author, and nothing else', () => {
+    expect(sensitiveFieldsOf(Author.events.authorAdded).map((f) => [f.path, f.subject({}, { aggregateType: 'author', aggregateId: 'a-1', eventType: 'authorAdded' })])).toEqual([[['email'], 'a-1']]);
+    expect(sensitiveFieldsOf(Author.commands.add)).toEqual([]);
   });
 });

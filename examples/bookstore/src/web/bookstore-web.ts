@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { BookstoreReadModels } from '../read-models/bookstore-read-models.js';
 import { addBook } from './add-book.js';
+import { forgetAuthor, type SubjectForgetter } from './forget-author.js';
 import type { CommandSender } from './command-sender.js';
 import { formId, type FormRefusal } from './form-outcome.js';
 import { readForm } from './read-form.js';
@@ -15,6 +16,8 @@ export interface BookstoreWebOptions {
   readonly sender: CommandSender;
   /** Reads the authors and books read models. */
   readonly readModels: BookstoreReadModels;
+  /** Deletes a data subject's key for "forget me" (`store.cipher`); without it the author's page has no such form. */
+  readonly forgetter?: SubjectForgetter;
   /** Where warnings (a claim left behind) and failures go. Default: nowhere. */
   readonly logger?: Pick<Logger, 'warn' | 'error'>;
   /** Largest form body accepted, in bytes. Default 16,384. */
@@ -26,6 +29,7 @@ export type BookstoreWeb = (req: IncomingMessage, res: ServerResponse) => void;
 
 const AUTHOR_PATH = /^\/authors\/([^/]+)$/;
 const BOOKS_PATH = /^\/authors\/([^/]+)\/books$/;
+const FORGET_PATH = /^\/authors\/([^/]+)\/forget$/;
 
 /**
  * The bookstore's server-rendered page (Sequent's Sinatra app): the authors list with an "add
@@ -78,7 +82,17 @@ export function createBookstoreWeb(options: BookstoreWebOptions): BookstoreWeb {
       if (outcome.status === 'added') return redirect(res, `/authors/${encodeURIComponent(authorId)}?added=${encodeURIComponent(outcome.bookId)}`);
       const author = await readModels.author(authorId);
       if (author === undefined) return send(res, 404, messagePage('No such author', 'There is no such author.'));
-      return send(res, statusOf(outcome), authorPage(author, await readModels.booksBy(authorId), formAgain(outcome, bookId, values)));
+      return send(res, statusOf(outcome), authorPage(author, await readModels.booksBy(authorId), formAgain(outcome, bookId, values), undefined, options.forgetter !== undefined));
+    }
+    const forget = FORGET_PATH.exec(path);
+    if (forget !== null && options.forgetter !== undefined) {
+      if (!allow(req, res, 'POST')) return;
+      const authorId = decoded(forget[1]!);
+      const outcome = await forgetAuthor(sender, readModels, options.forgetter, authorId);
+      if (outcome.status === 'forgotten') return redirect(res, `/authors/${encodeURIComponent(authorId)}?forgotten=1`);
+      if (outcome.status === 'unknown-author') return send(res, 404, messagePage('No such author', 'There is no such author.'));
+      const message = outcome.status === 'failed' ? outcome.message : 'This could not be done.';
+      return send(res, statusOf(outcome), messagePage('Not forgotten yet', `${message} Submit "forget me" again on the author's page.`));
     }
     const one = AUTHOR_PATH.exec(path);
     if (one !== null) {
@@ -89,8 +103,9 @@ export function createBookstoreWeb(options: BookstoreWebOptions): BookstoreWeb {
       const bookList = await readModels.booksBy(authorId);
       const added = url.searchParams.get('added');
       const book = added === null ? undefined : bookList.find((b) => b.id === added);
-      const notice = added === null ? undefined : book === undefined ? 'Book added; the list will show it in a moment.' : `Book ${book.title} added.`;
-      return send(res, 200, authorPage(author, bookList, emptyForm(), notice));
+      const addedNotice = added === null ? undefined : book === undefined ? 'Book added; the list will show it in a moment.' : `Book ${book.title} added.`;
+      const notice = url.searchParams.has('forgotten') ? 'Your e-mail address was forgotten.' : addedNotice;
+      return send(res, 200, authorPage(author, bookList, emptyForm(), notice, options.forgetter !== undefined));
     }
     if (method !== 'GET' && method !== 'HEAD') return void res.writeHead(405, { allow: 'GET, HEAD' }).end();
     send(res, 404, messagePage('Not found', `There is no page ${path}.`));

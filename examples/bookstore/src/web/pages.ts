@@ -1,3 +1,4 @@
+import { isForgotten } from '@ratchet/core';
 import type { AuthorRow, BookRow } from '../read-models/bookstore-read-models.js';
 import type { FieldErrors } from './field-errors.js';
 import { html, type SafeHtml } from './html.js';
@@ -38,7 +39,7 @@ ${
 }
 
 /** One author, their books (the books-by-author read model) and the "add book" form. */
-export function authorPage(author: AuthorRow, books: readonly BookRow[], form: FormState, notice?: string): SafeHtml {
+export function authorPage(author: AuthorRow, books: readonly BookRow[], form: FormState, notice?: string, canForget = false): SafeHtml {
   const items = books.map((b) => html`<li data-id="${b.id}">${b.title}</li>`);
   return layout(
     author.name,
@@ -54,7 +55,18 @@ ${books.length === 0 ? html`<p id="no-books" class="muted">No books yet.</p>` : 
   <input type="hidden" name="bookId" value="${form.id}">
   ${field('title', 'Title', 'text', form)}
   <button type="submit">Add book</button>
-</form>`,
+</form>
+${
+  isForgotten(author.email)
+    ? html`<p id="forgotten" class="muted">This author's e-mail address was forgotten at their request.</p>`
+    : !canForget
+      ? html``
+      : html`<form id="forget-me" method="post" action="/authors/${encodeURIComponent(author.id)}/forget">
+  <h2>Forget me</h2>
+  <p class="muted">Deletes the key that seals this author's e-mail address: from then on it reads as "[forgotten]" everywhere Ratchet keeps it, and the address is free for another author.</p>
+  <button type="submit">Forget my e-mail address</button>
+</form>`
+}`,
   );
 }
 
