@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark in sequence (append, replay, e2e, the Emmett peer, projector,
- * process managers, memory, outbox lag, durable timers); prints the table and one JSON line per figure, the targets met or not, and writes
+ * process managers, memory, outbox lag, durable timers, the cost of sensitive fields); prints the table and one JSON line per figure, the targets met or not, and writes
  * every figure to bench/results/latest.json and the latency/throughput plot to
  * bench/results/latency-throughput.svg.
  * Run: npm run bench [-- --quick] [-- --seconds N --repeats N] [-- --only e2e,emmett]
@@ -10,6 +10,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { runAppendBench } from './append.bench.js';
+import { runCryptoBench } from './crypto.bench.js';
 import { runE2eBench, targetLines } from './e2e.bench.js';
 import { runEmmettBench } from './emmett.bench.js';
 import { runMemoryBench } from './memory.bench.js';
@@ -21,7 +22,7 @@ import { runReplayBench } from './replay.bench.js';
 import { runTimersBench } from './timers.bench.js';
 import { figure, parseBenchArgs, reportAll, stringArg, type Figure } from './stats.js';
 
-const SECTIONS = ['append', 'replay', 'e2e', 'emmett', 'projector', 'process', 'outbox-lag', 'memory', 'timers'] as const;
+const SECTIONS = ['append', 'replay', 'e2e', 'emmett', 'projector', 'process', 'outbox-lag', 'memory', 'timers', 'crypto'] as const;
 const args = parseBenchArgs();
 const only = new Set((stringArg('only') ?? SECTIONS.join(',')).split(','));
 for (const name of only) {
@@ -81,6 +82,10 @@ if (only.has('outbox-lag')) {
 if (only.has('timers')) {
   log('— durable timers (100,000 due within one minute on one worker; --quick: 10,000 within 10 s)');
   sections.push({ title: 'timers', figures: await runTimersBench({ timers: args.quick ? 10_000 : 100_000, windowSeconds: args.quick ? 10 : 60, log }) });
+}
+if (only.has('crypto')) {
+  log('— sensitive fields (sealed with AES-256-GCM) against the same events in clear: append and replay');
+  sections.push({ title: 'sensitive fields', figures: await runCryptoBench({ seconds: args.seconds, repeats: args.repeats, historyLength: args.quick ? 2_000 : 10_000, log }) });
 }
 
 console.log(`\nmedians of ${args.repeats} × ${args.seconds}s per figure${args.quick ? ' (--quick)' : ''}; ${((Date.now() - started) / 1000).toFixed(0)} s in all`);
