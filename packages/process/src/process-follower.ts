@@ -97,10 +97,13 @@ export class ProcessFollower {
     return run;
   }
 
-  async #apply(events: readonly RecordedEvent[], options: BatchOptions): Promise<BatchReport> {
+  async #apply(stored: readonly RecordedEvent[], options: BatchOptions): Promise<BatchReport> {
     const m = this.#s.metrics;
     const label = { process: this.process.name };
     const end = m.batchSeconds.startTimer(label);
+    // Handlers see sensitive values opened (their placeholders once forgotten), whatever the source.
+    const cipher = this.#s.store.cipher;
+    const events = cipher === undefined ? stored : await cipher.openEvents(stored);
     // Feed mode has one runner by definition: no locks, no transaction held while commands are answered.
     const report = await runProcessBatch({ ...this.#batch, signal: this.#hardStop.signal, exclusive: this.#consumer === undefined }, events, options);
     end();

@@ -133,7 +133,10 @@ export class ProcessRunner {
       const follower = new ProcessFollower(p, settings, {
         process: p,
         pool: this.#pool,
-        readGap: (streamId, fromVersion, toVersion) => this.#o.store.readStream(streamId, { fromVersion, toVersion }),
+        readGap: async (streamId, fromVersion, toVersion) => {
+          const gap = await this.#o.store.readStream(streamId, { fromVersion, toVersion });
+          return this.#o.store.cipher === undefined ? gap : this.#o.store.cipher.openEvents(gap);
+        },
         send: createCommandSender(this.#o.client, p.name, this.#o.send),
         maxRounds: this.#o.maxRounds ?? 8,
       });

@@ -3,7 +3,7 @@ export type { Projection, ProjectionConfig, ProjectionHandler, ProjectionSql, Pr
 export { createProjector, Projector, readParkedEvents } from './projector.js';
 export type { ParkedRecord, ProjectionStatus, ProjectorOptions, RetryReport } from './projector.js';
 export type { RunnerPhase } from './projection-runner.js';
-export type { ProjectorStore } from './projector-store.js';
+export type { EventOpener, ProjectorStore } from './projector-store.js';
 export { ProjectorMetrics } from './projector-metrics.js';
 export { republish } from './republish.js';
 export type { FeedReader, RepublishOptions, RepublishResult } from './republish.js';
