@@ -1,4 +1,4 @@
-import { createPostgresEventStore, handlePoolErrors } from '@ratchet/event-store-postgres';
+import { createPostgresEventStore, handlePoolErrors, type MasterKey } from '@ratchet/event-store-postgres';
 import { streamIdOf } from '@ratchet/transport-nats';
 import pg from 'pg';
 import { Tally, type CheckReport } from './check-category.js';
@@ -33,6 +33,8 @@ export interface CheckHistoryOptions {
   readonly scope?: 'history' | 'all';
   /** Event-store schema. Default `ratchet`. */
   readonly schema?: string;
+  /** The workers' master key, for the store C7 gets: a read-model check opens sealed values with `store.cipher.openEvents`. Default none. */
+  readonly masterKey?: MasterKey;
   /** Most violation details kept per category (counts stay exact). Default 100. */
   readonly maxDetails?: number;
   /**
@@ -118,7 +120,7 @@ export async function checkHistory(options: CheckHistoryOptions): Promise<CheckR
 
     if (options.readModel === undefined) tally.skip('C7');
     else {
-      const store = createPostgresEventStore({ pool, schema });
+      const store = createPostgresEventStore({ pool, schema, ...(options.masterKey === undefined ? {} : { masterKey: options.masterKey }) });
       const result = await options.readModel(store, pool);
       tally.checked('C7', result.checked);
       for (const m of result.mismatches) tally.violation('C7', m);

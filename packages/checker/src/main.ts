@@ -5,6 +5,7 @@ import { checkHistory } from './check-history.js';
 import { formatReport, hasViolations } from './format-report.js';
 import { readHistory } from './history-record.js';
 import { Turnstile } from '@ratchet/turnstile';
+import { parseMasterKey } from '@ratchet/event-store-postgres';
 import { turnstileReadModelCheck } from './turnstile-read-model-check.js';
 
 const USAGE = `usage: ratchet-check --history <file.jsonl> --db <postgres-url> [--nats <url>] [--scope history|all]
@@ -63,6 +64,7 @@ async function main(): Promise<number> {
     scope: values.scope,
     schema: values.schema,
     maxDetails: Number(values['max-details']),
+    ...(process.env['RATCHET_MASTER_KEY'] ? { masterKey: parseMasterKey(process.env['RATCHET_MASTER_KEY']) } : {}),
   });
   process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : `${history.length} commands in the history\n${formatReport(report)}`);
   return hasViolations(report) ? 1 : 0;
