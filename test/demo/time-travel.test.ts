@@ -93,7 +93,7 @@ describe('the time-travel page in a browser', () => {
     await page.fill('#tt-id', 'tt-1');
     await page.click('#pick button[type="submit"]');
     await expect.poll(() => page.locator('#tt-view').getAttribute('data-version'), { timeout: 10_000 }).toBe(String(HISTORY.length));
-    const counters = () => page.locator('#tt-context dd').evaluateAll((dds) => Object.fromEntries(dds.map((d) => [(d as HTMLElement).dataset['key'], Number(d.textContent)])));
+    const counters = () => page.locator('#tt-context dd').evaluateAll((dds) => Object.fromEntries(dds.map((d) => [(d as unknown as { dataset: Record<string, string | undefined> }).dataset['key'], Number(d.textContent)])));
     for (const [version, state, context] of [
       [1, 'locked', { coins: 0, turns: 0, pushes: 0 }],
       [2, 'unlocked', { coins: 1, turns: 0, pushes: 0 }],

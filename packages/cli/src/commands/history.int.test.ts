@@ -113,7 +113,7 @@ describe('sensitive values in ratchet history, and ratchet forget', () => {
     const forgot = await run(['forget', 'm-1']);
     expect(forgot.code, forgot.stderr).toBe(0);
     expect(forgot.stdout).toMatch(/^forgot m-1: its key is deleted/);
-    for (const env of [{ RATCHET_MASTER_KEY: KEY }, {}]) {
+    for (const env of [{ RATCHET_MASTER_KEY: KEY }, {}] as Array<Record<string, string>>) {
       const after = await run(['history', 'member', 'm-1'], env);
       expect(after.code, after.stderr).toBe(0);
       expect(after.stdout).toMatch(/\{"email":"\[forgotten\]"\}/);
