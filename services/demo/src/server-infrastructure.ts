@@ -7,6 +7,7 @@ import { startControlServer } from './control-server.js';
 import { needsProjector, type DemoApp } from './demo-app.js';
 import { DemoCluster } from './demo-cluster.js';
 import type { Infrastructure } from './infrastructure.js';
+import { waitForAssignment } from './wait-for-assignment.js';
 
 /** Options of {@link createServerInfrastructure}. */
 export interface ServerInfrastructureOptions {
@@ -44,19 +45,29 @@ export function createServerInfrastructure(servers: Servers, options: ServerInfr
   });
   const cluster = new DemoCluster({ root: options.root, logDir, natsUrl, databaseUrl, log, app: options.app.file });
   const projector = needsProjector(options.app.app);
+  const store = createPostgresEventStore({ pool });
   return {
     label,
     distributed: true,
     logDir,
     urls: { nats: natsUrl, database: databaseUrl },
     pool,
-    store: createPostgresEventStore({ pool }),
+    store,
     async startServices(workers, cleanups) {
       // Killing by pid on a second Ctrl-C; the orderly stop drains.
       kill?.addEventListener('abort', () => cluster.killAll(), { once: true });
       cleanups.push(() => cluster.stop(signal.aborted ? 4_000 : 15_000));
       log.info({ workers, projector, logs: logDir }, 'starting workers and the projector');
       await Promise.all([...Array.from({ length: workers }, () => cluster.addWorker()), ...(projector ? [cluster.startProjector()] : [])]);
+      const wait = await waitForAssignment({
+        owners: () => store.partitionEpochs(),
+        workers: cluster.workers().filter((w) => w.alive).map((w) => w.id),
+        partitions: Number(process.env['RATCHET_PARTITIONS'] || 64),
+        timeoutMs: 30_000,
+        signal,
+      });
+      if (wait.settled) log.info({ waitedMs: wait.waitedMs }, 'every partition is with its worker');
+      else log.warn({ waitedMs: wait.waitedMs, misplaced: wait.misplaced }, 'partitions still moving between workers; starting anyway');
       return workers;
     },
     connectClient: () => connectClient({ servers: natsUrl.split(','), timeoutMs: 20_000 }),
