@@ -154,7 +154,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     if (req.method === 'GET' && path.startsWith('/api/time-travel')) {
       const answer = await travel?.answer(path, new URLSearchParams((req.url ?? '').split('?')[1] ?? ''));
       if (answer !== undefined) return json(res, answer.status, answer.body);
-      if (travel === undefined) return json(res, 404, { error: 'time travel needs the event store (DATABASE_URL)' });
+      if (travel === undefined) return json(res, 404, { error: { code: 'UNAVAILABLE', message: 'this dashboard was started without the event store: no time travel here' } });
     }
     const command = /^\/api\/turnstiles\/([^/]+)\/commands$/.exec(path);
     if (req.method === 'POST' && command) return sendCommand(decodeURIComponent(command[1]!), await body(req), res);
