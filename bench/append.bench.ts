@@ -70,7 +70,7 @@ async function measure(workload: Workload, ms: number): Promise<number> {
 
 /** Measure raw INSERT, store.append and store.appendBatch throughput; returns one figure per workload. */
 export async function runAppendBench(options: AppendBenchOptions = {}): Promise<BenchFigure[]> {
-  const serverUrl = options.databaseUrl ?? process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const serverUrl = options.databaseUrl ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   const seconds = options.seconds ?? 5;
   const repeats = options.repeats ?? 3;
   const log = options.log ?? ((): void => undefined);

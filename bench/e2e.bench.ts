@@ -149,7 +149,7 @@ export async function runE2eBench(options: E2eBenchOptions = {}): Promise<Figure
       });
       processes.push(worker);
       log(`worker pid ${worker.pid} ready`);
-      httpPort = Number(worker.ready['httpPort']);
+      httpPort = Number(worker.ready.httpPort);
       client = await connectClient({ servers: nats.url, timeoutMs: 10_000, attemptTimeoutMs: 10_000 });
       const c = client;
       // "worker ready" may precede owning partitions (membership mode): wait until a command is answered.

@@ -296,7 +296,7 @@ async function workerCrossCheck(count: number, log: (line: string) => void): Pro
       });
       const client = await connectClient({ servers: nats.url, timeoutMs: 30_000 });
       try {
-        const port = Number(worker.ready['httpPort']);
+        const port = Number(worker.ready.httpPort);
         const stats = async (): Promise<Record<string, number>> =>
           (await (await fetch(`http://127.0.0.1:${port}/stats`)).json()) as Record<string, number>;
         const settledRss = async (): Promise<number> => {

@@ -102,7 +102,7 @@ export async function runOutboxLagBench(options: OutboxLagBenchOptions = {}): Pr
 
     // Phase 1, the outbox alone: worker, relay, JetStream (no projector writing into the same database).
     const outbox = await drive('outbox lag', () => undefined);
-    const metrics = await (await fetch(`http://127.0.0.1:${String(worker.ready['httpPort'])}/metrics`)).text();
+    const metrics = await (await fetch(`http://127.0.0.1:${String(worker.ready.httpPort)}/metrics`)).text();
     const quantile = (q: string): number => {
       const line = metrics.split('\n').find((l) => l.startsWith(`ratchet_outbox_lag_seconds{quantile="${q}"}`));
       return line === undefined ? Number.NaN : Number(line.slice(line.lastIndexOf(' ') + 1)) * 1000;

@@ -53,8 +53,8 @@ export async function runProjectorBench(options: ProjectorBenchOptions = {}): Pr
   const batchSize = options.batchSize ?? 200;
   const log = options.log ?? (() => undefined);
   const db = await createScratchDatabase('projector');
-  const natsServer = process.env['NATS_URL'] ? undefined : await startNatsServer();
-  const nc = await connect({ servers: process.env['NATS_URL'] ?? natsServer!.url });
+  const natsServer = process.env.NATS_URL ? undefined : await startNatsServer();
+  const nc = await connect({ servers: process.env.NATS_URL ?? natsServer!.url });
   const store = createPostgresEventStore({ connectionString: db.url });
   const pool = new pg.Pool({ connectionString: db.url, max: 8 });
   try {
@@ -121,12 +121,12 @@ export async function runProjectorBench(options: ProjectorBenchOptions = {}): Pr
 
     const runs: Record<string, number[]> = { raw: [], jetstream: [], rebuild: [] };
     for (let r = 0; r < repeats; r += 1) {
-      runs['raw']!.push(await raw());
-      runs['jetstream']!.push(await project('jetstream'));
-      runs['rebuild']!.push(await project('rebuild'));
-      log(`run ${r + 1}: raw ${Math.round(runs['raw']!.at(-1)!)}, jetstream ${Math.round(runs['jetstream']!.at(-1)!)}, rebuild ${Math.round(runs['rebuild']!.at(-1)!)} events/s`);
+      runs.raw!.push(await raw());
+      runs.jetstream!.push(await project('jetstream'));
+      runs.rebuild!.push(await project('rebuild'));
+      log(`run ${r + 1}: raw ${Math.round(runs.raw!.at(-1)!)}, jetstream ${Math.round(runs.jetstream!.at(-1)!)}, rebuild ${Math.round(runs.rebuild!.at(-1)!)} events/s`);
     }
-    const base = median(runs['raw']!);
+    const base = median(runs.raw!);
     const figure = (name: string, value: number, baseline: string | null): ProjectorBenchFigure => ({
       name,
       value: Math.round(value),
@@ -136,8 +136,8 @@ export async function runProjectorBench(options: ProjectorBenchOptions = {}): Pr
     });
     return [
       figure('raw multi-row insert (baseline)', base, null),
-      figure('projector from JetStream (turnstile v1)', median(runs['jetstream']!), 'raw multi-row insert (baseline)'),
-      figure('projector rebuild from the feed (turnstile v1)', median(runs['rebuild']!), 'raw multi-row insert (baseline)'),
+      figure('projector from JetStream (turnstile v1)', median(runs.jetstream!), 'raw multi-row insert (baseline)'),
+      figure('projector rebuild from the feed (turnstile v1)', median(runs.rebuild!), 'raw multi-row insert (baseline)'),
     ];
   } finally {
     await pool.end();

@@ -4,7 +4,7 @@ import pg from 'pg';
 
 /** The server to create scratch databases on: DATABASE_URL, else the local default. */
 export function benchServerUrl(): string {
-  const url = process.env['DATABASE_URL'];
+  const url = process.env.DATABASE_URL;
   return url === undefined || url === '' ? 'postgres://postgres@127.0.0.1:5432/postgres' : url;
 }
 

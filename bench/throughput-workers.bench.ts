@@ -75,7 +75,7 @@ async function measure(nats: NatsServerHandle, client: RatchetClient, workers: n
       );
     }
     const pids = ids.map((id) => cluster.process(id).pid);
-    const moves = async () => (await Promise.all(ids.map((id) => cluster.stats(id)))).reduce((a, s) => a + (s['partitionMoves'] ?? 0), 0);
+    const moves = async () => (await Promise.all(ids.map((id) => cluster.stats(id)))).reduce((a, s) => a + (s.partitionMoves ?? 0), 0);
     const moves0 = await moves();
     const cpu0 = await Promise.all(pids.map(cpuSeconds));
     const m0 = await machineJiffies();

@@ -42,7 +42,7 @@ const firstLines = (output: string): string[] =>
 describe('npm test without servers that answer', () => {
   it('says first which of DATABASE_URL and NATS_URL does not answer, and exits 1', { timeout: 120_000 }, async () => {
     const port = await closedPort();
-    const good = { DATABASE_URL: process.env['DATABASE_URL']!, NATS_URL: process.env['NATS_URL']! };
+    const good = { DATABASE_URL: process.env.DATABASE_URL!, NATS_URL: process.env.NATS_URL! };
     const badPostgres = `postgres://postgres@127.0.0.1:${port}/postgres`;
     const badNats = `nats://127.0.0.1:${port}`;
     const [natsOnly, both] = await Promise.all([

@@ -151,8 +151,8 @@ describe('servers in a process group of their own (detached)', () => {
 
 describe('ensureServers (via the global setup)', () => {
   it('handed the run a Postgres and a NATS that answer', async () => {
-    const databaseUrl = process.env['DATABASE_URL'];
-    const natsUrl = process.env['NATS_URL'];
+    const databaseUrl = process.env.DATABASE_URL;
+    const natsUrl = process.env.NATS_URL;
     expect(databaseUrl).toBeTruthy();
     expect(natsUrl).toBeTruthy();
     expect(await query(databaseUrl!, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);

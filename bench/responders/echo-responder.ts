@@ -5,7 +5,7 @@
  */
 import { connect } from '@nats-io/transport-node';
 
-const url = process.env['NATS_URL'];
+const url = process.env.NATS_URL;
 if (url === undefined) throw new Error('NATS_URL is required');
 const nc = await connect({ servers: url, name: 'bench-echo-responder' });
 nc.subscribe('bench.echo.>', {

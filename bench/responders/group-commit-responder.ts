@@ -9,11 +9,11 @@
 import { connect, type Msg } from '@nats-io/transport-node';
 import pg from 'pg';
 
-const natsUrl = process.env['NATS_URL'];
-const databaseUrl = process.env['DATABASE_URL'];
+const natsUrl = process.env.NATS_URL;
+const databaseUrl = process.env.DATABASE_URL;
 if (natsUrl === undefined || databaseUrl === undefined) throw new Error('NATS_URL and DATABASE_URL are required');
-const maxBatch = Number(process.env['GC_MAX_BATCH'] ?? 256);
-const maxConcurrent = Number(process.env['GC_CONCURRENCY'] ?? 1);
+const maxBatch = Number(process.env.GC_MAX_BATCH ?? 256);
+const maxConcurrent = Number(process.env.GC_CONCURRENCY ?? 1);
 
 const pool = new pg.Pool({ connectionString: databaseUrl, max: maxConcurrent });
 pool.on('error', () => undefined);

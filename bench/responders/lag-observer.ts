@@ -8,7 +8,7 @@
 import { connect } from '@nats-io/transport-node';
 import { EVENT_SUBJECT_PREFIX } from '@ratchet/transport-nats';
 
-const url = process.env['NATS_URL'];
+const url = process.env.NATS_URL;
 if (url === undefined) throw new Error('NATS_URL is required');
 const nc = await connect({ servers: url, name: 'bench-lag-observer' });
 let lags: number[] = [];

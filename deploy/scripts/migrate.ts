@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { createPostgresEventStore } from '@ratchet/event-store-postgres';
 import pg from 'pg';
 
-const url = process.env['DATABASE_URL'];
+const url = process.env.DATABASE_URL;
 if (url === undefined || url === '') {
   process.stderr.write('migrate: DATABASE_URL is required (the ratchet_migrator role)\n');
   process.exit(2);

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
 
-const admin = new pg.Client({ connectionString: process.env['ADMIN_URL'] });
+const admin = new pg.Client({ connectionString: process.env.ADMIN_URL });
 await admin.connect();
 try {
   await admin.query(readFileSync(new URL('../postgres/roles.sql', import.meta.url), 'utf8'));

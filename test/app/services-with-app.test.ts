@@ -53,7 +53,7 @@ describe('worker, projector and dashboard services with RATCHET_APP', () => {
 
   it("logs the app it loaded and serves that app's aggregate", async () => {
     expect(worker!.ready).toMatchObject({ app: 'counter' });
-    expect(worker!.logs.find((l) => l['msg'] === 'app loaded')).toMatchObject({ app: 'counter', file: `${root}${FIXTURES}/counter-app.ts`, aggregates: ['counter'] });
+    expect(worker!.logs.find((l) => l.msg === 'app loaded')).toMatchObject({ app: 'counter', file: `${root}${FIXTURES}/counter-app.ts`, aggregates: ['counter'] });
 
     const first = await client.send(Counter, 'c-1', { type: 'add', payload: { n: 40 } });
     expect(first).toMatchObject({ status: 'ok', version: 1, events: [{ type: 'added', data: { n: 40 } }] });
@@ -95,18 +95,18 @@ describe('worker, projector and dashboard services with RATCHET_APP', () => {
       readyMessage: 'dashboard ready',
       env: { NATS_URL: nats.url, DATABASE_URL: db.url, HTTP_PORT: '0', TICK_MS: '100', RATCHET_APP: `${FIXTURES}/counter-app.ts` },
     });
-    const url = `http://127.0.0.1:${String(dashboard.ready['httpPort'])}`;
+    const url = `http://127.0.0.1:${String(dashboard.ready.httpPort)}`;
     const state = async (): Promise<Record<string, unknown>> => (await (await fetch(`${url}/api/state`)).json()) as Record<string, unknown>;
-    await waitFor(async () => (await state())['aggregates'] !== undefined, { what: 'a first refresh', timeoutMs: 20_000 });
+    await waitFor(async () => (await state()).aggregates !== undefined, { what: 'a first refresh', timeoutMs: 20_000 });
     const s = await state();
-    expect(s['app']).toEqual({ name: 'counter', aggregateTypes: ['counter'], turnstile: false, stations: false, processes: [] });
-    expect(s['aggregates']).toEqual([{ type: 'counter', instances: 1, events: 2 }]);
-    expect(s['rows']).toEqual([]);
+    expect(s.app).toEqual({ name: 'counter', aggregateTypes: ['counter'], turnstile: false, stations: false, processes: [] });
+    expect(s.aggregates).toEqual([{ type: 'counter', instances: 1, events: 2 }]);
+    expect(s.rows).toEqual([]);
     expect(s).not.toHaveProperty('totals');
     const command = await fetch(`${url}/api/turnstiles/t-1/commands`, { method: 'POST', body: JSON.stringify({ type: 'install' }) });
     expect(command.status).toBe(404);
     expect(((await command.json()) as { error: string }).error).toMatch(/^app "counter" has no turnstile read model/);
-    expect(dashboard.logs.filter((l) => (l['level'] as number) >= 40)).toEqual([]);
+    expect(dashboard.logs.filter((l) => (l.level as number) >= 40)).toEqual([]);
   });
 });
 
@@ -148,10 +148,10 @@ describe('worker service with a bad app module', () => {
     expect(run.code).toBe(2);
     expect(run.stdout).toHaveLength(1);
     const line = JSON.parse(run.stdout[0]!) as Record<string, unknown>;
-    const file = `${root}${FIXTURES}/${(args[0] ?? env['RATCHET_APP'])!.split('/').pop()}`;
+    const file = `${root}${FIXTURES}/${(args[0] ?? (env as Record<string, string | undefined>).RATCHET_APP)!.split('/').pop()}`;
     expect(line).toMatchObject({ level: 60, service: 'worker', code: 'APP_LOAD_FAILED', reason, file });
-    expect(line['msg']).toMatch(new RegExp(`^app module ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: `));
-    expect(line['msg']).toMatch(problem);
+    expect(line.msg).toMatch(new RegExp(`^app module ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: `));
+    expect(line.msg).toMatch(problem);
     // A message, not a stack trace.
     expect(run.stderr).not.toMatch(/\n\s+at /);
   });

@@ -24,7 +24,7 @@ const stdout: string[] = [];
 const logs: Array<Record<string, unknown>> = [];
 
 /** The pids of the processes the run started, from its "… ready" log lines. */
-const childPids = (): number[] => logs.filter((l) => / ready$/.test(String(l['msg'])) && typeof l['pid'] === 'number').map((l) => l['pid'] as number);
+const childPids = (): number[] => logs.filter((l) => / ready$/.test(String(l.msg)) && typeof l.pid === 'number').map((l) => l.pid as number);
 
 const lineOf = (prefix: string): string => {
   const line = stdout.find((l) => l.startsWith(prefix));

@@ -31,8 +31,8 @@ describe('cluster join', () => {
     expect([...pgOwners.keys()].sort()).toEqual(['w1', 'w2', 'w3']);
     for (const n of pgOwners.values()) expect(Math.abs(n - even)).toBeLessThanOrEqual(1);
     // The two newcomers took partitions over (moves recorded), not just joined.
-    expect((await fx.cluster.stats('w2'))['partitionMoves']).toBeGreaterThan(0);
-    expect((await fx.cluster.stats('w3'))['partitionMoves']).toBeGreaterThan(0);
+    expect((await fx.cluster.stats('w2')).partitionMoves).toBeGreaterThan(0);
+    expect((await fx.cluster.stats('w3')).partitionMoves).toBeGreaterThan(0);
 
     expect(failed(records)).toEqual([]);
     const check = await checkStore(fx.db.url, records);

@@ -22,7 +22,7 @@ describe('cluster planned leave', () => {
     const w2 = fx.cluster.process('w2');
     expect(await w2.stop(20_000)).toBe(0);
     fx.cluster.workers.delete('w2');
-    expect(w2.logs.some((l) => l['msg'] === 'partition released' && l['leaving'] === true)).toBe(true);
+    expect(w2.logs.some((l) => l.msg === 'partition released' && l.leaving === true)).toBe(true);
 
     const after = await waitSettled(fx.cluster, ['w1', 'w3'], 30_000);
     for (const v of after) expect(v.owned.length).toBe(PARTITIONS / 2);

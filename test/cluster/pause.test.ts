@@ -54,15 +54,15 @@ describe('cluster pause past the lease', () => {
     // first renewal finds every partition it held under a newer epoch.
     const lapse = await waitFor(
       // The first lapse logged after the pause (a loaded machine may log short lapses before it, losing nothing).
-      async () => paused.logs.find((l) => l['msg'] === 'partition leases renewed after a lapse' && Number(l['time']) >= resumedAt - 50) ?? false,
+      async () => paused.logs.find((l) => l.msg === 'partition leases renewed after a lapse' && Number(l.time) >= resumedAt - 50) ?? false,
       { what: 'w2 to renew its leases after it resumed', timeoutMs: 20_000 },
     );
-    expect(lapse['lost']).toBe(held.length);
-    const metrics = await (await fetch(`http://127.0.0.1:${String(paused.ready['httpPort'])}/metrics`)).text();
+    expect(lapse.lost).toBe(held.length);
+    const metrics = await (await fetch(`http://127.0.0.1:${String(paused.ready.httpPort)}/metrics`)).text();
     expect(metrics).toMatch(new RegExp(`^ratchet_partition_moves_total\\{kind="lost"\\} ${held.length}$`, 'm'));
     // A command decided before the pause may still reach the store after it: the fence refuses it
     // (ratchet_fenced_writes_total may count it); no event carries a stale epoch (below).
-    console.log(`resumed stale owner: first renewal after ${String(lapse['renewalMs'])} ms, ${String(lapse['refused'])} commands refused meanwhile`);
+    console.log(`resumed stale owner: first renewal after ${String(lapse.renewalMs)} ms, ${String(lapse.refused)} commands refused meanwhile`);
     // The queued commands still got their answers (the client retried the refused ones elsewhere).
     expect((await Promise.all(queued)).filter((r) => r.status !== 'ok')).toEqual([]);
     // It rejoins and partitions flow back to it through the normal handover.

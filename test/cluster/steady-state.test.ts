@@ -17,7 +17,7 @@ describe('cluster steady state', () => {
   it('serves each partition from one worker under the epoch Postgres holds', async () => {
     await Promise.all(IDS.map((id) => fx.cluster.start(id, STEADY)));
     await waitSettled(fx.cluster, IDS, 45_000);
-    const movesBefore = await Promise.all(IDS.map(async (id) => (await fx.cluster.stats(id))['partitionMoves']));
+    const movesBefore = await Promise.all(IDS.map(async (id) => (await fx.cluster.stats(id)).partitionMoves));
     const mark = await headPosition(fx.db.url);
 
     const load = startTurnstileLoad(fx.client, { turnstiles: 96, concurrency: 16, prefix: 'st', timeoutMs: 30_000 });
@@ -27,7 +27,7 @@ describe('cluster steady state', () => {
     const records = await load.stop();
 
     // No partition moved while the load ran.
-    const movesAfter = await Promise.all(IDS.map(async (id) => (await fx.cluster.stats(id))['partitionMoves']));
+    const movesAfter = await Promise.all(IDS.map(async (id) => (await fx.cluster.stats(id)).partitionMoves));
     expect(movesAfter).toEqual(movesBefore);
 
     // The union of the three `owned` lists covers every partition exactly once.

@@ -132,15 +132,15 @@ describe('a worker paused past its lease', () => {
       // Its first renewal after the pause finds every partition it held under a newer epoch.
       const lapse = await waitFor(
         // The first lapse logged after the pause (a loaded machine may log short lapses before it, losing nothing).
-        async () => w2.logs.find((l) => l['msg'] === 'partition leases renewed after a lapse' && Number(l['time']) >= resumedAt - 50) ?? false,
+        async () => w2.logs.find((l) => l.msg === 'partition leases renewed after a lapse' && Number(l.time) >= resumedAt - 50) ?? false,
         { what: 'w2 to renew its leases after the pause', timeoutMs: 20_000 },
       );
       console.log(
-        `round ${round}: w2 resumed ${String(lapse['lapsedMs'])} ms past its lease; its first renewal took ${String(lapse['renewalMs'])} ms ` +
-          `(${String(lapse['refused'])} commands answered UNAVAILABLE meanwhile) and found ${String(lapse['lost'])} of ${held.length} partitions taken over`,
+        `round ${round}: w2 resumed ${String(lapse.lapsedMs)} ms past its lease; its first renewal took ${String(lapse.renewalMs)} ms ` +
+          `(${String(lapse.refused)} commands answered UNAVAILABLE meanwhile) and found ${String(lapse.lost)} of ${held.length} partitions taken over`,
       );
-      expect(lapse['lost']).toBe(held.length);
-      expect((await fx.cluster.stats('w2'))['fencedWrites']).toBe(0);
+      expect(lapse.lost).toBe(held.length);
+      expect((await fx.cluster.stats('w2')).fencedWrites).toBe(0);
 
       // w2 rejoins: its share flows back by handover (A → B → A) before the next round.
       views = await waitSettled(fx.cluster, IDS, 60_000);

@@ -8,7 +8,7 @@ const run = promisify(execFile);
 
 /** Whether a Docker engine answers `GET /_ping` on its socket (DOCKER_HOST when unix://, else /var/run/docker.sock). */
 export function dockerAnswers(timeoutMs = 2_000): Promise<boolean> {
-  const host = process.env['DOCKER_HOST'];
+  const host = process.env.DOCKER_HOST;
   const socketPath = host?.startsWith('unix://') ? host.slice('unix://'.length) : '/var/run/docker.sock';
   return new Promise((resolve) => {
     const req = request({ socketPath, path: '/_ping', timeout: timeoutMs }, (res) => {

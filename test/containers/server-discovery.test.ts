@@ -68,8 +68,8 @@ describe('ensureServers, third tier', () => {
       const mounts = [...new Set(hide)].map((p) => `mount --bind /dev/null '${p}'`);
       mounts.push(`mount --bind '${empty}' /usr/lib/postgresql 2>/dev/null || true`);
       const env: NodeJS.ProcessEnv = { ...process.env, CI: 'true' };
-      delete env['DATABASE_URL'];
-      delete env['NATS_URL'];
+      delete env.DATABASE_URL;
+      delete env.NATS_URL;
       const script = `${mounts.join(' && ')} && exec node --conditions=source --import tsx test/containers/discover-servers.ts`;
       const { stdout, stderr } = await run('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script], {
         cwd: ROOT,

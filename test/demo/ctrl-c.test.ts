@@ -83,8 +83,8 @@ async function startOnTerminal(): Promise<{ demo: TerminalDemo; started: Seen[] 
   chmodSync(dataDir, 0o755);
   const env: NodeJS.ProcessEnv = { ...process.env, RATCHET_DATA_DIR: dataDir, RATCHET_DEMO_INFRA: 'servers', TERM: 'xterm' };
   // The demo starts its own nats-server and Postgres from the binaries, in its own data directory.
-  delete env['NATS_URL'];
-  delete env['DATABASE_URL'];
+  delete env.NATS_URL;
+  delete env.DATABASE_URL;
   const pty = spawn('python3', [PTY, 'npm', 'run', 'demo', '--', '--port', '0', '--gateway-port', '0', '--turnstiles', '100', '--riders', '4', '--rate', '40', '--workers', '2'], {
     cwd: root,
     env,

@@ -9,7 +9,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemo, type DemoProcess } from './demo-process.js';
 
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const screenshots = fileURLToPath(new URL('./screenshots/', import.meta.url));
 
 describe('dashboard in a browser', () => {
@@ -56,7 +56,7 @@ describe('dashboard in a browser', () => {
 
   it('fills the grid from the read model and keeps it updating', async () => {
     await expect.poll(() => page.locator('.cell[data-state]').count(), { timeout: 30_000 }).toBeGreaterThanOrEqual(95);
-    const versions = () => page.locator('.cell').evaluateAll((cells) => cells.reduce((sum, c) => sum + Number((c as HTMLElement).dataset['version']), 0));
+    const versions = () => page.locator('.cell').evaluateAll((cells) => cells.reduce((sum, c) => sum + Number((c as unknown as { dataset: Record<string, string | undefined> }).dataset.version), 0));
     const before = await versions();
     await expect.poll(versions, { timeout: 20_000 }).toBeGreaterThan(before);
     await expect.poll(() => page.locator('.cell[data-state="unlocked"]').count(), { timeout: 20_000 }).toBeGreaterThan(0);

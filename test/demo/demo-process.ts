@@ -31,7 +31,7 @@ export interface DemoProcess {
  * developer's `ratchet` finds in the repo's .data.
  */
 export function startDemo(args: readonly string[], env: Record<string, string>): DemoProcess {
-  const dataDir = env['RATCHET_DATA_DIR'] === undefined ? mkdtempSync(join(tmpdir(), 'ratchet-demo-')) : undefined;
+  const dataDir = env.RATCHET_DATA_DIR === undefined ? mkdtempSync(join(tmpdir(), 'ratchet-demo-')) : undefined;
   // Postgres (when the demo starts one) runs as its own OS user under root: it must enter the dir.
   if (dataDir !== undefined) chmodSync(dataDir, 0o755);
   const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'services/demo/src/main.ts', ...args], {
@@ -61,7 +61,7 @@ export function startDemo(args: readonly string[], env: Record<string, string>):
     }
   });
   const childPids = (): number[] =>
-    logs.filter((l) => typeof l['msg'] === 'string' && / ready$/.test(l['msg']) && typeof l['pid'] === 'number').map((l) => l['pid'] as number);
+    logs.filter((l) => typeof l.msg === 'string' && / ready$/.test(l.msg) && typeof l.pid === 'number').map((l) => l.pid as number);
   return {
     pid,
     stdout,

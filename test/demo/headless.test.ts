@@ -36,11 +36,11 @@ describe('demo --headless', () => {
       latencyMs: Record<string, number>;
     };
     expect(summary).toMatchObject({ failed: 0, consistent: true, workers: 3, turnstiles: 200 });
-    expect(summary['sent']).toBe((summary['ok'] as number) + (summary['rejected'] as number));
-    expect(summary['ok'] as number).toBeGreaterThan(200); // the installs, then riders
+    expect(summary.sent).toBe((summary.ok as number) + (summary.rejected as number));
+    expect(summary.ok as number).toBeGreaterThan(200); // the installs, then riders
     expect(summary.projection).toEqual(summary.store);
-    expect(summary.projection['turnstiles']).toBeGreaterThan(150);
-    expect(summary.latencyMs['p99']).toBeGreaterThanOrEqual(summary.latencyMs['p50']!);
+    expect(summary.projection.turnstiles).toBeGreaterThan(150);
+    expect(summary.latencyMs.p99).toBeGreaterThanOrEqual(summary.latencyMs.p50!);
     // Nothing but the summary on stdout: logs go to stderr.
     expect(demo.stdout.filter((l) => l.trim() !== '')).toHaveLength(1);
   });

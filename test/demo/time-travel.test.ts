@@ -14,7 +14,7 @@ import { pino } from 'pino';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const screenshots = fileURLToPath(new URL('./screenshots/', import.meta.url));
 const HISTORY = ['installed', 'coinInserted', 'armTurned', 'armPushedIneffectively', 'coinInserted', 'coinInserted', 'armTurned'];
 
@@ -57,14 +57,14 @@ describe('the time-travel API', () => {
     const history = await get('/api/time-travel/turnstile/tt-1');
     expect(history.status).toBe(200);
     expect(history.body).toMatchObject({ head: HISTORY.length, states: ['not-installed', 'locked', 'unlocked'] });
-    expect((history.body['events'] as Array<{ type: string }>).map((e) => e.type)).toEqual(HISTORY);
+    expect((history.body.events as Array<{ type: string }>).map((e) => e.type)).toEqual(HISTORY);
     for (let version = 1; version <= HISTORY.length; version += 1) {
       const expected = Turnstile.replay(HISTORY.slice(0, version).map((type) => ({ type, data: {} })));
       const at = await get(`/api/time-travel/turnstile/tt-1?version=${version}`);
       expect(at.body).toMatchObject({ version, value: expected.snapshot.value, context: expected.snapshot.context, event: { version, type: HISTORY[version - 1] } });
     }
     const events = await store.readStream('turnstile/tt-1');
-    expect((await get(`/api/time-travel/turnstile/tt-1?at=${events[2]!.recordedAt.toISOString()}`)).body['version']).toBeGreaterThanOrEqual(3);
+    expect((await get(`/api/time-travel/turnstile/tt-1?at=${events[2]!.recordedAt.toISOString()}`)).body.version).toBeGreaterThanOrEqual(3);
   });
 
   it('answers 404 OUT_OF_RANGE outside the stream, 400 for a bad version, 404 for an unknown type', async () => {
@@ -93,7 +93,7 @@ describe('the time-travel page in a browser', () => {
     await page.fill('#tt-id', 'tt-1');
     await page.click('#pick button[type="submit"]');
     await expect.poll(() => page.locator('#tt-view').getAttribute('data-version'), { timeout: 10_000 }).toBe(String(HISTORY.length));
-    const counters = () => page.locator('#tt-context dd').evaluateAll((dds) => Object.fromEntries(dds.map((d) => [(d as unknown as { dataset: Record<string, string | undefined> }).dataset['key'], Number(d.textContent)])));
+    const counters = () => page.locator('#tt-context dd').evaluateAll((dds) => Object.fromEntries(dds.map((d) => [(d as unknown as { dataset: Record<string, string | undefined> }).dataset.key, Number(d.textContent)])));
     for (const [version, state, context] of [
       [1, 'locked', { coins: 0, turns: 0, pushes: 0 }],
       [2, 'unlocked', { coins: 1, turns: 0, pushes: 0 }],

@@ -29,29 +29,29 @@ const manifests = readdirSync('deploy/k8s')
   .flatMap((f) => docs(join('deploy/k8s', f)).map((doc) => ({ file: f, doc })));
 
 describe('deploy/k8s', () => {
-  it.each(manifests.map((m) => [`${m.file}: ${String(m.doc['kind'])} ${String(m.doc['metadata']?.['name'])}`, m.doc] as const))(
+  it.each(manifests.map((m) => [`${m.file}: ${String(m.doc.kind)} ${String(m.doc.metadata?.name)}`, m.doc] as const))(
     '%s is valid for its Kubernetes schema',
     (_name, doc) => {
-      const Model = MODELS[`${String(doc['apiVersion'])} ${String(doc['kind'])}`];
-      expect(Model, `no schema known for ${String(doc['apiVersion'])} ${String(doc['kind'])}`).toBeDefined();
+      const Model = MODELS[`${String(doc.apiVersion)} ${String(doc.kind)}`];
+      expect(Model, `no schema known for ${String(doc.apiVersion)} ${String(doc.kind)}`).toBeDefined();
       expect(() => new Model!(doc).validate()).not.toThrow();
     },
   );
 
   it('the schema check catches a wrong type (so a pass above means something)', () => {
-    const deployment = structuredClone(manifests.find((m) => m.doc['kind'] === 'Deployment')!.doc);
-    deployment['spec']['template']['spec']['containers'][0]['ports'][0]['containerPort'] = 'eighty';
+    const deployment = structuredClone(manifests.find((m) => m.doc.kind === 'Deployment')!.doc);
+    deployment.spec.template.spec.containers[0].ports[0].containerPort = 'eighty';
     expect(() => new Deployment(deployment).validate()).toThrow(/containerPort/);
   });
 
   it("runs the workers with the compose file's cluster settings (partitions, mode, JetStream replicas)", () => {
     const compose = docs('deploy/compose/compose.yaml')[0]!;
-    const workerEnv = compose['services']['worker-1']['environment'] as Record<string, string>;
-    const config = manifests.find((m) => m.doc['kind'] === 'ConfigMap' && m.doc['metadata']['name'] === 'ratchet-worker-config')!.doc['data'];
+    const workerEnv = compose.services['worker-1'].environment as Record<string, string>;
+    const config = manifests.find((m) => m.doc.kind === 'ConfigMap' && m.doc.metadata.name === 'ratchet-worker-config')!.doc.data;
     for (const key of ['RATCHET_PARTITIONS', 'CLUSTER_MODE', 'JETSTREAM_REPLICAS']) {
       expect(config[key], key).toBeDefined();
       expect(config[key], key).toBe(String(workerEnv[key]));
     }
-    expect(config['JETSTREAM_REPLICAS']).toBe('3');
+    expect(config.JETSTREAM_REPLICAS).toBe('3');
   });
 });

@@ -36,7 +36,7 @@ function schemaIssues(entry: string, env: Record<string, string>): string[] {
 
 describe('deploy/compose/compose.yaml', () => {
   const [compose] = parseYaml('deploy/compose/compose.yaml');
-  const services = compose!['services'] as Record<string, Doc>;
+  const services = compose!.services as Record<string, Doc>;
 
   it('has a 3-node NATS cluster, Postgres, 3 workers, a projector, the dashboard and the gateway', () => {
     expect(Object.keys(services).sort()).toEqual(
@@ -47,21 +47,21 @@ describe('deploy/compose/compose.yaml', () => {
   it("passes each app service's environment through its config schema", () => {
     const checked: string[] = [];
     for (const [name, service] of Object.entries(services)) {
-      const entry = (service['command'] as string[] | undefined)?.[0];
+      const entry = (service.command as string[] | undefined)?.[0];
       if (entry === undefined || !entry.startsWith('services/')) continue;
-      const env = Object.fromEntries(Object.entries(service['environment'] as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
+      const env = Object.fromEntries(Object.entries(service.environment as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
       expect(schemaIssues(entry, env), name).toEqual([]);
       expect(readdirSync(join(entry, '..')), `${entry} exists`).toContain('main.ts');
       checked.push(name);
     }
     expect(checked.sort()).toEqual(['dashboard', 'gateway', 'projector', 'worker-1', 'worker-2', 'worker-3']);
-    const ids = ['worker-1', 'worker-2', 'worker-3'].map((w) => (services[w]!['environment'] as Doc)['WORKER_ID']);
+    const ids = ['worker-1', 'worker-2', 'worker-3'].map((w) => (services[w]!.environment as Doc).WORKER_ID);
     expect(new Set(ids).size).toBe(3);
   });
 
   it('mounts each NATS node its own config file', () => {
     for (const i of [1, 2, 3]) {
-      expect(services[`nats-${i}`]!['command']).toEqual(['-c', `/etc/nats/nats-${i}.conf`]);
+      expect(services[`nats-${i}`]!.command).toEqual(['-c', `/etc/nats/nats-${i}.conf`]);
       expect(readFileSync(`deploy/nats/nats-${i}.conf`, 'utf8')).toMatch(/sync_interval: always/);
     }
   });
@@ -71,63 +71,63 @@ describe('deploy/k8s', () => {
   const docs = readdirSync('deploy/k8s')
     .filter((f) => f.endsWith('.yaml') && f !== 'nats-values.yaml' && f !== 'kustomization.yaml')
     .flatMap((f) => parseYaml(join('deploy/k8s', f)));
-  const byKind = (kind: string) => docs.filter((d) => d['kind'] === kind);
+  const byKind = (kind: string) => docs.filter((d) => d.kind === kind);
   const dataOf = (kind: 'ConfigMap' | 'Secret', name: string): Record<string, string> => {
-    const doc = byKind(kind).find((d) => d['metadata']['name'] === name);
+    const doc = byKind(kind).find((d) => d.metadata.name === name);
     expect(doc, `${kind} ${name}`).toBeDefined();
-    return { ...(doc!['data'] ?? {}), ...(doc!['stringData'] ?? {}) } as Record<string, string>;
+    return { ...(doc!.data ?? {}), ...(doc!.stringData ?? {}) } as Record<string, string>;
   };
-  const deployment = (name: string) => byKind('Deployment').find((d) => d['metadata']['name'] === name)!;
+  const deployment = (name: string) => byKind('Deployment').find((d) => d.metadata.name === name)!;
 
   it('lists every manifest in the kustomization', () => {
     const [k] = parseYaml('deploy/k8s/kustomization.yaml');
     const files = readdirSync('deploy/k8s').filter((f) => f.endsWith('.yaml') && f !== 'nats-values.yaml' && f !== 'kustomization.yaml');
-    expect([...(k!['resources'] as string[])].sort()).toEqual(files.sort());
+    expect([...(k!.resources as string[])].sort()).toEqual(files.sort());
   });
 
   it("passes each Deployment's environment (ConfigMap + Secret + env) through its config schema", () => {
-    const names = byKind('Deployment').map((d) => d['metadata']['name'] as string);
+    const names = byKind('Deployment').map((d) => d.metadata.name as string);
     expect(names.sort()).toEqual(['ratchet-dashboard', 'ratchet-gateway', 'ratchet-projector', 'ratchet-worker']);
     for (const d of byKind('Deployment')) {
-      const container = d['spec']['template']['spec']['containers'][0] as Doc;
+      const container = d.spec.template.spec.containers[0] as Doc;
       const env: Record<string, string> = {};
-      for (const from of container['envFrom'] ?? []) {
-        if (from['configMapRef']) Object.assign(env, dataOf('ConfigMap', from['configMapRef']['name']));
-        if (from['secretRef']) Object.assign(env, dataOf('Secret', from['secretRef']['name']));
+      for (const from of container.envFrom ?? []) {
+        if (from.configMapRef) Object.assign(env, dataOf('ConfigMap', from.configMapRef.name));
+        if (from.secretRef) Object.assign(env, dataOf('Secret', from.secretRef.name));
       }
-      for (const e of container['env'] ?? []) env[e['name']] = e['value'] ?? (e['valueFrom'] ? 'from-field-ref' : '');
-      expect(schemaIssues(container['args'][0], env), d['metadata']['name']).toEqual([]);
+      for (const e of container.env ?? []) env[e.name] = e.value ?? (e.valueFrom ? 'from-field-ref' : '');
+      expect(schemaIssues(container.args[0], env), d.metadata.name).toEqual([]);
     }
   });
 
   it('probes the worker on /readyz and /healthz and gives it longer than DRAIN_TIMEOUT_MS to stop', () => {
-    const spec = deployment('ratchet-worker')['spec']['template']['spec'];
-    const container = spec['containers'][0];
-    expect(container['readinessProbe']['httpGet']['path']).toBe('/readyz');
-    expect(container['livenessProbe']['httpGet']['path']).toBe('/healthz');
-    expect(container['lifecycle']['preStop']).toBeDefined();
-    const drainMs = Number(dataOf('ConfigMap', 'ratchet-worker-config')['DRAIN_TIMEOUT_MS']);
-    expect(spec['terminationGracePeriodSeconds'] * 1000).toBeGreaterThan(drainMs + 5_000);
+    const spec = deployment('ratchet-worker').spec.template.spec;
+    const container = spec.containers[0];
+    expect(container.readinessProbe.httpGet.path).toBe('/readyz');
+    expect(container.livenessProbe.httpGet.path).toBe('/healthz');
+    expect(container.lifecycle.preStop).toBeDefined();
+    const drainMs = Number(dataOf('ConfigMap', 'ratchet-worker-config').DRAIN_TIMEOUT_MS);
+    expect(spec.terminationGracePeriodSeconds * 1000).toBeGreaterThan(drainMs + 5_000);
   });
 
   it('probes the gateway on /readyz and /healthz and gives it longer than DRAIN_TIMEOUT_MS to stop', () => {
-    const spec = deployment('ratchet-gateway')['spec']['template']['spec'];
-    const container = spec['containers'][0];
-    expect(container['readinessProbe']['httpGet']['path']).toBe('/readyz');
-    expect(container['livenessProbe']['httpGet']['path']).toBe('/healthz');
-    const drainMs = Number(dataOf('ConfigMap', 'ratchet-gateway-config')['DRAIN_TIMEOUT_MS']);
-    expect(spec['terminationGracePeriodSeconds'] * 1000).toBeGreaterThan(drainMs + 2_000);
+    const spec = deployment('ratchet-gateway').spec.template.spec;
+    const container = spec.containers[0];
+    expect(container.readinessProbe.httpGet.path).toBe('/readyz');
+    expect(container.livenessProbe.httpGet.path).toBe('/healthz');
+    const drainMs = Number(dataOf('ConfigMap', 'ratchet-gateway-config').DRAIN_TIMEOUT_MS);
+    expect(spec.terminationGracePeriodSeconds * 1000).toBeGreaterThan(drainMs + 2_000);
   });
 
   it('exposes the dashboard through a Service on its container port', () => {
-    const service = byKind('Service').find((s) => s['metadata']['name'] === 'ratchet-dashboard')!;
-    expect(service['spec']['selector']).toEqual(deployment('ratchet-dashboard')['spec']['selector']['matchLabels']);
-    expect(service['spec']['ports'][0]['targetPort']).toBe('http');
+    const service = byKind('Service').find((s) => s.metadata.name === 'ratchet-dashboard')!;
+    expect(service.spec.selector).toEqual(deployment('ratchet-dashboard').spec.selector.matchLabels);
+    expect(service.spec.ports[0].targetPort).toBe('http');
   });
 
   it('runs NATS from the Helm chart with 3 replicas and JetStream file storage', () => {
     const [values] = parseYaml('deploy/k8s/nats-values.yaml');
-    expect(values!['config']['cluster']).toMatchObject({ enabled: true, replicas: 3 });
-    expect(values!['config']['jetstream']).toMatchObject({ enabled: true, fileStore: { enabled: true } });
+    expect(values!.config.cluster).toMatchObject({ enabled: true, replicas: 3 });
+    expect(values!.config.jetstream).toMatchObject({ enabled: true, fileStore: { enabled: true } });
   });
 });

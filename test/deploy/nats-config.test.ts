@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { findExecutable } from '@ratchet/launchers';
 import { afterAll, describe, expect, it } from 'vitest';
 
-const binary = findExecutable('nats-server', ['/usr/sbin', '/usr/local/bin', '/usr/local/sbin']);
+const found = findExecutable('nats-server', ['/usr/sbin', '/usr/local/bin', '/usr/local/sbin']);
+if (found === undefined) throw new Error('nats-server not found on PATH or in /usr/sbin, /usr/local/bin: the NATS config tests need it (apt-get install nats-server)');
+const binary: string = found;
 const version = /v?(\d+)\.(\d+)/.exec(execFileSync(binary, ['--version'], { encoding: 'utf8' }))!;
 const hasSyncInterval = Number(version[1]) > 2 || Number(version[2]) >= 10;
 const env = {

@@ -20,19 +20,19 @@ describe('demo --headless, embedded', () => {
       DATABASE_URL: '',
     });
     expect(await demo.exited).toBe(0);
-    const warning = demo.logs.find((l) => l['msg'] === 'embedded mode: not distributed (PGlite + in-process transport)');
+    const warning = demo.logs.find((l) => l.msg === 'embedded mode: not distributed (PGlite + in-process transport)');
     expect(warning, 'the embedded warning was not logged').toMatchObject({ level: 40 });
-    expect(demo.logs.some((l) => l['msg'] === 'started nats-server' || l['msg'] === 'started Postgres')).toBe(false);
+    expect(demo.logs.some((l) => l.msg === 'started nats-server' || l.msg === 'started Postgres')).toBe(false);
     const last = demo.stdout[demo.stdout.length - 1];
     expect(last, 'the demo printed nothing on stdout').toBeDefined();
     const summary = JSON.parse(last!) as Record<string, unknown> & { projection: Record<string, number>; store: Record<string, number> };
     expect(summary).toMatchObject({ failed: 0, consistent: true, distributed: false, workers: 1, turnstiles: 200 });
-    expect(summary['sent']).toBe((summary['ok'] as number) + (summary['rejected'] as number));
+    expect(summary.sent).toBe((summary.ok as number) + (summary.rejected as number));
     // How many commands fit in 6 s depends on the machine's load: counts are checked for
     // consistency, not for speed (bench/ measures speed).
-    expect(summary['ok'] as number).toBeGreaterThan(0);
+    expect(summary.ok as number).toBeGreaterThan(0);
     expect(summary.projection).toEqual(summary.store);
-    expect(summary.projection['turnstiles']).toBeGreaterThan(0);
+    expect(summary.projection.turnstiles).toBeGreaterThan(0);
     expect(demo.stdout.filter((l) => l.trim() !== '')).toHaveLength(1);
   });
 });

@@ -204,7 +204,7 @@ async function quiesce(
     async () => {
       const codes = await Promise.all(
         cluster.slots.map(async (s) => {
-          const port = String(s.service?.ready['httpPort']);
+          const port = String(s.service?.ready.httpPort);
           return (await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2_000) })).status;
         }),
       );

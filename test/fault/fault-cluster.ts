@@ -279,10 +279,10 @@ export class FaultCluster {
   async projectorStalled(): Promise<string | undefined> {
     const p = this.projector;
     if (p === undefined || p.exit !== undefined) return undefined;
-    const res = await fetch(`http://127.0.0.1:${String(p.ready['httpPort'])}/status`, { signal: AbortSignal.timeout(2_000) });
+    const res = await fetch(`http://127.0.0.1:${String(p.ready.httpPort)}/status`, { signal: AbortSignal.timeout(2_000) });
     const status = (await res.json()) as Array<{ projection: string; phase: string }>;
     if (!status.some((s) => s.phase === 'stopped')) return undefined;
-    const errors = p.logs.filter((l) => Number(l['level']) >= 50).map((l) => JSON.stringify({ msg: l['msg'], err: l['err'] }));
+    const errors = p.logs.filter((l) => Number(l.level) >= 50).map((l) => JSON.stringify({ msg: l.msg, err: l.err }));
     return `projector pid ${p.pid}: ${JSON.stringify(status)}; error logs: ${errors.join(' ; ').slice(0, 2_000)}`;
   }
 

@@ -18,8 +18,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adversarialMessage, adversarialMessages, couldSucceed, type FuzzMessage } from './protocol-arbitraries.js';
 
-const MESSAGES = Number(process.env['RATCHET_FUZZ_MESSAGES'] ?? 100_000);
-const SEED = Number(process.env['RATCHET_FUZZ_SEED'] ?? 20_240_601);
+const MESSAGES = Number(process.env.RATCHET_FUZZ_MESSAGES ?? 100_000);
+const SEED = Number(process.env.RATCHET_FUZZ_SEED ?? 20_240_601);
 const IN_FLIGHT = 64;
 const REQUEST_TIMEOUT_MS = 20_000;
 const KNOWN_CODES = new Set<string>(Object.values(ErrorCode));

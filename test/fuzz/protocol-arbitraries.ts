@@ -84,8 +84,8 @@ const wrongTypes = fc
     if (field === 'id') e.id = asString;
     else if (field === 'command') e.command = asObject;
     else if (field === 'commandId') e.commandId = asString;
-    else if (field === 'command.type') (e.command as Record<string, unknown>)['type'] = asString;
-    else if (field === 'command.payload-null') (e.command as Record<string, unknown>)['payload'] = null;
+    else if (field === 'command.type') (e.command as Record<string, unknown>).type = asString;
+    else if (field === 'command.payload-null') (e.command as Record<string, unknown>).payload = null;
     else if (field === 'expectedVersion') e.expectedVersion = badVersion;
     else e.metadata = asObject === null ? 5 : asObject;
     return json('wrong-types', e, subjectOf(typeof env.id === 'string' ? env.id : 'x'));

@@ -38,8 +38,8 @@ describe('services/gateway', () => {
       readyMessage: 'gateway ready',
       env: { NATS_URL: w.natsServer.url, DATABASE_URL: w.db.url, HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'info' },
     });
-    expect(gateway.ready['waitFor']).toEqual(['turnstile', 'stations']);
-    const base = `http://127.0.0.1:${String(gateway.ready['httpPort'])}`;
+    expect(gateway.ready.waitFor).toEqual(['turnstile', 'stations']);
+    const base = `http://127.0.0.1:${String(gateway.ready.httpPort)}`;
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
 
     const res = await fetch(`${base}/commands/turnstile/svc-1?waitFor=turnstile`, {
@@ -57,7 +57,7 @@ describe('services/gateway', () => {
     expect(await (await fetch(`${base}/metrics`)).text()).toContain('ratchet_gateway_requests_total{aggregate="turnstile",result="ok",http_status="200"} 1');
 
     expect(await gateway.stop()).toBe(0);
-    expect(gateway.logs.some((l) => l['msg'] === 'drained; exiting')).toBe(true);
+    expect(gateway.logs.some((l) => l.msg === 'drained; exiting')).toBe(true);
   });
 
   it('exits 2 naming the problem when RATCHET_APP is not an app module', async () => {

@@ -176,7 +176,7 @@ describe('the packed packages, installed outside the repository', () => {
       env: { ...env, HTTP_PORT: '0', WORKER_ID: 'installed-1', LOG_LEVEL: 'info' },
       readyTimeoutMs: 120_000,
     });
-    expect(worker.logs.find((l) => l['msg'] === 'app loaded')).toMatchObject({ app: 'counter', aggregates: ['counter'] });
+    expect(worker.logs.find((l) => l.msg === 'app loaded')).toMatchObject({ app: 'counter', aggregates: ['counter'] });
 
     const ratchet = (...args: string[]) => run(process.execPath, [join('node_modules', '.bin', 'ratchet'), ...args], project, env, 120_000);
     const sent = await ratchet('send', 'counter', 'c-1', 'add', '{"n":2}', '--app', 'dist/app.js', '--timeout-ms', '30000');
@@ -198,6 +198,6 @@ describe('the packed packages, installed outside the repository', () => {
     expect((JSON.parse(history.stdout) as Array<{ data: unknown }>).map((e) => e.data)).toEqual([{ n: 2 }, { n: 3 }]);
 
     expect(await worker.stop(15_000)).toBe(0);
-    expect(worker.logs.some((l) => l['msg'] === 'drained; exiting')).toBe(true);
+    expect(worker.logs.some((l) => l.msg === 'drained; exiting')).toBe(true);
   });
 });

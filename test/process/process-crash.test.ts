@@ -31,7 +31,7 @@ async function runner(extra: Record<string, string> = {}): Promise<ServiceProces
 
 /** A counter from a runner's /metrics, summed over its labels. */
 async function metric(p: ServiceProcess, name: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${String(p.ready['httpPort'])}/metrics`)).text();
+  const text = await (await fetch(`http://127.0.0.1:${String(p.ready.httpPort)}/metrics`)).text();
   return text
     .split('\n')
     .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))

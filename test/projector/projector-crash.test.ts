@@ -97,6 +97,6 @@ describe('projector crash and restart', () => {
     expect(diff.mismatches).toEqual([]);
     expect(diff.streams).toBeGreaterThan(30);
     expect(await p.stop(10_000)).toBe(0);
-    expect(p.logs.some((l) => l['msg'] === 'drained; exiting')).toBe(true);
+    expect(p.logs.some((l) => l.msg === 'drained; exiting')).toBe(true);
   }, 180_000);
 });

@@ -24,7 +24,7 @@ afterAll(async () => {
 function projector(version: 1 | 2, logs?: Array<Record<string, unknown>>): Projector {
   const logger = pino(
     { level: 'info' },
-    { write: (line: string) => { if (process.env["PROJ_DEBUG"]) process.stderr.write(line); logs?.push(JSON.parse(line) as Record<string, unknown>); } },
+    { write: (line: string) => { if (process.env.PROJ_DEBUG) process.stderr.write(line); logs?.push(JSON.parse(line) as Record<string, unknown>); } },
   );
   const p = createProjector({
     nats: env.nc,
@@ -108,8 +108,8 @@ describe('rebuild v1 → v2 under load', () => {
     );
     expect(v1Diff.mismatches).toEqual([]);
     // Progress was reported while building.
-    expect(logs.some((l) => l['msg'] === 'rebuild progress' && typeof l['total'] === 'number')).toBe(true);
-    expect(logs.some((l) => l['msg'] === 'projection switched: readers now see this version')).toBe(true);
+    expect(logs.some((l) => l.msg === 'rebuild progress' && typeof l.total === 'number')).toBe(true);
+    expect(logs.some((l) => l.msg === 'projection switched: readers now see this version')).toBe(true);
     expect(await v2.metrics.registry.getSingleMetricAsString('ratchet_projection_rebuild_done_events')).toMatch(/turnstile@v2"} [1-9]/);
 
     // dropOld removes v1's tables and registry rows, never the active version.

@@ -149,7 +149,7 @@ export async function diffFromFold(
   }
   for (const id of byId.keys()) mismatches.push(`${id}: row without a stream`);
   const t = (await env.pool.query(`SELECT turnstiles, coins, turns, pushes FROM ${totals}`)).rows[0] as Record<string, string>;
-  const gotTotals = { turnstiles: Number(t['turnstiles']), coins: Number(t['coins']), turns: Number(t['turns']), pushes: Number(t['pushes']) };
+  const gotTotals = { turnstiles: Number(t.turnstiles), coins: Number(t.coins), turns: Number(t.turns), pushes: Number(t.pushes) };
   const wantTotals = { turnstiles: sums.turnstiles, coins: sums.coins, turns: sums.turns, pushes: sums.pushes };
   if (JSON.stringify(gotTotals) !== JSON.stringify(wantTotals)) mismatches.push(`totals: got ${JSON.stringify(gotTotals)} want ${JSON.stringify(wantTotals)}`);
   const s = (await env.pool.query<{ n: string }>(`SELECT coalesce(sum(events), 0) AS n FROM ${perSecond}`)).rows[0]!;

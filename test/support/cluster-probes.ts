@@ -63,7 +63,7 @@ export class TestCluster {
   }
 
   #url(id: string, path: string): string {
-    return `http://127.0.0.1:${String(this.process(id).ready['httpPort'])}${path}`;
+    return `http://127.0.0.1:${String(this.process(id).ready.httpPort)}${path}`;
   }
 
   /** The worker's `/cluster` view. */
@@ -209,8 +209,8 @@ export interface Claim {
 export function claimsFromLogs(workers: ReadonlyArray<readonly [string, ServiceProcess]>): Claim[] {
   return workers.flatMap(([workerId, p]) =>
     p.logs
-      .filter((l) => l['msg'] === 'partition acquired')
-      .map((l) => ({ workerId, partition: Number(l['partition']), epoch: Number(l['epoch']), at: Number(l['time']) })),
+      .filter((l) => l.msg === 'partition acquired')
+      .map((l) => ({ workerId, partition: Number(l.partition), epoch: Number(l.epoch), at: Number(l.time) })),
   );
 }
 

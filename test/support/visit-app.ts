@@ -5,5 +5,5 @@ import { defineVisit } from './visit-aggregate.js';
 
 export default defineApp({
   name: 'visits',
-  aggregates: [defineVisit({ visitTimeoutMs: Number(process.env['VISIT_TIMEOUT_MS'] ?? 3_000) })],
+  aggregates: [defineVisit({ visitTimeoutMs: Number(process.env.VISIT_TIMEOUT_MS ?? 3_000) })],
 });

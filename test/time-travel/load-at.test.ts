@@ -133,7 +133,7 @@ describe('outside the stream', () => {
       const error = await loading().then(() => undefined, (e: unknown) => e);
       expect(error, name).toBeInstanceOf(RatchetError);
       expect((error as RatchetError).code, name).toBe('OUT_OF_RANGE');
-      expect((error as RatchetError).details['streamId'], name).toMatch(/^turnstile\//);
+      expect((error as RatchetError).details.streamId, name).toMatch(/^turnstile\//);
     }
     await expect(store.loadAt(Turnstile, 'range-1', { version: 1.5 })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
   });

@@ -43,7 +43,7 @@ describe('a statechart delay', () => {
     expect(r.status).toBe('ok');
     expect(await timers('v-1')).toEqual([VISIT_TIMEOUT_EVENT]);
     const events = await waitFor(async () => ((await history('v-1')).length >= 2 ? history('v-1') : false), { what: 'the visit timeout to fire', timeoutMs: 15_000 });
-    const [called, fired] = events as [{ at: number; type: string; commandId: string }, { at: number; type: string; commandId: string }];
+    const [called, fired] = [events[0]!, events[1]!];
     expect(fired.type).toBe(VISIT_TIMEOUT_EVENT);
     expect(fired.commandId).toBe(`timer:visit/v-1:${VISIT_TIMEOUT_EVENT}:1`);
     const lateMs = fired.at - called.at - 800;

@@ -184,10 +184,10 @@ describe('what the worker answers, field by field (docs/protocol.md sections 5, 
     const id = 'paths-1';
     const payloadReply = await raw(commandSubject('turnstile', partitionOf(id, 64)), request(id, { type: 'install', payload: { extra: 1 } }));
     expect(payloadReply.status === 'error' && payloadReply.error.code).toBe(ErrorCode.VALIDATION_FAILED);
-    const payloadIssues = payloadReply.status === 'error' ? (payloadReply.error.details?.['issues'] as Array<{ path: unknown[] }>) : [];
+    const payloadIssues = payloadReply.status === 'error' ? (payloadReply.error.details?.issues as Array<{ path: unknown[] }>) : [];
     expect(payloadIssues.map((i) => i.path)).toEqual([['command', 'payload']]);
     const envelopeReply = await raw(commandSubject('turnstile', partitionOf(id, 64)), request(id, { type: 'install', payload: {} }, { expectedVersion: -1 }));
-    const envelopeIssues = envelopeReply.status === 'error' ? (envelopeReply.error.details?.['issues'] as Array<{ path: unknown[] }>) : [];
+    const envelopeIssues = envelopeReply.status === 'error' ? (envelopeReply.error.details?.issues as Array<{ path: unknown[] }>) : [];
     expect(envelopeIssues.map((i) => i.path)).toEqual([['expectedVersion']]);
   });
 
@@ -196,7 +196,7 @@ describe('what the worker answers, field by field (docs/protocol.md sections 5, 
     const body = JSON.stringify({ id, command: { type: 'install', payload: {} }, commandId: 'has space' });
     const reply = await raw(commandSubject('turnstile', partitionOf(id, 64)), body);
     expect(reply.status === 'error' && reply.error.code).toBe(ErrorCode.VALIDATION_FAILED);
-    expect(reply.status === 'error' && reply.error.details?.['issues']).toEqual([{ path: ['commandId'], message: expect.any(String) }]);
+    expect(reply.status === 'error' && reply.error.details?.issues).toEqual([{ path: ['commandId'], message: expect.any(String) }]);
   });
 
   it('says "served", still retryable, when the probe is asked for a partition this worker serves', async () => {
@@ -239,7 +239,7 @@ describe('what the worker answers, field by field (docs/protocol.md sections 5, 
     expect(decodeReply((await nc.request(subject, new TextEncoder().encode(second), { timeout: 5_000, headers: good })).data)).toMatchObject({ status: 'ok' });
     const [first, coin] = await store.readStream(`turnstile/${id}`);
     expect(first?.metadata).not.toHaveProperty('traceparent');
-    expect(coin?.metadata['traceparent']).toBe(valid);
+    expect(coin?.metadata.traceparent).toBe(valid);
     // The outbox test below checks that every event, these included, reached JetStream.
   });
 });

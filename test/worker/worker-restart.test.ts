@@ -54,7 +54,7 @@ async function startWorker(db: TestDatabase, env: Record<string, string> = {}): 
 }
 
 async function stats(p: ServiceProcess): Promise<Record<string, number>> {
-  const res = await fetch(`http://127.0.0.1:${String(p.ready['httpPort'])}/stats`);
+  const res = await fetch(`http://127.0.0.1:${String(p.ready.httpPort)}/stats`);
   return (await res.json()) as Record<string, number>;
 }
 
@@ -86,7 +86,7 @@ describe('worker restart under load', () => {
     expect(await first.stop()).toBe(0);
     const second = await startWorker(db);
     await waitFor(async () => okCount() >= 700, { what: '700 acknowledged commands', timeoutMs: 60_000 });
-    const base = `http://127.0.0.1:${String(second.ready['httpPort'])}`;
+    const base = `http://127.0.0.1:${String(second.ready.httpPort)}`;
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
     const metrics = await (await fetch(`${base}/metrics`)).text();
@@ -100,8 +100,8 @@ describe('worker restart under load', () => {
       expect(metrics).toContain(name);
     }
     const s = await stats(second);
-    expect(s['activations']).toBeGreaterThan(0);
-    expect(s['snapshotActivations']).toBeGreaterThan(0);
+    expect(s.activations).toBeGreaterThan(0);
+    expect(s.snapshotActivations).toBeGreaterThan(0);
 
     // Crash: SIGKILL mid-load, then a new worker.
     second.kill('SIGKILL');

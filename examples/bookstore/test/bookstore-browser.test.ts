@@ -12,7 +12,7 @@ import { FORGOTTEN } from '@ratchet/core';
 import { EMAIL_TAKEN } from '../src/index.js';
 import { BOOKSTORE_WEB, startBookstoreStack, type BookstoreStack } from './bookstore-stack.js';
 
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const screenshots = fileURLToPath(new URL('./screenshots/', import.meta.url));
 
 describe('the bookstore page in a browser', () => {
@@ -32,7 +32,7 @@ describe('the bookstore page in a browser', () => {
       readyMessage: 'bookstore web ready',
       env: { DATABASE_URL: stack.db.url, GATEWAY_URL: stack.gatewayUrl, HTTP_PORT: '0', GATEWAY_TIMEOUT_MS: '30000' },
     });
-    url = String(web.ready['url']);
+    url = String(web.ready.url);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],

@@ -47,7 +47,7 @@ export async function startBookstoreStack(name: string, env: Readonly<Record<str
       env: { ...common, HTTP_HOST: '127.0.0.1', GATEWAY_WAIT_FOR_TIMEOUT_MS: '10000' },
     });
     started.push(gateway);
-    return { nats, db, worker, projector, gateway, gatewayUrl: `http://127.0.0.1:${String(gateway.ready['httpPort'])}`, stop };
+    return { nats, db, worker, projector, gateway, gatewayUrl: `http://127.0.0.1:${String(gateway.ready.httpPort)}`, stop };
   } catch (error) {
     await stop();
     throw error;

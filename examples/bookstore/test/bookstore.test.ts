@@ -78,9 +78,9 @@ async function written(): Promise<{ events: number; commands: number }> {
 
 describe('the bookstore app on the services', () => {
   it('is what the worker, projector and gateway loaded', () => {
-    expect(stack!.worker.logs.find((l) => l['msg'] === 'app loaded')).toMatchObject({ app: 'bookstore', aggregates: ['author', 'email', 'book'] });
+    expect(stack!.worker.logs.find((l) => l.msg === 'app loaded')).toMatchObject({ app: 'bookstore', aggregates: ['author', 'email', 'book'] });
     expect(stack!.projector.ready).toMatchObject({ app: 'bookstore', projections: ['authors@v1', 'books@v1'] });
-    expect(stack!.gateway.ready['waitFor']).toEqual(['authors', 'books']);
+    expect(stack!.gateway.ready.waitFor).toEqual(['authors', 'books']);
   });
 });
 
@@ -137,7 +137,7 @@ describe('one author per e-mail address', () => {
       const authorsAdded = await pool.query<{ stream_id: string }>(`SELECT stream_id FROM ratchet.events WHERE type = 'authorAdded'`);
       const withAddress = [];
       for (const { stream_id } of authorsAdded.rows) {
-        if ((await events(stream_id)).some((e) => e.data['email']?.trim().toLowerCase() === address)) withAddress.push(stream_id);
+        if ((await events(stream_id)).some((e) => e.data.email?.trim().toLowerCase() === address)) withAddress.push(stream_id);
       }
       expect(withAddress).toEqual([`author/${winner}`]);
       expect(await events(`email/${emailKey(address)}`)).toEqual([{ type: 'emailClaimed', data: { authorId: winner } }]);

@@ -25,16 +25,16 @@ function describe(value: unknown): string {
 
 /** What the runtimes use of an aggregate; anything `defineAggregate` returned has all of it. */
 function isAggregate(value: unknown): value is { type: string } {
-  if (!isRecord(value) || typeof value['type'] !== 'string') return false;
-  const runtime = value['runtime'];
+  if (!isRecord(value) || typeof value.type !== 'string') return false;
+  const runtime = value.runtime;
   return (
-    isRecord(value['commands']) &&
-    isRecord(value['events']) &&
-    typeof value['replay'] === 'function' &&
-    typeof value['initialState'] === 'function' &&
+    isRecord(value.commands) &&
+    isRecord(value.events) &&
+    typeof value.replay === 'function' &&
+    typeof value.initialState === 'function' &&
     isRecord(runtime) &&
-    typeof runtime['parseCommand'] === 'function' &&
-    typeof runtime['decideParsed'] === 'function'
+    typeof runtime.parseCommand === 'function' &&
+    typeof runtime.decideParsed === 'function'
   );
 }
 
@@ -42,14 +42,14 @@ function isAggregate(value: unknown): value is { type: string } {
 function isProjection(value: unknown): value is { name: string; version: number; key: string; tables: readonly string[] } {
   return (
     isRecord(value) &&
-    typeof value['name'] === 'string' &&
-    typeof value['version'] === 'number' &&
-    typeof value['key'] === 'string' &&
-    typeof value['consumerName'] === 'string' &&
-    Array.isArray(value['tables']) &&
-    typeof value['setup'] === 'function' &&
-    isRecord(value['handlers']) &&
-    isRecord(value['tableNames'])
+    typeof value.name === 'string' &&
+    typeof value.version === 'number' &&
+    typeof value.key === 'string' &&
+    typeof value.consumerName === 'string' &&
+    Array.isArray(value.tables) &&
+    typeof value.setup === 'function' &&
+    isRecord(value.handlers) &&
+    isRecord(value.tableNames)
   );
 }
 
@@ -144,15 +144,15 @@ function processIssues(processes: unknown, aggregates: unknown, path: Path): Iss
 export function appIssues(config: unknown): ValidationIssue[] {
   if (!isRecord(config)) return [{ path: [], message: `give defineApp an object (got ${describe(config)})` }];
   const issues: Issues = [];
-  const name = config['name'];
+  const name = config.name;
   if (typeof name !== 'string' || !APP_NAME.test(name)) {
     issues.push({ path: ['name'], message: `must match ${APP_NAME.source} (got ${typeof name === 'string' ? JSON.stringify(name) : describe(name)})` });
   }
   for (const key of Object.keys(config)) {
     if (!KNOWN_KEYS.has(key)) issues.push({ path: [key], message: `unknown key (an app has ${[...KNOWN_KEYS].join(', ')})` });
   }
-  issues.push(...aggregateIssues(config['aggregates'], ['aggregates']));
-  issues.push(...projectionIssues(config['projections'], ['projections']));
-  issues.push(...processIssues(config['processes'], config['aggregates'], ['processes']));
+  issues.push(...aggregateIssues(config.aggregates, ['aggregates']));
+  issues.push(...projectionIssues(config.projections, ['projections']));
+  issues.push(...processIssues(config.processes, config.aggregates, ['processes']));
   return issues;
 }

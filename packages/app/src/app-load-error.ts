@@ -39,8 +39,8 @@ export class AppLoadError extends RatchetError {
 
   constructor(file: string, reason: AppLoadFailure, problem: string, options: AppLoadErrorOptions = {}) {
     const details: Record<string, unknown> = { file, reason };
-    if (options.issues !== undefined) details['issues'] = options.issues;
-    if (options.at !== undefined) details['at'] = options.at;
+    if (options.issues !== undefined) details.issues = options.issues;
+    if (options.at !== undefined) details.at = options.at;
     super(ErrorCode.APP_LOAD_FAILED, `app module ${file}: ${problem}`, { cause: options.cause, details, retryable: false });
     this.file = file;
     this.reason = reason;

@@ -65,7 +65,7 @@ export async function loadApp(path: string, options: LoadAppOptions = {}): Promi
     const exported = names.length === 0 ? 'it exports nothing' : `it exports ${names.join(', ')}`;
     throw new AppLoadError(file, 'no-default-export', `has no default export (${exported}): end it with \`export default defineApp({...})\``);
   }
-  const app = namespace['default'];
+  const app = namespace.default;
   if (isApp(app)) return { app, file };
   const format = appFormatOf(app);
   if (format !== undefined) {

@@ -41,10 +41,10 @@ async function readProjectField(dir: string): Promise<ProjectField | undefined> 
   }
   const ok = (v: unknown) => v === undefined || (typeof v === 'string' && v !== '');
   const f = field as Record<string, unknown>;
-  if (typeof field !== 'object' || field === null || !ok(f['app']) || !ok(f['web'])) {
+  if (typeof field !== 'object' || field === null || !ok(f.app) || !ok(f.web)) {
     throw new AppLoadError(manifest, 'not-a-module', '"ratchet" must be an object like { "app": "src/app.ts", "web": "web.ts" } (both paths, both optional)');
   }
-  return { ...(typeof f['app'] === 'string' ? { app: f['app'] } : {}), ...(typeof f['web'] === 'string' ? { web: f['web'] } : {}) };
+  return { ...(typeof f.app === 'string' ? { app: f.app } : {}), ...(typeof f.web === 'string' ? { web: f.web } : {}) };
 }
 
 /** The nearest directory from `dir` up that holds a package.json, or `dir` when none does. */

@@ -37,7 +37,7 @@ async function main(): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const databaseUrl = values.db ?? process.env['DATABASE_URL'];
+  const databaseUrl = values.db ?? process.env.DATABASE_URL;
   if (values.history === undefined || databaseUrl === undefined) {
     process.stderr.write(`--history and --db (or DATABASE_URL) are required\n${USAGE}\n`);
     return 2;
@@ -64,7 +64,7 @@ async function main(): Promise<number> {
     scope: values.scope,
     schema: values.schema,
     maxDetails: Number(values['max-details']),
-    ...(process.env['RATCHET_MASTER_KEY'] ? { masterKey: parseMasterKey(process.env['RATCHET_MASTER_KEY']) } : {}),
+    ...(process.env.RATCHET_MASTER_KEY ? { masterKey: parseMasterKey(process.env.RATCHET_MASTER_KEY) } : {}),
   });
   process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : `${history.length} commands in the history\n${formatReport(report)}`);
   return hasViolations(report) ? 1 : 0;

@@ -9,7 +9,7 @@ import type { CliContext } from './cli-context.js';
  * forgotten (docs/sensitive-data.md). A malformed key is a usage error, never echoed.
  */
 export function cliStore(ctx: CliContext, pool: pg.Pool): PostgresEventStore {
-  const text = ctx.env['RATCHET_MASTER_KEY'];
+  const text = ctx.env.RATCHET_MASTER_KEY;
   if (text === undefined || text === '') return createPostgresEventStore({ pool });
   try {
     return createPostgresEventStore({ pool, masterKey: parseMasterKey(text) });

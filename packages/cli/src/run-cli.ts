@@ -182,9 +182,9 @@ export async function runCli(argv: readonly string[], options: RunCliOptions = {
     const { command, positionals, flags, globals } = parseCommandLine(argv);
     if (command === undefined) {
       stdout.write(helpText());
-      return globals['help'] === true ? ExitCode.OK : ExitCode.USAGE;
+      return globals.help === true ? ExitCode.OK : ExitCode.USAGE;
     }
-    if (globals['help'] === true) {
+    if (globals.help === true) {
       stdout.write(commandHelp(command));
       return ExitCode.OK;
     }
@@ -192,8 +192,8 @@ export async function runCli(argv: readonly string[], options: RunCliOptions = {
     const parsed = GlobalOptionsSchema.safeParse({
       nats: servers.nats,
       db: servers.db,
-      json: globals['json'] === true,
-      partitions: globals['partitions'] ?? env['RATCHET_PARTITIONS'] ?? servers.partitions ?? 64,
+      json: globals.json === true,
+      partitions: globals.partitions ?? env.RATCHET_PARTITIONS ?? servers.partitions ?? 64,
       timeoutMs: globals['timeout-ms'] ?? 5_000,
     });
     if (!parsed.success) {
@@ -218,7 +218,7 @@ export async function runCli(argv: readonly string[], options: RunCliOptions = {
     const run = await command.load();
     return await run(ctx, positionals, flags);
   } catch (error) {
-    if (env['RATCHET_DEBUG'] === '1' && error instanceof Error) err(error.stack ?? error.message);
+    if (env.RATCHET_DEBUG === '1' && error instanceof Error) err(error.stack ?? error.message);
     if (error instanceof CliError) {
       err(`ratchet: ${oneLine(error.message)}`);
       return error.exitCode;
@@ -241,12 +241,12 @@ interface Servers {
 
 /** The app commands are checked against: `--app`, else `$RATCHET_APP`, else the running dev's. */
 function appSource(globals: CommandFlags, env: Readonly<Record<string, string | undefined>>, servers: Servers): AppSource | undefined {
-  const flag = globals['app'];
+  const flag = globals.app;
   if (typeof flag === 'string') {
     if (flag === '') throw usageError('--app must not be empty');
     return { path: flag, origin: '--app' };
   }
-  const fromEnv = str(env['RATCHET_APP']);
+  const fromEnv = str(env.RATCHET_APP);
   if (fromEnv !== undefined) return { path: fromEnv, origin: '$RATCHET_APP' };
   return servers.runningApp;
 }
@@ -258,10 +258,10 @@ function appSource(globals: CommandFlags, env: Readonly<Record<string, string | 
  */
 function resolveServers(globals: CommandFlags, env: Readonly<Record<string, string | undefined>>): Servers {
   // A flag counts even when empty (and then fails validation); an empty env var counts as unset.
-  const flagNats = typeof globals['nats'] === 'string' ? globals['nats'] : undefined;
-  const flagDb = typeof globals['db'] === 'string' ? globals['db'] : undefined;
-  const envNats = str(env['NATS_URL']);
-  const envDb = str(env['DATABASE_URL']);
+  const flagNats = typeof globals.nats === 'string' ? globals.nats : undefined;
+  const flagDb = typeof globals.db === 'string' ? globals.db : undefined;
+  const envNats = str(env.NATS_URL);
+  const envDb = str(env.DATABASE_URL);
   // Read even when the servers are named: its app counts when it runs on the same NATS.
   const demo = findRunningDemo(env);
   const fromDemo = demo === undefined ? undefined : `from the running demo, ${demo.file}`;
@@ -306,7 +306,7 @@ function parseCommandLine(argv: readonly string[]): CommandLine {
     return { command: named, positionals: [], flags: {}, globals: { help: true } };
   }
   if (first === undefined) {
-    return { command: undefined, positionals: [], flags: {}, globals: { help: scan.values['help'] === true } };
+    return { command: undefined, positionals: [], flags: {}, globals: { help: scan.values.help === true } };
   }
   const command =
     COMMANDS.find((c) => c.words.length === 1 && c.words[0] === first) ??

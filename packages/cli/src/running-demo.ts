@@ -5,7 +5,7 @@ import { projectDir } from './project-dir.js';
 
 /** The data directory of the project's `ratchet dev` or demo: `$RATCHET_DATA_DIR`, else `<project>/.data`. */
 export function demoDataDir(env: Readonly<Record<string, string | undefined>>): string {
-  const given = env['RATCHET_DATA_DIR'];
+  const given = env.RATCHET_DATA_DIR;
   return given !== undefined && given !== '' ? given : join(projectDir(), '.data');
 }
 

@@ -66,7 +66,7 @@ describe('connectClient', () => {
   const track = (w: FakeWorker): FakeWorker => (subs.push(w.sub), w);
 
   beforeAll(async () => {
-    nc = await connect({ servers: process.env['NATS_URL'] });
+    nc = await connect({ servers: process.env.NATS_URL });
     client = await connectClient({ connection: nc, ...fast });
   });
 
@@ -242,7 +242,7 @@ describe('connectClient', () => {
   });
 
   it('closes only a connection it opened', async () => {
-    const own = await connectClient({ servers: process.env['NATS_URL'] });
+    const own = await connectClient({ servers: process.env.NATS_URL });
     await own.close();
     expect(own.connection.isClosed()).toBe(true);
     const borrowed = await connectClient({ connection: nc });

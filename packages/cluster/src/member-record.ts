@@ -14,9 +14,9 @@ export interface MemberRecord {
 export function parseMemberRecord(key: string, value: unknown): MemberRecord | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const v = value as Record<string, unknown>;
-  if (v['workerId'] !== key) return undefined;
-  if (typeof v['startedAt'] !== 'string' || typeof v['heartbeatAt'] !== 'string') return undefined;
-  const info = v['info'];
+  if (v.workerId !== key) return undefined;
+  if (typeof v.startedAt !== 'string' || typeof v.heartbeatAt !== 'string') return undefined;
+  const info = v.info;
   if (typeof info !== 'object' || info === null || Array.isArray(info)) return undefined;
-  return { workerId: key, startedAt: v['startedAt'], heartbeatAt: v['heartbeatAt'], info: info as Record<string, unknown> };
+  return { workerId: key, startedAt: v.startedAt, heartbeatAt: v.heartbeatAt, info: info as Record<string, unknown> };
 }

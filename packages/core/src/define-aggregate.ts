@@ -55,7 +55,7 @@ export function defineAggregate<
   >;
   const schemaVersions = (config.schemaVersions ?? {}) as Record<string, number | undefined>;
   const upcasters = (config.upcasters ?? {}) as Record<string, Readonly<Record<number, Upcaster>> | undefined>;
-  const has = (record: object, key: string): boolean => Object.prototype.hasOwnProperty.call(record, key);
+  const has = (record: object, key: string): boolean => Object.hasOwn(record, key);
 
   const machineVersion =
     config.machineVersion ?? deriveMachineVersion([config.type, machine.config, machine.implementations, schemaVersions]);

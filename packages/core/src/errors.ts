@@ -174,17 +174,17 @@ export function errorFromData(data: RatchetErrorData): RatchetError {
   const d = data.details ?? {};
   switch (data.code) {
     case ErrorCode.VERSION_CONFLICT:
-      if (typeof d['streamId'] === 'string' && typeof d['expectedVersion'] === 'number' && typeof d['actualVersion'] === 'number') {
-        return new VersionConflictError(d['streamId'], d['expectedVersion'], d['actualVersion']);
+      if (typeof d.streamId === 'string' && typeof d.expectedVersion === 'number' && typeof d.actualVersion === 'number') {
+        return new VersionConflictError(d.streamId, d.expectedVersion, d.actualVersion);
       }
       break;
     case ErrorCode.FENCED:
-      if (typeof d['partition'] === 'number' && typeof d['heldEpoch'] === 'number' && typeof d['currentEpoch'] === 'number') {
-        return new FencedError(d['partition'], d['heldEpoch'], d['currentEpoch']);
+      if (typeof d.partition === 'number' && typeof d.heldEpoch === 'number' && typeof d.currentEpoch === 'number') {
+        return new FencedError(d.partition, d.heldEpoch, d.currentEpoch);
       }
       break;
     case ErrorCode.VALIDATION_FAILED:
-      if (Array.isArray(d['issues'])) return new ValidationError(data.message, d['issues'] as ValidationIssue[]);
+      if (Array.isArray(d.issues)) return new ValidationError(data.message, d.issues as ValidationIssue[]);
       break;
     default:
       break;

@@ -26,7 +26,7 @@ const visitMachine = setup({
       after: { visitTimeout: { target: 'escalated', actions: assign({ escalations: ({ context }) => context.escalations + 1 }) } },
       on: { reported: { target: 'idle', actions: assign({ reports: ({ context }) => context.reports + 1 }) } },
     },
-    escalated: { after: { 5_000: 'visiting' }, on: { reported: 'idle' } },
+    escalated: { after: { 5000: 'visiting' }, on: { reported: 'idle' } },
   },
 });
 

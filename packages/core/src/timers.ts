@@ -50,7 +50,7 @@ export interface Unschedule {
  * @example
  * decide: { startVisit: (p) => [{ type: 'visitStarted', data: p }, schedule({ type: 'escalate', payload: {} }, { afterMs: 30_000 }, 'escalation')] }
  */
-export function schedule<TCommand extends { readonly type: string; readonly payload?: unknown }>(
+export function schedule<const TCommand extends { readonly type: string; readonly payload?: unknown }>(
   command: TCommand,
   when: { readonly afterMs: number } | { readonly at: Date },
   id?: string,

@@ -1,10 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { errors, headers, type Msg } from '@nats-io/transport-node';
+import { errors, headers, } from '@nats-io/transport-node';
 import { connectClient } from '@ratchet/client';
 import { ErrorCode } from '@ratchet/core';
 import { describe, expect, it } from 'vitest';
 import { InProcessNats } from './in-process-nats.js';
 import { subjectMatches } from './subject-match.js';
+
+const utf8 = new TextEncoder();
+const utf8d = new TextDecoder();
 
 describe('subjectMatches', () => {
   it('matches NATS wildcards', () => {
@@ -42,12 +45,12 @@ describe('InProcessNats', () => {
     const client = bus.connect();
     server.subscribe('echo', {
       queue: 'workers',
-      callback: (_err, msg: Msg) => msg.respond(`${msg.string()}:${msg.headers?.get('x-k') ?? ''}`),
+      callback: (_err, msg) => msg.respond(utf8.encode(`${utf8d.decode(msg.data)}:${msg.headers?.get('x-k') ?? ''}`)),
     });
     const h = headers();
     h.set('x-k', 'v');
     const reply = await client.request('echo', 'ping', { timeout: 1_000, headers: h });
-    expect(reply.string()).toBe('ping:v');
+    expect(utf8d.decode(reply.data)).toBe('ping:v');
     await server.close();
     await client.close();
   });
@@ -69,7 +72,7 @@ describe('InProcessNats', () => {
     const bus = new InProcessNats();
     const nc = bus.connect();
     const got: number[] = [];
-    const sub = nc.subscribe('d', { queue: 'g', callback: (_e, m) => got.push(Number(m.string())) });
+    const sub = nc.subscribe('d', { queue: 'g', callback: (_e, m) => got.push(Number(utf8d.decode(m.data))) });
     for (let i = 0; i < 5; i += 1) nc.publish('d', String(i));
     await sub.drain();
     expect(got).toEqual([0, 1, 2, 3, 4]);

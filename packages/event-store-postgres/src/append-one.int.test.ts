@@ -45,16 +45,16 @@ describe('append_one', () => {
         expectedVersion: pick([null, 0, 1, 2, 3, 4, 5, 6]),
         events: Array.from({ length: pick([1, 1, 2]) }, (_, k) => ({ type: 'happened', schemaVersion: 1, data: { i, k }, metadata: {} })),
       };
-      if (next() < 0.8) request['commandId'] = `c${Math.floor(next() * 40)}`;
-      if (next() < 0.7) request['requestHash'] = pick(['h1', 'h2']);
-      if (next() < 0.5) request['fence'] = { partition: 0, epoch: pick([1, 1, 1, 2]) };
+      if (next() < 0.8) request.commandId = `c${Math.floor(next() * 40)}`;
+      if (next() < 0.7) request.requestHash = pick(['h1', 'h2']);
+      if (next() < 0.5) request.fence = { partition: 0, epoch: pick([1, 1, 1, 2]) };
       const json = JSON.stringify(request);
       const one = await client.query<{ r: { outcomes: unknown[] } }>('SELECT one_path.append_one($1::jsonb) AS r', [json]);
       const batch = await client.query<{ r: { outcomes: unknown[] } }>('SELECT batch_path.append_batch($1::jsonb) AS r', [`[${json}]`]);
       const got = comparable(one.rows[0]!.r);
       expect(got, `request ${i}: ${json}`).toEqual(comparable(batch.rows[0]!.r));
       const item = (got as Array<Record<string, unknown>>)[0]!;
-      kinds.add(item['ok'] === true ? (item['duplicate'] === true ? 'duplicate' : 'ok') : String(item['code']));
+      kinds.add(item.ok === true ? (item.duplicate === true ? 'duplicate' : 'ok') : String(item.code));
     }
     // The history exercised every outcome.
     expect([...kinds].sort()).toEqual(['COMMAND_ID_REUSED', 'FENCED', 'VERSION_CONFLICT', 'duplicate', 'ok']);

@@ -157,7 +157,7 @@ describe('append', () => {
       await expect(call()).rejects.toBeInstanceOf(ValidationError);
     }
     const circular: Record<string, unknown> = {};
-    circular['self'] = circular;
+    circular.self = circular;
     await expect(store.append('s-bad', 0, [ev('a', circular)])).rejects.toMatchObject({
       code: ErrorCode.VALIDATION_FAILED,
       issues: [{ path: ['events', 0, 'data'] }],

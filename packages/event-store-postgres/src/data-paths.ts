@@ -18,7 +18,7 @@ export function valuesAt(data: unknown, path: readonly SensitivePathStep[]): Arr
     const step = path[i];
     if (step === null) {
       if (Array.isArray(value)) value.forEach((item, index) => visit(item, i + 1, [...at, index]));
-    } else if (typeof value === 'object' && !Array.isArray(value) && Object.prototype.hasOwnProperty.call(value, step!)) {
+    } else if (typeof value === 'object' && !Array.isArray(value) && Object.hasOwn(value, step!)) {
       visit((value as Record<string, unknown>)[step!], i + 1, [...at, step!]);
     }
   };

@@ -67,7 +67,7 @@ export class EventCipher {
     const aggregateId = streamId.startsWith(`${aggregate.type}/`) ? streamId.slice(aggregate.type.length + 1) : streamId;
     const found: Array<{ event: number; path: DataPath; value: unknown; subject: string; placeholder: unknown }> = [];
     events.forEach((event, index) => {
-      const schema = Object.prototype.hasOwnProperty.call(schemas, event.type) ? schemas[event.type] : undefined;
+      const schema = Object.hasOwn(schemas, event.type) ? schemas[event.type] : undefined;
       for (const field of sensitiveFieldsOf(schema)) {
         for (const { path, value } of valuesAt(event.data, field.path)) {
           const subject = subjectOf(field.subject, event, { aggregateType: aggregate.type, aggregateId, eventType: event.type });

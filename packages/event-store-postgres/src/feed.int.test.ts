@@ -30,7 +30,7 @@ let stop = false;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function events(writer: number, n: number): Array<{ type: string; schemaVersion: number; data: unknown; metadata: object }> {
+function events(writer: number, n: number): Array<{ type: string; schemaVersion: number; data: unknown; metadata: Record<string, unknown> }> {
   return Array.from({ length: EVENTS_PER_APPEND }, (_, i) => ({ type: 'tick', schemaVersion: 1, data: { writer, n, i }, metadata: {} }));
 }
 

@@ -31,7 +31,7 @@ export function sealedEnvelopeOf(value: unknown): SealedEnvelope | undefined {
   if (!isPlainObject(value)) return undefined;
   const inner = value[SEALED_KEY];
   if (inner === undefined || Object.keys(value).length !== 1) return undefined;
-  if (!isPlainObject(inner) || inner['v'] !== 1 || typeof inner['subject'] !== 'string') {
+  if (!isPlainObject(inner) || inner.v !== 1 || typeof inner.subject !== 'string') {
     throw new SensitiveDataError('malformed', 'a sealed value that is not of format 1 (v, subject)');
   }
   return inner as unknown as SealedEnvelope;

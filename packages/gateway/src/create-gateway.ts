@@ -153,7 +153,7 @@ async function handleCommand(
       return { result: errorResult(error instanceof RatchetError ? error : internal(error), target.idempotencyKey), close: true };
     }
     prepared = prepareCommand(target, body);
-    const traceparent = req.headers['traceparent'];
+    const traceparent = req.headers.traceparent;
     const sent = await settings.client.sendRaw(prepared.aggregate.type, prepared.id, prepared.command, {
       commandId: prepared.commandId,
       timeoutMs: Math.max(1, Math.ceil(deadline - performance.now())),

@@ -40,7 +40,7 @@ describe('refused before the body is read', () => {
     ['bad percent-encoding', '/commands/counter/a%E0%A4%A'],
   ])('a bad id (%s): 400 INVALID_ID with the reason', async (_what, path) => {
     const error = await refused({ path, body: good }, 400, 'INVALID_ID');
-    expect(typeof error.details?.['reason']).toBe('string');
+    expect(typeof error.details?.reason).toBe('string');
   });
 
   it.each([
@@ -69,7 +69,7 @@ describe('refused before the body is read', () => {
     t = await startTestGateway();
     const res = await send(t.port, { method: 'GET', path: '/commands/counter/c' });
     expect(res.status).toBe(405);
-    expect(res.headers['allow']).toBe('POST');
+    expect(res.headers.allow).toBe('POST');
     await refused({ method: 'PUT', path: '/commands/counter/c', body: good }, 405, 'MALFORMED_REQUEST');
   });
 
@@ -84,7 +84,7 @@ describe('refused before the body is read', () => {
       400,
       'VALIDATION_FAILED',
     );
-    expect(error.details?.['issues']).toEqual([
+    expect(error.details?.issues).toEqual([
       { path: ['headers', 'Idempotency-Key'], message: expect.any(String) },
       { path: ['query', 'waitFor'], message: 'given more than once' },
       { path: ['query', 'waitfor'], message: 'unknown query parameter' },
@@ -129,7 +129,7 @@ describe('refused after the body is read', () => {
       400,
       'VALIDATION_FAILED',
     );
-    const issues = error.details?.['issues'];
+    const issues = error.details?.issues;
     expect(issues).toEqual(
       expect.arrayContaining([
         { path: ['expectedVerison'], message: 'unknown field' },
@@ -143,12 +143,12 @@ describe('refused after the body is read', () => {
 
   it('a body that is not an object: 400 VALIDATION_FAILED at the root', async () => {
     const error = await refused({ path: '/commands/counter/c', body: [good] }, 400, 'VALIDATION_FAILED');
-    expect(error.details?.['issues']).toEqual([{ path: [], message: expect.any(String) }]);
+    expect(error.details?.issues).toEqual([{ path: [], message: expect.any(String) }]);
   });
 
   it('a body commandId that differs from the Idempotency-Key: 400 VALIDATION_FAILED at commandId', async () => {
     const error = await refused({ path: '/commands/counter/c', body: { ...good, commandId: 'b' }, headers: { 'idempotency-key': 'a' } }, 400, 'VALIDATION_FAILED');
-    expect(error.details?.['issues']).toEqual([{ path: ['commandId'], message: 'differs from the Idempotency-Key header ("a")' }]);
+    expect(error.details?.issues).toEqual([{ path: ['commandId'], message: 'differs from the Idempotency-Key header ("a")' }]);
   });
 
   it('an unknown command: 400 UNKNOWN_COMMAND', async () => {
@@ -158,7 +158,7 @@ describe('refused after the body is read', () => {
 
   it('a payload its schema refuses: 400 VALIDATION_FAILED with every issue under payload', async () => {
     const error = await refused({ path: '/commands/counter/c', body: { command: 'add', payload: { n: -1.5, note: 'far too long here' } } }, 400, 'VALIDATION_FAILED');
-    expect(error.details?.['issues']).toEqual([
+    expect(error.details?.issues).toEqual([
       { path: ['payload', 'n'], message: expect.any(String) },
       { path: ['payload', 'note'], message: expect.any(String) },
     ]);
@@ -167,9 +167,9 @@ describe('refused after the body is read', () => {
 
   it('a strict payload with an extra key, and a missing payload where one is required', async () => {
     const strict = await refused({ path: '/commands/counter/c', body: { command: 'clear', payload: { extra: 1 } } }, 400, 'VALIDATION_FAILED');
-    expect(strict.details?.['issues']).toEqual([{ path: ['payload'], message: expect.stringContaining('extra') }]);
+    expect(strict.details?.issues).toEqual([{ path: ['payload'], message: expect.stringContaining('extra') }]);
     const missing = await refused({ path: '/commands/counter/c', body: { command: 'add' } }, 400, 'VALIDATION_FAILED');
-    expect(missing.details?.['issues']).toEqual([{ path: ['payload', 'n'], message: expect.any(String) }]);
+    expect(missing.details?.issues).toEqual([{ path: ['payload', 'n'], message: expect.any(String) }]);
   });
 
   it('the protocol checks: a forbidden key (VALIDATION_FAILED at its path) and nesting past 32 levels (MALFORMED_REQUEST)', async () => {
@@ -178,7 +178,7 @@ describe('refused after the body is read', () => {
       400,
       'VALIDATION_FAILED',
     );
-    expect(forbidden.details?.['issues']).toEqual([{ path: ['payload', 'list', 0, '__proto__'], message: expect.any(String) }]);
+    expect(forbidden.details?.issues).toEqual([{ path: ['payload', 'list', 0, '__proto__'], message: expect.any(String) }]);
     let deep: unknown = 1;
     for (let i = 0; i < 40; i += 1) deep = [deep];
     await refused({ path: '/commands/counter/c', body: { command: 'add', payload: { n: 1, deep } } }, 400, 'MALFORMED_REQUEST');
@@ -213,7 +213,7 @@ describe('refused for lack of capacity', () => {
     expect(await t.gateway.drain(1_000)).toBe(true);
     const res = await send(t.port, { path: '/commands/counter/c', body: good });
     expect(res.status).toBe(503);
-    expect(res.headers['connection']).toBe('close');
+    expect(res.headers.connection).toBe('close');
     expect(res.body).toMatchObject({ error: { code: 'UNAVAILABLE', retryable: true, details: { reason: 'draining' } } });
     expect(t.client.calls).toEqual([]);
   });

@@ -90,7 +90,7 @@ export function resultOfSend(result: SendResult): GatewayResult {
     case 'rejected':
       return { status: 'rejected', reason: result.reason, version: result.version, commandId: result.commandId, attempts: result.attempts };
     case 'error': {
-      const issues = result.error.details['issues'];
+      const issues = result.error.details.issues;
       const answer = errorResult(result.error, result.commandId, result.attempts);
       // The worker's issue paths are in its envelope; the caller sent the gateway's body.
       if (result.error.code !== ErrorCode.VALIDATION_FAILED || !Array.isArray(issues) || answer.error.details === undefined) return answer;

@@ -57,7 +57,7 @@ export const HTTP_STATUS = {
 /** Why a request is a MALFORMED_REQUEST with its own status. */
 export type MalformedRequestReason = keyof typeof HTTP_STATUS.malformedRequest;
 
-const has = <T extends object>(table: T, key: PropertyKey): key is keyof T => Object.prototype.hasOwnProperty.call(table, key);
+const has = <T extends object>(table: T, key: PropertyKey): key is keyof T => Object.hasOwn(table, key);
 
 /** The HTTP status of a result, from {@link HTTP_STATUS}. */
 export function httpStatusOf(result: GatewayResult): number {
@@ -68,7 +68,7 @@ export function httpStatusOf(result: GatewayResult): number {
       return HTTP_STATUS.rejected;
     case 'error': {
       const { code, details, retryable } = result.error;
-      const reason = details?.['reason'];
+      const reason = details?.reason;
       if (code === ErrorCode.MALFORMED_REQUEST && typeof reason === 'string' && has(HTTP_STATUS.malformedRequest, reason)) {
         return HTTP_STATUS.malformedRequest[reason];
       }

@@ -48,25 +48,25 @@ describe('GET /openapi.json', () => {
     const res = await send(t.port, { method: 'GET', path: '/openapi.json' });
     expect(res.status).toBe(200);
     const doc = res.body as JsonObject;
-    expect(doc['openapi']).toBe('3.1.0');
-    expect(Object.keys(doc['paths'] as JsonObject).sort()).toEqual(['/commands/counter/{id}', '/commands/folder/{id}', '/openapi.json']);
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.paths as JsonObject).sort()).toEqual(['/commands/counter/{id}', '/commands/folder/{id}', '/openapi.json']);
     expect(doc).toEqual(JSON.parse(JSON.stringify(t.gateway.openApi)));
     expect((await send(t.port, { method: 'POST', path: '/openapi.json', body: {} })).status).toBe(405);
   });
 
   it('gives each command its zod schema as z.toJSONSchema writes it, in a union discriminated by `command`', () => {
     const doc = openApiDocument({ aggregates: [Counter, Folder] });
-    const body = ((((doc['paths'] as JsonObject)['/commands/counter/{id}'] as JsonObject)['post'] as JsonObject)['requestBody'] as JsonObject)['content'] as JsonObject;
-    const union = resolve(doc, ((body['application/json'] as JsonObject)['schema'] as JsonObject)['$ref']);
-    const mapping = (union['discriminator'] as JsonObject)['mapping'] as JsonObject;
+    const body = ((((doc.paths as JsonObject)['/commands/counter/{id}'] as JsonObject).post as JsonObject).requestBody as JsonObject).content as JsonObject;
+    const union = resolve(doc, ((body['application/json'] as JsonObject).schema as JsonObject).$ref);
+    const mapping = (union.discriminator as JsonObject).mapping as JsonObject;
     expect(Object.keys(mapping)).toEqual(Object.keys(Counter.commands));
     for (const [command, schema] of Object.entries(Counter.commands)) {
       const variant = resolve(doc, mapping[command]);
-      const properties = variant['properties'] as JsonObject;
-      expect(properties['command']).toEqual({ type: 'string', const: command });
-      expect(resolve(doc, (properties['payload'] as JsonObject)['$ref'])).toEqual(z.toJSONSchema(schema, { io: 'input' }));
-      expect(variant['required']).toEqual(['command']);
-      expect(variant['additionalProperties']).toBe(false);
+      const properties = variant.properties as JsonObject;
+      expect(properties.command).toEqual({ type: 'string', const: command });
+      expect(resolve(doc, (properties.payload as JsonObject).$ref)).toEqual(z.toJSONSchema(schema, { io: 'input' }));
+      expect(variant.required).toEqual(['command']);
+      expect(variant.additionalProperties).toBe(false);
     }
   });
 
@@ -76,28 +76,28 @@ describe('GET /openapi.json', () => {
     const { $id, ...rest } = payload;
     expect($id).toBe('urn:ratchet:schema:folder.plant.payload');
     expect(rest).toEqual(z.toJSONSchema(Folder.commands.plant, { io: 'input', unrepresentable: 'any' }));
-    expect(((rest['properties'] as JsonObject)['when'] as JsonObject)).toEqual({});
+    expect(((rest.properties as JsonObject).when as JsonObject)).toEqual({});
   });
 
   it('resolves every $ref outside the payload schemas, and describes results, events and error codes', () => {
     const doc = openApiDocument({ aggregates: [Counter], projections: [{ name: 'totals', aggregateTypes: ['counter'] }, { name: 'other', aggregateTypes: ['x'] }] });
     for (const ref of refsIn(doc).filter((r) => r.startsWith('#/components'))) expect(() => resolve(doc, ref)).not.toThrow();
-    const post = ((doc['paths'] as JsonObject)['/commands/counter/{id}'] as JsonObject)['post'] as JsonObject;
-    const responses = post['responses'] as JsonObject;
+    const post = ((doc.paths as JsonObject)['/commands/counter/{id}'] as JsonObject).post as JsonObject;
+    const responses = post.responses as JsonObject;
     expect(Object.keys(responses).sort()).toEqual(['200', '202', '400', '404', '405', '408', '409', '413', '415', '422', '500', '502', '503', '504']);
-    expect((responses['409'] as JsonObject)['description']).toContain('VERSION_CONFLICT');
-    const waitFor = (post['parameters'] as JsonObject[]).find((p) => p['name'] === 'waitFor');
-    expect(waitFor?.['schema']).toEqual({ type: 'string', enum: ['totals'] });
-    const schemas = (doc['components'] as JsonObject)['schemas'] as JsonObject;
-    expect((schemas['ErrorCode'] as JsonObject)['enum']).toEqual(Object.values(ErrorCode));
+    expect((responses['409'] as JsonObject).description).toContain('VERSION_CONFLICT');
+    const waitFor = (post.parameters as JsonObject[]).find((p) => p.name === 'waitFor');
+    expect(waitFor?.schema).toEqual({ type: 'string', enum: ['totals'] });
+    const schemas = (doc.components as JsonObject).schemas as JsonObject;
+    expect((schemas.ErrorCode as JsonObject).enum).toEqual(Object.values(ErrorCode));
     expect(schemas['counter.added.data']).toEqual(z.toJSONSchema(Counter.events.added, { io: 'output' }));
-    const events = ((schemas['counter.ok'] as JsonObject)['properties'] as JsonObject)['events'] as JsonObject;
-    expect(((events['items'] as JsonObject)['oneOf'] as unknown[]).length).toBe(Object.keys(Counter.events).length);
+    const events = ((schemas['counter.ok'] as JsonObject).properties as JsonObject).events as JsonObject;
+    expect(((events.items as JsonObject).oneOf as unknown[]).length).toBe(Object.keys(Counter.events).length);
   });
 
   it('offers no waitFor parameter when no projection reads the type', () => {
     const doc = openApiDocument({ aggregates: [Counter] });
-    const post = ((doc['paths'] as JsonObject)['/commands/counter/{id}'] as JsonObject)['post'] as JsonObject;
-    expect((post['parameters'] as JsonObject[]).map((p) => p['name'])).toEqual(['id', 'Idempotency-Key', 'traceparent']);
+    const post = ((doc.paths as JsonObject)['/commands/counter/{id}'] as JsonObject).post as JsonObject;
+    expect((post.parameters as JsonObject[]).map((p) => p.name)).toEqual(['id', 'Idempotency-Key', 'traceparent']);
   });
 });

@@ -60,11 +60,11 @@ export function openApiDocument(options: OpenApiDocumentOptions): JsonObject {
   const schemas: JsonObject = {};
   const paths: JsonObject = {};
   const envelope = plain(CommandBodySchema, 'input');
-  const envelopeProperties = envelope['properties'] as JsonObject;
+  const envelopeProperties = envelope.properties as JsonObject;
 
-  schemas['Rejected'] = plain(RejectedResultSchema);
-  schemas['Error'] = plain(ErrorResultSchema);
-  schemas['ErrorCode'] = {
+  schemas.Rejected = plain(RejectedResultSchema);
+  schemas.Error = plain(ErrorResultSchema);
+  schemas.ErrorCode = {
     type: 'string',
     enum: Object.values(ErrorCode),
     description: 'Stable error codes (docs/protocol.md, section 8); clients must accept codes they do not know and go by `retryable`.',
@@ -106,7 +106,7 @@ export function openApiDocument(options: OpenApiDocumentOptions): JsonObject {
       };
     });
     const ok = plain(OkResultSchema);
-    const okProperties = ok['properties'] as JsonObject;
+    const okProperties = ok.properties as JsonObject;
     schemas[componentName(type, 'ok')] = { ...ok, properties: { ...okProperties, events: { type: 'array', items: { oneOf: events } } } };
 
     const waitFor = (options.projections ?? []).filter((p) => p.aggregateTypes === undefined || p.aggregateTypes.includes(type)).map((p) => p.name);

@@ -37,7 +37,7 @@ async function testcontainers(): Promise<typeof import('testcontainers')> {
   // testcontainers' reaper (Ryuk) is an image from Docker Hub, which machines without a registry
   // cannot pull; these handles remove their containers on stop(), so the reaper is off unless the
   // user says otherwise. Read when testcontainers first starts a container.
-  process.env['TESTCONTAINERS_RYUK_DISABLED'] ??= 'true';
+  process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
   try {
     return await import('testcontainers');
   } catch (cause) {

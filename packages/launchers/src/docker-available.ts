@@ -21,6 +21,6 @@ export function dockerAvailable(timeoutMs = 1_000, socketPath = defaultDockerSoc
 }
 
 function defaultDockerSocket(): string {
-  const host = process.env['DOCKER_HOST'];
+  const host = process.env.DOCKER_HOST;
   return host?.startsWith('unix://') ? host.slice('unix://'.length) : '/var/run/docker.sock';
 }

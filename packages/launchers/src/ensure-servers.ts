@@ -225,7 +225,7 @@ async function provideOne(p: ProvideOne): Promise<Provided> {
 }
 
 function isCi(): boolean {
-  const ci = process.env['CI'];
+  const ci = process.env.CI;
   return ci !== undefined && ci !== '' && ci !== 'false' && ci !== '0';
 }
 

@@ -7,7 +7,7 @@ import { delimiter, join } from 'node:path';
  * findExecutable('nats-server', ['/usr/sbin']);
  */
 export function findExecutable(name: string, fallbackDirs: readonly string[] = []): string | undefined {
-  const dirs = [...(process.env['PATH'] ?? '').split(delimiter), ...fallbackDirs].filter((d) => d !== '');
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), ...fallbackDirs].filter((d) => d !== '');
   for (const dir of dirs) {
     const candidate = join(dir, name);
     try {

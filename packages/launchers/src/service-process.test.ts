@@ -91,7 +91,7 @@ setInterval(() => {}, 1000);`,
     const service = await startServiceProcess({ entry });
     started.push(service);
     expect(await service.stop(300)).toBe('SIGKILL');
-    expect(service.logs.some((l) => l['msg'] === 'ignoring SIGTERM')).toBe(true);
+    expect(service.logs.some((l) => l.msg === 'ignoring SIGTERM')).toBe(true);
   });
 
   it('keeps only the last maxLogLines lines and appends every line to the log file', async () => {

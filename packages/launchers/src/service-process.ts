@@ -227,7 +227,7 @@ class ChildService implements ServiceProcess {
     }
     keepLast(this.logs, entry, this.#max);
     const awaiting = this.#awaiting;
-    if (awaiting !== undefined && entry['msg'] === awaiting.message) {
+    if (awaiting !== undefined && entry.msg === awaiting.message) {
       this.#awaiting = undefined;
       this.ready = entry;
       awaiting.done();

@@ -12,10 +12,10 @@ const hits = new Map<string, number>();
  * crashPoint('projector-before-commit'); // dies here under RATCHET_CRASH_POINT=projector-before-commit
  */
 export function crashPoint(name: string): void {
-  if (process.env['RATCHET_CRASH_POINT'] !== name) return;
+  if (process.env.RATCHET_CRASH_POINT !== name) return;
   const n = (hits.get(name) ?? 0) + 1;
   hits.set(name, n);
-  if (n >= Number(process.env['RATCHET_CRASH_AFTER'] ?? '1')) {
+  if (n >= Number(process.env.RATCHET_CRASH_AFTER ?? '1')) {
     process.stderr.write(`ratchet: crash point ${name} reached (hit ${n}); SIGKILL\n`);
     process.kill(process.pid, 'SIGKILL');
   }

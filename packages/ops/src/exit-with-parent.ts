@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
  * run may reuse. Off by default: in production a supervisor owns the process.
  */
 export function exitWithParent(logger: Logger, drain: () => void): void {
-  if (process.env['RATCHET_EXIT_WITH_PARENT'] !== 'true') return;
+  if (process.env.RATCHET_EXIT_WITH_PARENT !== 'true') return;
   const parent = process.ppid;
   const timer = setInterval(() => {
     if (process.ppid === parent) return;

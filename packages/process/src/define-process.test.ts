@@ -43,7 +43,7 @@ describe('defineProcess', () => {
     const error = refusal({ name: 'Bad Name', subscribe: [{ aggregateType: 'turnstile', events: [] }, { aggregateType: 'turnstile', events: ['x'] }], handle: 1, initialState: 1n, extra: true });
     expect(error.code).toBe(ErrorCode.DEFINITION_ERROR);
     expect(error.retryable).toBe(false);
-    expect((error.details['issues'] as Array<{ path: unknown[] }>).map((i) => i.path.join('.'))).toEqual([
+    expect((error.details.issues as Array<{ path: unknown[] }>).map((i) => i.path.join('.'))).toEqual([
       'name',
       'extra',
       'subscribe.0.events',

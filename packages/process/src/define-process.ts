@@ -99,7 +99,7 @@ function configIssues(config: Record<string, unknown>): ValidationIssue[] {
   }
   let json: string | undefined;
   try {
-    json = JSON.stringify(config['initialState']);
+    json = JSON.stringify(config.initialState);
   } catch {
     json = undefined;
   }

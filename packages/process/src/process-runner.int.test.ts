@@ -32,7 +32,7 @@ async function push(id: string, ...commands: Array<'install' | 'insertCoin' | 'p
 
 async function alarmEvents(site: string) {
   const events = await env.store.readStream(`alarm/${site}`);
-  return events.map((e) => ({ version: e.version, type: e.type, data: e.data, commandId: e.metadata.commandId, causationId: e.metadata.causationId, process: e.metadata['process'], step: e.metadata['processStep'] }));
+  return events.map((e) => ({ version: e.version, type: e.type, data: e.data, commandId: e.metadata.commandId, causationId: e.metadata.causationId, process: e.metadata.process, step: e.metadata.processStep }));
 }
 
 async function stateOf(process: string, instance: string): Promise<unknown> {

@@ -157,7 +157,7 @@ describe('projector runtime', () => {
     const js = jetstream(nc);
     const [e1, e2] = await store.readStream('counter/b', { fromVersion: 1, toVersion: 2 });
     const dupes = async (): Promise<number> =>
-      (await projector.metrics.duplicates.get()).values.find((v) => v.labels['projection'] === 'counting@v1')?.value ?? 0;
+      (await projector.metrics.duplicates.get()).values.find((v) => v.labels.projection === 'counting@v1')?.value ?? 0;
     // Counted before publishing: the projector may drop the first ones before the next publish returns.
     const dupesBefore = await dupes();
     for (const e of [e1!, e2!, e1!]) await js.publish('ratchet.evt.counter.b', encodeEventMessage(e));
@@ -295,7 +295,7 @@ describe('a JetStream backlog', () => {
       expect(counts.rows).toHaveLength(streams);
       expect(counts.rows.every((r) => r.n === perStream && r.last === perStream)).toBe(true);
       const batches = (await projector.metrics.batchSeconds.get()).values.find(
-        (v) => v.metricName === 'ratchet_projection_batch_seconds_count' && v.labels['projection'] === 'bulk@v1',
+        (v) => v.metricName === 'ratchet_projection_batch_seconds_count' && v.labels.projection === 'bulk@v1',
       )?.value;
       // 60 batches at a fixed 50; about 5 when they grow to 1,000 (more if messages trickle in).
       expect(batches).toBeLessThan(30);

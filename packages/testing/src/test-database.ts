@@ -11,7 +11,7 @@ export interface TestDatabase {
 
 /** The server every test file shares: DATABASE_URL, set by the environment or the global setup. */
 export function serverDatabaseUrl(): string {
-  const url = process.env['DATABASE_URL'];
+  const url = process.env.DATABASE_URL;
   if (url === undefined || url === '') {
     throw new Error(
       'DATABASE_URL is not set: run tests through vitest (its global setup starts or finds Postgres) or set it',

@@ -129,7 +129,7 @@ describe('event message headers and subject', () => {
   it.each(['00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\nX-Evil: 1', 'not a trace', 42])(
     'leaves out a stored traceparent that is not valid (%j) instead of failing the publish',
     (traceparent) => {
-      const h = eventMessageHeaders({ ...event, metadata: { traceparent } });
+      const h = eventMessageHeaders({ ...event, metadata: { traceparent } as unknown as typeof event.metadata });
       expect(h.has('traceparent')).toBe(false);
       expect(h.get('Nats-Msg-Id')).toBe('order/eu/2024/17:3');
     },

@@ -95,25 +95,25 @@ export function decodeEventMessage(body: Uint8Array): RecordedEvent {
   }
   if (typeof raw !== 'object' || raw === null) malformed('not an object');
   const m = raw as Record<string, unknown>;
-  const streamId = m['streamId'];
-  const version = m['version'];
-  const type = m['type'];
+  const streamId = m.streamId;
+  const version = m.version;
+  const type = m.type;
   if (typeof streamId !== 'string' || streamId.length === 0) malformed('streamId');
   if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 1) malformed('version');
   if (typeof type !== 'string') malformed('type');
-  const recordedAt = typeof m['recordedAt'] === 'string' ? new Date(m['recordedAt']) : malformed('recordedAt');
+  const recordedAt = typeof m.recordedAt === 'string' ? new Date(m.recordedAt) : malformed('recordedAt');
   if (Number.isNaN(recordedAt.getTime())) malformed('recordedAt');
-  const metadata = m['metadata'];
+  const metadata = m.metadata;
   return {
     streamId,
     version,
     type,
-    schemaVersion: typeof m['schemaVersion'] === 'number' ? m['schemaVersion'] : 1,
-    data: m['data'] ?? null,
+    schemaVersion: typeof m.schemaVersion === 'number' ? m.schemaVersion : 1,
+    data: m.data ?? null,
     metadata: typeof metadata === 'object' && metadata !== null ? (metadata as EventMetadata) : {},
-    globalPosition: typeof m['globalPosition'] === 'number' ? m['globalPosition'] : 0,
-    transactionId: typeof m['transactionId'] === 'string' ? m['transactionId'] : '0',
+    globalPosition: typeof m.globalPosition === 'number' ? m.globalPosition : 0,
+    transactionId: typeof m.transactionId === 'string' ? m.transactionId : '0',
     recordedAt,
-    epoch: typeof m['epoch'] === 'number' ? m['epoch'] : null,
+    epoch: typeof m.epoch === 'number' ? m.epoch : null,
   };
 }

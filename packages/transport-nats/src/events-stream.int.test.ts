@@ -12,7 +12,7 @@ describe('ensureEventsStream', () => {
   const subjects = [`test.${tag}.evt.>`];
 
   beforeAll(async () => {
-    nc = await connect({ servers: process.env['NATS_URL'] });
+    nc = await connect({ servers: process.env.NATS_URL });
     jsm = await jetstreamManager(nc);
   });
 

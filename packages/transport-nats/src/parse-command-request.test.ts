@@ -67,14 +67,14 @@ describe('parseCommandRequest', () => {
     for (const text of ['9007199254740992', '9007199254740993', '1e300', '-0.5']) {
       const err = failure(bytes(`{"id":"t","command":{"type":"x"},"commandId":"c","expectedVersion":${text}}`));
       expect(err.code).toBe(ErrorCode.VALIDATION_FAILED);
-      expect(err.details['issues']).toEqual([{ path: ['expectedVersion'], message: 'must be a non-negative integer' }]);
+      expect(err.details.issues).toEqual([{ path: ['expectedVersion'], message: 'must be a non-negative integer' }]);
     }
   });
 
   it.each(['', 'has space', 'ü', 'a/b', 'c'.repeat(129)])('answers a bad commandId %j with VALIDATION_FAILED at ["commandId"]', (commandId) => {
     const err = failure(bytes({ ...valid, commandId }));
     expect(err.code).toBe(ErrorCode.VALIDATION_FAILED);
-    expect((err.details['issues'] as Array<{ path: unknown[] }>).map((i) => i.path)).toEqual([['commandId']]);
+    expect((err.details.issues as Array<{ path: unknown[] }>).map((i) => i.path)).toEqual([['commandId']]);
   });
 
   it('limits nesting depth', () => {
@@ -91,14 +91,14 @@ describe('parseCommandRequest', () => {
     const err = failure(bytes(text));
     expect(err).toBeInstanceOf(ValidationError);
     expect(err.code).toBe(ErrorCode.VALIDATION_FAILED);
-    expect(err.details['issues']).toEqual([{ path: ['command', 'payload', 'list', 0, key], message: `forbidden key "${key}"` }]);
-    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+    expect(err.details.issues).toEqual([{ path: ['command', 'payload', 'list', 0, key], message: `forbidden key "${key}"` }]);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
   it('lists every envelope issue', () => {
     const err = failure(bytes({ id: 7, command: { type: '', extra: 1 }, commandId: 'has space', expectedVersion: -1, metadata: { a: 1 }, x: 0 }));
     expect(err.code).toBe(ErrorCode.VALIDATION_FAILED);
-    const paths = (err.details['issues'] as Array<{ path: unknown[] }>).map((i) => i.path.join('.'));
+    const paths = (err.details.issues as Array<{ path: unknown[] }>).map((i) => i.path.join('.'));
     expect(paths.sort()).toEqual(['command.extra', 'command.type', 'commandId', 'expectedVersion', 'id', 'metadata.a', 'x']);
   });
 

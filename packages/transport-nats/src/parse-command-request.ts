@@ -84,30 +84,30 @@ function checkEnvelope(value: unknown): CommandRequest {
   }
   for (const key of Object.keys(value)) if (!ENVELOPE_KEYS.has(key)) issue([key], 'unknown field');
 
-  if (typeof value['id'] !== 'string') issue(['id'], 'must be a string');
+  if (typeof value.id !== 'string') issue(['id'], 'must be a string');
 
-  const command = value['command'];
+  const command = value.command;
   if (!isObject(command)) {
     issue(['command'], 'must be an object { type, payload }');
   } else {
     for (const key of Object.keys(command)) if (!COMMAND_KEYS.has(key)) issue(['command', key], 'unknown field');
-    const type = command['type'];
+    const type = command.type;
     if (typeof type !== 'string' || type.length === 0 || type.length > MAX_COMMAND_TYPE_LENGTH) {
       issue(['command', 'type'], `must be a string of 1 to ${MAX_COMMAND_TYPE_LENGTH} characters`);
     }
   }
 
-  const commandId = value['commandId'];
+  const commandId = value.commandId;
   if (typeof commandId !== 'string' || !COMMAND_ID_PATTERN.test(commandId)) {
     issue(['commandId'], 'must be 1 to 128 characters of A-Z a-z 0-9 _ : . -');
   }
 
-  const expectedVersion = value['expectedVersion'];
+  const expectedVersion = value.expectedVersion;
   if (expectedVersion !== undefined && !(Number.isSafeInteger(expectedVersion) && (expectedVersion as number) >= 0)) {
     issue(['expectedVersion'], 'must be a non-negative integer');
   }
 
-  const metadata = value['metadata'];
+  const metadata = value.metadata;
   if (metadata !== undefined) {
     if (!isObject(metadata)) issue(['metadata'], 'must be an object of strings');
     else for (const [k, v] of Object.entries(metadata)) if (typeof v !== 'string') issue(['metadata', k], 'must be a string');
@@ -116,8 +116,8 @@ function checkEnvelope(value: unknown): CommandRequest {
   if (issues.length > 0) throw invalid(issues);
   const cmd = command as JsonObject;
   return {
-    id: value['id'] as string,
-    command: { type: cmd['type'] as string, payload: 'payload' in cmd ? cmd['payload'] : {} },
+    id: value.id as string,
+    command: { type: cmd.type as string, payload: 'payload' in cmd ? cmd.payload : {} },
     commandId: commandId as string,
     ...(expectedVersion === undefined ? {} : { expectedVersion: expectedVersion as number }),
     ...(metadata === undefined ? {} : { metadata: metadata as CommandMetadata }),

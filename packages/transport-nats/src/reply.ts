@@ -69,41 +69,41 @@ export function decodeReply(data: Uint8Array): CommandReply {
     return malformed('not UTF-8 JSON');
   }
   if (!isObject(v)) return malformed('not an object');
-  switch (v['status']) {
+  switch (v.status) {
     case 'ok': {
-      const events = v['events'];
-      if (!isVersion(v['version']) || typeof v['duplicate'] !== 'boolean' || !Array.isArray(events)) return malformed('bad ok reply');
+      const events = v.events;
+      if (!isVersion(v.version) || typeof v.duplicate !== 'boolean' || !Array.isArray(events)) return malformed('bad ok reply');
       const ok = events.every(
-        (e) => isObject(e) && isVersion(e['version']) && typeof e['type'] === 'string' && isVersion(e['schemaVersion']) && 'data' in e,
+        (e) => isObject(e) && isVersion(e.version) && typeof e.type === 'string' && isVersion(e.schemaVersion) && 'data' in e,
       );
       if (!ok) return malformed('bad event in ok reply');
       return {
         status: 'ok',
-        version: v['version'],
-        duplicate: v['duplicate'],
+        version: v.version,
+        duplicate: v.duplicate,
         events: events.map((e: Record<string, unknown>) => ({
-          version: e['version'] as number,
-          type: e['type'] as string,
-          schemaVersion: e['schemaVersion'] as number,
-          data: e['data'],
+          version: e.version as number,
+          type: e.type as string,
+          schemaVersion: e.schemaVersion as number,
+          data: e.data,
         })),
       };
     }
     case 'rejected':
-      if (typeof v['reason'] !== 'string' || !isVersion(v['version'])) return malformed('bad rejected reply');
-      return { status: 'rejected', reason: v['reason'], version: v['version'] };
+      if (typeof v.reason !== 'string' || !isVersion(v.version)) return malformed('bad rejected reply');
+      return { status: 'rejected', reason: v.reason, version: v.version };
     case 'error': {
-      const e = v['error'];
-      if (!isObject(e) || typeof e['code'] !== 'string' || typeof e['message'] !== 'string' || typeof e['retryable'] !== 'boolean') {
+      const e = v.error;
+      if (!isObject(e) || typeof e.code !== 'string' || typeof e.message !== 'string' || typeof e.retryable !== 'boolean') {
         return malformed('bad error reply');
       }
-      if (e['details'] !== undefined && !isObject(e['details'])) return malformed('bad error details');
+      if (e.details !== undefined && !isObject(e.details)) return malformed('bad error details');
       // An unknown code (from a newer worker) is passed through; the retryable flag still guides the caller.
       const error: RatchetErrorData = {
-        code: e['code'] as ErrorCode,
-        message: e['message'],
-        retryable: e['retryable'],
-        ...(e['details'] === undefined ? {} : { details: e['details'] }),
+        code: e.code as ErrorCode,
+        message: e.message,
+        retryable: e.retryable,
+        ...(e.details === undefined ? {} : { details: e.details }),
       };
       return { status: 'error', error };
     }

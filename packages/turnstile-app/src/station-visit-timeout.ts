@@ -8,7 +8,7 @@ import { ValidationError } from '@ratchet/core';
  * stationVisitTimeoutMs({ STATION_VISIT_TIMEOUT_MS: '5000' }); // 5000
  */
 export function stationVisitTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = (env['STATION_VISIT_TIMEOUT_MS'] ?? '').trim();
+  const raw = (env.STATION_VISIT_TIMEOUT_MS ?? '').trim();
   if (raw === '') return 20_000;
   const ms = Number(raw);
   if (!/^\d+$/.test(raw) || ms < 100 || ms > 86_400_000) {

@@ -14,7 +14,7 @@ const LIST = /^[12](,[12])*$/;
  * turnstileProjectionVersions({ TURNSTILE_PROJECTION_VERSIONS: '1,2' }); // [1, 2]
  */
 export function turnstileProjectionVersions(env: NodeJS.ProcessEnv = process.env): TurnstileProjectionVersion[] {
-  const raw = (env['TURNSTILE_PROJECTION_VERSIONS'] ?? '').trim();
+  const raw = (env.TURNSTILE_PROJECTION_VERSIONS ?? '').trim();
   if (raw === '') return [1];
   if (!LIST.test(raw)) {
     const message = `comma-separated versions among 1, 2 (got "${raw}")`;

@@ -121,7 +121,7 @@ describe('turnstile projection', () => {
     const rows = batched.state.turnstiles as Array<Record<string, unknown>>;
     expect(rows).toHaveLength(40);
     for (const row of rows) {
-      const stream = events.filter((e) => e.streamId === `turnstile/${String(row['id'])}`);
+      const stream = events.filter((e) => e.streamId === `turnstile/${String(row.id)}`);
       const fold = Turnstile.replay(stream);
       expect(row).toMatchObject({
         state: String(fold.snapshot.value),

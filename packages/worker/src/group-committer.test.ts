@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, RatchetError, VersionConflictError } from '@ratchet/core';
+import { ErrorCode, type RatchetError, VersionConflictError } from '@ratchet/core';
 import type { AppendOutcome, AppendRequest } from '@ratchet/event-store-postgres';
 import { GroupCommitter } from './group-committer.js';
 

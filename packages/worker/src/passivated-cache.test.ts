@@ -132,7 +132,7 @@ describe('PassivatedCache', () => {
     expect(() => cache.put('t/a', -1, entry(1))).toThrow(RangeError);
     expect(() => cache.put('t/a', 0, entry(1.5))).toThrow(RangeError);
     const cyclic: Record<string, unknown> = {};
-    cyclic['self'] = cyclic;
+    cyclic.self = cyclic;
     expect(() => cache.put('t/a', 0, { version: 1, snapshotVersion: 0, state: { value: 'x', context: cyclic } })).toThrow();
     expect(cache.size).toBe(0);
   });

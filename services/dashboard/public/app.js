@@ -1,5 +1,5 @@
 // The dashboard page: a server-sent event stream drives the grid, totals, workers and charts.
-'use strict';
+
 
 const $ = (id) => document.getElementById(id);
 const cells = new Map(); // turnstile id -> cell element

@@ -1,7 +1,7 @@
 // The time-travel page: pick an aggregate (a turnstile by default), drag the slider over its
 // versions; each position asks /api/time-travel/<type>/<id>?version=N (the store's loadAt) for the
 // statechart state and the context there. Plain DOM, no framework, like app.js.
-'use strict';
+
 const $ = (id) => document.getElementById(id);
 const state = { type: '', id: '', head: 0, states: [], events: [], shown: 0, asked: 0 };
 

@@ -54,7 +54,7 @@ export class DemoCluster implements ScalableWorkers {
       this.#exits.set(id, value);
       if (!this.#stopping) this.#o.log.warn({ worker: id, pid: handle.pid, exit: value }, 'worker exited');
     });
-    this.#o.log.info({ worker: id, pid: handle.pid, httpPort: handle.ready['httpPort'] }, 'worker ready');
+    this.#o.log.info({ worker: id, pid: handle.pid, httpPort: handle.ready.httpPort }, 'worker ready');
     return this.#info(id, handle);
   }
 
@@ -76,7 +76,7 @@ export class DemoCluster implements ScalableWorkers {
   async startProjector(): Promise<ServiceProcess> {
     const handle = await this.#launch('projector', 'projector', 'projector ready', {});
     this.#others.push(handle);
-    this.#o.log.info({ pid: handle.pid, httpPort: handle.ready['httpPort'] }, 'projector ready');
+    this.#o.log.info({ pid: handle.pid, httpPort: handle.ready.httpPort }, 'projector ready');
     return handle;
   }
 
@@ -84,7 +84,7 @@ export class DemoCluster implements ScalableWorkers {
   async startDashboard(env: Readonly<Record<string, string>>): Promise<ServiceProcess> {
     const handle = await this.#launch('dashboard', 'dashboard', 'dashboard ready', env);
     this.#others.push(handle);
-    this.#o.log.info({ pid: handle.pid, httpPort: handle.ready['httpPort'] }, 'dashboard ready');
+    this.#o.log.info({ pid: handle.pid, httpPort: handle.ready.httpPort }, 'dashboard ready');
     return handle;
   }
 
@@ -92,7 +92,7 @@ export class DemoCluster implements ScalableWorkers {
   async startGateway(port: number): Promise<ServiceProcess> {
     const handle = await this.#launch('gateway', 'gateway', 'gateway ready', { HTTP_PORT: String(port), HTTP_HOST: '127.0.0.1' });
     this.#others.push(handle);
-    this.#o.log.info({ pid: handle.pid, httpPort: handle.ready['httpPort'] }, 'gateway ready');
+    this.#o.log.info({ pid: handle.pid, httpPort: handle.ready.httpPort }, 'gateway ready');
     return handle;
   }
 
@@ -150,7 +150,7 @@ export class DemoCluster implements ScalableWorkers {
   }
 
   #info(id: string, h: ServiceProcess): DemoWorkerInfo {
-    const port = h.ready['httpPort'];
+    const port = h.ready.httpPort;
     return { id, pid: h.pid, httpPort: typeof port === 'number' ? port : null, alive: h.exit === undefined, exit: this.#exits.get(id) ?? null };
   }
 }

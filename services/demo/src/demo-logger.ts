@@ -53,13 +53,13 @@ export function readableLine(json: string): string {
   } catch {
     return json.trimEnd();
   }
-  const level = LEVELS[entry['level'] as number] ?? 'info';
-  const component = typeof entry['component'] === 'string' ? `${entry['component']}: ` : '';
+  const level = LEVELS[entry.level as number] ?? 'info';
+  const component = typeof entry.component === 'string' ? `${entry.component}: ` : '';
   const fields = Object.entries(entry)
     .filter(([key, value]) => !HIDDEN.has(key) && value !== undefined)
     .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`);
-  const err = entry['err'] as { message?: unknown } | undefined;
+  const err = entry.err as { message?: unknown } | undefined;
   const cause = typeof err?.message === 'string' && err.message !== '' ? `: ${err.message.split('\n')[0]}` : '';
-  const text = `${level}: ${component}${String(entry['msg'] ?? '')}${fields.length > 0 ? ` (${fields.join(', ')})` : ''}${cause}`;
+  const text = `${level}: ${component}${String(entry.msg ?? '')}${fields.length > 0 ? ` (${fields.join(', ')})` : ''}${cause}`;
   return text.length > 300 ? `${text.slice(0, 297)}...` : text;
 }

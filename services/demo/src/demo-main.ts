@@ -61,7 +61,7 @@ export async function runDemoMain(argv: readonly string[], where: DemoMainOption
     throw error;
   }
 
-  const dataDir = where.dataDir ?? (process.env['RATCHET_DATA_DIR'] || join(where.root, '.data'));
+  const dataDir = where.dataDir ?? (process.env.RATCHET_DATA_DIR || join(where.root, '.data'));
   const { log } = createDemoLogger({ level: options.logLevel, logDir: join(dataDir, 'logs'), tty: process.stderr.isTTY === true });
   const print = (line: string): void => void process.stdout.write(`${line}\n`);
   const say = options.headless ? () => undefined : print;

@@ -129,7 +129,7 @@ export function parseDemoOptions(argv: readonly string[], env: Readonly<Record<s
   } catch (error) {
     throw new DemoUsage(`${argumentProblem(error)}\n${HINT}`, 2, { cause: error });
   }
-  if (values['help'] === true) throw new DemoUsage(demoHelp(), 0);
+  if (values.help === true) throw new DemoUsage(demoHelp(), 0);
   if (positionals.length > 1) throw new DemoUsage(`unexpected argument "${positionals[1]}": give one app (a module or a project directory)\n${HINT}`, 2);
   const app = positionals[0];
   if (app !== undefined) {

@@ -34,13 +34,13 @@ export interface PickInfrastructureOptions {
  * `RATCHET_DEMO_INFRA=servers` refuses it.
  */
 export async function pickInfrastructure(options: PickInfrastructureOptions): Promise<Infrastructure> {
-  const mode = process.env['RATCHET_DEMO_INFRA'] || 'auto';
+  const mode = process.env.RATCHET_DEMO_INFRA || 'auto';
   if (mode === 'embedded') return startEmbeddedInfrastructure({ log: options.log, app: options.app, reason: 'RATCHET_DEMO_INFRA=embedded' });
   const storeDir = join(options.dataDir, 'nats');
   const dataDir = join(options.dataDir, 'postgres');
   if (options.fresh) {
-    if (!process.env['NATS_URL']) await rm(storeDir, { recursive: true, force: true });
-    if (!process.env['DATABASE_URL']) await rm(dataDir, { recursive: true, force: true });
+    if (!process.env.NATS_URL) await rm(storeDir, { recursive: true, force: true });
+    if (!process.env.DATABASE_URL) await rm(dataDir, { recursive: true, force: true });
   }
   // Postgres runs as its own OS user when the demo runs as root: it must be able to enter .data.
   await mkdir(options.dataDir, { recursive: true, mode: 0o755 });

@@ -81,7 +81,7 @@ export async function runDemo(ctx: RunDemoContext): Promise<number> {
       ...served,
       app: app.file,
       appName: app.app.name,
-      partitions: Number(process.env['RATCHET_PARTITIONS'] || 64),
+      partitions: Number(process.env.RATCHET_PARTITIONS || 64),
       distributed: infra.distributed,
     });
     cleanups.push(async () => removeState());

@@ -62,7 +62,7 @@ export function createServerInfrastructure(servers: Servers, options: ServerInfr
       const wait = await waitForAssignment({
         owners: () => store.partitionEpochs(),
         workers: cluster.workers().filter((w) => w.alive).map((w) => w.id),
-        partitions: Number(process.env['RATCHET_PARTITIONS'] || 64),
+        partitions: Number(process.env.RATCHET_PARTITIONS || 64),
         timeoutMs: 30_000,
         signal,
       });
@@ -80,12 +80,12 @@ export function createServerInfrastructure(servers: Servers, options: ServerInfr
         DEMO_DISTRIBUTED: 'true',
         DEMO_INFRASTRUCTURE: label,
       });
-      return Number(dashboard.ready['httpPort']);
+      return Number(dashboard.ready.httpPort);
     },
     async startGateway(request) {
       // Stopped with the cluster (the last started first), before the workers.
       const gateway = await cluster.startGateway(request.port);
-      return Number(gateway.ready['httpPort']);
+      return Number(gateway.ready.httpPort);
     },
     async startWeb(request) {
       await cluster.startWeb(request.entry, request.port, request.gatewayUrl);

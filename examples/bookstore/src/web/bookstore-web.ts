@@ -63,8 +63,8 @@ export function createBookstoreWeb(options: BookstoreWebOptions): BookstoreWeb {
       if (!allow(req, res, 'POST')) return;
       const form = await readForm(req, maxBodyBytes);
       if (form.status !== 'ok') return send(res, form.httpStatus, messagePage('Not accepted', form.message));
-      const authorId = formId(form.fields['authorId']);
-      const values = { name: form.fields['name'] ?? '', email: form.fields['email'] ?? '' };
+      const authorId = formId(form.fields.authorId);
+      const values = { name: form.fields.name ?? '', email: form.fields.email ?? '' };
       const outcome = await registerAuthor(sender, values, authorId);
       if (outcome.status === 'added') return redirect(res, `/?added=${encodeURIComponent(outcome.authorId)}`);
       if (outcome.warning !== undefined) options.logger?.warn({ authorId }, outcome.warning);
@@ -76,8 +76,8 @@ export function createBookstoreWeb(options: BookstoreWebOptions): BookstoreWeb {
       const authorId = decoded(books[1]!);
       const form = await readForm(req, maxBodyBytes);
       if (form.status !== 'ok') return send(res, form.httpStatus, messagePage('Not accepted', form.message));
-      const bookId = formId(form.fields['bookId']);
-      const values = { title: form.fields['title'] ?? '' };
+      const bookId = formId(form.fields.bookId);
+      const values = { title: form.fields.title ?? '' };
       const outcome = await addBook(sender, readModels, authorId, values, bookId);
       if (outcome.status === 'added') return redirect(res, `/authors/${encodeURIComponent(authorId)}?added=${encodeURIComponent(outcome.bookId)}`);
       const author = await readModels.author(authorId);

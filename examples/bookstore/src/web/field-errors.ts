@@ -27,6 +27,6 @@ export function checkForm<S extends z.ZodType>(schema: S, values: unknown): { re
 
 /** The issues of a gateway error's details, when it has them. */
 export function issuesOf(details: Readonly<Record<string, unknown>> | undefined): ValidationIssue[] {
-  const issues = details?.['issues'];
+  const issues = details?.issues;
   return Array.isArray(issues) ? issues.filter((i): i is ValidationIssue => typeof i === 'object' && i !== null && Array.isArray((i as ValidationIssue).path)) : [];
 }

@@ -85,7 +85,7 @@ function field(name: string, label: string, type: string, form: FormState): Safe
 }
 
 function formMessage(form: FormState): SafeHtml {
-  const message = form.message ?? form.errors['form'];
+  const message = form.message ?? form.errors.form;
   return message === undefined ? html`` : html`<p class="error" id="form-error" role="alert">${message}</p>`;
 }
 

@@ -56,8 +56,8 @@ export async function runHistory(ctx: CliContext, positionals: readonly string[]
 
 /** `--version N` or `--at <time>`, or neither; both, or a malformed one, is a usage error. */
 function targetOf(flags: CommandFlags): LoadAtTarget | undefined {
-  const version = flags['version'];
-  const at = flags['at'];
+  const version = flags.version;
+  const at = flags.at;
   if (version !== undefined && at !== undefined) throw usageError('give --version or --at, not both');
   if (typeof version === 'string') {
     if (!/^\d{1,9}$/.test(version) || Number(version) < 1) throw usageError(`--version must be a positive integer, got "${version}"`);

@@ -119,18 +119,18 @@ export async function runProjectionsRetry(ctx: CliContext, positionals: readonly
  */
 export async function runProjectionsRebuild(ctx: CliContext, positionals: readonly string[], flags: CommandFlags): Promise<number> {
   const [name, ...extra] = positionals;
-  if (name === undefined || extra.length > 0 || typeof flags['version'] !== 'string') {
+  if (name === undefined || extra.length > 0 || typeof flags.version !== 'string') {
     throw usageError('usage: ratchet projections rebuild <name> --version N [--switch] [--watch]');
   }
-  const parsed = z.coerce.number().int().min(1).safeParse(flags['version']);
-  if (!parsed.success) throw usageError(`--version must be a positive integer, got "${flags['version']}"`);
+  const parsed = z.coerce.number().int().min(1).safeParse(flags.version);
+  if (!parsed.success) throw usageError(`--version must be a positive integer, got "${flags.version}"`);
   const projection = projectionNamed(await requireCliApp(ctx, 'ratchet projections rebuild'), name, parsed.data);
   const pool = await openPostgres(ctx.options, 8);
   try {
     await requireEventStore(pool, ctx.options);
-    return flags['watch'] === true
+    return flags.watch === true
       ? await watchBuild(ctx, pool, projection)
-      : await runBuild(ctx, pool, projection, flags['switch'] === true);
+      : await runBuild(ctx, pool, projection, flags.switch === true);
   } finally {
     await pool.end().catch(() => undefined);
   }

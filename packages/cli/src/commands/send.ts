@@ -78,7 +78,7 @@ function printNotSent(ctx: CliContext, stream: string, error: RatchetError): voi
     ctx.out(JSON.stringify({ status: 'error', error: error.toJSON(), sent: false }));
     return;
   }
-  const issues = (error.details['issues'] as ReadonlyArray<{ path: ReadonlyArray<string | number>; message: string }> | undefined) ?? [];
+  const issues = (error.details.issues as ReadonlyArray<{ path: ReadonlyArray<string | number>; message: string }> | undefined) ?? [];
   ctx.out(`error ${error.code}: ${stream} not sent: the payload does not fit the command's schema`);
   for (const issue of issues) ctx.out(`  ${issue.path.length > 0 ? issue.path.join('.') : '(payload)'}: ${issue.message}`);
 }

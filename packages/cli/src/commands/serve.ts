@@ -36,12 +36,12 @@ export function serve(service: ServedProcess): CommandRun {
     // The service reads its config from the environment: what the CLI resolved goes there, unless the
     // environment named it already.
     const { options } = ctx;
-    if (options.origins.nats !== '$NATS_URL') process.env['NATS_URL'] = options.nats;
-    if (options.db !== undefined && options.origins.db !== '$DATABASE_URL') process.env['DATABASE_URL'] = options.db;
+    if (options.origins.nats !== '$NATS_URL') process.env.NATS_URL = options.nats;
+    if (options.db !== undefined && options.origins.db !== '$DATABASE_URL') process.env.DATABASE_URL = options.db;
     if (options.db === undefined && service !== 'gateway') {
       throw usageError(`no database: pass --db <postgres-url> or set DATABASE_URL (the ${service} keeps its state in Postgres)`);
     }
-    process.env['RATCHET_PARTITIONS'] = String(options.partitions);
+    process.env.RATCHET_PARTITIONS = String(options.partitions);
     const entry = fileURLToPath(import.meta.resolve(ENTRIES[service]));
     // The service takes its app from argv[2], as `node main.js <app>` would give it.
     process.argv = [process.argv[0] ?? process.execPath, entry, ...(file === undefined ? [] : [file])];
