@@ -120,5 +120,5 @@ export interface Aggregate<
  * precise `Aggregate<M, C, E>` is not assignable to `Aggregate` with its defaults because the
  * schema records appear under `keyof` (invariant), hence this alias.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: the schema records are invariant (under keyof), so neither unknown nor never accepts every aggregate (tsc: Decision<…, never> and events: never fail); any is the only wildcard
 export type AnyAggregate = Aggregate<AnyStateMachine, any, any>;

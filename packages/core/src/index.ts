@@ -35,3 +35,4 @@ export type { SensitiveMark, SensitiveOptions, SubjectContext, SubjectOf } from 
 export { hasSensitiveFields, sensitiveFieldsOf } from './sensitive-fields.js';
 export type { SensitiveField, SensitivePathStep } from './sensitive-fields.js';
 export { issuesFromZod, parseOrThrow } from './validation.js';
+export { requireEntry, requireItem } from './require.js';

@@ -57,8 +57,7 @@ export interface Process<TState = unknown> {
 }
 
 /** Any process, whatever its state type: what apps, runners and the checker accept. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyProcess = Process<any>;
+export type AnyProcess = Process<unknown>;
 
 /** Process names: they appear in command ids, consumer names and metrics labels. */
 export const PROCESS_NAME_PATTERN = /^[a-z][a-z0-9-]{0,39}$/;
