@@ -1,4 +1,4 @@
-import type { SensitivePathStep } from '@ratchet/core';
+import { ErrorCode, RatchetError, type SensitivePathStep } from '@ratchet/core';
 import { sealedEnvelopeOf, type SealedEnvelope } from './sealed-value.js';
 
 /** A concrete place in an event's data: object keys and array indexes. */
@@ -17,9 +17,13 @@ export function valuesAt(data: unknown, path: readonly SensitivePathStep[]): Arr
     }
     const step = path[i];
     if (step === null) {
-      if (Array.isArray(value)) value.forEach((item, index) => visit(item, i + 1, [...at, index]));
-    } else if (typeof value === 'object' && !Array.isArray(value) && Object.hasOwn(value, step!)) {
-      visit((value as Record<string, unknown>)[step!], i + 1, [...at, step!]);
+      if (Array.isArray(value)) {
+        value.forEach((item, index) => {
+          visit(item, i + 1, [...at, index]);
+        });
+      }
+    } else if (step !== undefined && typeof value === 'object' && !Array.isArray(value) && Object.hasOwn(value, step)) {
+      visit((value as Record<string, unknown>)[step], i + 1, [...at, step]);
     }
   };
   visit(data, 0, []);
@@ -32,7 +36,9 @@ export function envelopesIn(data: unknown): Array<{ readonly path: DataPath; rea
   const visit = (value: unknown, at: Array<string | number>, depth: number): void => {
     if (typeof value !== 'object' || value === null || depth > MAX_DEPTH) return;
     if (Array.isArray(value)) {
-      value.forEach((item, index) => visit(item, [...at, index], depth + 1));
+      value.forEach((item, index) => {
+        visit(item, [...at, index], depth + 1);
+      });
       return;
     }
     const envelope = sealedEnvelopeOf(value);
@@ -55,7 +61,8 @@ export function withValues(data: unknown, replacements: ReadonlyArray<{ readonly
 
 function setAt(node: unknown, path: DataPath, i: number, value: unknown): unknown {
   if (i === path.length) return value;
-  const step = path[i]!;
+  const step = path[i];
+  if (step === undefined) throw new RatchetError(ErrorCode.INTERNAL, `data path step ${i} of ${path.length} is missing`);
   if (Array.isArray(node)) {
     const copy = [...node];
     copy[step as number] = setAt(node[step as number], path, i + 1, value);

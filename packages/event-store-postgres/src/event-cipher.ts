@@ -1,4 +1,4 @@
-import { DefinitionError, sensitiveFieldsOf, type AnyAggregate, type NewEvent, type RecordedEvent } from '@ratchet/core';
+import { DefinitionError, ErrorCode, RatchetError, sensitiveFieldsOf, type AnyAggregate, type NewEvent, type RecordedEvent } from '@ratchet/core';
 import { envelopesIn, valuesAt, withValues, type DataPath } from './data-paths.js';
 import type { ForgetListener, ForgetNotice } from './forget-listener.js';
 import { openState, sealedStateOf, sealState } from './sealed-state.js';
@@ -7,7 +7,7 @@ import { SensitiveDataError } from './sensitive-data-error.js';
 import type { SubjectKeyStore } from './store-subject-keys.js';
 import { checkSubject } from './store-subject-keys.js';
 import { keyBytes } from './subject-key.js';
-import type { SubjectKeys } from './subject-keys.js';
+import type { SubjectKeyState, SubjectKeys } from './subject-keys.js';
 
 /** What a forget listener is told: the subject forgotten, or undefined when any may have been (a reconnect). */
 export type ForgetCallback = (subject: string | undefined) => void;
@@ -82,7 +82,9 @@ export class EventCipher {
       const mine = found.filter((f) => f.event === index);
       if (mine.length === 0) return event;
       const values = mine.map((f) => {
-        const state = keys.get(f.subject)!;
+        const state = keys.get(f.subject);
+        // #keysFor(…, true) creates a key for every subject it does not find.
+        if (state === undefined) throw new RatchetError(ErrorCode.INTERNAL, `subject "${f.subject}" has no key after creating one`);
         return { path: f.path, value: sealValue(f.subject, state.kind === 'key' ? keyBytes(state.key) : null, f.value, f.placeholder) };
       });
       return { ...event, data: withValues(event.data, values) };
@@ -97,8 +99,8 @@ export class EventCipher {
     if (found.every((list) => list.length === 0)) return [...events];
     const keys = subjects.length === 0 ? new Map() : await this.#keysFor(subjects, false);
     return events.map((event, index) => {
-      const list = found[index]!;
-      if (list.length === 0) return event;
+      const list = found[index];
+      if (list === undefined || list.length === 0) return event;
       const opened = list.map(({ path, envelope }) => {
         if (!hasCiphertext(envelope)) return { path, value: placeholderOf(envelope) };
         const state = keys.get(envelope.subject);
@@ -133,7 +135,7 @@ export class EventCipher {
   async openSnapshot(streamId: string, version: number, state: unknown): Promise<unknown> {
     const envelope = sealedStateOf(state);
     if (envelope === undefined) return state;
-    let keys;
+    let keys: Map<string, SubjectKeyState>;
     try {
       keys = await this.#keysFor(envelope.subjects, false);
     } catch (error) {

@@ -99,8 +99,9 @@ export async function executeAppendBatch(
   retry: BatchRetry,
 ): Promise<AppendOutcome[]> {
   // A batch of one (every commit at low load) takes the lean single-request function.
-  const single = requests.length === 1;
-  const payload = single ? requests[0]!.encoded.json : `[${requests.map((r) => r.encoded.json).join(',')}]`;
+  const only = requests.length === 1 ? requests[0] : undefined;
+  const single = only !== undefined;
+  const payload = single ? only.encoded.json : `[${requests.map((r) => r.encoded.json).join(',')}]`;
   const fn = `${quotedSchema}.${single ? 'append_one' : 'append_batch'}`;
   const timerOps = requests.flatMap((r, i) => r.encoded.timerOps.map((op) => `{"i":${i},${op.slice(1)}`));
   const sql = timerOps.length === 0 ? `SELECT ${fn}($1::jsonb) AS reply` : appendWithTimersSql(fn, quotedSchema);

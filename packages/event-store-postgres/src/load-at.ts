@@ -102,10 +102,13 @@ async function targetVersion(query: StoreQuery, s: string, streamId: string, tar
               (SELECT recorded_at FROM ${s}.events WHERE stream_id = $1 AND version = $2) AS recorded_at`,
       [streamId, version],
     );
-    const head = res.rows[0]?.head ?? 0;
+    const row = res.rows[0];
+    const head = row?.head ?? 0;
     if (head === 0) throw outOfRange(streamId, 'the stream has no events', { version, first: 0, last: 0 });
     if (version < 1 || version > head) throw outOfRange(streamId, `version ${version} is outside its history (1..${head})`, { version, first: 1, last: head });
-    return { version, head, recordedAt: res.rows[0]!.recorded_at! };
+    const recordedAt = row?.recorded_at;
+    if (recordedAt == null) throw new RatchetError(ErrorCode.INTERNAL, `stream ${streamId} has no event ${version} below its head ${head}`);
+    return { version, head, recordedAt };
   }
   if (!(target.at instanceof Date) || Number.isNaN(target.at.getTime())) {
     invalid('invalid at', [{ path: ['at'], message: 'must be a valid Date' }]);
@@ -122,7 +125,8 @@ async function targetVersion(query: StoreQuery, s: string, streamId: string, tar
             now() AS now`,
     [streamId, target.at],
   );
-  const row = res.rows[0]!;
+  const row = res.rows[0];
+  if (row === undefined) throw new RatchetError(ErrorCode.INTERNAL, 'loadAt: the query for the stream\'s head returned no row');
   const head = row.head ?? 0;
   const at = target.at.toISOString();
   if (head === 0) throw outOfRange(streamId, 'the stream has no events', { at, first: null, last: null });
@@ -130,5 +134,7 @@ async function targetVersion(query: StoreQuery, s: string, streamId: string, tar
   const version = row.first_after === null ? head : row.first_after - 1;
   if (version < 1) throw outOfRange(streamId, `${at} is before its first event (${row.first_at?.toISOString()})`, { at, first: row.first_at?.toISOString() ?? null });
   const recordedAt = await query<{ recorded_at: Date }>('loadAt', `SELECT recorded_at FROM ${s}.events WHERE stream_id = $1 AND version = $2`, [streamId, version]);
-  return { version, head, recordedAt: recordedAt.rows[0]!.recorded_at };
+  const found = recordedAt.rows[0];
+  if (found === undefined) throw new RatchetError(ErrorCode.INTERNAL, `stream ${streamId} has no event ${version} below its head ${head}`);
+  return { version, head, recordedAt: found.recorded_at };
 }

@@ -143,8 +143,8 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Po
     });
     if (valid.length > 0) {
       const results = await executeAppendBatch(pool, s, valid, { maxAttempts });
-      results.forEach((outcome, i) => {
-        outcomes[valid[i]!.index] = outcome;
+      valid.forEach((v, i) => {
+        outcomes[v.index] = results[i];
       });
     }
     return outcomes as AppendOutcome[];

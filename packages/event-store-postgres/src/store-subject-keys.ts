@@ -1,3 +1,4 @@
+import { ErrorCode, RatchetError } from '@ratchet/core';
 import { assertStreamId } from './encode-append-request.js';
 import { checkInt, checkText, invalid } from './store-input.js';
 import type { StoreQuery } from './store-query.js';
@@ -68,7 +69,9 @@ export function subjectKeyStore(query: StoreQuery, s: string): SubjectKeyStore {
     async forgetSubject(subject) {
       checkSubject(subject);
       const res = await query<{ at: Date }>('forgetSubject', `SELECT ${s}.forget_subject($1) AS at`, [subject]);
-      return res.rows[0]!.at;
+      const at = res.rows[0]?.at;
+      if (at === undefined) throw new RatchetError(ErrorCode.INTERNAL, 'forget_subject returned no row');
+      return at;
     },
 
     async subjectsOfStream(streamId, toVersion) {

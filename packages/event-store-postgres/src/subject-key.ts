@@ -1,4 +1,5 @@
 import { inspect } from 'node:util';
+import { ErrorCode, RatchetError } from '@ratchet/core';
 
 const BYTES = new WeakMap<SubjectKey, Buffer>();
 
@@ -29,5 +30,8 @@ export class SubjectKey {
 
 /** The key's bytes (package-internal: not exported from the package's entry). */
 export function keyBytes(key: SubjectKey): Buffer {
-  return BYTES.get(key)!;
+  const bytes = BYTES.get(key);
+  // Every SubjectKey sets its bytes in its constructor.
+  if (bytes === undefined) throw new RatchetError(ErrorCode.INTERNAL, `SubjectKey(${key.subject}) has no bytes`);
+  return bytes;
 }

@@ -76,7 +76,7 @@ describe('the cipher over the store', () => {
   it('leaves events without sealed values as they are', async () => {
     const events = [{ data: {} }, { data: { a: [1, { b: 'c' }] } }, { data: null }];
     const opened = await store.cipher.openEvents(events);
-    opened.forEach((e, i) => expect(e).toBe(events[i]));
+    for (const [i, e] of opened.entries()) expect(e).toBe(events[i]);
   });
 });
 

@@ -8,7 +8,7 @@ export const AGGREGATE_TYPE_PATTERN = /^[a-z][a-z0-9-]{0,63}$/;
 
 // `.`, `*`, `>` split or match NATS subject tokens; whitespace and controls (C0, DEL, C1) are
 // not allowed in subjects at all. `\s` also covers Unicode spaces such as U+00A0 and U+2028.
-// eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the class lists the control characters an id must not contain
 const FORBIDDEN_ID_CHARS = /[.*>\s\u0000-\u001f\u007f-\u009f]/u;
 
 /** Why `id` is not a valid aggregate id, or `undefined` when it is. */

@@ -21,7 +21,9 @@ export function forbiddenKeyPaths(value: unknown, limit = 16): Array<Array<strin
   const walk = (v: unknown, path: Array<string | number>): void => {
     if (found.length >= limit || v === null || typeof v !== 'object') return;
     if (Array.isArray(v)) {
-      v.forEach((child, i) => walk(child, [...path, i]));
+      v.forEach((child, i) => {
+        walk(child, [...path, i]);
+      });
       return;
     }
     for (const [key, child] of Object.entries(v)) {

@@ -27,8 +27,9 @@ export function validTraceparent(s: unknown): s is string {
   const m = TRACEPARENT.exec(s);
   if (!m) return false;
   const [, version, traceId, parentId, , rest] = m;
+  if (traceId === undefined || parentId === undefined) return false; // required groups: always set on a match
   if (version === 'ff' || (version === '00' && rest !== undefined)) return false;
-  return !/^0+$/.test(traceId!) && !/^0+$/.test(parentId!);
+  return !/^0+$/.test(traceId) && !/^0+$/.test(parentId);
 }
 
 /** Reads OpenTelemetry propagation fields from NATS headers. */
@@ -95,10 +96,14 @@ function parentContext(traceparent: string | undefined): Context {
   if (traceparent === undefined) return otelContext.active();
   const m = TRACEPARENT.exec(traceparent);
   if (!validTraceparent(traceparent) || !m) return otelContext.active();
+  const traceId = m[2];
+  const spanId = m[3];
+  const flags = m[4];
+  if (traceId === undefined || spanId === undefined || flags === undefined) return otelContext.active(); // required groups: never
   return trace.setSpanContext(otelContext.active(), {
-    traceId: m[2]!,
-    spanId: m[3]!,
-    traceFlags: Number.parseInt(m[4]!, 16),
+    traceId,
+    spanId,
+    traceFlags: Number.parseInt(flags, 16),
     isRemote: true,
   });
 }

@@ -1,4 +1,4 @@
-import { ErrorCode, type AggregateState, type AnyAggregate } from '@ratchet/core';
+import { ErrorCode, RatchetError, type AggregateState, type AnyAggregate } from '@ratchet/core';
 import type { AppendOutcome } from '@ratchet/event-store-postgres';
 import { errorReply, type CommandReply } from '@ratchet/transport-nats';
 import { CrashPoint, crashPoint } from './crash-point.js';
@@ -34,6 +34,14 @@ interface InFlight {
   /** For an append: its outcome once the group commit returned. */
   outcome?: AppendOutcome;
   readonly settled: Promise<void>;
+}
+
+/** The outcome of an append whose `settled` has resolved: it is set before that. */
+function settledOutcome(entry: InFlight): AppendOutcome {
+  if (entry.outcome === undefined) {
+    throw new RatchetError(ErrorCode.INTERNAL, `the append of command ${entry.pending.admitted.request.commandId} settled without an outcome`);
+  }
+  return entry.outcome;
 }
 
 /**
@@ -90,6 +98,12 @@ export class AggregateActor {
     });
   }
 
+  /** The context of the last submit: commands are queued only by submit, so one exists whenever a command is. */
+  #requireContext(): CommandHandlerContext {
+    if (this.#context === undefined) throw new RatchetError(ErrorCode.INTERNAL, `actor ${this.streamId} has a command but no context`);
+    return this.#context;
+  }
+
   /** Queue a job that needs the actor to itself; it runs after the commands before it are answered. */
   enqueue(job: ActorJob): void {
     this.#queue.push({ job });
@@ -114,7 +128,7 @@ export class AggregateActor {
         }
         if (this.#inFlight.length >= this.#maxInFlight) break; // resumes as answers go out
         if (this.#mustWait(next.command)) break; // resumes once the entries it depends on are answered
-        const context = this.#context!;
+        const context = this.#requireContext();
         let base: AggregateState;
         try {
           base = this.#inFlightTail() ?? (this.state ??= await context.activation.load(this));
@@ -146,8 +160,8 @@ export class AggregateActor {
   /** The state the last decided command in flight leads to, if any. */
   #inFlightTail(): AggregateState | undefined {
     for (let i = this.#inFlight.length - 1; i >= 0; i -= 1) {
-      const prepared = this.#inFlight[i]!.prepared;
-      if (prepared.kind === 'append') return prepared.decision.state;
+      const prepared = this.#inFlight[i]?.prepared;
+      if (prepared?.kind === 'append') return prepared.decision.state;
     }
     // Only answers in flight: they leave the state as it was.
     return this.#inFlight.length > 0 ? this.state : undefined;
@@ -189,13 +203,13 @@ export class AggregateActor {
           this.#settleAgain = false;
           continue;
         }
-        const context = this.#context!;
+        const context = this.#requireContext();
         if (head.prepared.kind === 'answer') {
           this.#inFlight.shift();
           head.pending.answer(await answerWithoutWriting(context, head.pending.admitted, head.prepared).catch((error: unknown) => errorReply(error)));
           continue;
         }
-        const outcome = head.outcome!;
+        const outcome = settledOutcome(head);
         this.#inFlight.shift();
         if (outcome.ok && !outcome.result.duplicate) {
           const decision = head.prepared.decision;
@@ -243,7 +257,7 @@ export class AggregateActor {
       const rest = this.#inFlight.splice(0);
       await Promise.all(rest.map((e) => e.settled));
       this.state = undefined;
-      const context = this.#context!;
+      const context = this.#requireContext();
       let kept = 0;
       if (head !== undefined && head.prepared.kind === 'append') {
         const committed = headCommitted === 'unknown' ? await this.#committedAfterAll(head) : headCommitted;
@@ -254,7 +268,7 @@ export class AggregateActor {
           if (prepared.kind === 'answer') {
             entry.pending.answer(await answerWithoutWriting(context, entry.pending.admitted, prepared).catch((error: unknown) => errorReply(error)));
           } else {
-            const outcome = entry.outcome!;
+            const outcome = settledOutcome(entry);
             if (!outcome.ok && outcome.error.code === ErrorCode.VERSION_CONFLICT) break;
             if (outcome.ok) {
               if (!outcome.result.duplicate) {
@@ -282,8 +296,9 @@ export class AggregateActor {
   async #committedAfterAll(entry: InFlight): Promise<boolean> {
     if (entry.prepared.kind !== 'append') return false;
     const request = entry.prepared.request;
+    if (request.commandId === undefined) return false; // nothing to look it up by
     try {
-      const first = await this.#context!.store.findCommand(request.commandId!);
+      const first = await this.#requireContext().store.findCommand(request.commandId);
       return first !== null && first.requestHash === (request.requestHash ?? null) && first.result.fromVersion === entry.base.version + 1;
     } catch {
       return false; // unknown still: the walk stops at the next command, which is then decided again

@@ -234,6 +234,7 @@ export class ClusterOwnership implements PartitionOwnership {
           return owner !== null && owner !== me && alive.includes(owner);
         }),
       );
+      const inHandover = handedOver;
       const next: number[] = [];
       const fromOf = (partition: number): { owner: string; epoch: number } | undefined => {
         const current = holder.get(partition) ?? null;
@@ -249,7 +250,7 @@ export class ClusterOwnership implements PartitionOwnership {
       });
       next.push(...pending.filter((p) => !free.includes(p)));
       // Orphans are taken at once, several claims at a time: nobody serves them.
-      const orphans = free.filter((p) => !handedOver!.has(p));
+      const orphans = free.filter((p) => !inHandover.has(p));
       for (let i = 0; i < orphans.length && this.#running && !this.#dirty; i += 8) {
         const batch = orphans.slice(i, i + 8);
         const taken = await Promise.all(batch.map((p) => this.#acquire(p, fromOf(p))));
@@ -257,7 +258,7 @@ export class ClusterOwnership implements PartitionOwnership {
           if (!taken[j]) next.push(p);
         });
       }
-      for (const partition of free.filter((p) => handedOver!.has(p))) {
+      for (const partition of free.filter((p) => inHandover.has(p))) {
         if (!this.#running || this.#dirty) return;
         if (!(await this.#acquire(partition, fromOf(partition)))) {
           next.push(partition);

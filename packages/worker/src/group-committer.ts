@@ -110,7 +110,9 @@ export class GroupCommitter {
       outcomes = batch.map(() => ({ ok: false as const, error }));
     }
     this.#inFlight -= 1;
-    batch.forEach((p, i) => p.resolve(outcomes[i] as AppendOutcome));
+    batch.forEach((p, i) => {
+      p.resolve(outcomes[i] as AppendOutcome);
+    });
     if (this.#queue.length > 0) this.#flush();
     else if (this.#inFlight === 0) {
       const waiters = this.#idleWaiters;

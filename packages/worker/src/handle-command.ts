@@ -140,8 +140,8 @@ export function noteTimersStarted(context: Pick<CommandHandlerContext, 'onTimers
 export function newEvents(actor: AggregateActor, events: readonly DomainEvent[], timers: TimerEffects): NewEvent[] {
   const runtime = actor.aggregate.runtime;
   const out: NewEvent[] = events.map((e) => ({ type: e.type, data: e.data, schemaVersion: runtime.schemaVersionOf(e.type) }));
-  if ((timers.start.length > 0 || timers.cancel.length > 0) && out.length > 0) {
-    const last = out[out.length - 1]!;
+  const last = out[out.length - 1];
+  if ((timers.start.length > 0 || timers.cancel.length > 0) && last !== undefined) {
     const start = timers.start.map((t) => ({ id: t.id, kind: t.kind, ...(t.kind === 'command' && t.at !== undefined ? { at: t.at } : { delayMs: t.delayMs ?? 0 }) }));
     out[out.length - 1] = { ...last, metadata: { timers: { start, cancel: timers.cancel } } };
   }

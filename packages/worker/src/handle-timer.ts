@@ -1,4 +1,4 @@
-import { ErrorCode, RatchetError, type Decision, type EventMetadata, type TimerEffects } from '@ratchet/core';
+import { ErrorCode, RatchetError, type Decision, type EventMetadata, type ParsedCommand, type TimerEffects } from '@ratchet/core';
 import type { AppendRequest, StoredTimer, TimerStore } from '@ratchet/event-store-postgres';
 import type { AggregateActor } from './aggregate-actor.js';
 import { newEvents, noteTimersStarted, type CommandHandlerContext } from './handle-command.js';
@@ -90,7 +90,7 @@ function decideTimer(actor: AggregateActor, timer: StoredTimer, state: NonNullab
   }
   const command = timer.body.command;
   if (command === undefined) throw new RatchetError(ErrorCode.INTERNAL, `timer ${timer.timerId} of ${timer.streamId} has no command`);
-  let parsed;
+  let parsed: ParsedCommand;
   try {
     parsed = runtime.parseCommand(command);
   } catch (error) {

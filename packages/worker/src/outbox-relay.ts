@@ -251,7 +251,8 @@ export class OutboxRelay {
    */
   async #settle(keep: number): Promise<void> {
     while (this.#inFlight.length > keep) {
-      const page = this.#inFlight[0]!;
+      const page = this.#inFlight[0];
+      if (page === undefined) break; // only with a negative keep: nothing is left to wait for
       let ackedAt: number;
       try {
         ackedAt = await page.acks;

@@ -191,13 +191,16 @@ const ZERO = 48;
 
 /** Read the four numbers that open a packed entry (`[g,p,v,s,` as `put` wrote them: digits only) without parsing the state. */
 function decodeHeader(packed: string): Header {
-  const fields = [0, 0, 0, 0];
-  for (let i = 1, field = 0; field < 4; i += 1) {
-    const c = packed.charCodeAt(i);
-    if (c === COMMA) field += 1;
-    else fields[field] = fields[field]! * 10 + (c - ZERO);
-  }
-  return { generation: fields[0]!, partition: fields[1]!, version: fields[2]!, snapshotVersion: fields[3]! };
+  let i = 1;
+  let generation = 0;
+  for (let c = packed.charCodeAt(i); c !== COMMA; c = packed.charCodeAt(++i)) generation = generation * 10 + (c - ZERO);
+  let partition = 0;
+  for (let c = packed.charCodeAt(++i); c !== COMMA; c = packed.charCodeAt(++i)) partition = partition * 10 + (c - ZERO);
+  let version = 0;
+  for (let c = packed.charCodeAt(++i); c !== COMMA; c = packed.charCodeAt(++i)) version = version * 10 + (c - ZERO);
+  let snapshotVersion = 0;
+  for (let c = packed.charCodeAt(++i); c !== COMMA; c = packed.charCodeAt(++i)) snapshotVersion = snapshotVersion * 10 + (c - ZERO);
+  return { generation, partition, version, snapshotVersion };
 }
 
 function checkCount(n: number, name: string): void {

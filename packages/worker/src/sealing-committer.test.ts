@@ -49,7 +49,12 @@ describe('SealingCommitter', () => {
   it('keeps the submission order of one stream while a key is read, and does not hold other streams back', async () => {
     const order: string[] = [];
     const cipher = fakeCipher();
-    const inner = { submit: async (r: AppendRequest) => (order.push(`${r.streamId}@${r.expectedVersion}`), okOutcome(r)) };
+    const inner = {
+      submit: async (r: AppendRequest) => {
+        order.push(`${r.streamId}@${r.expectedVersion}`);
+        return okOutcome(r);
+      },
+    };
     const committer = new SealingCommitter(inner, cipher, (s) => (s.startsWith('member/') ? Member : Turnstile));
     const done = [
       committer.submit(request('member/a', 0, 'slow-1')),
@@ -66,7 +71,16 @@ describe('SealingCommitter', () => {
 
   it('seals the events it hands on, and makes a failure to seal the outcome', async () => {
     const seen: AppendRequest[] = [];
-    const committer = new SealingCommitter({ submit: async (r) => (seen.push(r), okOutcome(r)) }, fakeCipher(), () => Member);
+    const committer = new SealingCommitter(
+      {
+        submit: async (r) => {
+          seen.push(r);
+          return okOutcome(r);
+        },
+      },
+      fakeCipher(),
+      () => Member,
+    );
     await committer.submit(request('member/c', 0, 'fast'));
     expect(seen[0]!.events[0]!.data).toEqual({ sealed: true });
     expect(await committer.submit(request('member/c', 1, 'broken'))).toMatchObject({ ok: false, error: { code: 'STORE_UNAVAILABLE' } });

@@ -104,12 +104,13 @@ export class Worker {
       idleTimeoutMs: options.idleTimeoutMs,
       onPassivate: (actor) => this.#activation.passivated(actor),
     });
+    const peers = options.cluster?.peers;
     this.#leases = new PartitionLeases({
       store: options.store,
       owner: this.id,
       leaseMs: options.partitionLeaseMs,
       logger: this.#log,
-      ...(options.cluster?.peers === undefined ? {} : { connectionId: () => options.cluster!.peers!.connectionId() }),
+      ...(peers === undefined ? {} : { connectionId: () => peers.connectionId() }),
       onLost: (partition) => {
         this.#log.warn({ partition }, 'partition lease lost: another worker holds a newer epoch');
         this.#partitionLost(partition);
