@@ -10,10 +10,10 @@ import { createPostgresEventStore } from '@ratchet/event-store-postgres';
 import { exitWithParent, loadConfig, onShutdown } from '@ratchet/ops';
 import pg from 'pg';
 import { pino } from 'pino';
-import { BookstoreReadModels, createGatewaySender, startBookstoreWeb, WebConfigSchema } from './src/index.js';
+import { BookstoreReadModels, createGatewaySender, startBookstoreWeb, type WebConfig, WebConfigSchema } from './src/index.js';
 
 const boot = pino({ base: { service: 'bookstore-web' } });
-let config;
+let config: WebConfig;
 try {
   config = loadConfig(WebConfigSchema);
 } catch (error) {

@@ -1,3 +1,5 @@
+import { requireEntry } from '@ratchet/core';
+
 /** The checker's categories, each a guarantee of docs/guarantees.md seen from a recorded history. */
 export const CheckCategory = {
   C1: 'versions 1..n per aggregate, no gap or duplicate, head = last event',
@@ -66,7 +68,7 @@ export class Tally {
 
   report(): CheckReport {
     return {
-      counts: Object.fromEntries(CHECK_CATEGORIES.map((c) => [c, { ...this.#counts.get(c)! }])) as Record<CheckCategory, CategoryCount>,
+      counts: Object.fromEntries(CHECK_CATEGORIES.map((c) => [c, { ...requireEntry(this.#counts, c, 'count of category') }])) as Record<CheckCategory, CategoryCount>,
       violations: [...this.#violations],
     };
   }

@@ -70,7 +70,7 @@ export async function checkHistory(options: CheckHistoryOptions): Promise<CheckR
   const pool = handlePoolErrors(new pg.Pool({ connectionString: options.databaseUrl, max: 4 }));
   try {
     const client = await pool.connect();
-    let loaded;
+    let loaded: Awaited<ReturnType<typeof loadStoredEvents>>;
     try {
       loaded = await loadStoredEvents(
         client,

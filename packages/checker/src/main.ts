@@ -11,24 +11,29 @@ import { turnstileReadModelCheck } from './turnstile-read-model-check.js';
 const USAGE = `usage: ratchet-check --history <file.jsonl> --db <postgres-url> [--nats <url>] [--scope history|all]
                      [--read-model turnstile] [--aggregates turnstile] [--schema ratchet] [--max-details 100] [--json]`;
 
+/** The command line's options; throws on an unknown option or a missing value. */
+function parseOptions() {
+  return parseArgs({
+    options: {
+      history: { type: 'string' },
+      db: { type: 'string' },
+      nats: { type: 'string' },
+      scope: { type: 'string', default: 'history' },
+      'read-model': { type: 'string' },
+      aggregates: { type: 'string' },
+      schema: { type: 'string', default: 'ratchet' },
+      'max-details': { type: 'string', default: '100' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  }).values;
+}
+
 async function main(): Promise<number> {
-  let values;
+  let values: ReturnType<typeof parseOptions>;
   try {
-    ({ values } = parseArgs({
-      options: {
-        history: { type: 'string' },
-        db: { type: 'string' },
-        nats: { type: 'string' },
-        scope: { type: 'string', default: 'history' },
-        'read-model': { type: 'string' },
-        aggregates: { type: 'string' },
-        schema: { type: 'string', default: 'ratchet' },
-        'max-details': { type: 'string', default: '100' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-    }));
+    values = parseOptions();
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
     return 2;

@@ -1,3 +1,4 @@
+import { requireEntry } from '@ratchet/core';
 import { streamIdOf } from '@ratchet/transport-nats';
 import type { Tally } from './check-category.js';
 import type { HistoryRecord } from './history-record.js';
@@ -21,6 +22,8 @@ export interface CommitWindows {
 interface Claim {
   readonly record: HistoryRecord;
   readonly version: number;
+  /** When the answer came (only answered records make claims). */
+  readonly answeredAt: number;
   readonly what: string;
 }
 
@@ -47,9 +50,9 @@ export function verifyAnswers(input: AnswersInput, tally: Tally): Claim[] {
   for (const claim of claims) {
     tally.checked('C10');
     const r = claim.record;
-    const w = windows.get(streamOf(r))!;
+    const w = requireEntry(windows, streamOf(r), 'commit windows of stream');
     const sent = r.invokedAt;
-    const answered = r.completedAt!;
+    const answered = claim.answeredAt;
     const problem =
       claim.version > w.head
         ? `the stream never reached version ${claim.version} (it ends at ${w.head})`
@@ -68,15 +71,15 @@ const streamOf = (r: HistoryRecord): string => streamIdOf(r.aggregateType, r.agg
 /** The version a record's answer vouches for, or nothing when it is not a definite answer that wrote nothing. */
 function claimOf(r: HistoryRecord, tally: Tally): Claim[] {
   if (r.completedAt === undefined) return [];
-  if (r.outcome === 'rejected' && r.version !== undefined) return [{ record: r, version: r.version, what: `rejected${r.reason === undefined ? '' : ` ("${r.reason}")`}` }];
-  if (r.outcome === 'ok' && r.events === 0 && r.version !== undefined) return [{ record: r, version: r.version, what: 'ok with no events' }];
+  if (r.outcome === 'rejected' && r.version !== undefined) return [{ record: r, version: r.version, answeredAt: r.completedAt, what: `rejected${r.reason === undefined ? '' : ` ("${r.reason}")`}` }];
+  if (r.outcome === 'ok' && r.events === 0 && r.version !== undefined) return [{ record: r, version: r.version, answeredAt: r.completedAt, what: 'ok with no events' }];
   if (r.outcome === 'failed' && r.code === 'VERSION_CONFLICT' && r.actualVersion !== undefined) {
     if (r.expectedVersion !== undefined && r.expectedVersion === r.actualVersion) {
       tally.checked('C10');
       tally.violation('C10', `${streamOf(r)}: ${r.commandId} was told VERSION_CONFLICT although the actual version it names is the expected one (${r.actualVersion})`);
       return [];
     }
-    return [{ record: r, version: r.actualVersion, what: `VERSION_CONFLICT (expected ${r.expectedVersion ?? '?'})` }];
+    return [{ record: r, version: r.actualVersion, answeredAt: r.completedAt, what: `VERSION_CONFLICT (expected ${r.expectedVersion ?? '?'})` }];
   }
   return [];
 }
@@ -105,17 +108,17 @@ export function commitWindows(history: readonly HistoryRecord[], events: readonl
     for (let v = 1; v <= head; v += 1) {
       const id = list[v];
       const sent = id == null ? -Infinity : (sentAt.get(id) ?? -Infinity);
-      after[v] = Math.max(after[v - 1]!, sent);
+      after[v] = Math.max(after[v - 1] ?? -Infinity, sent); // in range: the fill value is the default
     }
     for (let v = head; v >= 1; v -= 1) {
       const id = list[v];
       const acked = id == null ? Infinity : (ackedAt.get(id) ?? Infinity);
-      before[v] = Math.min(before[v + 1]!, acked);
+      before[v] = Math.min(before[v + 1] ?? Infinity, acked);
     }
     out.set(stream, {
       head,
-      after: (v) => (v <= 0 ? -Infinity : v > head ? Infinity : after[v]!),
-      before: (v) => (v <= 0 ? -Infinity : v > head ? Infinity : before[v]!),
+      after: (v) => (v <= 0 ? -Infinity : v > head ? Infinity : (after[v] ?? -Infinity)),
+      before: (v) => (v <= 0 ? -Infinity : v > head ? Infinity : (before[v] ?? Infinity)),
     });
   }
   return out;

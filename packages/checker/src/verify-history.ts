@@ -129,33 +129,33 @@ export function verifyHistory(input: HistoryInput, tally: Tally): void {
 
 /** C8: per aggregate, an ok command acknowledged before another ok command was sent has the lower version. */
 function verifyAckOrder(history: readonly HistoryRecord[], tally: Tally): void {
-  const perStream = new Map<string, HistoryRecord[]>();
+  // The ok records with their version, per stream.
+  const perStream = new Map<string, Array<{ readonly r: HistoryRecord; readonly version: number }>>();
   for (const r of history) {
     if (r.outcome !== 'ok' || r.version === undefined) continue;
+    const entry = { r, version: r.version };
     const list = perStream.get(streamOf(r));
-    if (list === undefined) perStream.set(streamOf(r), [r]);
-    else list.push(r);
+    if (list === undefined) perStream.set(streamOf(r), [entry]);
+    else list.push(entry);
   }
   for (const [stream, list] of perStream) {
-    const byCompletion = list.filter((r) => r.completedAt !== undefined).sort((a, b) => a.completedAt! - b.completedAt!);
-    const byInvocation = [...list].sort((a, b) => a.invokedAt - b.invokedAt);
+    const byCompletion = list.flatMap((e) => (e.r.completedAt === undefined ? [] : [{ ...e, completedAt: e.r.completedAt }])).sort((a, b) => a.completedAt - b.completedAt);
+    const byInvocation = [...list].sort((a, b) => a.r.invokedAt - b.r.invokedAt);
     let i = 0;
-    let highest: HistoryRecord | undefined;
+    let highest: { readonly r: HistoryRecord; readonly version: number } | undefined;
     for (const b of byInvocation) {
       // Sweep in every command acknowledged strictly before b was sent; keep the highest version.
-      while (i < byCompletion.length && (byCompletion[i] as HistoryRecord).completedAt! < b.invokedAt) {
-        const a = byCompletion[i] as HistoryRecord;
-        if (highest === undefined || a.version! > highest.version!) highest = a;
-        i += 1;
+      for (let a = byCompletion[i]; a !== undefined && a.completedAt < b.r.invokedAt; a = byCompletion[++i]) {
+        if (highest === undefined || a.version > highest.version) highest = a;
       }
       tally.checked('C8');
       if (highest === undefined) continue;
       // A command that wrote nothing reports the version it saw, which may equal its predecessor's.
-      const ok = b.events === 0 ? b.version! >= highest.version! : b.version! > highest.version!;
+      const ok = b.r.events === 0 ? b.version >= highest.version : b.version > highest.version;
       if (!ok) {
         tally.violation(
           'C8',
-          `${stream}: ${b.commandId} (sent after ${highest.commandId} was acknowledged at version ${highest.version}) got version ${b.version}`,
+          `${stream}: ${b.r.commandId} (sent after ${highest.r.commandId} was acknowledged at version ${highest.version}) got version ${b.version}`,
         );
       }
     }

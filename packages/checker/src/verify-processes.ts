@@ -94,7 +94,7 @@ export async function verifyProcesses(client: pg.ClientBase, schema: string, pro
       tally.checked('C12');
       const versions = c.versions.sort((a, b) => a - b);
       const last = versions.at(-1) ?? c.version;
-      if (c.eventStreams.size > 1 || c.transactions.size > 1 || versions.some((v, i) => i > 0 && v !== versions[i - 1]! + 1)) {
+      if (c.eventStreams.size > 1 || c.transactions.size > 1 || !consecutive(versions)) {
         tally.violation('C12', `${id} was committed more than once: ${[...c.eventStreams].join(', ')} @ ${versions.join(',')} in ${c.transactions.size} transactions`);
         continue;
       }
@@ -218,4 +218,10 @@ function replay(p: AnyProcess, events: readonly RecordedEvent[], log: ReadonlyMa
   if (extra.length > 0) return `${p.name}'s log has ${extra.map((r) => r.command_id).join(', ')}, which a replay of the stream does not send: a command doubled`;
   if (canonicalJson(state) !== canonicalJson(stored)) return `${p.name}'s stored state ${canonicalJson(stored)} is not the replay's ${canonicalJson(state)}: an update lost`;
   return undefined;
+}
+
+/** Whether sorted numbers run without a gap or a repeat (n, n + 1, …); true when there are none. */
+function consecutive(sorted: readonly number[]): boolean {
+  const first = sorted[0];
+  return first === undefined || sorted.every((v, i) => v === first + i);
 }

@@ -1,4 +1,4 @@
-import type { AnyAggregate } from '@ratchet/core';
+import type { AnyAggregate, Decision } from '@ratchet/core';
 import { streamIdOf } from '@ratchet/transport-nats';
 import type pg from 'pg';
 import type { Tally } from './check-category.js';
@@ -17,15 +17,19 @@ export async function verifyRejections(
   tally: Tally,
 ): Promise<void> {
   const byType = new Map(aggregates.map((a) => [a.type, a]));
-  const byStream = new Map<string, HistoryRecord[]>();
+  // Per stream: its aggregate, and the records with the version each was rejected at.
+  const byStream = new Map<string, { readonly aggregate: AnyAggregate; readonly records: Array<{ readonly r: HistoryRecord; readonly version: number }> }>();
   for (const r of rejections) {
-    if (!byType.has(r.aggregateType) || r.version === undefined) continue;
+    const aggregate = byType.get(r.aggregateType);
+    if (aggregate === undefined || r.version === undefined) continue;
     const stream = streamIdOf(r.aggregateType, r.aggregateId);
-    byStream.set(stream, [...(byStream.get(stream) ?? []), r]);
+    const entry = { r, version: r.version };
+    const group = byStream.get(stream);
+    if (group === undefined) byStream.set(stream, { aggregate, records: [entry] });
+    else group.records.push(entry);
   }
-  for (const [stream, records] of byStream) {
-    const aggregate = byType.get(records[0]!.aggregateType)!;
-    const upTo = Math.max(...records.map((r) => r.version!));
+  for (const [stream, { aggregate, records }] of byStream) {
+    const upTo = Math.max(...records.map((e) => e.version));
     const rows = await client.query<{ version: number; type: string; data: unknown; schema_version: number }>(
       `SELECT version, type, data, schema_version FROM "${schema}".events WHERE stream_id = $1 AND version <= $2 ORDER BY version`,
       [stream, upTo],
@@ -33,17 +37,17 @@ export async function verifyRejections(
     // The state at each version the records name, folding the stream once.
     const states = new Map<number, ReturnType<AnyAggregate['initialState']>>();
     let state = aggregate.initialState();
-    const wanted = new Set(records.map((r) => r.version!));
+    const wanted = new Set(records.map((e) => e.version));
     if (wanted.has(0)) states.set(0, state);
     for (const row of rows.rows) {
       state = aggregate.replay([{ type: row.type, data: row.data, schemaVersion: row.schema_version }], state);
       if (wanted.has(row.version)) states.set(row.version, state);
     }
-    for (const r of records) {
+    for (const { r, version } of records) {
       tally.checked('C10');
-      const at = states.get(r.version!);
+      const at = states.get(version);
       if (at === undefined) continue; // a version the stream never reached: verifyAnswers reports it
-      let decision;
+      let decision: Decision;
       try {
         decision = aggregate.runtime.decideParsed(aggregate.runtime.parseCommand({ type: r.commandType, payload: r.payload ?? {} }), at, r.aggregateId);
       } catch (error) {

@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { RatchetError } from '@ratchet/core';
+import { RatchetError, requireItem } from '@ratchet/core';
 import { z } from 'zod';
 import { CliError, usageError } from './cli-error.js';
 import type { AppSource, CliContext, CliIo } from './cli-context.js';
@@ -264,11 +264,11 @@ function resolveServers(globals: CommandFlags, env: Readonly<Record<string, stri
   const envDb = str(env.DATABASE_URL);
   // Read even when the servers are named: its app counts when it runs on the same NATS.
   const demo = findRunningDemo(env);
-  const fromDemo = demo === undefined ? undefined : `from the running demo, ${demo.file}`;
+  const fromDemo = (file: string): string => `from the running demo, ${file}`;
   const nats: [string, string] =
-    flagNats !== undefined ? [flagNats, '--nats'] : envNats !== undefined ? [envNats, '$NATS_URL'] : demo?.natsUrl !== undefined ? [demo.natsUrl, fromDemo!] : ['nats://127.0.0.1:4222', 'the default'];
+    flagNats !== undefined ? [flagNats, '--nats'] : envNats !== undefined ? [envNats, '$NATS_URL'] : demo?.natsUrl !== undefined ? [demo.natsUrl, fromDemo(demo.file)] : ['nats://127.0.0.1:4222', 'the default'];
   const db: [string, string] | undefined =
-    flagDb !== undefined ? [flagDb, '--db'] : envDb !== undefined ? [envDb, '$DATABASE_URL'] : demo?.databaseUrl !== undefined ? [demo.databaseUrl, fromDemo!] : undefined;
+    flagDb !== undefined ? [flagDb, '--db'] : envDb !== undefined ? [envDb, '$DATABASE_URL'] : demo?.databaseUrl !== undefined ? [demo.databaseUrl, fromDemo(demo.file)] : undefined;
   const embedded = demo !== undefined && !demo.distributed;
   const sameNats = demo?.natsUrl !== undefined && demo.natsUrl === nats[0];
   return {
@@ -318,7 +318,8 @@ function parseCommandLine(argv: readonly string[]): CommandLine {
     }
     throw usageError(`unknown command "${first}" (commands: ${[...new Set(COMMANDS.map((c) => c.words[0]))].join(', ')}; see ratchet --help)`);
   }
-  const end = words[command.words.length - 1]!.index;
+  // The command was found among these words, so it has that many.
+  const end = requireItem(words, command.words.length - 1, 'word of the command').index;
   if (command.passThrough === true) {
     const globals = parseStrict(argv.slice(0, end), GLOBAL_OPTIONS, false, command);
     return { command, positionals: argv.slice(end + 1), flags: {}, globals: globals.values };
@@ -354,7 +355,7 @@ export function commandHelp(command: CommandSpec): string {
   const usage = `ratchet ${command.words.join(' ')}${command.args === '' ? '' : ` ${command.args}`}`;
   return `usage: ${usage}
 
-${command.summary[0]!.toUpperCase()}${command.summary.slice(1)}.
+${command.summary.charAt(0).toUpperCase()}${command.summary.slice(1)}.
 ${command.help === undefined ? '' : `\n${command.help.join('\n')}\n`}
 ${GLOBAL_FLAGS_HELP}`;
 }

@@ -52,7 +52,7 @@ async function fakeWorker(
   return { requests, messages, sub };
 }
 
-const ok = (request: CommandRequest): CommandReply => ({
+const ok = (_request: CommandRequest): CommandReply => ({
   status: 'ok',
   version: 1,
   events: [{ version: 1, type: 'installed', schemaVersion: 1, data: {} }],
@@ -63,7 +63,10 @@ describe('connectClient', () => {
   let nc: NatsConnection;
   let client: RatchetClient;
   const subs: Subscription[] = [];
-  const track = (w: FakeWorker): FakeWorker => (subs.push(w.sub), w);
+  const track = (w: FakeWorker): FakeWorker => {
+    subs.push(w.sub);
+    return w;
+  };
 
   beforeAll(async () => {
     nc = await connect({ servers: process.env.NATS_URL });

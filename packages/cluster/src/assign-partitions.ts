@@ -1,4 +1,4 @@
-import { ValidationError } from '@ratchet/core';
+import { requireItem, ValidationError } from '@ratchet/core';
 
 /**
  * Assign each of `partitionCount` partitions to one member: a pure function of the member *set*.
@@ -46,19 +46,20 @@ export function assignPartitions(members: readonly string[], partitionCount: num
   const order = new Uint32Array(pairs);
   for (let i = 0; i < pairs; i += 1) order[i] = i;
   // Heaviest first; pair index order (member, then partition) breaks ties deterministically.
-  order.sort((a, b) => weights[b]! - weights[a]! || a - b);
+  // Indices in range; 0 is what a Uint32Array holds anyway.
+  order.sort((a, b) => (weights[b] ?? 0) - (weights[a] ?? 0) || a - b);
 
   const base = Math.floor(partitionCount / n);
   let extraLeft = partitionCount % n;
   const load = new Uint32Array(n);
   const owner = new Int32Array(partitionCount).fill(-1);
   let placed = 0;
-  for (let i = 0; i < pairs && placed < partitionCount; i += 1) {
-    const pair = order[i]!;
+  for (const pair of order) {
+    if (placed >= partitionCount) break;
     const p = pair % partitionCount;
     const m = (pair - p) / partitionCount;
     if (owner[p] !== -1) continue;
-    const held = load[m]!;
+    const held = load[m] ?? 0;
     if (held < base) {
       // under the floor: always room
     } else if (held === base && extraLeft > 0) {
@@ -70,7 +71,8 @@ export function assignPartitions(members: readonly string[], partitionCount: num
     load[m] = held + 1;
     placed += 1;
   }
-  return Array.from(owner, (m) => ids[m]!);
+  // Every partition was placed (the loads add up to partitionCount), so no owner is -1.
+  return Array.from(owner, (m) => requireItem(ids, m, 'member'));
 }
 
 /** The partitions `member` owns in `assignment` (as returned by {@link assignPartitions}), ascending. */

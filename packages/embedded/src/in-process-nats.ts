@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { errors, headers as natsHeaders, type Msg, type MsgHdrs, type Payload, type PublishOptions } from '@nats-io/transport-node';
+import { requireItem } from '@ratchet/core';
 import type {
   CommandTransport,
   RequestTransport,
@@ -75,7 +76,8 @@ export class InProcessNats {
       }
     }
     const targets = plain;
-    for (const members of groups.values()) targets.push(members[Math.floor(Math.random() * members.length)]!);
+    // A queue group is in the map only with a member.
+    for (const members of groups.values()) targets.push(requireItem(members, Math.floor(Math.random() * members.length), 'member of the queue group'));
     for (const sub of targets) {
       sub.pending += 1;
       setImmediate(() => deliver(sub, envelope));
@@ -232,17 +234,24 @@ export class InProcessConnection implements CommandTransport, RequestTransport {
     const inbox = `_INBOX.${randomUUID().replaceAll('-', '')}`;
     return new Promise<TransportMessage>((resolve, reject) => {
       let settled = false;
-      const settle = (error: Error | null, msg?: TransportMessage): void => {
-        if (settled) return;
+      /** Stop waiting; false when the request was already settled. */
+      const finish = (): boolean => {
+        if (settled) return false;
         settled = true;
         clearTimeout(timer);
         this.#requests.delete(fail);
         replies.unsubscribe();
-        if (error === null) resolve(msg!);
-        else reject(error);
+        return true;
+      };
+      const settle = (error: Error): void => {
+        if (finish()) reject(error);
       };
       const fail = (error: Error): void => settle(error);
-      const replies = this.subscribe(inbox, { callback: (_err, msg) => settle(null, msg) });
+      const replies = this.subscribe(inbox, {
+        callback: (_err, msg) => {
+          if (finish()) resolve(msg);
+        },
+      });
       const timer = setTimeout(() => settle(new errors.TimeoutError()), timeout);
       this.#requests.add(fail);
       const routed = this.#bus.route({ subject, data: toBytes(payload), reply: inbox, headers: copyHeaders(opts.headers) });

@@ -137,8 +137,14 @@ describe('the event store on PGlite', () => {
     await client.query('BEGIN');
     await client.query('CREATE TABLE tx_probe (n int)');
     const outside = pool.query('SELECT count(*) AS n FROM tx_probe').then(
-      (r) => ((outsideRan = true), r),
-      (e: unknown) => ((outsideRan = true), e),
+      (r) => {
+        outsideRan = true;
+        return r;
+      },
+      (e: unknown) => {
+        outsideRan = true;
+        return e;
+      },
     );
     await client.query('INSERT INTO tx_probe VALUES ($1)', [1]);
     await new Promise((r) => setTimeout(r, 20));

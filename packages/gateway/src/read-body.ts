@@ -25,7 +25,10 @@ export async function readBody(req: IncomingMessage, maxBytes: number, timeoutMs
       done = true;
       clearTimeout(timer);
       req.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
-      if (error === undefined) return resolve(Buffer.concat(chunks, size));
+      if (error === undefined) {
+        resolve(Buffer.concat(chunks, size));
+        return;
+      }
       req.on('error', () => undefined);
       req.resume();
       reject(error);

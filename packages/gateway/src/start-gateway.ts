@@ -42,7 +42,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 export async function startGateway(options: StartGatewayOptions): Promise<RunningGateway> {
   const gateway = createGateway(options);
   const registry = gateway.metrics.registry;
-  const ops = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> => {
+  const ops = async (_req: IncomingMessage, res: ServerResponse, path: string): Promise<void> => {
     if (path === '/healthz') {
       const ok = options.healthy?.() ?? true;
       return sendJson(res, ok ? 200 : 503, { status: ok ? 'ok' : 'unhealthy' });

@@ -135,7 +135,10 @@ class ChildService implements ServiceProcess {
 
   constructor(child: ChildProcess, name: string, options: ServiceProcessOptions) {
     this.name = name;
-    this.pid = child.pid!;
+    // Made only after 'spawn' (so it has a pid), with stdout and stderr piped.
+    const { pid, stdout, stderr } = child;
+    if (pid === undefined || stdout === null || stderr === null) throw new LauncherError(`${name} started without a pid or without its output pipes`);
+    this.pid = pid;
     this.#max = options.maxLogLines ?? Number.POSITIVE_INFINITY;
     this.exited = new Promise((resolve) =>
       child.once('exit', (code, signal) => {
@@ -152,11 +155,11 @@ class ChildService implements ServiceProcess {
       this.#file = file;
     }
     // Both pipes are read for the child's whole life: a chatty child must never block on a full pipe.
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    createInterface({ input: stdout }).on('line', (line) => {
       this.#seen(line, options.echo ? `[${this.pid}] ` : undefined);
       this.#onLog(line);
     });
-    createInterface({ input: child.stderr! }).on('line', (line) => {
+    createInterface({ input: stderr }).on('line', (line) => {
       this.#seen(line, options.echo ? `[${this.pid}!] ` : undefined);
       keepLast(this.stderr, line, this.#max);
     });

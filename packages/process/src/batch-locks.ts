@@ -1,3 +1,4 @@
+import { requireItem } from '@ratchet/core';
 import type pg from 'pg';
 import { PROCESSES_SCHEMA } from './process-schema.js';
 import type { CommandAnswer } from './run-trigger.js';
@@ -126,5 +127,5 @@ export async function journalAnswer(
       answer.outcome === 'rejected' ? answer.version : null,
     ],
   });
-  return journaled(res.rows[0]!);
+  return journaled(requireItem(res.rows, 0, 'row of the journal insert'));
 }

@@ -1,4 +1,4 @@
-import type { RecordedEvent } from '@ratchet/core';
+import { requireEntry, requireItem, type RecordedEvent } from '@ratchet/core';
 import { crashPoint } from '@ratchet/ops';
 import { canonicalJson } from '@ratchet/transport-nats';
 import type pg from 'pg';
@@ -73,7 +73,7 @@ function linearise(events: readonly RecordedEvent[]): RecordedEvent[] {
   return sorted.map((e) => {
     const i = next.get(e.streamId) ?? 0;
     next.set(e.streamId, i + 1);
-    return byStream.get(e.streamId)![i]!;
+    return requireItem(requireEntry(byStream, e.streamId, 'events of stream'), i, 'event of the stream');
   });
 }
 
@@ -119,12 +119,12 @@ export async function runProcessBatch(ctx: BatchContext, events: readonly Record
     }
     const positions = await lockStreams(reader, p.name, streams, !exclusive);
     const retried = new Set((options.retry ?? []).filter((s) => positions.get(s)?.parkedVersion != null));
-    for (const s of retried) positions.set(s, { ...positions.get(s)!, parkedVersion: null });
+    for (const s of retried) positions.set(s, { ...requireEntry(positions, s, 'position of stream'), parkedVersion: null });
 
     const queue: RecordedEvent[] = [];
     for (const s of streams) {
-      const position = positions.get(s)!;
-      const list = byStream.get(s)!.sort((a, b) => a.version - b.version);
+      const position = requireEntry(positions, s, 'position of stream');
+      const list = requireEntry(byStream, s, 'events of stream').sort((a, b) => a.version - b.version);
       if (position.parkedVersion !== null) {
         report.waiting += list.length;
         continue;
@@ -170,7 +170,7 @@ export async function runProcessBatch(ctx: BatchContext, events: readonly Record
     );
 
     const states = new Map([...loaded].map(([k, v]) => [k, v.state]));
-    const cursors = new Map(streams.map((s) => [s, positions.get(s)!.lastVersion]));
+    const cursors = new Map(streams.map((s) => [s, requireEntry(positions, s, 'position of stream').lastVersion]));
     const parkedAt = new Map<string, ParkedWrite>();
     const handledTriggers: Array<{ streamId: string; version: number }> = [];
     const dispatch: Dispatch = async (commandId, c, trigger) => {
@@ -203,7 +203,7 @@ export async function runProcessBatch(ctx: BatchContext, events: readonly Record
           return;
         }
         if (key instanceof Error) return park(e, 'handler-failed', `correlate failed: ${key.message}`);
-        const outcome = await runTrigger(p, toProcessEvent(e), states.get(key)!, dispatch, { maxRounds: ctx.maxRounds });
+        const outcome = await runTrigger(p, toProcessEvent(e), requireEntry(states, key, 'state of instance'), dispatch, { maxRounds: ctx.maxRounds });
         if (outcome.kind === 'parked') return park(e, outcome.reason, outcome.error);
         states.set(key, outcome.state);
         cursors.set(e.streamId, e.version);
@@ -225,15 +225,15 @@ export async function runProcessBatch(ctx: BatchContext, events: readonly Record
 
     const positionWrites: PositionWrite[] = [];
     for (const s of streams) {
-      const before = positions.get(s)!;
+      const before = requireEntry(positions, s, 'position of stream');
       const parked = parkedAt.get(s);
-      const last = cursors.get(s)!;
+      const last = requireEntry(cursors, s, 'cursor of stream');
       if (last === before.lastVersion && parked === undefined && !retried.has(s)) continue;
       positionWrites.push({ streamId: s, existed: before.existed, oldVersion: before.lastVersion, lastVersion: last, parkedVersion: parked?.version ?? null });
     }
     const instanceWrites: InstanceWrite[] = [];
     for (const [instance, state] of states) {
-      const before = loaded.get(instance)!;
+      const before = requireEntry(loaded, instance, 'loaded instance');
       if (before.existed && canonicalJson(JSON.parse(state)) === canonicalJson(JSON.parse(before.state))) continue;
       if (!before.existed && state === before.state) continue;
       instanceWrites.push({ instance, existed: before.existed, oldVersion: before.version, state });

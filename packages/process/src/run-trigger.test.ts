@@ -63,7 +63,7 @@ describe('runTrigger', () => {
       subscribe: [eventsOf(Turnstile, 'armTurned')],
       initialState: { tries: 0 },
       handle: (e) => ({ commands: [command(Alarm, 'a', { type: 'raise', payload: { turnstileId: e.aggregateId } }, 'raise-0')] }),
-      onRejected: (rejection, state) => ({
+      onRejected: (_rejection, state) => ({
         state: { tries: state.tries + 1 },
         commands: [command(Alarm, 'a', { type: 'raise', payload: { turnstileId: 'x' } }, `raise-${state.tries + 1}`)],
       }),

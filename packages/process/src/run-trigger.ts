@@ -86,7 +86,7 @@ function checkCommand(c: ProcessCommand, steps: Set<string>): void {
       : typeof c.aggregateType !== 'string' || !AGGREGATE_TYPE_PATTERN.test(c.aggregateType)
         ? `aggregateType ${JSON.stringify(c.aggregateType)} is not an aggregate type`
         : aggregateIdProblem(c.aggregateId) !== undefined
-          ? `aggregateId ${aggregateIdProblem(c.aggregateId)!}`
+          ? `aggregateId ${aggregateIdProblem(c.aggregateId)}`
           : typeof c.command?.type !== 'string' || c.command.type === '' || c.command.type.length > MAX_COMMAND_TYPE_LENGTH
             ? 'command.type must be a command name'
             : typeof c.step !== 'string' || !STEP_PATTERN.test(c.step)
@@ -120,19 +120,19 @@ export async function runTrigger(
       if (round > options.maxRounds) throw new Park('handler-failed', `onRejected kept sending commands past ${options.maxRounds} rounds`);
       const commands = current.commands;
       for (const c of commands) checkCommand(c, steps);
-      const ids = commands.map((c) => processCommandId(process.name, event.streamId, event.version, c.step));
-      const answers = await Promise.all(commands.map((c, i) => dispatch(ids[i]!, c, event)));
-      const unanswered = answers.find((a): a is Unanswered => a.outcome === 'unanswered');
+      const toSend = commands.map((command) => ({ command, commandId: processCommandId(process.name, event.streamId, event.version, command.step) }));
+      const sends = await Promise.all(toSend.map(async (s) => ({ ...s, answer: await dispatch(s.commandId, s.command, event) })));
+      const unanswered = sends.map((s) => s.answer).find((a): a is Unanswered => a.outcome === 'unanswered');
       if (unanswered !== undefined) throw new Park('unanswered', unanswered.reason);
       let next = { state: current.state, commands: [] as ProcessCommand[] };
-      answers.forEach((answer, i) => {
+      sends.forEach(({ command, commandId, answer }) => {
         const a = answer as CommandAnswer;
-        answered.push({ commandId: ids[i]!, command: commands[i]!, round, answer: a });
+        answered.push({ commandId, command, round, answer: a });
         if (a.outcome === 'ok') return;
         const rejection: ProcessRejection = {
           outcome: a.outcome,
-          command: commands[i]!,
-          commandId: ids[i]!,
+          command,
+          commandId,
           reason: a.reason,
           ...(a.outcome === 'failed' ? { code: a.code } : { version: a.version }),
           trigger: event,

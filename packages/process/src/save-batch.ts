@@ -1,4 +1,4 @@
-import { ErrorCode, RatchetError } from '@ratchet/core';
+import { ErrorCode, RatchetError, requireItem } from '@ratchet/core';
 import type pg from 'pg';
 import { PROCESSES_SCHEMA } from './process-schema.js';
 import type { AnsweredCommand, ParkReason } from './run-trigger.js';
@@ -86,7 +86,7 @@ export async function saveBatch(client: pg.ClientBase, process: string, w: Batch
         w.positions.map((p) => p.parkedVersion),
       ],
     });
-    if (Number(res.rows[0]!.n) !== w.positions.length) throw new ProcessConflictError(process, 'a stream position');
+    if (Number(requireItem(res.rows, 0, 'row of the position update').n) !== w.positions.length) throw new ProcessConflictError(process, 'a stream position');
   }
   if (w.instances.length > 0) {
     const res = await client.query<{ n: string }>({
@@ -99,7 +99,7 @@ export async function saveBatch(client: pg.ClientBase, process: string, w: Batch
              SELECT (SELECT count(*) FROM upd) + (SELECT count(*) FROM ins) AS n`,
       values: [process, w.instances.map((i) => i.instance), w.instances.map((i) => i.existed), w.instances.map((i) => i.oldVersion), w.instances.map((i) => i.state)],
     });
-    if (Number(res.rows[0]!.n) !== w.instances.length) throw new ProcessConflictError(process, 'an instance state');
+    if (Number(requireItem(res.rows, 0, 'row of the instance update').n) !== w.instances.length) throw new ProcessConflictError(process, 'an instance state');
   }
   if (w.commands.length > 0) {
     const c = w.commands;

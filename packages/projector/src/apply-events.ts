@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import type { RecordedEvent } from '@ratchet/core';
+import { requireEntry, requireItem, type RecordedEvent } from '@ratchet/core';
 import type pg from 'pg';
 import type { Projection } from './define-projection.js';
 import { PROJECTIONS_SCHEMA } from './define-projection.js';
@@ -95,8 +95,8 @@ export async function applyEvents(
   const batched: RecordedEvent[] | undefined = !options.careful && projection.applyBatch !== undefined ? [] : undefined;
 
   for (const streamId of streams) {
-    const position = positions.get(streamId)!;
-    const list = byStream.get(streamId)!.sort((a, b) => a.version - b.version);
+    const position = requireEntry(positions, streamId, 'position of stream');
+    const list = requireEntry(byStream, streamId, 'events of stream').sort((a, b) => a.version - b.version);
     if (position.parked_version !== null) {
       report.waiting += list.length;
       continue;
@@ -125,7 +125,7 @@ export async function applyEvents(
       }
       run.push(event);
       for (let i = 0; i < run.length; i += 1) {
-        const e = run[i]!;
+        const e = requireItem(run, i, 'event of the run');
         if (batched !== undefined) {
           batched.push(e);
         } else {
@@ -145,9 +145,10 @@ export async function applyEvents(
     }
     if (cursor !== position.last_version) moved.push([streamId, cursor]);
   }
-  if (batched !== undefined && batched.length > 0) {
+  // batched is only made when the projection has a batch handler.
+  if (batched !== undefined && batched.length > 0 && projection.applyBatch !== undefined) {
     try {
-      await projection.applyBatch!(batched, client, projection.tableNames);
+      await projection.applyBatch(batched, client, projection.tableNames);
     } catch (error) {
       throw new HandlerFailedSignal(`batch handler of ${projection.key} failed on ${batched.length} events`, { cause: error });
     }

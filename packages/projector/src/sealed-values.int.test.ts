@@ -60,7 +60,12 @@ const names = async (version: number): Promise<Record<string, string>> =>
 describe('a projector over sealed values', () => {
   it('does not crash or apply with the wrong master key, and catches up with the right one', async () => {
     const logged: string[] = [];
-    const logger = pino({ level: 'error' }, new Writable({ write: (chunk, _enc, done) => (logged.push(String(chunk)), done()) }));
+    const logger = pino({ level: 'error' }, new Writable({
+        write: (chunk, _enc, done) => {
+          logged.push(String(chunk));
+          done();
+        },
+      }));
     const wrongStore = createPostgresEventStore({ pool, masterKey: parseMasterKey(randomBytes(32).toString('base64')) });
     const wrong = createProjector({ source: 'feed', store: wrongStore, pool, projections: [members(1)], logger });
     try {

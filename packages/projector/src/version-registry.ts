@@ -1,3 +1,4 @@
+import { requireItem } from '@ratchet/core';
 import type { FeedCheckpoint } from '@ratchet/event-store-postgres';
 import type pg from 'pg';
 import type { Projection } from './define-projection.js';
@@ -64,7 +65,7 @@ export class VersionRegistry {
       `SELECT status, feed_transaction_id::text, feed_global_position, feed_fence::text, feed_events FROM ${S}.versions WHERE name = $1 AND version = $2`,
       [p.name, p.version],
     );
-    const row = res.rows[0]!;
+    const row = requireItem(res.rows, 0, `versions row of ${p.name} v${p.version}`);
     return {
       status: row.status,
       feed: { transactionId: row.feed_transaction_id, globalPosition: Number(row.feed_global_position) },
@@ -80,7 +81,7 @@ export class VersionRegistry {
    */
   async takeFence(): Promise<string> {
     const p = this.#projection;
-    const fence = (await this.#storePool.query<{ x: string }>(`SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS x`)).rows[0]!.x;
+    const fence = requireItem((await this.#storePool.query<{ x: string }>(`SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS x`)).rows, 0, 'row of pg_snapshot_xmax').x;
     await this.#pool.query(`UPDATE ${S}.versions SET feed_fence = $3::xid8 WHERE name = $1 AND version = $2`, [p.name, p.version, fence]);
     return fence;
   }

@@ -13,7 +13,10 @@ export interface RiderMix {
   readonly pushTwice?: number;
 }
 
-const SCRIPTS: ReadonlyArray<readonly [keyof RiderMix, readonly RiderCommand[], number]> = [
+type Script = readonly [keyof RiderMix, readonly RiderCommand[], number];
+
+/** The kinds of rider, the first the fallback. */
+const SCRIPTS: readonly [Script, ...Script[]] = [
   ['payAndPass', ['insertCoin', 'pushArm'], 0.75],
   ['sneak', ['pushArm'], 0.12],
   ['payTwice', ['insertCoin', 'insertCoin', 'pushArm'], 0.08],
@@ -25,11 +28,11 @@ export function pickRiderScript(random: number, mix: RiderMix = {}): readonly Ri
   const weights = SCRIPTS.map(([key, , fallback]) => Math.max(0, mix[key] ?? fallback));
   const total = weights.reduce((a, b) => a + b, 0);
   let x = random * total;
-  for (let i = 0; i < SCRIPTS.length; i++) {
-    x -= weights[i] ?? 0;
-    if (x < 0) return SCRIPTS[i]![1];
+  for (const [key, commands, fallback] of SCRIPTS) {
+    x -= Math.max(0, mix[key] ?? fallback);
+    if (x < 0) return commands;
   }
-  return SCRIPTS[0]![1];
+  return SCRIPTS[0][1];
 }
 
 /**

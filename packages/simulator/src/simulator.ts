@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import type { RatchetClient } from '@ratchet/client';
+import { requireItem } from '@ratchet/core';
 import { Turnstile } from '@ratchet/turnstile';
 import { LatencyHistogram } from './latency-histogram.js';
 import { RatePacer } from './rate-pacer.js';
@@ -194,19 +195,20 @@ export class Simulator {
     const lateCount = Math.floor(this.ids.length * this.#o.lateFraction);
     // Late turnstiles are spread over the station, never among the hot ones.
     const late = new Set<string>();
-    for (let i = this.ids.length - 1; late.size < lateCount && i >= this.#o.hotTurnstiles; i -= 7) late.add(this.ids[i]!);
+    for (let i = this.ids.length - 1; late.size < lateCount && i >= this.#o.hotTurnstiles; i -= 7) late.add(requireItem(this.ids, i, 'turnstile id'));
     const toInstall = this.ids.filter((id) => !late.has(id));
     let cursor = 0;
     await this.#crowd(async () => {
-      while (cursor < toInstall.length && !this.#abort.signal.aborted) {
-        const id = toInstall[cursor++]!;
+      while (!this.#abort.signal.aborted) {
+        const id = toInstall[cursor++];
+        if (id === undefined) break; // all taken
         await this.#send(id, 'install');
       }
     });
     await this.#crowd(async () => {
       while (!this.#abort.signal.aborted) {
         const index = pickTurnstile(random(), random(), this.ids.length, this.#o.skew, this.#o.hotTurnstiles);
-        const id = this.ids[index]!;
+        const id = requireItem(this.ids, index, 'turnstile id');
         for (const command of pickRiderScript(random(), this.#o.mix)) {
           if (this.#abort.signal.aborted) return;
           const outcome = await this.#send(id, command);

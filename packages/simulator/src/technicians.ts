@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RatchetClient } from '@ratchet/client';
+import { requireItem } from '@ratchet/core';
 import { Station, STATION_IDS } from '@ratchet/station';
 
 /** What technicians did: visits completed, and calls to a station with no visit on (rejected). */
@@ -36,7 +37,7 @@ export class Technicians {
     while (!signal.aborted) {
       await sleep(this.#everyMs, undefined, { signal }).catch(() => undefined);
       if (signal.aborted) return;
-      const station = STATION_IDS[Math.floor(this.#random() * STATION_IDS.length)]!;
+      const station = requireItem(STATION_IDS, Math.floor(this.#random() * STATION_IDS.length), 'station id');
       this.#counts.sent++;
       const result = await this.#client.send(Station, station, { type: 'completeVisit', payload: {} });
       if (result.status === 'ok') this.#counts.completed++;

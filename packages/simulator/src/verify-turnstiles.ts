@@ -128,8 +128,9 @@ export async function verifyTurnstiles(options: VerifyTurnstilesOptions): Promis
   }
   let next = 0;
   const worker = async (): Promise<void> => {
-    while (next < ids.length) {
-      const id = ids[next++]!;
+    for (;;) {
+      const id = ids[next++];
+      if (id === undefined) return; // all taken
       const state = Turnstile.replay(await store.readStream(`${PREFIX}${id}`));
       const value = String(state.snapshot.value);
       const ctx = state.snapshot.context;

@@ -1,3 +1,4 @@
+import { requireItem } from '@ratchet/core';
 import { fnv1a32 } from '@ratchet/transport-nats';
 
 /** How many stations the demo's turnstiles are spread over. */
@@ -13,5 +14,5 @@ export const STATION_IDS: readonly string[] = Array.from({ length: STATION_COUNT
  * stationOf('t-0007'); // 's-11'
  */
 export function stationOf(turnstileId: string): string {
-  return STATION_IDS[fnv1a32(turnstileId) % STATION_COUNT]!;
+  return requireItem(STATION_IDS, fnv1a32(turnstileId) % STATION_COUNT, 'station id');
 }

@@ -43,7 +43,7 @@ function history(turnstiles: number, count: number): RecordedEvent[] {
     const state = states[i]!;
     const d = Turnstile.decide({ type: state.version === 0 ? 'install' : commands[n % commands.length]!, payload: {} } as never, state);
     if (d.status === 'rejected') continue;
-    d.events.forEach((e, k) => record(`turnstile/t-${i}`, state.version + k + 1, e.type));
+    for (const [k, e] of d.events.entries()) record(`turnstile/t-${i}`, state.version + k + 1, e.type);
     states[i] = d.state;
     if (events.length === Math.floor(count / 2)) {
       record('turnstile/ghost', 1, 'coinInserted'); // poison: no row to update

@@ -63,7 +63,7 @@ function applyTotals(t, lag, sim) {
     $('t-pushes').textContent = fmt(t.pushes);
   }
   if (lag !== undefined) $('lag').textContent = lag === null ? '–' : `${fmt(lag)} events`;
-  if (sim && sim.stats) {
+  if (sim?.stats) {
     $('s-sent').textContent = fmt(sim.stats.sent);
     $('s-outcomes').textContent = `${fmt(sim.stats.ok)} / ${fmt(sim.stats.rejected)} / ${fmt(sim.stats.failed)}`;
   }
@@ -191,7 +191,7 @@ const rateChart = makeChart($('rate-chart'), [['ok', '#2fb36b'], ['rejected', '#
 const latencyChart = makeChart($('latency-chart'), [['p50', '#5fa8e8'], ['p99', '#e8a33d']]);
 
 function applyCharts(sim, eventsPerSecond) {
-  const seconds = (sim && sim.seconds) || [];
+  const seconds = sim?.seconds || [];
   const projected = new Map((eventsPerSecond || []).map(([at, n]) => [at / 1000, n]));
   // Every second of the last minute, so a stall (a failover) shows as a gap, not a straight line.
   const last = Math.max(0, ...seconds.map((s) => s.at / 1000), ...projected.keys());

@@ -156,11 +156,11 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       if (answer !== undefined) return json(res, answer.status, answer.body);
       if (travel === undefined) return json(res, 404, { error: { code: 'UNAVAILABLE', message: 'this dashboard was started without the event store: no time travel here' } });
     }
-    const command = /^\/api\/turnstiles\/([^/]+)\/commands$/.exec(path);
-    if (req.method === 'POST' && command) return sendCommand(decodeURIComponent(command[1]!), await body(req), res);
+    const commandFor = /^\/api\/turnstiles\/([^/]+)\/commands$/.exec(path)?.[1];
+    if (req.method === 'POST' && commandFor !== undefined) return sendCommand(decodeURIComponent(commandFor), await body(req), res);
     if (req.method === 'POST' && path === '/api/workers') return control(res, '/workers');
-    const kill = /^\/api\/workers\/([A-Za-z0-9_-]{1,64})\/kill$/.exec(path);
-    if (req.method === 'POST' && kill) return control(res, `/workers/${kill[1]!}/kill`);
+    const killWorker = /^\/api\/workers\/([A-Za-z0-9_-]{1,64})\/kill$/.exec(path)?.[1];
+    if (req.method === 'POST' && killWorker !== undefined) return control(res, `/workers/${killWorker}/kill`);
     return json(res, 404, { error: 'not found' });
   };
 

@@ -7,12 +7,12 @@ import { createPostgresEventStore, parseMasterKey } from '@ratchet/event-store-p
 import { exitWithParent, loadConfig, onShutdown } from '@ratchet/ops';
 import pg from 'pg';
 import { pino } from 'pino';
-import { DashboardConfigSchema } from './dashboard-config.js';
+import { type DashboardConfig, DashboardConfigSchema } from './dashboard-config.js';
 import { startDashboard } from './dashboard-server.js';
 import { ReadModel } from './read-model.js';
 
 const boot = pino({ base: { service: 'dashboard' } });
-let config;
+let config: DashboardConfig;
 try {
   config = loadConfig(DashboardConfigSchema);
 } catch (error) {

@@ -47,9 +47,9 @@ export function timeTravelView(app: App, store: TimeTravelStore) {
   return {
     /** The answer for a path under `/api/time-travel/`, or undefined when the path is not one. */
     async answer(path: string, query: URLSearchParams): Promise<TimeTravelAnswer | undefined> {
-      const match = /^\/api\/time-travel\/([^/]+)\/([^/]+)$/.exec(path);
-      if (match === null) return path === '/api/time-travel' ? { status: 200, body: { types: [...aggregates.keys()] } } : undefined;
-      const [type, id] = [decodeURIComponent(match[1]!), decodeURIComponent(match[2]!)];
+      const [, rawType, rawId] = /^\/api\/time-travel\/([^/]+)\/([^/]+)$/.exec(path) ?? [];
+      if (rawType === undefined || rawId === undefined) return path === '/api/time-travel' ? { status: 200, body: { types: [...aggregates.keys()] } } : undefined;
+      const [type, id] = [decodeURIComponent(rawType), decodeURIComponent(rawId)];
       const aggregate = aggregates.get(type);
       if (aggregate === undefined) {
         return { status: 404, body: { error: { code: ErrorCode.UNKNOWN_AGGREGATE, message: `app "${app.name}" has no aggregate "${type}"` } } };
@@ -58,7 +58,8 @@ export function timeTravelView(app: App, store: TimeTravelStore) {
       try {
         const version = query.get('version');
         const at = query.get('at');
-        if (version === null && at === null) {
+        const target = version !== null ? { version: /^\d{1,9}$/.test(version) ? Number(version) : Number.NaN } : at !== null ? { at: new Date(at) } : undefined;
+        if (target === undefined) {
           const events = await store.readStream(`${type}/${id}`);
           if (events.length === 0) return failure(new RatchetError(ErrorCode.OUT_OF_RANGE, `${type}/${id}: the stream has no events`, { details: { streamId: `${type}/${id}` } }));
           return {
@@ -72,7 +73,6 @@ export function timeTravelView(app: App, store: TimeTravelStore) {
             },
           };
         }
-        const target = version !== null ? { version: /^\d{1,9}$/.test(version) ? Number(version) : Number.NaN } : { at: new Date(at!) };
         const state = await store.loadAt(aggregate, id, target);
         const event = state.events.at(-1);
         return {

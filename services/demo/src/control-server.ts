@@ -50,9 +50,9 @@ async function route(req: IncomingMessage, controls: DemoControls, simulator: ()
   }
   if (req.method === 'POST' && 'fixed' in controls) return [409, { error: controls.fixed }];
   if (req.method === 'POST' && path === '/workers' && 'addWorker' in controls) return [201, await controls.addWorker()];
-  const kill = /^\/workers\/([A-Za-z0-9_-]{1,64})\/kill$/.exec(path);
-  if (req.method === 'POST' && kill && 'killWorker' in controls) {
-    const info = controls.killWorker(kill[1]!);
+  const kill = /^\/workers\/([A-Za-z0-9_-]{1,64})\/kill$/.exec(path)?.[1];
+  if (req.method === 'POST' && kill !== undefined && 'killWorker' in controls) {
+    const info = controls.killWorker(kill);
     return info === undefined ? [404, { error: 'no such worker' }] : [200, info];
   }
   return [404, { error: 'not found' }];

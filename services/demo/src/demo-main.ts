@@ -27,7 +27,8 @@ function stopLine(options: DemoOptions, app: DemoApp): string {
     ...(options.headless ? [] : [...(app.web === undefined ? [] : ["the app's web server"]), 'the gateway', 'the dashboard']),
     ...(needsProjector(app.app) ? ['the projector'] : []),
   ];
-  const first = front.length <= 1 ? front.join('') : `${front.slice(0, -1).join(', ')} and ${front.at(-1)!}`;
+  const last = front.at(-1);
+  const first = front.length <= 1 || last === undefined ? front.join('') : `${front.slice(0, -1).join(', ')} and ${last}`;
   return `Stopping: ${first === '' ? '' : `${first}, then `}the workers (they drain), then the servers. Ctrl-C again to kill them at once.`;
 }
 

@@ -10,11 +10,11 @@ import { natsConnectOptions } from '@ratchet/transport-nats';
 import pg from 'pg';
 import { pino } from 'pino';
 import { collectDefaultMetrics } from 'prom-client';
-import { GatewayConfigSchema } from './gateway-config.js';
+import { type GatewayConfig, GatewayConfigSchema } from './gateway-config.js';
 import { readYourWrites } from './read-your-writes.js';
 
 const boot = pino({ base: { service: 'gateway' } });
-let config;
+let config: GatewayConfig;
 try {
   config = loadConfig(GatewayConfigSchema);
 } catch (error) {

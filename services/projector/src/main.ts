@@ -12,10 +12,10 @@ import { natsConnectOptions } from '@ratchet/transport-nats';
 import pg from 'pg';
 import { pino } from 'pino';
 import { collectDefaultMetrics } from 'prom-client';
-import { ProjectorConfigSchema } from './projector-config.js';
+import { type ProjectorConfig, ProjectorConfigSchema } from './projector-config.js';
 
 const boot = pino({ base: { service: 'projector' } });
-let config;
+let config: ProjectorConfig;
 try {
   config = loadConfig(ProjectorConfigSchema);
 } catch (error) {

@@ -11,10 +11,10 @@ import { natsConnectOptions } from '@ratchet/transport-nats';
 import { WorkerMetrics, createWorker, type Worker } from '@ratchet/worker';
 import { pino } from 'pino';
 import { collectDefaultMetrics } from 'prom-client';
-import { WorkerConfigSchema } from './worker-config.js';
+import { type WorkerConfig, WorkerConfigSchema } from './worker-config.js';
 
 const boot = pino({ base: { service: 'worker' } });
-let config;
+let config: WorkerConfig;
 try {
   config = loadConfig(WorkerConfigSchema);
 } catch (error) {

@@ -70,10 +70,10 @@ export function createBookstoreWeb(options: BookstoreWebOptions): BookstoreWeb {
       if (outcome.warning !== undefined) options.logger?.warn({ authorId }, outcome.warning);
       return authorsList(res, statusOf(outcome), formAgain(outcome, authorId, values));
     }
-    const books = BOOKS_PATH.exec(path);
-    if (books !== null) {
+    const booksOf = BOOKS_PATH.exec(path)?.[1];
+    if (booksOf !== undefined) {
       if (!allow(req, res, 'POST')) return;
-      const authorId = decoded(books[1]!);
+      const authorId = decoded(booksOf);
       const form = await readForm(req, maxBodyBytes);
       if (form.status !== 'ok') return send(res, form.httpStatus, messagePage('Not accepted', form.message));
       const bookId = formId(form.fields.bookId);
@@ -84,20 +84,20 @@ export function createBookstoreWeb(options: BookstoreWebOptions): BookstoreWeb {
       if (author === undefined) return send(res, 404, messagePage('No such author', 'There is no such author.'));
       return send(res, statusOf(outcome), authorPage(author, await readModels.booksBy(authorId), formAgain(outcome, bookId, values), undefined, options.forgetter !== undefined));
     }
-    const forget = FORGET_PATH.exec(path);
-    if (forget !== null && options.forgetter !== undefined) {
+    const forgetId = FORGET_PATH.exec(path)?.[1];
+    if (forgetId !== undefined && options.forgetter !== undefined) {
       if (!allow(req, res, 'POST')) return;
-      const authorId = decoded(forget[1]!);
+      const authorId = decoded(forgetId);
       const outcome = await forgetAuthor(sender, readModels, options.forgetter, authorId);
       if (outcome.status === 'forgotten') return redirect(res, `/authors/${encodeURIComponent(authorId)}?forgotten=1`);
       if (outcome.status === 'unknown-author') return send(res, 404, messagePage('No such author', 'There is no such author.'));
       const message = outcome.status === 'failed' ? outcome.message : 'This could not be done.';
       return send(res, statusOf(outcome), messagePage('Not forgotten yet', `${message} Submit "forget me" again on the author's page.`));
     }
-    const one = AUTHOR_PATH.exec(path);
-    if (one !== null) {
+    const oneId = AUTHOR_PATH.exec(path)?.[1];
+    if (oneId !== undefined) {
       if (!allow(req, res, 'GET')) return;
-      const authorId = decoded(one[1]!);
+      const authorId = decoded(oneId);
       const author = await readModels.author(authorId);
       if (author === undefined) return send(res, 404, messagePage('No such author', 'There is no such author.'));
       const bookList = await readModels.booksBy(authorId);

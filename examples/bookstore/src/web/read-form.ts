@@ -11,7 +11,7 @@ export type ReadFormResult =
  * twice keeps its first value.
  */
 export async function readForm(req: IncomingMessage, maxBytes: number): Promise<ReadFormResult> {
-  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const type = ((req.headers['content-type'] ?? '').split(';')[0] ?? '').trim().toLowerCase();
   if (type !== 'application/x-www-form-urlencoded') {
     return { status: 'refused', httpStatus: 415, message: 'This page takes the forms it shows (application/x-www-form-urlencoded).' };
   }

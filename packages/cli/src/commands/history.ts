@@ -1,4 +1,4 @@
-import type { AnyAggregate, RecordedEvent } from '@ratchet/core';
+import { ErrorCode, RatchetError, type AnyAggregate, type RecordedEvent } from '@ratchet/core';
 import type { LoadAtTarget, PostgresEventStore } from '@ratchet/event-store-postgres';
 import { streamIdOf } from '@ratchet/transport-nats';
 import { usageError } from '../cli-error.js';
@@ -32,7 +32,11 @@ export async function runHistory(ctx: CliContext, positionals: readonly string[]
   const store = cliStore(ctx, pool);
   try {
     await requireEventStore(pool, ctx.options);
-    if (target !== undefined) return await printStateAt(ctx, store, aggregate!, id, target);
+    if (target !== undefined) {
+      // requireCliApp above returned an app (or threw), and aggregateNamed an aggregate of it.
+      if (aggregate === undefined) throw new RatchetError(ErrorCode.INTERNAL, 'time travel without the aggregate');
+      return await printStateAt(ctx, store, aggregate, id, target);
+    }
     const streamId = streamIdOf(type, id);
     const events = await store.cipher.openEvents(await store.readStream(streamId));
     if (ctx.options.json) {

@@ -1,4 +1,4 @@
-import { Kvm } from '@nats-io/kv';
+import { type KV, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { parseMemberRecord, type MemberRecord } from '@ratchet/cluster';
 import { createPostgresEventStore, type PartitionEpoch } from '@ratchet/event-store-postgres';
@@ -73,7 +73,7 @@ export async function runStatus(ctx: CliContext, positionals: readonly string[])
 
 /** Members heartbeating in the bucket; none when the bucket does not exist (static mode). */
 async function readMembers(nc: NatsConnection): Promise<MemberRecord[]> {
-  let kv;
+  let kv: KV;
   try {
     kv = await new Kvm(nc).open(MEMBERS_BUCKET);
     await kv.status();
