@@ -108,10 +108,22 @@ export async function runCryptoBench(options: CryptoBenchOptions = {}): Promise<
       samples.sealed.push(await appendRate(store, Sealed, r, ms / 2));
       samples.seal.push(await rate(async () => (await store.cipher.sealEvents(Sealed, 'sealed/mem', history.slice(0, 1_000))).length, ms / 4));
       samples.open.push(await rate(async () => (await store.cipher.openEvents(storedSealed)).length, ms / 4));
-      samples.foldPlain.push(await rate(async () => (check(Plain.replay(await store.cipher.openEvents(storedPlain))), length), ms / 4));
-      samples.foldSealed.push(await rate(async () => (check(Sealed.replay(await store.cipher.openEvents(storedSealed))), length), ms / 4));
-      samples.loadPlain.push(await rate(async () => (check(Plain.replay(await store.cipher.openEvents(await store.readStream('plain/history')))), length), ms / 4));
-      samples.loadSealed.push(await rate(async () => (check(Sealed.replay(await store.cipher.openEvents(await store.readStream('sealed/history')))), length), ms / 4));
+      samples.foldPlain.push(await rate(async () => {
+        check(Plain.replay(await store.cipher.openEvents(storedPlain)));
+        return length;
+      }, ms / 4));
+      samples.foldSealed.push(await rate(async () => {
+        check(Sealed.replay(await store.cipher.openEvents(storedSealed)));
+        return length;
+      }, ms / 4));
+      samples.loadPlain.push(await rate(async () => {
+        check(Plain.replay(await store.cipher.openEvents(await store.readStream('plain/history'))));
+        return length;
+      }, ms / 4));
+      samples.loadSealed.push(await rate(async () => {
+        check(Sealed.replay(await store.cipher.openEvents(await store.readStream('sealed/history'))));
+        return length;
+      }, ms / 4));
       log(`round ${r}/${repeats}  append plain ${samples.plain.at(-1)!.toFixed(0)}/s, sealed ${samples.sealed.at(-1)!.toFixed(0)}/s; load plain ${samples.loadPlain.at(-1)!.toFixed(0)}/s, sealed ${samples.loadSealed.at(-1)!.toFixed(0)}/s`);
     }
     const m = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)])) as Record<keyof typeof samples, number>;

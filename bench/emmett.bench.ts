@@ -26,7 +26,7 @@ import { Turnstile } from '@ratchet/turnstile';
 import pg from 'pg';
 import { closedLoop, commandType, type LoopMeasurement, type Send } from './closed-loop.js';
 import { createScratchDatabase, type ScratchDatabase } from './scratch-database.js';
-import { elapsedMs, figure, median, parseBenchArgs, reportAll, stringArg, summarizeLatencies, type Figure } from './stats.js';
+import { elapsedMs, figure, median, parseBenchArgs, reportAll, stringArg, type Figure } from './stats.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // The turnstile of packages/turnstile, written the Emmett way: plain types, a pure evolve, a decide that

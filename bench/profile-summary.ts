@@ -35,7 +35,9 @@ export function summarizeProfile(profile: CpuProfile): {
 } {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
-  profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  profile.samples.forEach((id, i) => {
+    selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  });
   const functions = new Map<string, { name: string; where: string; ms: number }>();
   const modules = new Map<string, number>();
   for (const [id, us] of selfUs) {

@@ -6,11 +6,28 @@ import { DashboardConfigSchema } from '@ratchet/dashboard';
 import { GatewayConfigSchema } from '@ratchet/gateway-service';
 import { ProjectorConfigSchema } from '@ratchet/projector-service';
 import { WorkerConfigSchema } from '@ratchet/worker-service';
+import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
+import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import type { ISecret } from 'kubernetes-models/v1/Secret';
+import type { IService } from 'kubernetes-models/v1/Service';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import type { z } from 'zod';
 
-type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Doc = Record<string, unknown>;
+
+/** The manifests of deploy/k8s read below, by kind. */
+interface Kinds {
+  readonly Deployment: IDeployment;
+  readonly Service: IService;
+  readonly ConfigMap: IConfigMap;
+  readonly Secret: ISecret;
+}
+
+/** The part of deploy/k8s/nats-values.yaml (the Helm chart's values) read below. */
+interface NatsValues {
+  readonly config: { readonly cluster: unknown; readonly jetstream: unknown };
+}
 
 const SCHEMAS: Record<string, z.ZodType> = {
   'services/worker/src/main.ts': WorkerConfigSchema,
@@ -19,11 +36,11 @@ const SCHEMAS: Record<string, z.ZodType> = {
   'services/gateway/src/main.ts': GatewayConfigSchema,
 };
 
-function parseYaml(path: string): Doc[] {
+function parseYaml<T = Doc>(path: string): T[] {
   const docs = parseAllDocuments(readFileSync(path, 'utf8'), { merge: true });
   return docs.map((d) => {
     expect(d.errors, `${path}: ${d.errors.map((e) => e.message).join('; ')}`).toEqual([]);
-    return d.toJS({ maxAliasCount: 100 }) as Doc;
+    return d.toJS({ maxAliasCount: 100 }) as T;
   });
 }
 
@@ -70,14 +87,14 @@ describe('deploy/compose/compose.yaml', () => {
 describe('deploy/k8s', () => {
   const docs = readdirSync('deploy/k8s')
     .filter((f) => f.endsWith('.yaml') && f !== 'nats-values.yaml' && f !== 'kustomization.yaml')
-    .flatMap((f) => parseYaml(join('deploy/k8s', f)));
-  const byKind = (kind: string) => docs.filter((d) => d.kind === kind);
+    .flatMap((f) => parseYaml<Kinds[keyof Kinds]>(join('deploy/k8s', f)));
+  const byKind = <K extends keyof Kinds>(kind: K): Kinds[K][] => docs.filter((d) => d.kind === kind) as Kinds[K][];
   const dataOf = (kind: 'ConfigMap' | 'Secret', name: string): Record<string, string> => {
-    const doc = byKind(kind).find((d) => d.metadata.name === name);
+    const doc: IConfigMap | ISecret | undefined = byKind(kind).find((d) => d.metadata?.name === name);
     expect(doc, `${kind} ${name}`).toBeDefined();
-    return { ...(doc!.data ?? {}), ...(doc!.stringData ?? {}) } as Record<string, string>;
+    return { ...(doc!.data ?? {}), ...('stringData' in doc! ? doc.stringData : {}) };
   };
-  const deployment = (name: string) => byKind('Deployment').find((d) => d.metadata.name === name)!;
+  const deployment = (name: string) => byKind('Deployment').find((d) => d.metadata?.name === name)!;
 
   it('lists every manifest in the kustomization', () => {
     const [k] = parseYaml('deploy/k8s/kustomization.yaml');
@@ -86,47 +103,47 @@ describe('deploy/k8s', () => {
   });
 
   it("passes each Deployment's environment (ConfigMap + Secret + env) through its config schema", () => {
-    const names = byKind('Deployment').map((d) => d.metadata.name as string);
+    const names = byKind('Deployment').map((d) => d.metadata!.name!);
     expect(names.sort()).toEqual(['ratchet-dashboard', 'ratchet-gateway', 'ratchet-projector', 'ratchet-worker']);
     for (const d of byKind('Deployment')) {
-      const container = d.spec.template.spec.containers[0] as Doc;
+      const container = d.spec!.template.spec!.containers[0]!;
       const env: Record<string, string> = {};
       for (const from of container.envFrom ?? []) {
-        if (from.configMapRef) Object.assign(env, dataOf('ConfigMap', from.configMapRef.name));
-        if (from.secretRef) Object.assign(env, dataOf('Secret', from.secretRef.name));
+        if (from.configMapRef) Object.assign(env, dataOf('ConfigMap', from.configMapRef.name!));
+        if (from.secretRef) Object.assign(env, dataOf('Secret', from.secretRef.name!));
       }
       for (const e of container.env ?? []) env[e.name] = e.value ?? (e.valueFrom ? 'from-field-ref' : '');
-      expect(schemaIssues(container.args[0], env), d.metadata.name).toEqual([]);
+      expect(schemaIssues(container.args![0]!, env), d.metadata!.name).toEqual([]);
     }
   });
 
   it('probes the worker on /readyz and /healthz and gives it longer than DRAIN_TIMEOUT_MS to stop', () => {
-    const spec = deployment('ratchet-worker').spec.template.spec;
-    const container = spec.containers[0];
-    expect(container.readinessProbe.httpGet.path).toBe('/readyz');
-    expect(container.livenessProbe.httpGet.path).toBe('/healthz');
-    expect(container.lifecycle.preStop).toBeDefined();
+    const spec = deployment('ratchet-worker').spec!.template.spec!;
+    const container = spec.containers[0]!;
+    expect(container.readinessProbe!.httpGet!.path).toBe('/readyz');
+    expect(container.livenessProbe!.httpGet!.path).toBe('/healthz');
+    expect(container.lifecycle!.preStop).toBeDefined();
     const drainMs = Number(dataOf('ConfigMap', 'ratchet-worker-config').DRAIN_TIMEOUT_MS);
-    expect(spec.terminationGracePeriodSeconds * 1000).toBeGreaterThan(drainMs + 5_000);
+    expect(spec.terminationGracePeriodSeconds! * 1000).toBeGreaterThan(drainMs + 5_000);
   });
 
   it('probes the gateway on /readyz and /healthz and gives it longer than DRAIN_TIMEOUT_MS to stop', () => {
-    const spec = deployment('ratchet-gateway').spec.template.spec;
-    const container = spec.containers[0];
-    expect(container.readinessProbe.httpGet.path).toBe('/readyz');
-    expect(container.livenessProbe.httpGet.path).toBe('/healthz');
+    const spec = deployment('ratchet-gateway').spec!.template.spec!;
+    const container = spec.containers[0]!;
+    expect(container.readinessProbe!.httpGet!.path).toBe('/readyz');
+    expect(container.livenessProbe!.httpGet!.path).toBe('/healthz');
     const drainMs = Number(dataOf('ConfigMap', 'ratchet-gateway-config').DRAIN_TIMEOUT_MS);
-    expect(spec.terminationGracePeriodSeconds * 1000).toBeGreaterThan(drainMs + 2_000);
+    expect(spec.terminationGracePeriodSeconds! * 1000).toBeGreaterThan(drainMs + 2_000);
   });
 
   it('exposes the dashboard through a Service on its container port', () => {
-    const service = byKind('Service').find((s) => s.metadata.name === 'ratchet-dashboard')!;
-    expect(service.spec.selector).toEqual(deployment('ratchet-dashboard').spec.selector.matchLabels);
-    expect(service.spec.ports[0].targetPort).toBe('http');
+    const service = byKind('Service').find((s) => s.metadata?.name === 'ratchet-dashboard')!;
+    expect(service.spec!.selector).toEqual(deployment('ratchet-dashboard').spec!.selector.matchLabels);
+    expect(service.spec!.ports![0]!.targetPort).toBe('http');
   });
 
   it('runs NATS from the Helm chart with 3 replicas and JetStream file storage', () => {
-    const [values] = parseYaml('deploy/k8s/nats-values.yaml');
+    const [values] = parseYaml<NatsValues>('deploy/k8s/nats-values.yaml');
     expect(values!.config.cluster).toMatchObject({ enabled: true, replicas: 3 });
     expect(values!.config.jetstream).toMatchObject({ enabled: true, fileStore: { enabled: true } });
   });

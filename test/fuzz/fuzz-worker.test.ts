@@ -2,7 +2,7 @@
 // (protocol-arbitraries.ts), 64 in flight. The worker must answer every one with a typed error,
 // write nothing, and stay up. Also prints (does not assert) the p99 of valid traffic alone and
 // with 10% garbage mixed in: see docs/checker.md, "Fuzzing".
-import { connect, errors, type NatsConnection } from '@nats-io/transport-node';
+import { connect, errors, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { ErrorCode } from '@ratchet/core';
 import {
   isProcessAlive,
@@ -77,7 +77,7 @@ async function bounded<T>(items: Iterator<T>, concurrency: number, fn: (item: T)
  */
 async function request(subject: string, body: Uint8Array): Promise<{ reply: CommandReply; ms: number }> {
   const t0 = performance.now();
-  let msg;
+  let msg: Msg;
   try {
     msg = await nc.request(subject, body, { timeout: REQUEST_TIMEOUT_MS });
   } catch (err) {

@@ -1,7 +1,7 @@
 // fast-check arbitraries over the command protocol (docs/protocol.md) that produce messages a
 // worker must refuse: every one is checked by `couldSucceed` and dropped if it might be a valid
 // command, so "no event written" is a property of the worker, not of luck.
-import { commandSubject, MAX_REQUEST_BYTES, parseCommandRequest, partitionOf } from '@ratchet/transport-nats';
+import { type CommandRequest, commandSubject, MAX_REQUEST_BYTES, parseCommandRequest, partitionOf } from '@ratchet/transport-nats';
 import { turnstileCommands } from '@ratchet/turnstile';
 import fc from 'fast-check';
 
@@ -226,7 +226,7 @@ export const adversarialMessage: fc.Arbitrary<FuzzMessage> = fc.oneof(
  * known command, a payload its schema takes). Generated messages for which this holds are dropped.
  */
 export function couldSucceed(m: FuzzMessage): boolean {
-  let request;
+  let request: CommandRequest;
   try {
     request = parseCommandRequest(m.body);
   } catch {

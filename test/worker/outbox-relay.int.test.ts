@@ -4,7 +4,7 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { RecordedEvent } from '@ratchet/core';
-import { FEED_START, type FeedCheckpoint, type FeedPage } from '@ratchet/event-store-postgres';
+import type { FeedCheckpoint, FeedPage } from '@ratchet/event-store-postgres';
 import { startNatsServer, waitFor, type NatsServerHandle } from '@ratchet/launchers';
 import { ensureEventsStream, EVENTS_STREAM } from '@ratchet/transport-nats';
 import { OutboxRelay, type RelayStore } from '@ratchet/worker';
