@@ -12,7 +12,10 @@ for (const group of ['packages', 'services', 'examples']) {
   for (const dir of readdirSync(group)) {
     const manifest = join(group, dir, 'package.json');
     if (!existsSync(manifest)) continue;
-    const { name, exports = {} } = JSON.parse(readFileSync(manifest, 'utf8')) as { name: string; exports?: Record<string, { source?: string }> };
+    const { name, exports = {} } = JSON.parse(readFileSync(manifest, 'utf8')) as {
+      name: string;
+      exports?: Record<string, { source?: string }>;
+    };
     alias[name] = resolve(group, dir, 'src/index.ts');
     for (const [subpath, target] of Object.entries(exports)) {
       if (subpath !== '.' && target.source !== undefined) subpaths[`${name}${subpath.slice(1)}`] = resolve(group, dir, target.source);
@@ -40,7 +43,13 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'integration',
-          include: ['packages/*/src/**/*.int.test.ts', 'services/*/src/**/*.int.test.ts', 'examples/*/src/**/*.int.test.ts', 'examples/*/test/**/*.test.ts', 'test/**/*.test.ts'],
+          include: [
+            'packages/*/src/**/*.int.test.ts',
+            'services/*/src/**/*.int.test.ts',
+            'examples/*/src/**/*.int.test.ts',
+            'examples/*/test/**/*.test.ts',
+            'test/**/*.test.ts',
+          ],
           exclude: ['test/containers/**', '**/node_modules/**'],
           testTimeout: 60_000,
           hookTimeout: 120_000,

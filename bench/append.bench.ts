@@ -86,7 +86,9 @@ export async function runAppendBench(options: AppendBenchOptions = {}): Promise<
   try {
     store = createPostgresEventStore({ pool });
     await store.migrate();
-    await pool.query('CREATE TABLE raw_insert (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, stream_id text NOT NULL, data jsonb NOT NULL)');
+    await pool.query(
+      'CREATE TABLE raw_insert (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, stream_id text NOT NULL, data jsonb NOT NULL)',
+    );
     // Same columns, defaults, keys and indexes as the events table (no triggers, no dedupe, no streams).
     await pool.query('CREATE TABLE raw_events (LIKE ratchet.events INCLUDING ALL)');
     const s = store;
@@ -115,7 +117,14 @@ export async function runAppendBench(options: AppendBenchOptions = {}): Promise<
           await pool.query(
             `INSERT INTO raw_events (stream_id, version, type, schema_version, data, metadata)
              SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::int[], $5::jsonb[], $6::jsonb[])`,
-            [streams, streams.map(() => v), streams.map(() => 'ticked'), streams.map(() => 1), streams.map(() => `{"n":${v - 1}}`), streams.map(() => `{"commandId":"${randomUUID()}"}`)],
+            [
+              streams,
+              streams.map(() => v),
+              streams.map(() => 'ticked'),
+              streams.map(() => 1),
+              streams.map(() => `{"n":${v - 1}}`),
+              streams.map(() => `{"commandId":"${randomUUID()}"}`),
+            ],
           );
           return size;
         };
@@ -178,7 +187,13 @@ export async function runAppendBench(options: AppendBenchOptions = {}): Promise<
     return workloads.map((w) => {
       const value = medians.get(w.name)!;
       const base = w.baseline === null ? undefined : medians.get(w.baseline);
-      return { name: w.name, value: Math.round(value), unit: 'events/s', baseline: w.baseline, ratio: base === undefined ? null : Number((value / base).toFixed(2)) };
+      return {
+        name: w.name,
+        value: Math.round(value),
+        unit: 'events/s',
+        baseline: w.baseline,
+        ratio: base === undefined ? null : Number((value / base).toFixed(2)),
+      };
     });
   } finally {
     await store?.close();
@@ -203,7 +218,9 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   const figures = await runAppendBench({ seconds, repeats, ...(only === undefined ? {} : { only }), log: (line) => console.error(line) });
   console.log(`\nmedian of ${repeats} × ${seconds}s`);
   for (const f of figures) {
-    console.log(`${f.name.padEnd(44)} ${String(f.value).padStart(8)} ${f.unit}${f.ratio === null ? '' : `   ×${f.ratio} vs raw at same concurrency`}`);
+    console.log(
+      `${f.name.padEnd(44)} ${String(f.value).padStart(8)} ${f.unit}${f.ratio === null ? '' : `   ×${f.ratio} vs raw at same concurrency`}`,
+    );
   }
   for (const f of figures) console.log(JSON.stringify(f));
 }

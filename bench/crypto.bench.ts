@@ -35,7 +35,12 @@ function profileAggregate(type: string, marked: boolean) {
   const email = marked ? sensitive(z.string(), { subject: (_data, where) => where.aggregateId }) : z.string();
   return defineAggregate({
     type,
-    machine: setup({ types: { context: {} as { email: string; visits: number }, events: {} as { type: 'visited'; data: { email: string; visits: number } } } }).createMachine({
+    machine: setup({
+      types: {
+        context: {} as { email: string; visits: number },
+        events: {} as { type: 'visited'; data: { email: string; visits: number } },
+      },
+    }).createMachine({
       id: type,
       context: { email: '', visits: 0 },
       on: { visited: { actions: assign(({ event }) => ({ email: event.data.email, visits: event.data.visits })) } },
@@ -82,22 +87,43 @@ export async function runCryptoBench(options: CryptoBenchOptions = {}): Promise<
   const length = options.historyLength ?? 10_000;
   const log = options.log ?? ((): void => undefined);
   const db = await createScratchDatabase('crypto');
-  const store = createPostgresEventStore({ connectionString: db.url, poolSize: 16, masterKey: parseMasterKey(randomBytes(32).toString('base64')) });
+  const store = createPostgresEventStore({
+    connectionString: db.url,
+    poolSize: 16,
+    masterKey: parseMasterKey(randomBytes(32).toString('base64')),
+  });
   const figures: Figure[] = [];
   try {
     await store.migrate();
-    const samples = { plain: [] as number[], sealed: [] as number[], seal: [] as number[], open: [] as number[], foldPlain: [] as number[], foldSealed: [] as number[], loadPlain: [] as number[], loadSealed: [] as number[] };
+    const samples = {
+      plain: [] as number[],
+      sealed: [] as number[],
+      seal: [] as number[],
+      open: [] as number[],
+      foldPlain: [] as number[],
+      foldSealed: [] as number[],
+      loadPlain: [] as number[],
+      loadSealed: [] as number[],
+    };
 
     // The streams to replay: one subject's stream, and the same events unsealed.
     const history = Array.from({ length }, (_, n) => eventOf(n));
-    for (const [aggregate, streamId] of [[Plain, 'plain/history'], [Sealed, 'sealed/history']] as const) {
-      for (let from = 0; from < length; from += 1_000) await store.append(streamId, from, await store.cipher.sealEvents(aggregate, streamId, history.slice(from, from + 1_000)));
+    for (const [aggregate, streamId] of [
+      [Plain, 'plain/history'],
+      [Sealed, 'sealed/history'],
+    ] as const) {
+      for (let from = 0; from < length; from += 1_000)
+        await store.append(streamId, from, await store.cipher.sealEvents(aggregate, streamId, history.slice(from, from + 1_000)));
     }
     const storedPlain = await store.readStream('plain/history');
     const storedSealed = await store.readStream('sealed/history');
     if (JSON.stringify(storedSealed).includes('visitor.')) throw new Error('the sealed stream holds the value in clear');
     const check = (state: { snapshot: { context: unknown }; version: number }): void => {
-      if (state.version !== length || JSON.stringify(state.snapshot.context) !== JSON.stringify({ email: `visitor.${(length - 1) % 1000}@example.com`, visits: length - 1 })) {
+      if (
+        state.version !== length ||
+        JSON.stringify(state.snapshot.context) !==
+          JSON.stringify({ email: `visitor.${(length - 1) % 1000}@example.com`, visits: length - 1 })
+      ) {
         throw new Error('the replay did not end where the history does');
       }
     };
@@ -106,25 +132,37 @@ export async function runCryptoBench(options: CryptoBenchOptions = {}): Promise<
       // Alternate plain and sealed in each round so drift on a shared machine hits both alike.
       samples.plain.push(await appendRate(store, Plain, r, ms / 2));
       samples.sealed.push(await appendRate(store, Sealed, r, ms / 2));
-      samples.seal.push(await rate(async () => (await store.cipher.sealEvents(Sealed, 'sealed/mem', history.slice(0, 1_000))).length, ms / 4));
+      samples.seal.push(
+        await rate(async () => (await store.cipher.sealEvents(Sealed, 'sealed/mem', history.slice(0, 1_000))).length, ms / 4),
+      );
       samples.open.push(await rate(async () => (await store.cipher.openEvents(storedSealed)).length, ms / 4));
-      samples.foldPlain.push(await rate(async () => {
-        check(Plain.replay(await store.cipher.openEvents(storedPlain)));
-        return length;
-      }, ms / 4));
-      samples.foldSealed.push(await rate(async () => {
-        check(Sealed.replay(await store.cipher.openEvents(storedSealed)));
-        return length;
-      }, ms / 4));
-      samples.loadPlain.push(await rate(async () => {
-        check(Plain.replay(await store.cipher.openEvents(await store.readStream('plain/history'))));
-        return length;
-      }, ms / 4));
-      samples.loadSealed.push(await rate(async () => {
-        check(Sealed.replay(await store.cipher.openEvents(await store.readStream('sealed/history'))));
-        return length;
-      }, ms / 4));
-      log(`round ${r}/${repeats}  append plain ${samples.plain.at(-1)!.toFixed(0)}/s, sealed ${samples.sealed.at(-1)!.toFixed(0)}/s; load plain ${samples.loadPlain.at(-1)!.toFixed(0)}/s, sealed ${samples.loadSealed.at(-1)!.toFixed(0)}/s`);
+      samples.foldPlain.push(
+        await rate(async () => {
+          check(Plain.replay(await store.cipher.openEvents(storedPlain)));
+          return length;
+        }, ms / 4),
+      );
+      samples.foldSealed.push(
+        await rate(async () => {
+          check(Sealed.replay(await store.cipher.openEvents(storedSealed)));
+          return length;
+        }, ms / 4),
+      );
+      samples.loadPlain.push(
+        await rate(async () => {
+          check(Plain.replay(await store.cipher.openEvents(await store.readStream('plain/history'))));
+          return length;
+        }, ms / 4),
+      );
+      samples.loadSealed.push(
+        await rate(async () => {
+          check(Sealed.replay(await store.cipher.openEvents(await store.readStream('sealed/history'))));
+          return length;
+        }, ms / 4),
+      );
+      log(
+        `round ${r}/${repeats}  append plain ${samples.plain.at(-1)!.toFixed(0)}/s, sealed ${samples.sealed.at(-1)!.toFixed(0)}/s; load plain ${samples.loadPlain.at(-1)!.toFixed(0)}/s, sealed ${samples.loadSealed.at(-1)!.toFixed(0)}/s`,
+      );
     }
     const m = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)])) as Record<keyof typeof samples, number>;
     const append = `append, ${IN_FLIGHT} in flight, 1 event each, no sensitive field`;
@@ -138,7 +176,13 @@ export async function runCryptoBench(options: CryptoBenchOptions = {}): Promise<
       figure(fold, m.foldPlain, 'events/s'),
       figure(`open + replay in memory, ${length} events, 1 sealed field`, m.foldSealed, 'events/s', fold, m.foldSealed / m.foldPlain),
       figure(load, m.loadPlain, 'events/s'),
-      figure(`read + open + replay from Postgres, ${length} events, 1 sealed field`, m.loadSealed, 'events/s', load, m.loadSealed / m.loadPlain),
+      figure(
+        `read + open + replay from Postgres, ${length} events, 1 sealed field`,
+        m.loadSealed,
+        'events/s',
+        load,
+        m.loadSealed / m.loadPlain,
+      ),
     );
   } finally {
     await store.close();
@@ -149,6 +193,11 @@ export async function runCryptoBench(options: CryptoBenchOptions = {}): Promise<
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const args = parseBenchArgs();
-  const figures = await runCryptoBench({ seconds: args.seconds, repeats: args.repeats, historyLength: args.quick ? 2_000 : 10_000, log: (line) => console.error(line) });
+  const figures = await runCryptoBench({
+    seconds: args.seconds,
+    repeats: args.repeats,
+    historyLength: args.quick ? 2_000 : 10_000,
+    log: (line) => console.error(line),
+  });
   reportAll(figures, `sensitive fields — median of ${args.repeats} × ${args.seconds}s`);
 }

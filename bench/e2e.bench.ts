@@ -110,7 +110,13 @@ export async function runE2eBench(options: E2eBenchOptions = {}): Promise<Figure
     nc = await connect({ servers: nats.url, name: 'bench-driver' });
     const conn = nc;
     if (paths.includes('echo')) {
-      processes.push(await startServiceProcess({ entry: 'bench/responders/echo-responder.ts', env: { NATS_URL: nats.url }, readyMessage: 'responder ready' }));
+      processes.push(
+        await startServiceProcess({
+          entry: 'bench/responders/echo-responder.ts',
+          env: { NATS_URL: nats.url },
+          readyMessage: 'responder ready',
+        }),
+      );
       sends.set('echo', async (t, step) => {
         await conn.request(`bench.echo.${t % 64}`, requestBody(t, step), { timeout: 10_000 });
         return true;
@@ -212,7 +218,9 @@ export async function runE2eBench(options: E2eBenchOptions = {}): Promise<Figure
         const hot = await hotLoop(e2eSend, HOT_CLIENTS, ms);
         const spread = await closedLoop(e2eSend, HOT_CLIENTS, HOT_CLIENTS, ms);
         hotSamples.push({ hot, spread });
-        log(`round ${r}/${repeats}  hot aggregate (${HOT_CLIENTS} clients on 1) ${hot.rate.toFixed(0)} cmd/s p99 ${hot.p99.toFixed(2)} ms; spread (${HOT_CLIENTS} on ${HOT_CLIENTS}) ${spread.rate.toFixed(0)} cmd/s p99 ${spread.p99.toFixed(2)} ms`);
+        log(
+          `round ${r}/${repeats}  hot aggregate (${HOT_CLIENTS} clients on 1) ${hot.rate.toFixed(0)} cmd/s p99 ${hot.p99.toFixed(2)} ms; spread (${HOT_CLIENTS} on ${HOT_CLIENTS}) ${spread.rate.toFixed(0)} cmd/s p99 ${spread.p99.toFixed(2)} ms`,
+        );
       }
     }
 
@@ -225,8 +233,20 @@ export async function runE2eBench(options: E2eBenchOptions = {}): Promise<Figure
       figures.push(
         figure(`${spreadName} cmd/s`, spreadRate, 'cmd/s'),
         figure(`${spreadName} p99`, spreadP99, 'ms'),
-        figure(`hot: ${HOT_CLIENTS} clients on 1 turnstile cmd/s`, med((s) => s.hot.rate), 'cmd/s', `${spreadName} cmd/s`, med((s) => s.hot.rate) / spreadRate),
-        figure(`hot: ${HOT_CLIENTS} clients on 1 turnstile p99`, med((s) => s.hot.p99), 'ms', `${spreadName} p99`, med((s) => s.hot.p99) / spreadP99),
+        figure(
+          `hot: ${HOT_CLIENTS} clients on 1 turnstile cmd/s`,
+          med((s) => s.hot.rate),
+          'cmd/s',
+          `${spreadName} cmd/s`,
+          med((s) => s.hot.rate) / spreadRate,
+        ),
+        figure(
+          `hot: ${HOT_CLIENTS} clients on 1 turnstile p99`,
+          med((s) => s.hot.p99),
+          'ms',
+          `${spreadName} p99`,
+          med((s) => s.hot.p99) / spreadP99,
+        ),
       );
     }
     let failures = hotSamples.reduce((n, s) => n + s.hot.failures + s.spread.failures, 0);
@@ -252,7 +272,11 @@ export async function runE2eBench(options: E2eBenchOptions = {}): Promise<Figure
       const e2e = med('e2e');
       const name = (p: E2ePath, what: string): string => `${LABEL[p]} ${what}, ${c} in flight`;
       const insert = med('insert');
-      for (const [p, m] of [['echo', echo], ['insert', insert], ['bare', bare]] as const) {
+      for (const [p, m] of [
+        ['echo', echo],
+        ['insert', insert],
+        ['bare', bare],
+      ] as const) {
         if (m === undefined) continue;
         figures.push(figure(name(p, 'cmd/s'), m.rate, 'cmd/s'), figure(name(p, 'p50'), m.p50, 'ms'), figure(name(p, 'p99'), m.p99, 'ms'));
       }
@@ -269,9 +293,11 @@ export async function runE2eBench(options: E2eBenchOptions = {}): Promise<Figure
               );
         figures.push(vs(bare, 'bare', 'cmd/s', e2e.rate), vs(bare, 'bare', 'p50', e2e.p50), vs(bare, 'bare', 'p99', e2e.p99));
         if (echo !== undefined) figures.push(vs(echo, 'echo', 'cmd/s', e2e.rate), vs(echo, 'echo', 'p99', e2e.p99));
-        if (e2e.batchSize !== undefined) figures.push(figure(`e2e worker mean group-commit batch, ${c} in flight`, e2e.batchSize, 'commands'));
+        if (e2e.batchSize !== undefined)
+          figures.push(figure(`e2e worker mean group-commit batch, ${c} in flight`, e2e.batchSize, 'commands'));
         if (e2e.commitMs !== undefined) figures.push(figure(`e2e worker mean append_batch time, ${c} in flight`, e2e.commitMs, 'ms'));
-        if (e2e.publishedPerSecond !== undefined) figures.push(figure(`e2e worker outbox relay rate, ${c} in flight`, e2e.publishedPerSecond, 'events/s'));
+        if (e2e.publishedPerSecond !== undefined)
+          figures.push(figure(`e2e worker outbox relay rate, ${c} in flight`, e2e.publishedPerSecond, 'events/s'));
       }
     }
     if (paths.includes('e2e')) figures.push(figure('e2e turnstile replies not ok (all rounds)', failures, 'count'));
@@ -318,13 +344,16 @@ export function targetLines(figures: readonly Figure[], inFlight = 256): string[
   const verdict = (ok: boolean): string => (ok ? 'met' : 'NOT met');
   const lines: string[] = [];
   const rate = get(`e2e turnstile cmd/s, ${inFlight} in flight`);
-  if (rate?.ratio != null) lines.push(`target e2e ≥ 0.6 × bare throughput at ${inFlight} in flight: ×${rate.ratio} — ${verdict(rate.ratio >= 0.6)}`);
+  if (rate?.ratio != null)
+    lines.push(`target e2e ≥ 0.6 × bare throughput at ${inFlight} in flight: ×${rate.ratio} — ${verdict(rate.ratio >= 0.6)}`);
   const vsEcho = get(`e2e turnstile cmd/s, ${inFlight} in flight vs echo`);
-  if (vsEcho?.ratio != null) lines.push(`target e2e ≥ 0.4 × NATS echo throughput at ${inFlight} in flight: ×${vsEcho.ratio} — ${verdict(vsEcho.ratio >= 0.4)}`);
+  if (vsEcho?.ratio != null)
+    lines.push(`target e2e ≥ 0.4 × NATS echo throughput at ${inFlight} in flight: ×${vsEcho.ratio} — ${verdict(vsEcho.ratio >= 0.4)}`);
   const p99 = get(`e2e turnstile p99, ${inFlight} in flight`);
   if (p99?.ratio != null) lines.push(`target e2e p99 ≤ 2 × bare p99 at ${inFlight} in flight: ×${p99.ratio} — ${verdict(p99.ratio <= 2)}`);
   const hot = get(`hot: ${HOT_CLIENTS} clients on 1 turnstile cmd/s`);
-  if (hot?.ratio != null) lines.push(`target hot aggregate ≥ 0.8 × spread throughput (${HOT_CLIENTS} clients): ×${hot.ratio} — ${verdict(hot.ratio >= 0.8)}`);
+  if (hot?.ratio != null)
+    lines.push(`target hot aggregate ≥ 0.8 × spread throughput (${HOT_CLIENTS} clients): ×${hot.ratio} — ${verdict(hot.ratio >= 0.8)}`);
   const hotP99 = get(`hot: ${HOT_CLIENTS} clients on 1 turnstile p99`);
   if (hotP99?.ratio != null) lines.push(`target hot aggregate p99 ≤ 2 × spread p99: ×${hotP99.ratio} — ${verdict(hotP99.ratio <= 2)}`);
   const p50 = get('e2e turnstile p50, 1 in flight');
@@ -351,7 +380,13 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     ...(stringArg('profile') === undefined ? {} : { profileDir: stringArg('profile')! }),
     ...(stringArg('worker-env') === undefined
       ? {}
-      : { workerEnv: Object.fromEntries(stringArg('worker-env')!.split(',').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) }),
+      : {
+          workerEnv: Object.fromEntries(
+            stringArg('worker-env')!
+              .split(',')
+              .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+          ),
+        }),
     log: (line) => console.error(line),
   });
   reportAll(figures, `e2e — median of ${args.repeats} × ${args.seconds}s`);

@@ -185,7 +185,9 @@ export async function runEmmettBench(options: EmmettBenchOptions = {}): Promise<
     // autoMigration is left at its default 'CreateOrUpdate'; do it up front, outside any measurement.
     const migrateStart = process.hrtime.bigint();
     await es.schema.migrate();
-    log(`emmett schema migrated in ${elapsedMs(migrateStart).toFixed(0)} ms; pg pool: ${options.poolSize ?? 'Emmett default (pg-pool max 10)'}`);
+    log(
+      `emmett schema migrated in ${elapsedMs(migrateStart).toFixed(0)} ms; pg pool: ${options.poolSize ?? 'Emmett default (pg-pool max 10)'}`,
+    );
 
     let maxBackends = 0;
 
@@ -203,13 +205,22 @@ export async function runEmmettBench(options: EmmettBenchOptions = {}): Promise<
       const read = await es.readStream<TurnstileEmmettEvent>(`turnstile-${id}`);
       const events = read.events;
       if (events.length !== expected || read.currentStreamVersion !== BigInt(expected)) {
-        throw new Error(`emmett turnstile ${id}: ${events.length} events stored (version ${read.currentStreamVersion}), ${expected} expected from the commands reported ok`);
+        throw new Error(
+          `emmett turnstile ${id}: ${events.length} events stored (version ${read.currentStreamVersion}), ${expected} expected from the commands reported ok`,
+        );
       }
       const folded = events.reduce(evolve, initialState());
       const replayed = Turnstile.replay(events.map((e) => ({ type: e.type, data: {} })));
       const ctx = replayed.snapshot.context;
-      if (folded.status !== replayed.snapshot.value || folded.coins !== ctx.coins || folded.turns !== ctx.turns || folded.pushes !== ctx.pushes) {
-        throw new Error(`emmett turnstile ${id}: evolve gives ${JSON.stringify(folded)}, Turnstile.replay gives ${JSON.stringify([replayed.snapshot.value, ctx])}`);
+      if (
+        folded.status !== replayed.snapshot.value ||
+        folded.coins !== ctx.coins ||
+        folded.turns !== ctx.turns ||
+        folded.pushes !== ctx.pushes
+      ) {
+        throw new Error(
+          `emmett turnstile ${id}: evolve gives ${JSON.stringify(folded)}, Turnstile.replay gives ${JSON.stringify([replayed.snapshot.value, ctx])}`,
+        );
       }
       return events.map((e) => e.type);
     };
@@ -218,7 +229,8 @@ export async function runEmmettBench(options: EmmettBenchOptions = {}): Promise<
     await expectRejected('bench-probe', { type: 'insertCoin', data: {} });
     await expectRejected('bench-probe', { type: 'pushArm', data: {} });
     if (await es.streamExists('turnstile-bench-probe')) throw new Error('emmett turnstile: a rejected command created a stream');
-    for (const type of ['install', 'pushArm', 'insertCoin', 'insertCoin', 'pushArm'] as const) await handle(es, 'bench-probe', { type, data: {} });
+    for (const type of ['install', 'pushArm', 'insertCoin', 'insertCoin', 'pushArm'] as const)
+      await handle(es, 'bench-probe', { type, data: {} });
     await expectRejected('bench-probe', { type: 'install', data: {} });
     const probeTypes = (await verifyStream('bench-probe', 5)).join(',');
     if (probeTypes !== 'installed,armPushedIneffectively,coinInserted,coinInserted,armTurned') {
@@ -247,7 +259,8 @@ export async function runEmmettBench(options: EmmettBenchOptions = {}): Promise<
     // Install every turnstile first, 64 at a time as the e2e bench does.
     const installStart = process.hrtime.bigint();
     await forEachParallel(turnstiles, 64, async (t) => {
-      if (!(await run(t, { type: 'install', data: {} }))) throw new Error(`emmett turnstile: install of ${turnstileId(t)} failed: ${String(firstError)}`);
+      if (!(await run(t, { type: 'install', data: {} })))
+        throw new Error(`emmett turnstile: install of ${turnstileId(t)} failed: ${String(firstError)}`);
     });
     log(`${turnstiles} turnstiles installed in ${elapsedMs(installStart).toFixed(0)} ms`);
 
@@ -270,7 +283,9 @@ export async function runEmmettBench(options: EmmettBenchOptions = {}): Promise<
     }
     const roundErrors = errorCount - errorsBeforeRounds;
     if (errorCount > 0) {
-      log(`emmett errors: ${errorCount} (${conflictCount - conflictsBeforeRounds} version conflicts in the rounds, ${conflictCount} in all); first: ${String(firstError)}`);
+      log(
+        `emmett errors: ${errorCount} (${conflictCount - conflictsBeforeRounds} version conflicts in the rounds, ${conflictCount} in all); first: ${String(firstError)}`,
+      );
     }
 
     // Read every stream back and check it against the commands reported ok (fails the run loudly if not).
@@ -279,7 +294,9 @@ export async function runEmmettBench(options: EmmettBenchOptions = {}): Promise<
       await verifyStream(turnstileId(t), expectedEvents[t]!);
     });
     const total = expectedEvents.reduce((a, b) => a + b, 0);
-    log(`verified ${turnstiles} streams, ${total} events, in ${elapsedMs(verifyStart).toFixed(0)} ms; max ${maxBackends} pg connections seen`);
+    log(
+      `verified ${turnstiles} streams, ${total} events, in ${elapsedMs(verifyStart).toFixed(0)} ms; max ${maxBackends} pg connections seen`,
+    );
 
     const figures: Figure[] = [];
     for (const c of concurrencies) {

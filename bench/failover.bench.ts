@@ -81,7 +81,9 @@ try {
     const probeMs = Math.max(...(await probes));
     served.push(servedMs);
     probed.push(probeMs);
-    log(`kill ${k + 1}/${kills} ${victim}: ${orphaned.length} partitions served again in ${servedMs.toFixed(0)} ms, last probe answered at ${probeMs.toFixed(0)} ms`);
+    log(
+      `kill ${k + 1}/${kills} ${victim}: ${orphaned.length} partitions served again in ${servedMs.toFixed(0)} ms, last probe answered at ${probeMs.toFixed(0)} ms`,
+    );
     await proc.exited;
     cluster.workers.delete(victim);
     await start(victim);
@@ -106,8 +108,16 @@ try {
   figures.push(figure('failover, last orphaned partition answers a probe: p99', p99(probed), 'ms', base, p99(probed) / bound));
   figures.push(figure('commands during the kills: acknowledged', check.acknowledged, 'commands'));
   figures.push(figure('commands during the kills: failed (error answers)', failed, 'commands'));
-  figures.push(figure('acknowledged commands lost / streams with gaps / duplicated ids', check.lost.length + check.gaps.length + check.duplicated.length, 'count'));
-  console.log(`\n${kills} SIGKILLs, 3 workers, ${PARTITIONS} partitions, heartbeat ${heartbeatMs} ms, TTL ${ttlMs} ms, ${concurrency} commands in flight`);
+  figures.push(
+    figure(
+      'acknowledged commands lost / streams with gaps / duplicated ids',
+      check.lost.length + check.gaps.length + check.duplicated.length,
+      'count',
+    ),
+  );
+  console.log(
+    `\n${kills} SIGKILLs, 3 workers, ${PARTITIONS} partitions, heartbeat ${heartbeatMs} ms, TTL ${ttlMs} ms, ${concurrency} commands in flight`,
+  );
   reportAll(figures, '— failover');
   // Issue 15's target: a SIGKILLed worker's partitions served again in ≤ 1 s at the median, ≤ 2 s at p99.
   const verdict = (ok: boolean): string => (ok ? 'met' : 'NOT met');

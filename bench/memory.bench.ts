@@ -104,7 +104,11 @@ async function child(form: Form, count: number): Promise<void> {
   for (let i = 0; i < 100; i += 1) {
     const state = Turnstile.replay(historyOf(i));
     const streamId = streamIdOf(Turnstile.type, idOf(i));
-    warm.put(streamId, partitionOf(idOf(i), PARTITIONS), { version: state.version, snapshotVersion: 0, state: Turnstile.runtime.persist(state) });
+    warm.put(streamId, partitionOf(idOf(i), PARTITIONS), {
+      version: state.version,
+      snapshotVersion: 0,
+      state: Turnstile.runtime.persist(state),
+    });
     if (warm.take(streamId) === undefined) throw new Error('warm-up entry lost');
     new ActorCache().get(streamId, () => new AggregateActor(Turnstile, idOf(i), streamId, 0)).state = state;
   }
@@ -154,7 +158,10 @@ async function child(form: Form, count: number): Promise<void> {
       const entry = held.take(streamId);
       got = entry === undefined ? undefined : { ...entry.state, version: entry.version };
     }
-    if (held !== undefined && JSON.stringify(got) !== JSON.stringify({ ...Turnstile.runtime.persist(expected), version: expected.version })) {
+    if (
+      held !== undefined &&
+      JSON.stringify(got) !== JSON.stringify({ ...Turnstile.runtime.persist(expected), version: expected.version })
+    ) {
       throw new Error(`${form}: aggregate ${i} holds ${JSON.stringify(got)}, not its replayed state`);
     }
   }
@@ -260,7 +267,9 @@ export async function runMemoryBench(options: MemoryBenchOptions = {}): Promise<
   }
   const live = perAggregate.get('live actors') ?? Number.NaN;
   const passivated = perAggregate.get('passivated') ?? Number.NaN;
-  figures.push(figure('passivated / live bytes per aggregate', passivated / live, 'ratio', 'live actors bytes per aggregate', passivated / live));
+  figures.push(
+    figure('passivated / live bytes per aggregate', passivated / live, 'ratio', 'live actors bytes per aggregate', passivated / live),
+  );
 
   if ((options.workerAggregates ?? 0) > 0) figures.push(...(await workerCrossCheck(options.workerAggregates ?? 0, log)));
   return figures;
@@ -291,7 +300,15 @@ async function workerCrossCheck(count: number, log: (line: string) => void): Pro
       const worker = await startServiceProcess({
         entry: 'services/worker/src/main.ts',
         nodeArgs: ['--expose-gc', '--import', 'data:text/javascript,process.on("SIGUSR2",()=>globalThis.gc())'],
-        env: { NATS_URL: nats.url, DATABASE_URL: db.url, HTTP_PORT: '0', LOG_LEVEL: 'info', CLUSTER_MODE: 'static', RELAY_ENABLED: 'false', ...env },
+        env: {
+          NATS_URL: nats.url,
+          DATABASE_URL: db.url,
+          HTTP_PORT: '0',
+          LOG_LEVEL: 'info',
+          CLUSTER_MODE: 'static',
+          RELAY_ENABLED: 'false',
+          ...env,
+        },
         readyMessage: 'worker ready',
       });
       const client = await connectClient({ servers: nats.url, timeoutMs: 30_000 });
@@ -305,7 +322,12 @@ async function workerCrossCheck(count: number, log: (line: string) => void): Pro
             process.kill(worker.pid, 'SIGUSR2');
             await new Promise((resolve) => setTimeout(resolve, 500));
             const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-            const rss = Number(text.split('\n').find((l) => l.startsWith('process_resident_memory_bytes '))?.split(' ')[1]);
+            const rss = Number(
+              text
+                .split('\n')
+                .find((l) => l.startsWith('process_resident_memory_bytes '))
+                ?.split(' ')[1],
+            );
             steady = rss > last * 0.995 ? steady + 1 : 0;
             last = Math.min(last, rss);
           }

@@ -46,9 +46,17 @@ export async function runOutboxLagBench(options: OutboxLagBenchOptions = {}): Pr
   const cleanups: Array<() => Promise<unknown>> = [() => db.drop(), () => natsServer.stop()];
   try {
     const services = { NATS_URL: natsServer.url, DATABASE_URL: db.url, HTTP_PORT: '0', LOG_LEVEL: 'info' };
-    const worker = await startServiceProcess({ entry: 'services/worker/src/main.ts', env: { ...services, CLUSTER_MODE: 'static' }, readyMessage: 'worker ready' });
+    const worker = await startServiceProcess({
+      entry: 'services/worker/src/main.ts',
+      env: { ...services, CLUSTER_MODE: 'static' },
+      readyMessage: 'worker ready',
+    });
     cleanups.unshift(() => worker.stop(30_000));
-    const observer = await startServiceProcess({ entry: 'bench/responders/lag-observer.ts', env: services, readyMessage: 'observer ready' });
+    const observer = await startServiceProcess({
+      entry: 'bench/responders/lag-observer.ts',
+      env: services,
+      readyMessage: 'observer ready',
+    });
     cleanups.unshift(() => observer.stop(10_000));
     const nc = await connect({ servers: natsServer.url });
     cleanups.unshift(() => nc.close());
@@ -61,7 +69,8 @@ export async function runOutboxLagBench(options: OutboxLagBenchOptions = {}): Pr
     for (let i = 0; i < ids.length; i += 200) {
       await Promise.all(ids.slice(i, i + 200).map((id) => client.send(Turnstile, id, { type: 'install', payload: {} })));
     }
-    const report = async (): Promise<number[]> => (await nc.request('bench.lag.report', '', { timeout: 30_000 })).json<{ lags: number[] }>().lags;
+    const report = async (): Promise<number[]> =>
+      (await nc.request('bench.lag.report', '', { timeout: 30_000 })).json<{ lags: number[] }>().lags;
     /** Collect from the observer until it has seen `n` events (every ok command wrote one). */
     const collect = async (n: number): Promise<number[]> => {
       const lags: number[] = [];
@@ -84,7 +93,10 @@ export async function runOutboxLagBench(options: OutboxLagBenchOptions = {}): Pr
       const lane = async (n: number): Promise<void> => {
         for (let k = n; running; k += concurrency) {
           const id = ids[k % ids.length]!;
-          const r = await client.send(Turnstile, id, { type: Math.floor(k / ids.length) % 2 === 0 ? 'insertCoin' : 'pushArm', payload: {} });
+          const r = await client.send(Turnstile, id, {
+            type: Math.floor(k / ids.length) % 2 === 0 ? 'insertCoin' : 'pushArm',
+            payload: {},
+          });
           sent += 1;
           if (r.status === 'ok') onOk(id, r.version, sent);
           else notOk += 1;
@@ -111,7 +123,11 @@ export async function runOutboxLagBench(options: OutboxLagBenchOptions = {}): Pr
     if (outboxLags.length === 0) throw new Error('no outbox lag samples: is the relay stuck?');
 
     // Phase 2, with the projector service (same database) catching up first, then following.
-    const projector = await startServiceProcess({ entry: 'services/projector/src/main.ts', env: services, readyMessage: 'projector ready' });
+    const projector = await startServiceProcess({
+      entry: 'services/projector/src/main.ts',
+      env: services,
+      readyMessage: 'projector ready',
+    });
     cleanups.unshift(() => projector.stop(30_000));
     const total = Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM ratchet.events')).rows[0]!.n);
     for (const deadline = Date.now() + 180_000; ; ) {
@@ -134,12 +150,14 @@ export async function runOutboxLagBench(options: OutboxLagBenchOptions = {}): Pr
     const poller = (async () => {
       while (polling || pending.size > 0) {
         if (pending.size > 0) {
-          const res = await pool.query<{ stream_id: string; last_version: number }>(
-            `SELECT p.stream_id, p.last_version FROM ratchet_projections.positions p
+          const res = await pool
+            .query<{ stream_id: string; last_version: number }>(
+              `SELECT p.stream_id, p.last_version FROM ratchet_projections.positions p
              JOIN ratchet_projections.active a ON a.name = p.name AND a.version = p.version
              WHERE p.name = 'turnstile' AND p.stream_id = ANY($1)`,
-            [[...pending.keys()]],
-          ).catch(() => ({ rows: [] }));
+              [[...pending.keys()]],
+            )
+            .catch(() => ({ rows: [] }));
           const now = performance.now();
           for (const row of res.rows) {
             const sample = pending.get(row.stream_id);
@@ -181,13 +199,19 @@ export async function runOutboxLagBench(options: OutboxLagBenchOptions = {}): Pr
 /** Target line (reported, never asserted): outbox lag p99 ≤ 100 ms at full load. */
 export function outboxLagTargetLines(figures: readonly Figure[], inFlight = 256): string[] {
   const p99 = figures.find((f) => f.name === `outbox lag p99, ${inFlight} in flight`);
-  return p99 === undefined ? [] : [`target outbox lag p99 ≤ 100 ms at ${inFlight} in flight: ${p99.value} ms — ${p99.value <= 100 ? 'met' : 'NOT met'}`];
+  return p99 === undefined
+    ? []
+    : [`target outbox lag p99 ≤ 100 ms at ${inFlight} in flight: ${p99.value} ms — ${p99.value <= 100 ? 'met' : 'NOT met'}`];
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const args = parseBenchArgs();
   const concurrency = Number(stringArg('concurrency') ?? 256);
-  const figures = await runOutboxLagBench({ seconds: args.quick ? 3 : Math.max(args.seconds, 10), concurrency, log: (l) => console.error(l) });
+  const figures = await runOutboxLagBench({
+    seconds: args.quick ? 3 : Math.max(args.seconds, 10),
+    concurrency,
+    log: (l) => console.error(l),
+  });
   reportAll(figures, `outbox lag — ${concurrency} in flight`);
   for (const line of outboxLagTargetLines(figures, concurrency)) console.log(line);
 }

@@ -42,24 +42,32 @@ export function latencyThroughputSvg(curves: ReadonlyMap<string, readonly CurveP
   const top = 50;
   const bottom = 60;
   const points = [...curves.values()].flat();
-  if (points.length === 0) return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="120"><text x="20" y="60">${esc(title)}: no latency/throughput figures</text></svg>\n`;
+  if (points.length === 0)
+    return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="120"><text x="20" y="60">${esc(title)}: no latency/throughput figures</text></svg>\n`;
   const decade = (v: number, up: boolean): number => 10 ** (up ? Math.ceil(Math.log10(v)) : Math.floor(Math.log10(v)));
   const xMin = decade(Math.min(...points.map((p) => p.rate)), false);
   const xMax = decade(Math.max(...points.map((p) => p.rate)), true);
   const yMin = decade(Math.min(...points.map((p) => p.p50)), false);
   const yMax = decade(Math.max(...points.map((p) => p.p99)), true);
   const x = (v: number): number => left + ((Math.log10(v) - Math.log10(xMin)) / (Math.log10(xMax) - Math.log10(xMin))) * (W - left - right);
-  const y = (v: number): number => H - bottom - ((Math.log10(v) - Math.log10(yMin)) / (Math.log10(yMax) - Math.log10(yMin))) * (H - top - bottom);
+  const y = (v: number): number =>
+    H - bottom - ((Math.log10(v) - Math.log10(yMin)) / (Math.log10(yMax) - Math.log10(yMin))) * (H - top - bottom);
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
     `<text x="${left}" y="24" font-size="15">${esc(title)}</text>`,
   ];
   for (let v = xMin; v <= xMax * 1.0001; v *= 10) {
-    out.push(`<line x1="${x(v)}" y1="${top}" x2="${x(v)}" y2="${H - bottom}" stroke="#ddd"/>`, `<text x="${x(v)}" y="${H - bottom + 18}" text-anchor="middle">${v >= 1000 ? `${v / 1000}k` : v}</text>`);
+    out.push(
+      `<line x1="${x(v)}" y1="${top}" x2="${x(v)}" y2="${H - bottom}" stroke="#ddd"/>`,
+      `<text x="${x(v)}" y="${H - bottom + 18}" text-anchor="middle">${v >= 1000 ? `${v / 1000}k` : v}</text>`,
+    );
   }
   for (let v = yMin; v <= yMax * 1.0001; v *= 10) {
-    out.push(`<line x1="${left}" y1="${y(v)}" x2="${W - right}" y2="${y(v)}" stroke="#ddd"/>`, `<text x="${left - 8}" y="${y(v) + 4}" text-anchor="end">${v} ms</text>`);
+    out.push(
+      `<line x1="${left}" y1="${y(v)}" x2="${W - right}" y2="${y(v)}" stroke="#ddd"/>`,
+      `<text x="${left - 8}" y="${y(v) + 4}" text-anchor="end">${v} ms</text>`,
+    );
   }
   out.push(
     `<text x="${(left + W - right) / 2}" y="${H - 18}" text-anchor="middle">throughput (commands/s, log)</text>`,
@@ -67,11 +75,16 @@ export function latencyThroughputSvg(curves: ReadonlyMap<string, readonly CurveP
   );
   [...curves.entries()].forEach(([path, pts], i) => {
     const colour = COLOURS[i % COLOURS.length]!;
-    for (const [key, dash] of [['p50', ''], ['p99', ' stroke-dasharray="6 4"']] as const) {
+    for (const [key, dash] of [
+      ['p50', ''],
+      ['p99', ' stroke-dasharray="6 4"'],
+    ] as const) {
       const d = pts.map((p, k) => `${k === 0 ? 'M' : 'L'}${x(p.rate).toFixed(1)},${y(p[key]).toFixed(1)}`).join(' ');
       out.push(`<path d="${d}" fill="none" stroke="${colour}" stroke-width="2"${dash}/>`);
       for (const p of pts) {
-        out.push(`<circle cx="${x(p.rate).toFixed(1)}" cy="${y(p[key]).toFixed(1)}" r="3" fill="${colour}"><title>${esc(path)} ${key} ${p[key]} ms at ${p.rate} cmd/s, ${p.inFlight} in flight</title></circle>`);
+        out.push(
+          `<circle cx="${x(p.rate).toFixed(1)}" cy="${y(p[key]).toFixed(1)}" r="3" fill="${colour}"><title>${esc(path)} ${key} ${p[key]} ms at ${p.rate} cmd/s, ${p.inFlight} in flight</title></circle>`,
+        );
       }
     }
     const last = pts.at(-1)!;
@@ -82,6 +95,9 @@ export function latencyThroughputSvg(curves: ReadonlyMap<string, readonly CurveP
       `<text x="${W - right + 52}" y="${ly + 4}">${esc(path)}</text>`,
     );
   });
-  out.push(`<text x="${W - right + 20}" y="${top + 20 + curves.size * 20}" fill="#555" font-size="10">points at 1 / 16 / 256 in flight</text>`, '</svg>');
+  out.push(
+    `<text x="${W - right + 20}" y="${top + 20 + curves.size * 20}" fill="#555" font-size="10">points at 1 / 16 / 256 in flight</text>`,
+    '</svg>',
+  );
   return `${out.join('\n')}\n`;
 }

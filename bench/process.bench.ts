@@ -77,7 +77,13 @@ export async function runProcessBench(options: ProcessBenchOptions = {}): Promis
   const store = createPostgresEventStore({ connectionString: db.url });
   const pool = new pg.Pool({ connectionString: db.url, max: 12 });
   pool.on('error', () => undefined);
-  const worker = createWorker({ nats: nc, store, aggregates: [Turnstile, Ledger, Station], relay: false, logger: pino({ level: 'silent' }) });
+  const worker = createWorker({
+    nats: nc,
+    store,
+    aggregates: [Turnstile, Ledger, Station],
+    relay: false,
+    logger: pino({ level: 'silent' }),
+  });
   const client = await connectClient({ servers: natsUrl, timeoutMs: 10_000 });
   try {
     await store.migrate();
@@ -93,7 +99,11 @@ export async function runProcessBench(options: ProcessBenchOptions = {}): Promis
         const type = state.version === 0 ? 'install' : commands[(round * 7 + i) % commands.length]!;
         const d = Turnstile.decide({ type, payload: {} } as never, state);
         if (d.status === 'rejected') continue;
-        requests.push({ streamId: `turnstile/bt-${i}`, expectedVersion: state.version, events: d.events.map((e) => ({ type: e.type, data: e.data })) });
+        requests.push({
+          streamId: `turnstile/bt-${i}`,
+          expectedVersion: state.version,
+          events: d.events.map((e) => ({ type: e.type, data: e.data })),
+        });
         states[i] = d.state;
       }
       await store.appendBatch(requests);
@@ -105,13 +115,15 @@ export async function runProcessBench(options: ProcessBenchOptions = {}): Promis
     await republish(store, jetstream(nc), FEED_START, { batchSize: 1_000 });
     log(`history: ${total} turnstile events over ${turnstiles} turnstiles, in Postgres and JetStream`);
 
-    const sum = async (sql: string, params: unknown[] = []): Promise<number> => Number((await pool.query<{ n: string | null }>(sql, params)).rows[0]?.n ?? 0);
+    const sum = async (sql: string, params: unknown[] = []): Promise<number> =>
+      Number((await pool.query<{ n: string | null }>(sql, params)).rows[0]?.n ?? 0);
     // Every run starts from nothing: no positions, no consumer, and the targets' streams gone.
     const fresh = async (): Promise<void> => {
       await pool.query('DROP SCHEMA IF EXISTS ratchet_projections CASCADE');
       await pool.query('DROP SCHEMA IF EXISTS ratchet_processes CASCADE');
       await pool.query(`DELETE FROM ratchet.processed_commands WHERE command_id LIKE 'proc:%'`);
-      for (const c of ['proj_turnstile_v1', 'proc_bench-echo', 'proc_technician-dispatch']) await jsm.consumers.delete(EVENTS_STREAM, c).catch(() => undefined);
+      for (const c of ['proj_turnstile_v1', 'proc_bench-echo', 'proc_technician-dispatch'])
+        await jsm.consumers.delete(EVENTS_STREAM, c).catch(() => undefined);
     };
     const project = async (): Promise<number> => {
       await fresh();
@@ -134,14 +146,21 @@ export async function runProcessBench(options: ProcessBenchOptions = {}): Promis
       const runner = createProcessRunner({ nats: nc, client, store, pool, processes: [p], batchSize: 200 });
       const start = performance.now();
       await runner.start();
-      while ((await sum(`SELECT sum(last_version) AS n FROM ratchet_processes.positions WHERE process = $1`, [p.name])) < total) await delay(5);
+      while ((await sum(`SELECT sum(last_version) AS n FROM ratchet_processes.positions WHERE process = $1`, [p.name])) < total)
+        await delay(5);
       const seconds = (performance.now() - start) / 1000;
       await runner.stop();
       const answered = await sum(`SELECT count(*) AS n FROM ratchet_processes.commands WHERE process = $1`, [p.name]);
       return { events: total / seconds, commands: answered / seconds, answered };
     };
 
-    const runs = { projector: [] as number[], echoEvents: [] as number[], echoCommands: [] as number[], dispatchEvents: [] as number[], dispatchCommands: [] as number[] };
+    const runs = {
+      projector: [] as number[],
+      echoEvents: [] as number[],
+      echoCommands: [] as number[],
+      dispatchEvents: [] as number[],
+      dispatchCommands: [] as number[],
+    };
     let dispatchAnswered = 0;
     for (let r = 0; r < repeats; r += 1) {
       runs.projector.push(await project());
@@ -181,6 +200,10 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     const i = process.argv.indexOf(`--${name}`);
     return i > 0 ? Number(process.argv[i + 1]) : undefined;
   };
-  const figures = await runProcessBench({ events: arg('events'), repeats: arg('repeats'), log: (line) => process.stderr.write(`${line}\n`) });
+  const figures = await runProcessBench({
+    events: arg('events'),
+    repeats: arg('repeats'),
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
   for (const f of figures) process.stdout.write(`${JSON.stringify(f)}\n`);
 }

@@ -67,9 +67,16 @@ export async function runProjectorBench(options: ProjectorBenchOptions = {}): Pr
       const requests: AppendRequest[] = [];
       for (let i = 0; i < turnstiles && appended + requests.length < total; i += 1) {
         const state = states[i]!;
-        const d = Turnstile.decide({ type: state.version === 0 ? 'install' : commands[1 + ((round + i) % 3)]!, payload: {} } as never, state);
+        const d = Turnstile.decide(
+          { type: state.version === 0 ? 'install' : commands[1 + ((round + i) % 3)]!, payload: {} } as never,
+          state,
+        );
         if (d.status === 'rejected') continue;
-        requests.push({ streamId: `turnstile/t-${i}`, expectedVersion: state.version, events: d.events.map((e) => ({ type: e.type, data: e.data })) });
+        requests.push({
+          streamId: `turnstile/t-${i}`,
+          expectedVersion: state.version,
+          events: d.events.map((e) => ({ type: e.type, data: e.data })),
+        });
         states[i] = d.state;
       }
       await store.appendBatch(requests);
@@ -106,15 +113,14 @@ export async function runProjectorBench(options: ProjectorBenchOptions = {}): Pr
       return total / seconds;
     };
     const raw = async (): Promise<number> => {
-      await pool.query('DROP TABLE IF EXISTS bench_raw; CREATE TABLE bench_raw (id text, state text, coins int, turns int, pushes int, version int, updated_at timestamptz)');
+      await pool.query(
+        'DROP TABLE IF EXISTS bench_raw; CREATE TABLE bench_raw (id text, state text, coins int, turns int, pushes int, version int, updated_at timestamptz)',
+      );
       const start = performance.now();
       for (let done = 0; done < total; done += batchSize) {
         const n = Math.min(batchSize, total - done);
         const ids = Array.from({ length: n }, (_, i) => `t-${(done + i) % turnstiles}`);
-        await pool.query(
-          `INSERT INTO bench_raw SELECT id, 'locked', 1, 1, 1, 1, now() FROM unnest($1::text[]) AS id`,
-          [ids],
-        );
+        await pool.query(`INSERT INTO bench_raw SELECT id, 'locked', 1, 1, 1, 1, now() FROM unnest($1::text[]) AS id`, [ids]);
       }
       return total / ((performance.now() - start) / 1000);
     };
@@ -124,7 +130,9 @@ export async function runProjectorBench(options: ProjectorBenchOptions = {}): Pr
       runs.raw!.push(await raw());
       runs.jetstream!.push(await project('jetstream'));
       runs.rebuild!.push(await project('rebuild'));
-      log(`run ${r + 1}: raw ${Math.round(runs.raw!.at(-1)!)}, jetstream ${Math.round(runs.jetstream!.at(-1)!)}, rebuild ${Math.round(runs.rebuild!.at(-1)!)} events/s`);
+      log(
+        `run ${r + 1}: raw ${Math.round(runs.raw!.at(-1)!)}, jetstream ${Math.round(runs.jetstream!.at(-1)!)}, rebuild ${Math.round(runs.rebuild!.at(-1)!)} events/s`,
+      );
     }
     const base = median(runs.raw!);
     const figure = (name: string, value: number, baseline: string | null): ProjectorBenchFigure => ({

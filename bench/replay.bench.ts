@@ -27,7 +27,6 @@ export interface ReplayBenchOptions {
   readonly log?: (line: string) => void;
 }
 
-
 /** A turnstile's history: `installed`, then per draw a coin (true) or a push (false). */
 export function turnstileEvents(coins: Iterable<boolean>): StoredEventInput[] {
   const events: StoredEventInput[] = [{ type: 'installed', data: {}, schemaVersion: 1 }];
@@ -100,18 +99,26 @@ export async function runReplayBench(options: ReplayBenchOptions = {}): Promise<
   const bareSamples: number[] = [];
   const ms = seconds * 1000;
   foldRate(() => Turnstile.replay(history), length, Math.min(500, ms / 2)); // warm-up (JIT)
-  foldRate(() => {
-    let s = initialTransition(turnstileMachine)[0];
-    for (const e of domainEvents) s = transition(turnstileMachine, s, e as never)[0];
-  }, length, Math.min(500, ms / 2));
+  foldRate(
+    () => {
+      let s = initialTransition(turnstileMachine)[0];
+      for (const e of domainEvents) s = transition(turnstileMachine, s, e as never)[0];
+    },
+    length,
+    Math.min(500, ms / 2),
+  );
   for (let r = 1; r <= repeats; r++) {
     // Alternate the two in each round so drift on a shared machine hits both alike.
     replaySamples.push(foldRate(() => Turnstile.replay(history), length, ms / 2));
     bareSamples.push(
-      foldRate(() => {
-        let s = initialTransition(turnstileMachine)[0];
-        for (const e of domainEvents) s = transition(turnstileMachine, s, e as never)[0];
-      }, length, ms / 2),
+      foldRate(
+        () => {
+          let s = initialTransition(turnstileMachine)[0];
+          for (const e of domainEvents) s = transition(turnstileMachine, s, e as never)[0];
+        },
+        length,
+        ms / 2,
+      ),
     );
     log(`round ${r}/${repeats}  replay ${replaySamples.at(-1)!.toFixed(0)} events/s, bare fold ${bareSamples.at(-1)!.toFixed(0)} events/s`);
   }
@@ -166,7 +173,9 @@ export async function runReplayBench(options: ReplayBenchOptions = {}): Promise<
     for (let r = 1; r <= repeats; r++) {
       plainSamples.push(await medianDuration(loadWithoutSnapshot, ms / 2));
       snapSamples.push(await medianDuration(loadWithSnapshot, ms / 2));
-      log(`round ${r}/${repeats}  cold load: no snapshot ${plainSamples.at(-1)!.toFixed(2)} ms, snapshot ${snapSamples.at(-1)!.toFixed(2)} ms`);
+      log(
+        `round ${r}/${repeats}  cold load: no snapshot ${plainSamples.at(-1)!.toFixed(2)} ms, snapshot ${snapSamples.at(-1)!.toFixed(2)} ms`,
+      );
     }
     const plain = median(plainSamples);
     const snap = median(snapSamples);

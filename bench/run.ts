@@ -69,7 +69,10 @@ if (only.has('projector')) {
 }
 if (only.has('process')) {
   log('— process managers (beside the projector, same history)');
-  sections.push({ title: 'process managers', figures: await runProcessBench({ events: args.quick ? 2_000 : 10_000, repeats: args.repeats, log }) });
+  sections.push({
+    title: 'process managers',
+    figures: await runProcessBench({ events: args.quick ? 2_000 : 10_000, repeats: args.repeats, log }),
+  });
 }
 if (only.has('memory')) {
   log('— memory (1,000,000 turnstiles per form; --quick: 100,000 and a projection)');
@@ -81,20 +84,32 @@ if (only.has('outbox-lag')) {
 }
 if (only.has('timers')) {
   log('— durable timers (100,000 due within one minute on one worker; --quick: 10,000 within 10 s)');
-  sections.push({ title: 'timers', figures: await runTimersBench({ timers: args.quick ? 10_000 : 100_000, windowSeconds: args.quick ? 10 : 60, log }) });
+  sections.push({
+    title: 'timers',
+    figures: await runTimersBench({ timers: args.quick ? 10_000 : 100_000, windowSeconds: args.quick ? 10 : 60, log }),
+  });
 }
 if (only.has('crypto')) {
   log('— sensitive fields (sealed with AES-256-GCM) against the same events in clear: append and replay');
-  sections.push({ title: 'sensitive fields', figures: await runCryptoBench({ seconds: args.seconds, repeats: args.repeats, historyLength: args.quick ? 2_000 : 10_000, log }) });
+  sections.push({
+    title: 'sensitive fields',
+    figures: await runCryptoBench({ seconds: args.seconds, repeats: args.repeats, historyLength: args.quick ? 2_000 : 10_000, log }),
+  });
 }
 
-console.log(`\nmedians of ${args.repeats} × ${args.seconds}s per figure${args.quick ? ' (--quick)' : ''}; ${((Date.now() - started) / 1000).toFixed(0)} s in all`);
+console.log(
+  `\nmedians of ${args.repeats} × ${args.seconds}s per figure${args.quick ? ' (--quick)' : ''}; ${((Date.now() - started) / 1000).toFixed(0)} s in all`,
+);
 for (const s of sections) reportAll(s.figures, `— ${s.title}`);
 const all = sections.flatMap((s) => s.figures);
 const emmettRatio = all.find((f) => f.name === 'e2e turnstile vs emmett cmd/s, 256 in flight');
 const targets = [
   ...targetLines(all),
-  ...(emmettRatio?.ratio == null ? [] : [`target e2e ≥ 5 × Emmett's command handler at 256 in flight: ×${emmettRatio.ratio} — ${emmettRatio.ratio >= 5 ? 'met' : 'NOT met'}`]),
+  ...(emmettRatio?.ratio == null
+    ? []
+    : [
+        `target e2e ≥ 5 × Emmett's command handler at 256 in flight: ×${emmettRatio.ratio} — ${emmettRatio.ratio >= 5 ? 'met' : 'NOT met'}`,
+      ]),
   ...outboxLagTargetLines(all),
   ...memoryTargetLines(all),
 ];
@@ -138,6 +153,9 @@ log(`figures written to ${out}`);
 const plot = fileURLToPath(new URL('./results/latency-throughput.svg', import.meta.url));
 await writeFile(
   plot,
-  latencyThroughputSvg(curvesFrom(all), `Ratchet bench ${new Date(started).toISOString().slice(0, 16)} · ${cpus().length} cores · medians of ${args.repeats} × ${args.seconds} s`),
+  latencyThroughputSvg(
+    curvesFrom(all),
+    `Ratchet bench ${new Date(started).toISOString().slice(0, 16)} · ${cpus().length} cores · medians of ${args.repeats} × ${args.seconds} s`,
+  ),
 );
 log(`latency/throughput plot written to ${plot}`);

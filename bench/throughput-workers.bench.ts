@@ -127,7 +127,9 @@ try {
       log(`— round ${round}/${args.repeats}: ${n} worker(s), ${concurrency} in flight, ${seconds} s`);
       const r = await measure(nats, client, n);
       samples.set(n, [...(samples.get(n) ?? []), r]);
-      log(`  ${r.rate.toFixed(0)} cmd/s, ${r.cpuMsPerCommand.toFixed(3)} worker CPU ms/cmd, workers ${r.workerCores.toFixed(2)} cores, machine ${(r.machineBusy * 100).toFixed(0)} % busy (load average ${r.load.toFixed(1)}), ${r.failures} not ok, ${r.moved} partition moves`);
+      log(
+        `  ${r.rate.toFixed(0)} cmd/s, ${r.cpuMsPerCommand.toFixed(3)} worker CPU ms/cmd, workers ${r.workerCores.toFixed(2)} cores, machine ${(r.machineBusy * 100).toFixed(0)} % busy (load average ${r.load.toFixed(1)}), ${r.failures} not ok, ${r.moved} partition moves`,
+      );
     }
   }
   const results = new Map<number, Result>();
@@ -151,7 +153,13 @@ try {
     const b = results.get(first)!;
     figures.push(figure(`${n} worker(s): commands/s`, r.rate, 'cmd/s', n === first ? null : base, n === first ? null : r.rate / b.rate));
     figures.push(
-      figure(`${n} worker(s): worker CPU per command`, r.cpuMsPerCommand, 'ms', n === first ? null : baseCpu, n === first ? null : r.cpuMsPerCommand / b.cpuMsPerCommand),
+      figure(
+        `${n} worker(s): worker CPU per command`,
+        r.cpuMsPerCommand,
+        'ms',
+        n === first ? null : baseCpu,
+        n === first ? null : r.cpuMsPerCommand / b.cpuMsPerCommand,
+      ),
     );
     figures.push(figure(`${n} worker(s): worker CPU in use`, r.workerCores, 'cores'));
     figures.push(figure(`${n} worker(s): machine busy (all processes)`, r.machineBusy * 100, '%'));
@@ -159,7 +167,9 @@ try {
     figures.push(figure(`${n} worker(s): partition moves while measuring (all rounds)`, r.moved, 'moves'));
     figures.push(figure(`${n} worker(s): load average (1 min) at the end`, r.load, 'procs'));
   }
-  console.log(`\n${concurrency} in flight, medians of ${args.repeats} interleaved rounds × ${seconds} s per worker count, ${TURNSTILES} turnstiles, membership mode, default worker config`);
+  console.log(
+    `\n${concurrency} in flight, medians of ${args.repeats} interleaved rounds × ${seconds} s per worker count, ${TURNSTILES} turnstiles, membership mode, default worker config`,
+  );
   reportAll(figures, '— throughput by worker count');
 } finally {
   await client?.close().catch(() => undefined);

@@ -39,21 +39,40 @@ export async function runTimersBench(options: TimersBenchOptions = {}): Promise<
   const pool = new pg.Pool({ connectionString: db.url, max: 4 });
   cleanups.unshift(() => pool.end());
   try {
-    const env = { NATS_URL: natsServer.url, DATABASE_URL: db.url, HTTP_PORT: '0', LOG_LEVEL: 'warn', CLUSTER_MODE: 'static', RATCHET_APP: APP, RELAY_ENABLED: 'false' };
+    const env = {
+      NATS_URL: natsServer.url,
+      DATABASE_URL: db.url,
+      HTTP_PORT: '0',
+      LOG_LEVEL: 'warn',
+      CLUSTER_MODE: 'static',
+      RATCHET_APP: APP,
+      RELAY_ENABLED: 'false',
+    };
     // The first start migrates the schema; stop it before writing the timers, then start the measured one.
-    const migrator = await startServiceProcess({ entry: 'services/worker/src/main.ts', env: { ...env, LOG_LEVEL: 'info' }, readyMessage: 'worker ready' });
+    const migrator = await startServiceProcess({
+      entry: 'services/worker/src/main.ts',
+      env: { ...env, LOG_LEVEL: 'info' },
+      readyMessage: 'worker ready',
+    });
     await migrator.stop(30_000);
 
     const headStartMs = 5_000;
     log(`writing ${count.toLocaleString()} pending visit timeouts due over ${windowSeconds} s, starting in ${headStartMs / 1000} s`);
     await writeTimers(pool, count, windowSeconds, headStartMs);
-    const worker = await startServiceProcess({ entry: 'services/worker/src/main.ts', env: { ...env, LOG_LEVEL: 'info' }, readyMessage: 'worker ready' });
+    const worker = await startServiceProcess({
+      entry: 'services/worker/src/main.ts',
+      env: { ...env, LOG_LEVEL: 'info' },
+      readyMessage: 'worker ready',
+    });
     cleanups.unshift(() => worker.stop(30_000));
 
     await waitFor(
       async () => {
         // Each fire starts the escalated state's (hour-long) delay: count only the visit timeouts.
-        const left = Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM ratchet.timers WHERE timer_id = $1', [VISIT_TIMEOUT_EVENT])).rows[0]?.n ?? 0);
+        const left = Number(
+          (await pool.query<{ n: string }>('SELECT count(*) AS n FROM ratchet.timers WHERE timer_id = $1', [VISIT_TIMEOUT_EVENT])).rows[0]
+            ?.n ?? 0,
+        );
         return left === 0;
       },
       { what: `all ${count} timers to fire`, timeoutMs: (windowSeconds + 600) * 1_000, intervalMs: 1_000 },
@@ -78,7 +97,13 @@ export async function runTimersBench(options: TimersBenchOptions = {}): Promise<
       figure('timer lag p50', percentile(lags, 50), 'ms'),
       figure('timer lag p99', percentile(lags, 99), 'ms'),
       figure('timer lag max', Math.max(...lags), 'ms'),
-      figure('timer fires/s over the window', fired / Math.max(seconds, 1e-3), 'fires/s', 'timers due/s', fired / Math.max(seconds, 1e-3) / asked),
+      figure(
+        'timer fires/s over the window',
+        fired / Math.max(seconds, 1e-3),
+        'fires/s',
+        'timers due/s',
+        fired / Math.max(seconds, 1e-3) / asked,
+      ),
       figure('timers due/s', asked, 'fires/s'),
     ];
   } finally {

@@ -52,10 +52,18 @@ export async function publicWorkspaces(root: string = REPO_ROOT): Promise<Public
 
 function run(command: string, args: readonly string[], cwd: string): Promise<string> {
   return new Promise((resolvePromise, reject) => {
-    execFile(command, [...args], { cwd, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, npm_config_loglevel: 'error' } }, (error, stdout, stderr) => {
-      if (error === null) resolvePromise(stdout);
-      else reject(new Error(`${command} ${args.slice(0, 3).join(' ')}… failed (${error.message.split('\n')[0]}):\n${stdout}${stderr}`.trim()));
-    });
+    execFile(
+      command,
+      [...args],
+      { cwd, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, npm_config_loglevel: 'error' } },
+      (error, stdout, stderr) => {
+        if (error === null) resolvePromise(stdout);
+        else
+          reject(
+            new Error(`${command} ${args.slice(0, 3).join(' ')}… failed (${error.message.split('\n')[0]}):\n${stdout}${stderr}`.trim()),
+          );
+      },
+    );
   });
 }
 
@@ -119,7 +127,11 @@ export async function packPackages(options: PackPackagesOptions): Promise<Packed
         await run(process.execPath, [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-b', ...workspaces.map((w) => w.dir)], REPO_ROOT);
       }
       log(`packing them into ${dest}`);
-      const out = await run('npm', ['pack', '--json', '--pack-destination', staging, ...workspaces.flatMap((w) => ['-w', w.dir])], REPO_ROOT);
+      const out = await run(
+        'npm',
+        ['pack', '--json', '--pack-destination', staging, ...workspaces.flatMap((w) => ['-w', w.dir])],
+        REPO_ROOT,
+      );
       return JSON.parse(out) as Array<{ name: string; filename: string }>;
     });
     const result = workspaces.map((w) => {
@@ -129,7 +141,8 @@ export async function packPackages(options: PackPackagesOptions): Promise<Packed
     });
     for (const p of result) await rename(join(staging, basename(p.tarball)), p.tarball);
     const current = new Set(result.map((p) => basename(p.tarball)));
-    for (const stale of (await readdir(dest)).filter((f) => f.endsWith('.tgz') && !current.has(f))) await rm(join(dest, stale), { force: true });
+    for (const stale of (await readdir(dest)).filter((f) => f.endsWith('.tgz') && !current.has(f)))
+      await rm(join(dest, stale), { force: true });
     return result;
   } finally {
     await rm(staging, { recursive: true, force: true });

@@ -135,9 +135,13 @@ function processGroup(pid: number): number {
 }
 
 describe('servers in a process group of their own (detached)', () => {
-  it('nats-server and Postgres share our group by default and leave it when detached, so a terminal\'s Ctrl-C reaches only us', async () => {
+  it("nats-server and Postgres share our group by default and leave it when detached, so a terminal's Ctrl-C reaches only us", async () => {
     const ours = processGroup(process.pid);
-    const [shared, ownNats, ownPostgres] = await Promise.all([startNatsServer(), startNatsServer({ detached: true }), startPostgresServer({ detached: true })]);
+    const [shared, ownNats, ownPostgres] = await Promise.all([
+      startNatsServer(),
+      startNatsServer({ detached: true }),
+      startPostgresServer({ detached: true }),
+    ]);
     try {
       expect(processGroup(shared.pid)).toBe(ours);
       expect(processGroup(ownNats.pid)).toBe(ownNats.pid);

@@ -66,7 +66,12 @@ async function commit(batch: Request[]): Promise<void> {
       params,
     );
     batch.forEach((r, i) => {
-      const reply = { status: 'ok', version: Number(result.rows[i]?.id ?? 0), events: [{ version: 1, type: 'coinInserted', schemaVersion: 1, data: {} }], duplicate: false };
+      const reply = {
+        status: 'ok',
+        version: Number(result.rows[i]?.id ?? 0),
+        events: [{ version: 1, type: 'coinInserted', schemaVersion: 1, data: {} }],
+        duplicate: false,
+      };
       r.msg.respond(encoder.encode(JSON.stringify(reply)));
     });
   } catch (error) {

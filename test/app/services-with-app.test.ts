@@ -53,7 +53,11 @@ describe('worker, projector and dashboard services with RATCHET_APP', () => {
 
   it("logs the app it loaded and serves that app's aggregate", async () => {
     expect(worker!.ready).toMatchObject({ app: 'counter' });
-    expect(worker!.logs.find((l) => l.msg === 'app loaded')).toMatchObject({ app: 'counter', file: `${root}${FIXTURES}/counter-app.ts`, aggregates: ['counter'] });
+    expect(worker!.logs.find((l) => l.msg === 'app loaded')).toMatchObject({
+      app: 'counter',
+      file: `${root}${FIXTURES}/counter-app.ts`,
+      aggregates: ['counter'],
+    });
 
     const first = await client.send(Counter, 'c-1', { type: 'add', payload: { n: 40 } });
     expect(first).toMatchObject({ status: 'ok', version: 1, events: [{ type: 'added', data: { n: 40 } }] });
@@ -81,7 +85,11 @@ describe('worker, projector and dashboard services with RATCHET_APP', () => {
     await reader.connect();
     try {
       const total = async (): Promise<unknown> =>
-        (await reader.query<{ total: number; version: number }>('SELECT total, version FROM counter_totals WHERE id = $1', ['c-1']).catch(() => ({ rows: [] }))).rows[0];
+        (
+          await reader
+            .query<{ total: number; version: number }>('SELECT total, version FROM counter_totals WHERE id = $1', ['c-1'])
+            .catch(() => ({ rows: [] }))
+        ).rows[0];
       await waitFor(async () => (await total()) !== undefined, { what: 'the counter_totals row of c-1', timeoutMs: 30_000 });
       expect(await total()).toEqual({ total: 42, version: 2 });
     } finally {
@@ -140,9 +148,27 @@ function runService(entry: string, args: string[], env: Record<string, string>):
 
 describe('worker service with a bad app module', () => {
   it.each([
-    ['a missing file, by RATCHET_APP', [], { RATCHET_APP: `${FIXTURES}/no-such-app.ts` }, 'not-found', /: no such file \(given "packages\/app\/test\/fixtures\/no-such-app\.ts", resolved against /],
-    ['a syntax error, by path argument', [`${FIXTURES}/syntax-error.ts`], {}, 'syntax-error', /: syntax error at .*syntax-error\.ts:4:57: Unexpected "\}"$/],
-    ['two aggregates of one type', [], { RATCHET_APP: `${FIXTURES}/duplicate-aggregates.ts` }, 'invalid-app', /: app "twice" is invalid, 1 problem: aggregates\.1\.type: aggregate type "counter" is listed twice/],
+    [
+      'a missing file, by RATCHET_APP',
+      [],
+      { RATCHET_APP: `${FIXTURES}/no-such-app.ts` },
+      'not-found',
+      /: no such file \(given "packages\/app\/test\/fixtures\/no-such-app\.ts", resolved against /,
+    ],
+    [
+      'a syntax error, by path argument',
+      [`${FIXTURES}/syntax-error.ts`],
+      {},
+      'syntax-error',
+      /: syntax error at .*syntax-error\.ts:4:57: Unexpected "\}"$/,
+    ],
+    [
+      'two aggregates of one type',
+      [],
+      { RATCHET_APP: `${FIXTURES}/duplicate-aggregates.ts` },
+      'invalid-app',
+      /: app "twice" is invalid, 1 problem: aggregates\.1\.type: aggregate type "counter" is listed twice/,
+    ],
   ])('%s: exit 2 and one fatal line naming the file and the problem', async (_case, args, env, reason, problem) => {
     const run = await runService(WORKER, args, env);
     expect(run.code).toBe(2);

@@ -88,9 +88,18 @@ describe('ratchet against a running worker', () => {
 
   it('--json output parses: send ok, rejected (exit 1), error reply (exit 1) and history', async () => {
     const commandId = `cli-cmd-${Date.now()}`;
-    const ok = await runRatchet(['--json', 'send', 'turnstile', 'cli-t2', 'install', '{}', '--command-id', commandId, '--timeout-ms', '20000'], env);
+    const ok = await runRatchet(
+      ['--json', 'send', 'turnstile', 'cli-t2', 'install', '{}', '--command-id', commandId, '--timeout-ms', '20000'],
+      env,
+    );
     expect(ok.code, ok.stderr).toBe(0);
-    expect(JSON.parse(ok.stdout)).toMatchObject({ status: 'ok', version: 1, duplicate: false, commandId, events: [{ version: 1, type: 'installed' }] });
+    expect(JSON.parse(ok.stdout)).toMatchObject({
+      status: 'ok',
+      version: 1,
+      duplicate: false,
+      commandId,
+      events: [{ version: 1, type: 'installed' }],
+    });
 
     const again = await runRatchet(['send', 'turnstile', 'cli-t2', 'install', '--command-id', commandId, '--json'], env);
     expect(JSON.parse(again.stdout)).toMatchObject({ status: 'ok', version: 1, duplicate: true });
@@ -114,7 +123,7 @@ describe('ratchet against a running worker', () => {
     expect(Number.isNaN(Date.parse(events[0]!.recordedAt))).toBe(false);
   });
 
-  it('projections rebuild builds a version of the app\'s projection with progress on stderr; list and status show it', async () => {
+  it("projections rebuild builds a version of the app's projection with progress on stderr; list and status show it", async () => {
     const noApp = await runRatchet(['projections', 'rebuild', 'turnstile', '--version', '1'], env);
     expect(noApp.code).toBe(2);
     expect(noApp.stderr).toMatch(/^ratchet: ratchet projections rebuild needs the app that defines it: pass --app <path>/);
@@ -125,7 +134,9 @@ describe('ratchet against a running worker', () => {
 
     const list = await runRatchet(['projections', 'list', '--json'], env);
     expect(list.code).toBe(0);
-    expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ name: 'turnstile', version: 1, status: 'following', active: true, parked: 0 })]);
+    expect(JSON.parse(list.stdout)).toEqual([
+      expect.objectContaining({ name: 'turnstile', version: 1, status: 'following', active: true, parked: 0 }),
+    ]);
 
     const parked = await runRatchet(['projections', 'parked'], env);
     expect(parked).toMatchObject({ code: 0, stdout: 'no parked events\n' });
@@ -133,14 +144,20 @@ describe('ratchet against a running worker', () => {
 });
 
 describe('ratchet with the app: commands checked before they are sent', () => {
-  it('a payload the command\'s zod schema refuses is VALIDATION_FAILED with every issue, exit 2, and nothing is sent', async () => {
+  it("a payload the command's zod schema refuses is VALIDATION_FAILED with every issue, exit 2, and nothing is sent", async () => {
     const appEnv = { ...env, RATCHET_APP: TURNSTILE_APP };
     const human = await runRatchet(['send', 'turnstile', 'cli-v1', 'install', '{"extra":1}'], appEnv);
     expect(human.code).toBe(2);
-    expect(human.stdout).toMatch(/^error VALIDATION_FAILED: turnstile\/cli-v1 not sent: the payload does not fit the command's schema\n {2}\(payload\): .+\n$/);
+    expect(human.stdout).toMatch(
+      /^error VALIDATION_FAILED: turnstile\/cli-v1 not sent: the payload does not fit the command's schema\n {2}\(payload\): .+\n$/,
+    );
     const json = await runRatchet(['send', 'turnstile', 'cli-v1', 'install', '{"extra":1}', '--json'], appEnv);
     expect(json.code).toBe(2);
-    expect(JSON.parse(json.stdout)).toMatchObject({ status: 'error', sent: false, error: { code: 'VALIDATION_FAILED', details: { issues: [expect.objectContaining({ message: expect.any(String) })] } } });
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      status: 'error',
+      sent: false,
+      error: { code: 'VALIDATION_FAILED', details: { issues: [expect.objectContaining({ message: expect.any(String) })] } },
+    });
     // Nothing reached a worker: the stream is still empty.
     const history = await runRatchet(['history', 'turnstile', 'cli-v1', '--json'], appEnv);
     expect(JSON.parse(history.stdout)).toEqual([]);

@@ -24,7 +24,8 @@ const stdout: string[] = [];
 const logs: Array<Record<string, unknown>> = [];
 
 /** The pids of the processes the run started, from its "… ready" log lines. */
-const childPids = (): number[] => logs.filter((l) => / ready$/.test(String(l.msg)) && typeof l.pid === 'number').map((l) => l.pid as number);
+const childPids = (): number[] =>
+  logs.filter((l) => / ready$/.test(String(l.msg)) && typeof l.pid === 'number').map((l) => l.pid as number);
 
 const lineOf = (prefix: string): string => {
   const line = stdout.find((l) => l.startsWith(prefix));
@@ -40,12 +41,16 @@ beforeAll(async () => {
   db = await createTestDatabase('dev');
   dataDir = mkdtempSync(join(tmpdir(), 'ratchet-dev-'));
   // Its own process group, as a shell gives a foreground job: SIGINT to the group is a Ctrl-C.
-  dev = spawn(process.execPath, ['packages/cli/bin/ratchet.js', 'dev', 'examples/bookstore', '--workers', '2', '--port', '0', '--gateway-port', '0', '--web-port', '0'], {
-    cwd: root,
-    env: { ...process.env, NATS_URL: nats.url, DATABASE_URL: db.url, RATCHET_DATA_DIR: dataDir, RATCHET_APP: undefined },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
+  dev = spawn(
+    process.execPath,
+    ['packages/cli/bin/ratchet.js', 'dev', 'examples/bookstore', '--workers', '2', '--port', '0', '--gateway-port', '0', '--web-port', '0'],
+    {
+      cwd: root,
+      env: { ...process.env, NATS_URL: nats.url, DATABASE_URL: db.url, RATCHET_DATA_DIR: dataDir, RATCHET_APP: undefined },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    },
+  );
   exited = new Promise((resolve) => dev!.once('exit', (code) => resolve(code)));
   createInterface({ input: dev.stdout! }).on('line', (l) => stdout.push(l));
   createInterface({ input: dev.stderr! }).on('line', (l) => {
@@ -60,7 +65,13 @@ beforeAll(async () => {
     timeoutMs: 180_000,
     intervalMs: 200,
     abortIf: () => {
-      if (dev?.exitCode !== null) throw new Error(`ratchet dev exited (${dev?.exitCode}):\n${stdout.join('\n')}\n${logs.slice(-10).map((l) => JSON.stringify(l)).join('\n')}`);
+      if (dev?.exitCode !== null)
+        throw new Error(
+          `ratchet dev exited (${dev?.exitCode}):\n${stdout.join('\n')}\n${logs
+            .slice(-10)
+            .map((l) => JSON.stringify(l))
+            .join('\n')}`,
+        );
     },
   });
 }, 240_000);
@@ -80,7 +91,13 @@ describe('ratchet dev examples/bookstore', () => {
     for (const prefix of ['Dashboard: ', 'Gateway: ', 'Web: ']) expect(lineOf(prefix)).toMatch(/^\w+: http:\/\/127\.0\.0\.1:\d+\//);
     expect(lineOf('NATS: ')).toBe(`NATS: ${nats!.url}  Postgres: ${db!.url}`);
     const state = JSON.parse(readFileSync(join(dataDir, 'demo.json'), 'utf8')) as Record<string, unknown>;
-    expect(state).toMatchObject({ app: join(root, 'examples/bookstore/src/app.ts'), appName: 'bookstore', webUrl: urlOf('Web: '), gatewayUrl: urlOf('Gateway: '), distributed: true });
+    expect(state).toMatchObject({
+      app: join(root, 'examples/bookstore/src/app.ts'),
+      appName: 'bookstore',
+      webUrl: urlOf('Web: '),
+      gatewayUrl: urlOf('Gateway: '),
+      distributed: true,
+    });
   });
 
   it('serves the bookstore page, whose form adds an author through the gateway', async () => {
@@ -98,7 +115,7 @@ describe('ratchet dev examples/bookstore', () => {
     expect(await listed.text()).toContain('Ursula K. Le Guin');
   });
 
-  it("lets ratchet send check commands against the app it finds through demo.json", async () => {
+  it('lets ratchet send check commands against the app it finds through demo.json', async () => {
     const env = { RATCHET_DATA_DIR: dataDir, NATS_URL: undefined, DATABASE_URL: undefined, RATCHET_APP: undefined };
     const refused = await runRatchet(['send', 'author', 'a-1', 'frobnicate'], env);
     expect(refused.code).toBe(2);
@@ -114,8 +131,13 @@ describe('ratchet dev examples/bookstore', () => {
     process.kill(-dev!.pid!, 'SIGINT');
     expect(await exited).toBe(0);
     expect(stdout.at(-1)).toBe('Ratchet dev stopped.');
-    expect(stdout).toContain("Stopping: the app's web server, the gateway, the dashboard and the projector, then the workers (they drain), then the servers. Ctrl-C again to kill them at once.");
-    await waitFor(async () => started.every((pid) => !isProcessAlive(pid)), { what: 'every process it started to be gone', timeoutMs: 30_000 }).catch(() => undefined);
+    expect(stdout).toContain(
+      "Stopping: the app's web server, the gateway, the dashboard and the projector, then the workers (they drain), then the servers. Ctrl-C again to kill them at once.",
+    );
+    await waitFor(async () => started.every((pid) => !isProcessAlive(pid)), {
+      what: 'every process it started to be gone',
+      timeoutMs: 30_000,
+    }).catch(() => undefined);
     expect(started.filter((pid) => isProcessAlive(pid))).toEqual([]);
     expect(existsSync(join(dataDir, 'demo.json'))).toBe(false);
     const webLog = readFileSync(join(dataDir, 'logs', 'web.log'), 'utf8');

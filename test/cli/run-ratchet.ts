@@ -12,7 +12,11 @@ const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = 'packages/cli/bin/ratchet.js';
 
 /** Run the `ratchet` bin (the shim users get) as a child process with this env added to the parent's. */
-export function runRatchet(args: readonly string[], env: Readonly<Record<string, string | undefined>>, timeoutMs = 120_000): Promise<RatchetRun> {
+export function runRatchet(
+  args: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  timeoutMs = 120_000,
+): Promise<RatchetRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: repoRoot,

@@ -37,7 +37,9 @@ describe('cluster crash', () => {
     );
     const failoverMs = performance.now() - killedAt;
     const bound = TIMINGS.MEMBER_TTL_MS + TIMINGS.HEARTBEAT_INTERVAL_MS;
-    console.log(`failover after SIGKILL: ${failoverMs.toFixed(0)} ms (documented bound ${bound} ms + claims; ${orphaned.length} partitions moved)`);
+    console.log(
+      `failover after SIGKILL: ${failoverMs.toFixed(0)} ms (documented bound ${bound} ms + claims; ${orphaned.length} partitions moved)`,
+    );
     expect(await victim.exited).toBe('SIGKILL');
     fx.cluster.workers.delete('w3');
     expect(failoverMs).toBeLessThanOrEqual(bound + SLACK_MS);

@@ -8,7 +8,15 @@ import { waitFor } from '@ratchet/launchers';
 import { describe, expect, it } from 'vitest';
 import { checkStore } from '../support/verify-store.js';
 import { startTurnstileLoad } from '../support/turnstile-load.js';
-import { claimsFromLogs, epochRegressions, eventEpochs, idInPartition, servedBy, staleEpochWrites, waitSettled } from '../support/cluster-probes.js';
+import {
+  claimsFromLogs,
+  epochRegressions,
+  eventEpochs,
+  idInPartition,
+  servedBy,
+  staleEpochWrites,
+  waitSettled,
+} from '../support/cluster-probes.js';
 import { failed, moreAcknowledged, useClusterFixture } from './cluster-fixture.js';
 
 const fx = useClusterFixture('cpause');
@@ -62,7 +70,9 @@ describe('cluster pause past the lease', () => {
     expect(metrics).toMatch(new RegExp(`^ratchet_partition_moves_total\\{kind="lost"\\} ${held.length}$`, 'm'));
     // A command decided before the pause may still reach the store after it: the fence refuses it
     // (ratchet_fenced_writes_total may count it); no event carries a stale epoch (below).
-    console.log(`resumed stale owner: first renewal after ${String(lapse.renewalMs)} ms, ${String(lapse.refused)} commands refused meanwhile`);
+    console.log(
+      `resumed stale owner: first renewal after ${String(lapse.renewalMs)} ms, ${String(lapse.refused)} commands refused meanwhile`,
+    );
     // The queued commands still got their answers (the client retried the refused ones elsewhere).
     expect((await Promise.all(queued)).filter((r) => r.status !== 'ok')).toEqual([]);
     // It rejoins and partitions flow back to it through the normal handover.

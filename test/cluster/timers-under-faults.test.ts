@@ -72,7 +72,9 @@ async function fired(ids: readonly string[]) {
 function report(fault: string, fires: Array<{ fires: number; lateMs: number }>, boundMs: number): void {
   const late = fires.map((f) => f.lateMs).sort((a, b) => a - b);
   const p = (q: number) => late[Math.min(late.length - 1, Math.floor(q * late.length))]!;
-  console.log(`${fault}: ${fires.length} timeouts fired, lateness after due p50 ${p(0.5).toFixed(0)} ms, p99 ${p(0.99).toFixed(0)} ms, max ${late.at(-1)!.toFixed(0)} ms`);
+  console.log(
+    `${fault}: ${fires.length} timeouts fired, lateness after due p50 ${p(0.5).toFixed(0)} ms, p99 ${p(0.99).toFixed(0)} ms, max ${late.at(-1)!.toFixed(0)} ms`,
+  );
   expect(fires.filter((f) => f.fires !== 1)).toEqual([]); // exactly once
   expect(late[0]).toBeGreaterThanOrEqual(0); // never early
   expect(late.at(-1)!).toBeLessThan(boundMs);
@@ -106,7 +108,11 @@ describe('durable timers under faults', () => {
     const calledAt = Date.now();
     postgres.kill('SIGKILL');
     // The outage outlasts the timeout: every timer is overdue when Postgres returns.
-    await waitFor(async () => Date.now() > calledAt + TIMEOUT_MS + 1_500, { what: 'the timers to be overdue', timeoutMs: 30_000, intervalMs: 100 });
+    await waitFor(async () => Date.now() > calledAt + TIMEOUT_MS + 1_500, {
+      what: 'the timers to be overdue',
+      timeoutMs: 30_000,
+      intervalMs: 100,
+    });
     await postgres.restart();
     const fires = await fired(ids);
     expect(Math.min(...fires.map((f) => f.lateMs))).toBeGreaterThan(1_000); // they really were late

@@ -25,7 +25,12 @@ class Truth {
 
   async send(client: RatchetClient, id: string, type: 'install' | 'insertCoin' | 'pushArm', expectedVersion?: number): Promise<SendResult> {
     const commandId = `zombie-${(this.#seq += 1)}`;
-    const r = await client.send(Turnstile, id, { type, payload: {} }, { commandId, ...(expectedVersion === undefined ? {} : { expectedVersion }) });
+    const r = await client.send(
+      Turnstile,
+      id,
+      { type, payload: {} },
+      { commandId, ...(expectedVersion === undefined ? {} : { expectedVersion }) },
+    );
     this.records.push({
       id,
       commandId,
@@ -65,8 +70,12 @@ describe('a worker paused past its lease', () => {
       expect(held.length).toBeGreaterThan(0);
       // Known turnstiles: installed and advanced, so w2 caches their state. Fresh ones: w2 caches
       // "not installed" (version 0) after rejecting a coin.
-      const known = Array.from({ length: 24 }, (_, i) => idInPartition(held[i % held.length]!, `r${round}-known`, Math.floor(i / held.length)));
-      const fresh = Array.from({ length: 24 }, (_, i) => idInPartition(held[i % held.length]!, `r${round}-fresh`, Math.floor(i / held.length)));
+      const known = Array.from({ length: 24 }, (_, i) =>
+        idInPartition(held[i % held.length]!, `r${round}-known`, Math.floor(i / held.length)),
+      );
+      const fresh = Array.from({ length: 24 }, (_, i) =>
+        idInPartition(held[i % held.length]!, `r${round}-fresh`, Math.floor(i / held.length)),
+      );
       await Promise.all([
         ...known.map(async (id) => {
           expect((await truth.send(fx.client, id, 'install')).status).toBe('ok');
@@ -101,7 +110,11 @@ describe('a worker paused past its lease', () => {
         // Probes that stale memory would answer wrongly: a conflict (w2 believes an older version)
         // and a rejection (w2 believes "not installed"). Some are queued for the stopped w2.
         const probes = [
-          ...known.map((id) => ({ id, expected: truth.versions.get(id)!, promise: truth.send(patient, id, 'insertCoin', truth.versions.get(id)) })),
+          ...known.map((id) => ({
+            id,
+            expected: truth.versions.get(id)!,
+            promise: truth.send(patient, id, 'insertCoin', truth.versions.get(id)),
+          })),
           ...fresh.map((id) => ({ id, expected: truth.versions.get(id)!, promise: truth.send(patient, id, 'insertCoin') })),
         ];
         let answered = 0;
@@ -123,7 +136,8 @@ describe('a worker paused past its lease', () => {
         resume();
         for (const p of probes) {
           const r = await p.promise;
-          if (r.status !== 'ok' || r.version !== p.expected + 1) wrong.push(`round ${round}: ${p.id} (at v${p.expected}) was told ${told(r)}`);
+          if (r.status !== 'ok' || r.version !== p.expected + 1)
+            wrong.push(`round ${round}: ${p.id} (at v${p.expected}) was told ${told(r)}`);
         }
       } finally {
         resume();

@@ -103,21 +103,29 @@ describe('deploy/compose on the host network', () => {
       holder = (await admin!.query<{ holder: string }>(`SELECT holder FROM ratchet.leases WHERE name = 'outbox'`)).rows[0]?.holder;
       expect(WORKERS as readonly (string | undefined)[]).toContain(holder);
       const before = await admin!.query<{ n: string }>('SELECT count(*) AS n FROM ratchet.events');
-      log(`SIGKILL ${leader!} (leader of ${EVENTS_STREAM}) and ${holder!} (holds the outbox relay) after ${load.counts.ok} ok commands, ${before.rows[0]!.n} events`);
+      log(
+        `SIGKILL ${leader!} (leader of ${EVENTS_STREAM}) and ${holder!} (holds the outbox relay) after ${load.counts.ok} ok commands, ${before.rows[0]!.n} events`,
+      );
       await Promise.all([s.kill(leader!), s.kill(holder!)]);
       const okAtKill = load.counts.ok;
 
       // The cluster goes on: a new stream leader, the relay on another worker, commands acknowledged.
-      await waitUntil(async () => load.counts.ok >= okAtKill + 300, { what: '300 more acknowledged commands after the kills', timeoutMs: 120_000 });
+      await waitUntil(async () => load.counts.ok >= okAtKill + 300, {
+        what: '300 more acknowledged commands after the kills',
+        timeoutMs: 120_000,
+      });
       const after = await jsm.streams.info(EVENTS_STREAM);
       expect(after.cluster?.leader).not.toBe(leader);
-      log(`new leader ${String(after.cluster?.leader)}; ${leader!} still running: ${String(await s.running(leader!))}, ${holder!}: ${String(await s.running(holder!))}`);
+      log(
+        `new leader ${String(after.cluster?.leader)}; ${leader!} still running: ${String(await s.running(leader!))}, ${holder!}: ${String(await s.running(holder!))}`,
+      );
     } finally {
       await load.stop();
       await client.close();
     }
     const codes: Record<string, number> = {};
-    for (const r of recorder.records) if (r.outcome !== 'ok') codes[`${r.outcome} ${r.code ?? ''}`.trim()] = (codes[`${r.outcome} ${r.code ?? ''}`.trim()] ?? 0) + 1;
+    for (const r of recorder.records)
+      if (r.outcome !== 'ok') codes[`${r.outcome} ${r.code ?? ''}`.trim()] = (codes[`${r.outcome} ${r.code ?? ''}`.trim()] ?? 0) + 1;
     log(`commands ${JSON.stringify(load.counts)}; not ok by code ${JSON.stringify(codes)}`);
 
     // Quiet: the relay has published the whole store, the projector has applied all of it.
@@ -151,10 +159,13 @@ describe('deploy/compose on the host network', () => {
     // ordered consumer is an R1 consumer the cluster may place on a peer it does not yet know is
     // dead, on nats-server 2.9; with every peer back that cannot happen.)
     await Promise.all([s.start(leader!), s.start(holder!)]);
-    await waitUntil(async () => (await Promise.all(WORKERS.map((w) => status(`http://127.0.0.1:${s.ports.workers[w]}/readyz`)))).every((c) => c === 200), {
-      what: `every worker ready again (${holder!} restarted)`,
-      timeoutMs: 120_000,
-    });
+    await waitUntil(
+      async () => (await Promise.all(WORKERS.map((w) => status(`http://127.0.0.1:${s.ports.workers[w]}/readyz`)))).every((c) => c === 200),
+      {
+        what: `every worker ready again (${holder!} restarted)`,
+        timeoutMs: 120_000,
+      },
+    );
     await waitUntil(
       async () => {
         const cluster = (await jsm.streams.info(EVENTS_STREAM)).cluster;

@@ -36,11 +36,15 @@ export interface ComposeStackOptions {
 /** Reserve `n` distinct free ports of 127.0.0.1 (held together, so no two are the same, then released). */
 async function freePorts(n: number): Promise<number[]> {
   const servers = await Promise.all(
-    Array.from({ length: n }, () => new Promise<ReturnType<typeof createServer>>((ok, fail) => {
-      const s = createServer();
-      s.once('error', fail);
-      s.listen(0, '127.0.0.1', () => ok(s));
-    })),
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((ok, fail) => {
+          const s = createServer();
+          s.once('error', fail);
+          s.listen(0, '127.0.0.1', () => ok(s));
+        }),
+    ),
   );
   const ports = servers.map((s) => (s.address() as AddressInfo).port);
   await Promise.all(servers.map((s) => new Promise((ok) => s.close(ok))));

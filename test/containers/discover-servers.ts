@@ -29,4 +29,6 @@ try {
 } finally {
   await servers.teardown();
 }
-console.log(`RESULT ${JSON.stringify({ binaries, summary: servers.summary, databaseUrl: servers.databaseUrl, natsUrl: servers.natsUrl, answers })}`);
+console.log(
+  `RESULT ${JSON.stringify({ binaries, summary: servers.summary, databaseUrl: servers.databaseUrl, natsUrl: servers.natsUrl, answers })}`,
+);

@@ -37,8 +37,20 @@ export async function docker(args: readonly string[], options: { env?: NodeJS.Pr
 
 /** The compose tool found here: `docker compose` (v2) or `docker-compose` (v1, Debian's 1.29). */
 export async function findCompose(): Promise<readonly string[]> {
-  if (await exec('docker', ['compose', 'version']).then(() => true, () => false)) return ['docker', 'compose'];
-  if (await exec('docker-compose', ['--version']).then(() => true, () => false)) return ['docker-compose'];
+  if (
+    await exec('docker', ['compose', 'version']).then(
+      () => true,
+      () => false,
+    )
+  )
+    return ['docker', 'compose'];
+  if (
+    await exec('docker-compose', ['--version']).then(
+      () => true,
+      () => false,
+    )
+  )
+    return ['docker-compose'];
   throw new Error('neither `docker compose` nor `docker-compose` is installed (Debian: apt-get install docker-compose)');
 }
 

@@ -9,7 +9,13 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { chooseContainerImage, findExecutable, startNatsContainer, startPostgresContainer, type ContainerServerHandle } from '@ratchet/launchers';
+import {
+  chooseContainerImage,
+  findExecutable,
+  startNatsContainer,
+  startPostgresContainer,
+  type ContainerServerHandle,
+} from '@ratchet/launchers';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { docker, requireDocker } from './docker-cli.js';
@@ -63,7 +69,11 @@ describe('ensureServers, third tier', () => {
       // Every place the launchers look: PATH and Debian's directories. /dev/null over a binary
       // makes it non-executable; an empty dir over /usr/lib/postgresql hides Postgres' bindir.
       const hide = ['nats-server', 'postgres', 'initdb', 'pg_config', 'pg_ctl']
-        .flatMap((name) => ['', '/usr/sbin', '/usr/local/bin', '/usr/local/sbin', '/usr/bin'].map((dir) => (dir === '' ? findExecutable(name) : findExecutable(name, [dir]))))
+        .flatMap((name) =>
+          ['', '/usr/sbin', '/usr/local/bin', '/usr/local/sbin', '/usr/bin'].map((dir) =>
+            dir === '' ? findExecutable(name) : findExecutable(name, [dir]),
+          ),
+        )
         .filter((p): p is string => p !== undefined);
       const mounts = [...new Set(hide)].map((p) => `mount --bind /dev/null '${p}'`);
       mounts.push(`mount --bind '${empty}' /usr/lib/postgresql 2>/dev/null || true`);
@@ -93,7 +103,10 @@ describe('ensureServers, third tier', () => {
       expect(result.answers.postgres).toMatch(/^PostgreSQL /);
       expect(result.answers.jetstream).toBe(true);
       // Teardown removed both containers (named ratchet-<kind>-<port>-<pid>).
-      for (const [kind, url] of [['postgres', result.databaseUrl], ['nats', result.natsUrl]] as const) {
+      for (const [kind, url] of [
+        ['postgres', result.databaseUrl],
+        ['nats', result.natsUrl],
+      ] as const) {
         const port = /:(\d+)(\/|$)/.exec(url.replace(/^\w+:\/\//, ''))![1]!;
         expect((await docker(['ps', '-aq', '--filter', `name=ratchet-${kind}-${port}-`])).trim(), kind).toBe('');
       }

@@ -14,7 +14,9 @@ export async function waitUntil(
       last = error;
     }
     if (performance.now() >= deadline) {
-      throw new Error(`timed out after ${options.timeoutMs} ms waiting for ${options.what}${last === undefined ? '' : ` (last error: ${String(last)})`}`);
+      throw new Error(
+        `timed out after ${options.timeoutMs} ms waiting for ${options.what}${last === undefined ? '' : ` (last error: ${String(last)})`}`,
+      );
     }
     await delay(options.intervalMs ?? 250);
   }

@@ -85,11 +85,33 @@ async function startOnTerminal(): Promise<{ demo: TerminalDemo; started: Seen[] 
   // The demo starts its own nats-server and Postgres from the binaries, in its own data directory.
   delete env.NATS_URL;
   delete env.DATABASE_URL;
-  const pty = spawn('python3', [PTY, 'npm', 'run', 'demo', '--', '--port', '0', '--gateway-port', '0', '--turnstiles', '100', '--riders', '4', '--rate', '40', '--workers', '2'], {
-    cwd: root,
-    env,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+  const pty = spawn(
+    'python3',
+    [
+      PTY,
+      'npm',
+      'run',
+      'demo',
+      '--',
+      '--port',
+      '0',
+      '--gateway-port',
+      '0',
+      '--turnstiles',
+      '100',
+      '--riders',
+      '4',
+      '--rate',
+      '40',
+      '--workers',
+      '2',
+    ],
+    {
+      cwd: root,
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
   let transcript = '';
   let exitCode: number | null | undefined;
   pty.stdout!.on('data', (d: Buffer) => (transcript += d.toString()));
@@ -113,7 +135,10 @@ async function startOnTerminal(): Promise<{ demo: TerminalDemo; started: Seen[] 
 
 /** Every process the demo started is gone (each checked by pid and start time). */
 async function expectAllGone(started: readonly Seen[]): Promise<void> {
-  await waitFor(async () => stillRunning(started).length === 0, { what: 'every process the demo started to be gone', timeoutMs: 30_000 }).catch(() => undefined);
+  await waitFor(async () => stillRunning(started).length === 0, {
+    what: 'every process the demo started to be gone',
+    timeoutMs: 30_000,
+  }).catch(() => undefined);
   expect(stillRunning(started).map((p) => `${p.pid} ${p.command}`)).toEqual([]);
 }
 
@@ -128,7 +153,10 @@ function expectDrainedBeforeServers(dataDir: string): void {
     expect(drained, `${service} did not drain`).toBeDefined();
     expect(drained!.time, `${service} drained after the servers were stopping`).toBeLessThanOrEqual(serversStopping!.time);
     const problems = lines.filter((l) => l.level >= 40 || /Postgres unavailable|ECONNREFUSED|drain failed/.test(JSON.stringify(l)));
-    expect(problems.map((l) => l.msg), service).toEqual([]);
+    expect(
+      problems.map((l) => l.msg),
+      service,
+    ).toEqual([]);
   }
 }
 
@@ -155,7 +183,11 @@ describe('npm run demo on a terminal', () => {
     const { dataDir } = demo;
 
     // The CLI finds the demo's servers through demo.json: no flags, no env.
-    const state = JSON.parse(readFileSync(join(dataDir, 'demo.json'), 'utf8')) as { natsUrl: string; databaseUrl: string; dashboardUrl: string };
+    const state = JSON.parse(readFileSync(join(dataDir, 'demo.json'), 'utf8')) as {
+      natsUrl: string;
+      databaseUrl: string;
+      dashboardUrl: string;
+    };
     expect(demo.transcript()).toContain(`NATS: ${state.natsUrl}  Postgres: ${state.databaseUrl}`);
     expect(demo.transcript()).toContain(`Dashboard: ${state.dashboardUrl}`);
     const cliEnv = { RATCHET_DATA_DIR: dataDir, NATS_URL: undefined, DATABASE_URL: undefined };
@@ -168,7 +200,10 @@ describe('npm run demo on a terminal', () => {
 
     // Ctrl-C, as typed.
     demo.pty.stdin!.write('\x03');
-    await Promise.race([demo.exited, waitFor(async () => false, { what: 'the demo to stop after ^C', timeoutMs: 90_000 }).catch(() => undefined)]);
+    await Promise.race([
+      demo.exited,
+      waitFor(async () => false, { what: 'the demo to stop after ^C', timeoutMs: 90_000 }).catch(() => undefined),
+    ]);
     const transcript = demo.transcript();
     // The demo exits 0 ("Demo stopped."); npm, having forwarded the SIGINT, then ends itself with it (130).
     expect([0, 130], transcript).toContain(demo.exitCode());
@@ -210,7 +245,11 @@ describe('npm run demo on a terminal', () => {
     demo.pty.kill('SIGKILL');
     await expectAllGone(started);
     expect(existsSync(join(demo.dataDir, 'demo.json'))).toBe(false);
-    expect(logLines(join(demo.dataDir, 'logs', 'demo.log')).find((l) => l.msg === 'stopping: riders, dashboard, projector, workers (drain), then the servers; again to kill the children at once')).toMatchObject({
+    expect(
+      logLines(join(demo.dataDir, 'logs', 'demo.log')).find(
+        (l) => l.msg === 'stopping: riders, dashboard, projector, workers (drain), then the servers; again to kill the children at once',
+      ),
+    ).toMatchObject({
       signal: 'SIGHUP',
     });
     expectDrainedBeforeServers(demo.dataDir);

@@ -35,7 +35,16 @@ describe('stations and the technician dispatch on the dashboard', () => {
     const url = (await demo.line(/^Dashboard: (http:\/\/\S+)$/))[1]!;
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
     await page.goto(url);
@@ -49,18 +58,28 @@ describe('stations and the technician dispatch on the dashboard', () => {
   }, 120_000);
 
   /** The tile of a station: its state and its calls·visits·escalations. */
-  async function tile(station: string): Promise<{ state: string | null; calls: number; visits: number; escalations: number; title: string }> {
+  async function tile(
+    station: string,
+  ): Promise<{ state: string | null; calls: number; visits: number; escalations: number; title: string }> {
     const el = page.locator('#stations .station', { hasText: station });
     if ((await el.count()) === 0) return { state: null, calls: 0, visits: 0, escalations: 0, title: '' };
     const [calls, visits, escalations] = ((await el.locator('.n').textContent()) ?? '0·0·0').split('·').map(Number);
-    return { state: await el.getAttribute('data-state'), calls: calls!, visits: visits!, escalations: escalations!, title: (await el.getAttribute('title')) ?? '' };
+    return {
+      state: await el.getAttribute('data-state'),
+      calls: calls!,
+      visits: visits!,
+      escalations: escalations!,
+      title: (await el.getAttribute('title')) ?? '',
+    };
   }
 
   it('shows the process managers and, after three ineffective pushes in a row, the station called and its visit ended', async () => {
     await expect.poll(() => page.locator('#conn').textContent(), { timeout: 10_000 }).toBe('live');
     await expect.poll(() => page.locator('[data-processes]').isVisible()).toBe(true);
     expect(await page.locator('[data-stations]').isVisible()).toBe(true);
-    await expect.poll(() => page.locator('#processes tr td:first-child').allTextContents(), { timeout: 20_000 }).toEqual(['technician-dispatch']);
+    await expect
+      .poll(() => page.locator('#processes tr td:first-child').allTextContents(), { timeout: 20_000 })
+      .toEqual(['technician-dispatch']);
 
     const id = `page-${Date.now().toString(36)}`;
     const station = stationOf(id);
@@ -70,7 +89,9 @@ describe('stations and the technician dispatch on the dashboard', () => {
     await expect.poll(() => page.locator(`.cell[data-id="${id}"]`).getAttribute('data-state'), { timeout: 15_000 }).toBe('locked');
     for (let i = 1; i <= 3; i += 1) {
       await page.click('#push-arm');
-      await expect.poll(() => page.locator('#command-result').textContent(), { timeout: 15_000 }).toMatch(new RegExp(`^ok: armPushedIneffectively → locked v${i + 1}`));
+      await expect
+        .poll(() => page.locator('#command-result').textContent(), { timeout: 15_000 })
+        .toMatch(new RegExp(`^ok: armPushedIneffectively → locked v${i + 1}`));
     }
     // The dispatch called this turnstile's station (the riders rarely do at this rate).
     await expect.poll(async () => (await tile(station)).calls, { timeout: 20_000 }).toBeGreaterThan(before.calls);
@@ -78,10 +99,13 @@ describe('stations and the technician dispatch on the dashboard', () => {
     expect(called.title).toContain(`last call for ${id}`);
     // The visit ends: a technician completes it, or the visit timeout (a durable timer) escalates it first.
     await expect
-      .poll(async () => {
-        const t = await tile(station);
-        return t.visits + t.escalations;
-      }, { timeout: 30_000 })
+      .poll(
+        async () => {
+          const t = await tile(station);
+          return t.visits + t.escalations;
+        },
+        { timeout: 30_000 },
+      )
       .toBeGreaterThan(called.visits + called.escalations);
     // The dispatch is caught up, and its answered calls are counted.
     await expect.poll(() => page.locator('#processes tr td:nth-child(2)').textContent(), { timeout: 20_000 }).toBe('0');

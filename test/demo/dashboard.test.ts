@@ -31,7 +31,16 @@ describe('dashboard in a browser', () => {
     url = (await demo.line(/^Dashboard: (http:\/\/\S+)$/))[1]!;
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     page = await browser.newPage({ viewport: { width: 1400, height: 950 } });
   }, 180_000);
@@ -56,7 +65,12 @@ describe('dashboard in a browser', () => {
 
   it('fills the grid from the read model and keeps it updating', async () => {
     await expect.poll(() => page.locator('.cell[data-state]').count(), { timeout: 30_000 }).toBeGreaterThanOrEqual(95);
-    const versions = () => page.locator('.cell').evaluateAll((cells) => cells.reduce((sum, c) => sum + Number((c as unknown as { dataset: Record<string, string | undefined> }).dataset.version), 0));
+    const versions = () =>
+      page
+        .locator('.cell')
+        .evaluateAll((cells) =>
+          cells.reduce((sum, c) => sum + Number((c as unknown as { dataset: Record<string, string | undefined> }).dataset.version), 0),
+        );
     const before = await versions();
     await expect.poll(versions, { timeout: 20_000 }).toBeGreaterThan(before);
     await expect.poll(() => page.locator('.cell[data-state="unlocked"]').count(), { timeout: 20_000 }).toBeGreaterThan(0);

@@ -37,7 +37,13 @@ export function startDemo(args: readonly string[], env: Record<string, string>):
   const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'services/demo/src/main.ts', ...args], {
     cwd: root,
     // The gateway on any free port (not 8082): demos of several test files run at once.
-    env: { ...process.env, LOG_LEVEL: 'info', RATCHET_GATEWAY_PORT: '0', ...(dataDir === undefined ? {} : { RATCHET_DATA_DIR: dataDir }), ...env },
+    env: {
+      ...process.env,
+      LOG_LEVEL: 'info',
+      RATCHET_GATEWAY_PORT: '0',
+      ...(dataDir === undefined ? {} : { RATCHET_DATA_DIR: dataDir }),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const pid = child.pid!;

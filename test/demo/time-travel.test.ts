@@ -61,17 +61,31 @@ describe('the time-travel API', () => {
     for (let version = 1; version <= HISTORY.length; version += 1) {
       const expected = Turnstile.replay(HISTORY.slice(0, version).map((type) => ({ type, data: {} })));
       const at = await get(`/api/time-travel/turnstile/tt-1?version=${version}`);
-      expect(at.body).toMatchObject({ version, value: expected.snapshot.value, context: expected.snapshot.context, event: { version, type: HISTORY[version - 1] } });
+      expect(at.body).toMatchObject({
+        version,
+        value: expected.snapshot.value,
+        context: expected.snapshot.context,
+        event: { version, type: HISTORY[version - 1] },
+      });
     }
     const events = await store.readStream('turnstile/tt-1');
     expect((await get(`/api/time-travel/turnstile/tt-1?at=${events[2]!.recordedAt.toISOString()}`)).body.version).toBeGreaterThanOrEqual(3);
   });
 
   it('answers 404 OUT_OF_RANGE outside the stream, 400 for a bad version, 404 for an unknown type', async () => {
-    expect(await get('/api/time-travel/turnstile/tt-1?version=99')).toMatchObject({ status: 404, body: { error: { code: 'OUT_OF_RANGE' } } });
-    expect(await get('/api/time-travel/turnstile/tt-1?at=2000-01-01T00:00:00Z')).toMatchObject({ status: 404, body: { error: { code: 'OUT_OF_RANGE' } } });
+    expect(await get('/api/time-travel/turnstile/tt-1?version=99')).toMatchObject({
+      status: 404,
+      body: { error: { code: 'OUT_OF_RANGE' } },
+    });
+    expect(await get('/api/time-travel/turnstile/tt-1?at=2000-01-01T00:00:00Z')).toMatchObject({
+      status: 404,
+      body: { error: { code: 'OUT_OF_RANGE' } },
+    });
     expect(await get('/api/time-travel/turnstile/nobody')).toMatchObject({ status: 404, body: { error: { code: 'OUT_OF_RANGE' } } });
-    expect(await get('/api/time-travel/turnstile/tt-1?version=x')).toMatchObject({ status: 400, body: { error: { code: 'VALIDATION_FAILED' } } });
+    expect(await get('/api/time-travel/turnstile/tt-1?version=x')).toMatchObject({
+      status: 400,
+      body: { error: { code: 'VALIDATION_FAILED' } },
+    });
     expect(await get('/api/time-travel/order/o-1')).toMatchObject({ status: 404, body: { error: { code: 'UNKNOWN_AGGREGATE' } } });
   });
 });
@@ -93,7 +107,14 @@ describe('the time-travel page in a browser', () => {
     await page.fill('#tt-id', 'tt-1');
     await page.click('#pick button[type="submit"]');
     await expect.poll(() => page.locator('#tt-view').getAttribute('data-version'), { timeout: 10_000 }).toBe(String(HISTORY.length));
-    const counters = () => page.locator('#tt-context dd').evaluateAll((dds) => Object.fromEntries(dds.map((d) => [(d as unknown as { dataset: Record<string, string | undefined> }).dataset.key, Number(d.textContent)])));
+    const counters = () =>
+      page
+        .locator('#tt-context dd')
+        .evaluateAll((dds) =>
+          Object.fromEntries(
+            dds.map((d) => [(d as unknown as { dataset: Record<string, string | undefined> }).dataset.key, Number(d.textContent)]),
+          ),
+        );
     for (const [version, state, context] of [
       [1, 'locked', { coins: 0, turns: 0, pushes: 0 }],
       [2, 'unlocked', { coins: 1, turns: 0, pushes: 0 }],

@@ -40,14 +40,13 @@ const manifests = readdirSync('deploy/k8s')
   .flatMap((f) => docs(join('deploy/k8s', f)).map((doc) => ({ file: f, doc })));
 
 describe('deploy/k8s', () => {
-  it.each(manifests.map((m) => [`${m.file}: ${String(m.doc.kind)} ${String(m.doc.metadata?.name)}`, m.doc] as const))(
-    '%s is valid for its Kubernetes schema',
-    (_name, doc) => {
-      const Model = MODELS[`${String(doc.apiVersion)} ${String(doc.kind)}`];
-      expect(Model, `no schema known for ${String(doc.apiVersion)} ${String(doc.kind)}`).toBeDefined();
-      expect(() => new Model!(doc).validate()).not.toThrow();
-    },
-  );
+  it.each(
+    manifests.map((m) => [`${m.file}: ${String(m.doc.kind)} ${String(m.doc.metadata?.name)}`, m.doc] as const),
+  )('%s is valid for its Kubernetes schema', (_name, doc) => {
+    const Model = MODELS[`${String(doc.apiVersion)} ${String(doc.kind)}`];
+    expect(Model, `no schema known for ${String(doc.apiVersion)} ${String(doc.kind)}`).toBeDefined();
+    expect(() => new Model!(doc).validate()).not.toThrow();
+  });
 
   it('the schema check catches a wrong type (so a pass above means something)', () => {
     const deployment = structuredClone(manifests.find((m) => m.doc.kind === 'Deployment')!.doc) as IDeployment;
@@ -58,7 +57,8 @@ describe('deploy/k8s', () => {
   it("runs the workers with the compose file's cluster settings (partitions, mode, JetStream replicas)", () => {
     const compose = docs<Compose>('deploy/compose/compose.yaml')[0]!;
     const workerEnv = compose.services['worker-1']!.environment;
-    const configMap = manifests.find((m) => m.doc.kind === 'ConfigMap' && m.doc.metadata?.name === 'ratchet-worker-config')!.doc as IConfigMap;
+    const configMap = manifests.find((m) => m.doc.kind === 'ConfigMap' && m.doc.metadata?.name === 'ratchet-worker-config')!
+      .doc as IConfigMap;
     const config = configMap.data!;
     for (const key of ['RATCHET_PARTITIONS', 'CLUSTER_MODE', 'JETSTREAM_REPLICAS']) {
       expect(config[key], key).toBeDefined();

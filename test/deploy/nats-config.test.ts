@@ -10,7 +10,10 @@ import { findExecutable } from '@ratchet/launchers';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const found = findExecutable('nats-server', ['/usr/sbin', '/usr/local/bin', '/usr/local/sbin']);
-if (found === undefined) throw new Error('nats-server not found on PATH or in /usr/sbin, /usr/local/bin: the NATS config tests need it (apt-get install nats-server)');
+if (found === undefined)
+  throw new Error(
+    'nats-server not found on PATH or in /usr/sbin, /usr/local/bin: the NATS config tests need it (apt-get install nats-server)',
+  );
 const binary: string = found;
 const version = /v?(\d+)\.(\d+)/.exec(execFileSync(binary, ['--version'], { encoding: 'utf8' }))!;
 const hasSyncInterval = Number(version[1]) > 2 || Number(version[2]) >= 10;

@@ -69,7 +69,8 @@ export function docSteps(markdown: string): DocStep[] {
       last.output = body;
     } else if (language === 'sh') {
       const until = pending?.marker === 'background' ? /^until\s+"(.+)"$/.exec(pending.value ?? '')?.[1] : undefined;
-      if (pending?.marker === 'background' && until === undefined) throw new Error(`line ${pending.line}: write <!-- background: until "text" -->`);
+      if (pending?.marker === 'background' && until === undefined)
+        throw new Error(`line ${pending.line}: write <!-- background: until "text" -->`);
       const exit = pending?.marker === 'exit' ? Number(pending.value) : 0;
       steps.push({ kind: 'run', script: body.join('\n'), exit, ...(until === undefined ? {} : { until }) });
     } else if (file !== null) {

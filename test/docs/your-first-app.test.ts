@@ -43,14 +43,20 @@ let background: Shell | undefined;
 /** Run a script with bash in `cwd`, its own process group when `detached` (so SIGINT to it is a Ctrl-C). */
 function shell(script: string, cwd: string, detached: boolean): Shell {
   const child = spawn('bash', ['-c', script], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached });
-  const s: Shell = { child, stdout: '', stderr: '', exited: new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'))) };
+  const s: Shell = {
+    child,
+    stdout: '',
+    stderr: '',
+    exited: new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'))),
+  };
   child.stdout!.on('data', (d: Buffer) => (s.stdout += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (s.stderr += d.toString()));
   return s;
 }
 
 /** What a failed step says: the commands and everything they printed. */
-const report = (what: string, script: string, s: Shell): string => `${what}\n$ ${script.replace(/\n/g, '\n$ ')}\n--- stdout ---\n${s.stdout}\n--- stderr ---\n${s.stderr.slice(-4_000)}`;
+const report = (what: string, script: string, s: Shell): string =>
+  `${what}\n$ ${script.replace(/\n/g, '\n$ ')}\n--- stdout ---\n${s.stdout}\n--- stderr ---\n${s.stderr.slice(-4_000)}`;
 
 function expectOutput(step: DocStep, s: Shell, script: string): void {
   if (step.kind === 'file' || step.output === undefined) return;
@@ -76,7 +82,8 @@ beforeAll(async () => {
     NO_COLOR: '1',
   };
   for (const name of ['FORCE_COLOR', 'RATCHET_APP', 'RATCHET_DATA_DIR', 'RATCHET_DEBUG']) delete env[name];
-  rewrite = (text) => text.replaceAll('127.0.0.1:8082', `127.0.0.1:${gatewayPort}`).replaceAll('127.0.0.1:8090', `127.0.0.1:${dashboardPort}`);
+  rewrite = (text) =>
+    text.replaceAll('127.0.0.1:8082', `127.0.0.1:${gatewayPort}`).replaceAll('127.0.0.1:8090', `127.0.0.1:${dashboardPort}`);
 }, 120_000);
 
 afterAll(async () => {
@@ -116,7 +123,9 @@ describe(PAGE, () => {
         // npm (npx) forwards the SIGINT its child got from the terminal too and exits 130, and bash,
         // interrupted while it waited, ends by the same signal: what counts is that it drained.
         expect([0, 130, 'SIGINT'], report('Ctrl-C did not stop it', 'Ctrl-C', running!)).toContain(code);
-        expect(running!.stdout + running!.stderr, report('it did not drain', 'Ctrl-C', running!)).toMatch(/Ratchet dev stopped\.|"msg":"drained; exiting"/);
+        expect(running!.stdout + running!.stderr, report('it did not drain', 'Ctrl-C', running!)).toMatch(
+          /Ratchet dev stopped\.|"msg":"drained; exiting"/,
+        );
         expectOutput(step, running!, 'Ctrl-C');
         background = undefined;
       } else if (step.until !== undefined) {

@@ -20,12 +20,25 @@ describe('dashboard of the embedded demo', () => {
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: apt-get install chromium (or set CHROMIUM_PATH)`);
-    demo = startDemo(['--port', '0', '--turnstiles', '50', '--riders', '2', '--rate', '10'], { RATCHET_DEMO_INFRA: 'embedded', NATS_URL: '', DATABASE_URL: '' });
+    demo = startDemo(['--port', '0', '--turnstiles', '50', '--riders', '2', '--rate', '10'], {
+      RATCHET_DEMO_INFRA: 'embedded',
+      NATS_URL: '',
+      DATABASE_URL: '',
+    });
     // PGlite's cold start takes seconds, more on a loaded machine.
     url = (await demo.line(/^Dashboard: (http:\/\/\S+)$/, 180_000))[1]!;
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     page = await browser.newPage({ viewport: { width: 1400, height: 950 } });
     page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
@@ -54,16 +67,25 @@ describe('dashboard of the embedded demo', () => {
   }, 60_000);
 
   it('runs the technician dispatch too (one runner on the feed): three ineffective pushes call a station', async () => {
-    await expect.poll(() => page.locator('#processes tr td:first-child').allTextContents(), { timeout: 20_000 }).toEqual(['technician-dispatch']);
+    await expect
+      .poll(() => page.locator('#processes tr td:first-child').allTextContents(), { timeout: 20_000 })
+      .toEqual(['technician-dispatch']);
     const id = `embedded-${Date.now().toString(36)}`;
     await page.fill('#turnstile-id', id);
     await page.click('button[data-command="install"]');
     await expect.poll(() => page.locator(`.cell[data-id="${id}"]`).getAttribute('data-state'), { timeout: 20_000 }).toBe('locked');
     for (let i = 1; i <= 3; i += 1) {
       await page.click('#push-arm');
-      await expect.poll(() => page.locator('#command-result').textContent(), { timeout: 20_000 }).toMatch(new RegExp(`^ok: armPushedIneffectively → locked v${i + 1}`));
+      await expect
+        .poll(() => page.locator('#command-result').textContent(), { timeout: 20_000 })
+        .toMatch(new RegExp(`^ok: armPushedIneffectively → locked v${i + 1}`));
     }
-    await expect.poll(() => page.locator('#stations .station', { has: page.locator(`xpath=self::*[contains(@title, "last call for ${id}")]`) }).count(), { timeout: 30_000 }).toBe(1);
+    await expect
+      .poll(
+        () => page.locator('#stations .station', { has: page.locator(`xpath=self::*[contains(@title, "last call for ${id}")]`) }).count(),
+        { timeout: 30_000 },
+      )
+      .toBe(1);
   }, 90_000);
 
   it('serves its favicon, and the page has no console error and no failed request', async () => {

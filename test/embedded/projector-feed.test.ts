@@ -14,7 +14,14 @@ let store: PostgresEventStore;
 let projector: Projector | undefined;
 
 const start = async (): Promise<Projector> => {
-  const p = createProjector({ source: 'feed', store, pool, projections: [defineTurnstileProjection()], feedPollIntervalMs: 5, batchSize: 50 });
+  const p = createProjector({
+    source: 'feed',
+    store,
+    pool,
+    projections: [defineTurnstileProjection()],
+    feedPollIntervalMs: 5,
+    batchSize: 50,
+  });
   await p.start();
   return p;
 };
@@ -27,7 +34,12 @@ async function ride(from: number, to: number, rounds: number): Promise<number> {
     let version = await store.streamVersion(id);
     if (version === 0) version = (await store.append(id, 0, [{ type: 'installed', data: {} }])).version;
     for (let r = 0; r < rounds; r += 1) {
-      version = (await store.append(id, version, [{ type: 'coinInserted', data: {} }, { type: 'armTurned', data: {} }])).version;
+      version = (
+        await store.append(id, version, [
+          { type: 'coinInserted', data: {} },
+          { type: 'armTurned', data: {} },
+        ])
+      ).version;
       n += 2;
     }
   }

@@ -84,7 +84,14 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
   let stopLoad: (() => Promise<unknown>) | undefined;
   try {
     const client = await connectClient({ connection: cluster.nc, timeoutMs: 8_000 });
-    const load = startLoad(client, recorder, { hot: 4, cold: 400, lanes: options.lanes ?? 12, hotShare: 0.5, timeoutMs: 8_000, prefix: 't' });
+    const load = startLoad(client, recorder, {
+      hot: 4,
+      cold: 400,
+      lanes: options.lanes ?? 12,
+      hotShare: 0.5,
+      timeoutMs: 8_000,
+      prefix: 't',
+    });
     // The riders' locked-arm pushes make the technician dispatch call stations; technicians complete visits.
     const technicians = startTechnicians(client, recorder, { everyMs: 250, timeoutMs: 8_000 });
     stopLoad = () => Promise.all([load.stop(), technicians.stop()]);
@@ -171,8 +178,17 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
       faults: { ...injector.counts },
       totalFaults: injector.total,
       crashHits: { ...cluster.events.crashHits },
-      processes: { ...cluster.events, crashHits: { ...cluster.events.crashHits }, processCrashHits: { ...cluster.events.processCrashHits } },
-      commands: { ok: load.counts.ok + technicians.counts.ok, rejected: load.counts.rejected + technicians.counts.rejected, failed: load.counts.failed + technicians.counts.failed, unknown: load.counts.unknown + technicians.counts.unknown },
+      processes: {
+        ...cluster.events,
+        crashHits: { ...cluster.events.crashHits },
+        processCrashHits: { ...cluster.events.processCrashHits },
+      },
+      commands: {
+        ok: load.counts.ok + technicians.counts.ok,
+        rejected: load.counts.rejected + technicians.counts.rejected,
+        failed: load.counts.failed + technicians.counts.failed,
+        unknown: load.counts.unknown + technicians.counts.unknown,
+      },
       republished,
       storeEvents,
       anomalies,
@@ -230,7 +246,9 @@ async function quiesce(
   const missing = new Set(stored.rows.map((r) => r.id).filter((id) => !inJetStream.has(id)));
   let republished = 0;
   if (missing.size > 0) {
-    say(`JetStream lacks ${missing.size} of ${stored.rows.length} committed events${natsKilled ? ' (a nats-server SIGKILL lost them)' : ''}`);
+    say(
+      `JetStream lacks ${missing.size} of ${stored.rows.length} committed events${natsKilled ? ' (a nats-server SIGKILL lost them)' : ''}`,
+    );
     if (natsKilled) {
       // JetStream is a cache of Postgres: refill exactly what it lost, with the relay's message ids.
       republished = (await republish(onlyMissing(cluster, missing), jetstream(cluster.nc), FEED_START)).published;

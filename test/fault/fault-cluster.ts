@@ -68,7 +68,12 @@ export class FaultCluster {
     workerStarts: 0,
     workerStartFailures: 0,
     projectorStarts: 0,
-    crashHits: { 'before-commit': 0, 'after-commit-before-reply': 0, 'after-commit-before-publish': 0, 'after-publish-before-checkpoint': 0 },
+    crashHits: {
+      'before-commit': 0,
+      'after-commit-before-reply': 0,
+      'after-commit-before-publish': 0,
+      'after-publish-before-checkpoint': 0,
+    },
     crashMisses: 0,
     processCrashHits: { 'process-before-emit': 0, 'process-after-emit-before-checkpoint': 0, 'process-after-checkpoint-before-ack': 0 },
   };
@@ -153,7 +158,8 @@ export class FaultCluster {
     if (slot.service !== undefined && slot.service.exit === undefined) return Promise.resolve();
     const run = async (): Promise<void> => {
       for (let attempt = 1; !this.#stopping; attempt += 1) {
-        const armed = !this.#arming || this.slots.some((s) => s.armed !== undefined && s !== slot) ? undefined : this.pendingCrashPoints.shift();
+        const armed =
+          !this.#arming || this.slots.some((s) => s.armed !== undefined && s !== slot) ? undefined : this.pendingCrashPoints.shift();
         slot.incarnation += 1;
         slot.armed = armed;
         const workerId = `${slot.name}-${slot.incarnation}`;
@@ -193,7 +199,9 @@ export class FaultCluster {
           this.events.workerStartFailures += 1;
           slot.armed = undefined;
           if (armed !== undefined && this.#arming) this.pendingCrashPoints.unshift(armed);
-          this.log(`worker ${workerId} failed to start (attempt ${attempt}): ${String(error).split('\n').slice(0, 4).join(' | ').slice(0, 600)}`);
+          this.log(
+            `worker ${workerId} failed to start (attempt ${attempt}): ${String(error).split('\n').slice(0, 4).join(' | ').slice(0, 600)}`,
+          );
           // The servers may be down for a moment (a fault in progress): try again shortly.
           await new Promise((resolve) => setTimeout(resolve, 500));
         }
@@ -310,7 +318,11 @@ export class FaultCluster {
         for (const s of this.slots) if (s.armed !== undefined && s.starting === undefined) s.service?.kill('SIGKILL');
         if (this.projectorArmed !== undefined && this.#projectorStarting === undefined) this.projector?.kill('SIGKILL');
         await Promise.all([...this.slots.map((s) => this.ensureWorker(s)), this.ensureProjector()]);
-        return this.slots.every((s) => s.service?.exit === undefined && s.armed === undefined) && this.projector?.exit === undefined && this.projectorArmed === undefined;
+        return (
+          this.slots.every((s) => s.service?.exit === undefined && s.armed === undefined) &&
+          this.projector?.exit === undefined &&
+          this.projectorArmed === undefined
+        );
       },
       { what: 'every worker and the projector running', timeoutMs: 120_000, intervalMs: 200 },
     );

@@ -142,7 +142,11 @@ export class FaultInjector {
         // Mid-batch: right after it is seen applying events.
         const before = await this.#appliedCount();
         try {
-          await waitFor(async () => (await this.#appliedCount()) > before, { what: 'the projector applying', timeoutMs: 10_000, intervalMs: 50 });
+          await waitFor(async () => (await this.#appliedCount()) > before, {
+            what: 'the projector applying',
+            timeoutMs: 10_000,
+            intervalMs: 50,
+          });
         } catch {
           return false;
         }

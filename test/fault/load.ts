@@ -60,7 +60,14 @@ export function startLoad(client: RatchetClient, history: HistoryRecorder, optio
     const expectedVersion = known !== undefined && Math.random() < 0.33 ? known : undefined;
     // ok → ok with version; rejected; a non-retryable error → failed; TIMEOUT, or still retryable at
     // the client's deadline → unknown (the checker's outcomeOf).
-    const pending = history.invoked({ commandId, aggregateType: Turnstile.type, aggregateId, commandType, payload: {}, ...(expectedVersion === undefined ? {} : { expectedVersion }) });
+    const pending = history.invoked({
+      commandId,
+      aggregateType: Turnstile.type,
+      aggregateId,
+      commandType,
+      payload: {},
+      ...(expectedVersion === undefined ? {} : { expectedVersion }),
+    });
     const result = await client.send(Turnstile, aggregateId, { type: commandType, payload: {} } as never, {
       commandId,
       timeoutMs: options.timeoutMs,

@@ -11,7 +11,11 @@ import { Station, STATION_IDS } from '@ratchet/station';
 import type pg from 'pg';
 
 /** The process runner's named crash points (packages/process/src/crash-point.ts). */
-export const PROCESS_CRASH_POINTS = ['process-before-emit', 'process-after-emit-before-checkpoint', 'process-after-checkpoint-before-ack'] as const;
+export const PROCESS_CRASH_POINTS = [
+  'process-before-emit',
+  'process-after-emit-before-checkpoint',
+  'process-after-checkpoint-before-ack',
+] as const;
 export type ProcessCrashPointName = (typeof PROCESS_CRASH_POINTS)[number];
 
 /** Which hit of the point kills the projector: soon, after some real work. */
@@ -29,7 +33,12 @@ export function startTechnicians(client: RatchetClient, history: HistoryRecorder
       const aggregateId = STATION_IDS[Math.floor(Math.random() * STATION_IDS.length)]!;
       const commandId = randomUUID();
       const pending = history.invoked({ commandId, aggregateType: Station.type, aggregateId, commandType: 'completeVisit', payload: {} });
-      const result = await client.send(Station, aggregateId, { type: 'completeVisit', payload: {} }, { commandId, timeoutMs: options.timeoutMs });
+      const result = await client.send(
+        Station,
+        aggregateId,
+        { type: 'completeVisit', payload: {} },
+        { commandId, timeoutMs: options.timeoutMs },
+      );
       counts[pending.completed(result).outcome] += 1;
     }
   })();
@@ -52,5 +61,7 @@ export async function processesCaughtUp(pool: pg.Pool, say: (line: string) => vo
     { what: 'the process managers to catch up (lag 0)', timeoutMs: 180_000, intervalMs: 250 },
   );
   const states = await readProcessStates(pool);
-  say(`process managers caught up: ${states.map((s) => `${s.name} handled ${s.eventsHandled} events, commands ${JSON.stringify(s.commands)}, parked ${s.parked}`).join('; ')}`);
+  say(
+    `process managers caught up: ${states.map((s) => `${s.name} handled ${s.eventsHandled} events, commands ${JSON.stringify(s.commands)}, parked ${s.parked}`).join('; ')}`,
+  );
 }

@@ -4,13 +4,7 @@
 // with 10% garbage mixed in: see docs/checker.md, "Fuzzing".
 import { connect, errors, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { ErrorCode } from '@ratchet/core';
-import {
-  isProcessAlive,
-  startNatsServer,
-  startServiceProcess,
-  type NatsServerHandle,
-  type ServiceProcess,
-} from '@ratchet/launchers';
+import { isProcessAlive, startNatsServer, startServiceProcess, type NatsServerHandle, type ServiceProcess } from '@ratchet/launchers';
 import { createTestDatabase, type TestDatabase } from '@ratchet/testing';
 import { commandSubject, decodeReply, partitionOf, unroutedSubjectFor, type CommandReply } from '@ratchet/transport-nats';
 import fc from 'fast-check';
@@ -60,7 +54,8 @@ afterAll(async () => {
   await natsServer?.stop();
 });
 
-const eventCount = async (): Promise<number> => Number((await sql.query<{ n: string }>('SELECT count(*) AS n FROM ratchet.events')).rows[0]?.n);
+const eventCount = async (): Promise<number> =>
+  Number((await sql.query<{ n: string }>('SELECT count(*) AS n FROM ratchet.events')).rows[0]?.n);
 
 /** Run `fn` over every item with at most `concurrency` in flight. */
 async function bounded<T>(items: Iterator<T>, concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -110,23 +105,28 @@ describe('protocol fuzzing', () => {
     let sent = 0;
     let dropped = 0;
     const started = performance.now();
-    await bounded(adversarialMessages(MESSAGES, SEED, () => (dropped += 1)), IN_FLIGHT, async (m: FuzzMessage) => {
-      sent += 1;
-      let outcome: string;
-      try {
-        const { reply } = await request(m.subject, m.body);
-        outcome = reply.status === 'error' ? reply.error.code : `status ${reply.status}`;
-      } catch (error) {
-        outcome = `transport ${(error as Error).message}`;
-      }
-      const counts = byKind.get(m.kind) ?? new Map<string, number>();
-      counts.set(outcome, (counts.get(outcome) ?? 0) + 1);
-      byKind.set(m.kind, counts);
-      if (!KNOWN_CODES.has(outcome) || outcome === ErrorCode.INTERNAL || outcome === ErrorCode.MALFORMED_REPLY) {
-        if (unexpected.length < 20) unexpected.push(`${m.kind} on ${m.subject}: ${outcome}: ${new TextDecoder().decode(m.body.slice(0, 200))}`);
-        else unexpected.push('');
-      }
-    });
+    await bounded(
+      adversarialMessages(MESSAGES, SEED, () => (dropped += 1)),
+      IN_FLIGHT,
+      async (m: FuzzMessage) => {
+        sent += 1;
+        let outcome: string;
+        try {
+          const { reply } = await request(m.subject, m.body);
+          outcome = reply.status === 'error' ? reply.error.code : `status ${reply.status}`;
+        } catch (error) {
+          outcome = `transport ${(error as Error).message}`;
+        }
+        const counts = byKind.get(m.kind) ?? new Map<string, number>();
+        counts.set(outcome, (counts.get(outcome) ?? 0) + 1);
+        byKind.set(m.kind, counts);
+        if (!KNOWN_CODES.has(outcome) || outcome === ErrorCode.INTERNAL || outcome === ErrorCode.MALFORMED_REPLY) {
+          if (unexpected.length < 20)
+            unexpected.push(`${m.kind} on ${m.subject}: ${outcome}: ${new TextDecoder().decode(m.body.slice(0, 200))}`);
+          else unexpected.push('');
+        }
+      },
+    );
     const seconds = (performance.now() - started) / 1000;
     const table = [...byKind].sort().map(([kind, codes]) => `  ${kind.padEnd(18)} ${[...codes].map(([c, n]) => `${c} ${n}`).join(', ')}`);
     console.log(
@@ -149,7 +149,10 @@ describe('protocol fuzzing', () => {
     const runValid = async (prefix: string, garbageShare: number): Promise<{ p50: number; p99: number; garbage: number }> => {
       for (let i = 0; i < TURNSTILES; i += 1) await valid(`${prefix}-${i}`, 'install');
       const garbage = Math.round((VALID * garbageShare) / (1 - garbageShare));
-      const junk = fc.sample(adversarialMessage, { numRuns: garbage * 2, seed: SEED + 7 }).filter((m) => !couldSucceed(m)).slice(0, garbage);
+      const junk = fc
+        .sample(adversarialMessage, { numRuns: garbage * 2, seed: SEED + 7 })
+        .filter((m) => !couldSucceed(m))
+        .slice(0, garbage);
       // Interleave: every item is valid, or garbage with the given share.
       const plan: Array<{ kind: 'valid'; i: number } | { kind: 'junk'; m: FuzzMessage }> = [];
       let g = 0;

@@ -30,9 +30,9 @@ interface Envelope {
   [extra: string]: unknown;
 }
 
-const envelope = fc.record({ id: goodId, type: knownType, commandId: goodCommandId }).map(
-  ({ id, type, commandId }): Envelope => ({ id, command: { type, payload: {} }, commandId }),
-);
+const envelope = fc
+  .record({ id: goodId, type: knownType, commandId: goodCommandId })
+  .map(({ id, type, commandId }): Envelope => ({ id, command: { type, payload: {} }, commandId }));
 
 const message = (kind: string, subject: string, body: string | Uint8Array): FuzzMessage => ({
   kind,
@@ -49,7 +49,9 @@ const notA = (like: 'string' | 'object' | 'number'): fc.Arbitrary<unknown> =>
     return typeof v !== like;
   });
 
-const randomBytes = fc.record({ id: goodId, bytes: fc.uint8Array({ maxLength: 400 }) }).map(({ id, bytes }) => message('random-bytes', subjectOf(id), bytes));
+const randomBytes = fc
+  .record({ id: goodId, bytes: fc.uint8Array({ maxLength: 400 }) })
+  .map(({ id, bytes }) => message('random-bytes', subjectOf(id), bytes));
 
 const invalidUtf8 = fc
   .record({ env: envelope, bad: fc.constantFrom([0xff], [0xc0, 0x80], [0xed, 0xa0, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80], [0xe2, 0x82]) })
@@ -60,16 +62,19 @@ const invalidUtf8 = fc
     return message('invalid-utf8', subjectOf(env.id as string), body);
   });
 
-const truncated = fc
-  .record({ env: envelope, cut: fc.double({ min: 0, max: 1, noNaN: true }) })
-  .map(({ env, cut }) => {
-    const text = JSON.stringify(env);
-    return message('truncated-json', subjectOf(env.id as string), text.slice(0, Math.floor(cut * (text.length - 1))));
-  });
+const truncated = fc.record({ env: envelope, cut: fc.double({ min: 0, max: 1, noNaN: true }) }).map(({ env, cut }) => {
+  const text = JSON.stringify(env);
+  return message('truncated-json', subjectOf(env.id as string), text.slice(0, Math.floor(cut * (text.length - 1))));
+});
 
 const notAnObject = fc
-  .record({ id: goodId, value: fc.oneof(fc.jsonValue(), fc.constantFrom('', ' ', 'null', 'true', '[]', '"id"', '1e999', 'NaN', '{}', '{"id":}')) })
-  .map(({ id, value }) => message('not-an-envelope', subjectOf(id), typeof value === 'string' && value.length < 10 ? value : JSON.stringify(value)));
+  .record({
+    id: goodId,
+    value: fc.oneof(fc.jsonValue(), fc.constantFrom('', ' ', 'null', 'true', '[]', '"id"', '1e999', 'NaN', '{}', '{"id":}')),
+  })
+  .map(({ id, value }) =>
+    message('not-an-envelope', subjectOf(id), typeof value === 'string' && value.length < 10 ? value : JSON.stringify(value)),
+  );
 
 const wrongTypes = fc
   .record({
@@ -104,11 +109,34 @@ const unknownFields = fc
 const badIdString = fc.oneof(
   fc.constant(''),
   fc.integer({ min: 129, max: 2_000 }).map((n) => 'a'.repeat(n)),
-  fc.integer({ min: 65, max: 200 }).map((n) => '🚀'.repeat(n)), // 2 UTF-16 units each: over 128
+  fc
+    .integer({ min: 65, max: 200 })
+    .map((n) => '🚀'.repeat(n)), // 2 UTF-16 units each: over 128
   fc
     .record({
       pre: fc.stringMatching(/^[a-z0-9]{0,10}$/),
-      bad: fc.constantFrom('.', '*', '>', ' ', '\t', '\n', '\r', '\u00a0', '\u2028', '\u2029', '\u3000', '\u0000', '\u0007', '\u001f', '\u007f', '\u0085', '\u009f', '..', '.>', '*.*'),
+      bad: fc.constantFrom(
+        '.',
+        '*',
+        '>',
+        ' ',
+        '\t',
+        '\n',
+        '\r',
+        '\u00a0',
+        '\u2028',
+        '\u2029',
+        '\u3000',
+        '\u0000',
+        '\u0007',
+        '\u001f',
+        '\u007f',
+        '\u0085',
+        '\u009f',
+        '..',
+        '.>',
+        '*.*',
+      ),
       post: fc.stringMatching(/^[a-z0-9]{0,10}$/),
     })
     .map(({ pre, bad, post }) => `${pre}${bad}${post}`),
@@ -121,17 +149,24 @@ const unknownAggregate = fc
   .map(({ env, type, partition }) => json('unknown-aggregate', env, `ratchet.cmd.${type}.${partition}`));
 
 const wrongPartition = fc
-  .record({ env: envelope, token: fc.oneof(fc.integer({ min: 0, max: 5_000 }).map(String), fc.constantFrom('-1', '01', '1e1', 'abc', '0x1', '64', '4096')) })
+  .record({
+    env: envelope,
+    token: fc.oneof(fc.integer({ min: 0, max: 5_000 }).map(String), fc.constantFrom('-1', '01', '1e1', 'abc', '0x1', '64', '4096')),
+  })
   .filter(({ env, token }) => token !== String(partitionOf(env.id as string, PARTITIONS)))
   .map(({ env, token }) => json('wrong-partition', env, `ratchet.cmd.turnstile.${token}`));
 
 const unknownCommand = fc
-  .record({ env: envelope, type: fc.oneof(fc.string({ minLength: 1, maxLength: 40 }), fc.string({ minLength: 129, maxLength: 300 }), fc.constant('')) })
+  .record({
+    env: envelope,
+    type: fc.oneof(fc.string({ minLength: 1, maxLength: 40 }), fc.string({ minLength: 129, maxLength: 300 }), fc.constant('')),
+  })
   .filter(({ type }) => !(KNOWN as readonly string[]).includes(type))
   .map(({ env, type }) => json('unknown-command', { ...env, command: { type, payload: {} } }));
 
 /** `{"k":{"k":…{"<key>":<inner>}…}}` with the key `depth` levels down, written as text so no JS object ever holds it. */
-const nestKey = (key: string, depth: number, inner: string): string => `${'{"k":'.repeat(depth)}{${JSON.stringify(key)}:${inner}}${'}'.repeat(depth)}`;
+const nestKey = (key: string, depth: number, inner: string): string =>
+  `${'{"k":'.repeat(depth)}{${JSON.stringify(key)}:${inner}}${'}'.repeat(depth)}`;
 const prototypeKeys = fc
   .record({
     env: envelope,
@@ -149,17 +184,22 @@ const prototypeKeys = fc
     if (where === 'payload') text = `{"id":${id},"command":{"type":${type},"payload":${nested}},"commandId":${cid}}`;
     else if (where === 'array') text = `{"id":${id},"command":{"type":${type},"payload":{"list":[1,${nested}]}},"commandId":${cid}}`;
     else if (where === 'metadata') text = `{"id":${id},"command":{"type":${type},"payload":{}},"commandId":${cid},"metadata":${nested}}`;
-    else if (where === 'command') text = `{"id":${id},"command":{"type":${type},"payload":{},${JSON.stringify(key)}:${inner}},"commandId":${cid}}`;
+    else if (where === 'command')
+      text = `{"id":${id},"command":{"type":${type},"payload":{},${JSON.stringify(key)}:${inner}},"commandId":${cid}}`;
     else text = `{${JSON.stringify(key)}:${inner},"id":${id},"command":{"type":${type},"payload":{}},"commandId":${cid}}`;
     return message('prototype-key', subjectOf(env.id as string), text);
   });
 
 const deepNesting = fc
-  .record({ env: envelope, depth: fc.oneof(
+  .record({
+    env: envelope,
+    depth: fc.oneof(
       { arbitrary: fc.integer({ min: 25, max: 40 }), weight: 5 },
       { arbitrary: fc.integer({ min: 40, max: 2_000 }), weight: 4 },
       { arbitrary: fc.integer({ min: 20_000, max: 32_000 }), weight: 1 },
-    ), arrays: fc.boolean() })
+    ),
+    arrays: fc.boolean(),
+  })
   .map(({ env, depth, arrays }) => {
     const inner = arrays ? `${'['.repeat(depth)}${']'.repeat(depth)}` : `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
     const text = `{"id":${JSON.stringify(env.id)},"command":{"type":${JSON.stringify((env.command as { type: string }).type)},"payload":{"deep":${inner}}},"commandId":${JSON.stringify(env.commandId)}}`;
@@ -170,7 +210,11 @@ const deepNesting = fc
 const huge = fc
   .record({
     env: envelope,
-    delta: fc.oneof({ arbitrary: fc.integer({ min: -600, max: 600 }), weight: 6 }, { arbitrary: fc.integer({ min: 600, max: 8_000 }), weight: 3 }, { arbitrary: fc.integer({ min: 8_000, max: 200_000 }), weight: 1 }),
+    delta: fc.oneof(
+      { arbitrary: fc.integer({ min: -600, max: 600 }), weight: 6 },
+      { arbitrary: fc.integer({ min: 600, max: 8_000 }), weight: 3 },
+      { arbitrary: fc.integer({ min: 8_000, max: 200_000 }), weight: 1 },
+    ),
     where: fc.constantFrom('payload', 'metadata', 'id', 'type'),
   })
   .map(({ env, delta, where }) => {
@@ -192,9 +236,16 @@ const badValues = fc
   .record({
     env: envelope,
     which: fc.constantFrom('commandId', 'expectedVersion', 'metadata'),
-    commandId: fc.oneof(fc.constant(''), fc.string({ minLength: 129, maxLength: 200 }).map((s) => s.replace(/[^a-z]/g, 'a')), fc.constantFrom('a b', 'ü', 'x/y', 'x*', '\u0000', 'a'.repeat(129))),
+    commandId: fc.oneof(
+      fc.constant(''),
+      fc.string({ minLength: 129, maxLength: 200 }).map((s) => s.replace(/[^a-z]/g, 'a')),
+      fc.constantFrom('a b', 'ü', 'x/y', 'x*', '\u0000', 'a'.repeat(129)),
+    ),
     expectedVersion: fc.oneof(fc.integer({ min: -1_000, max: -1 }), fc.constantFrom(1.5, 2 ** 53, -0.5, '1', true, null, [])),
-    metadata: fc.dictionary(fc.string({ maxLength: 8 }), fc.oneof(fc.integer(), fc.boolean(), fc.constant(null), fc.array(fc.string())), { minKeys: 1, maxKeys: 3 }),
+    metadata: fc.dictionary(fc.string({ maxLength: 8 }), fc.oneof(fc.integer(), fc.boolean(), fc.constant(null), fc.array(fc.string())), {
+      minKeys: 1,
+      maxKeys: 3,
+    }),
   })
   .map(({ env, which, commandId, expectedVersion, metadata }) => {
     if (which === 'commandId') return json('bad-values', { ...env, commandId });
@@ -239,7 +290,11 @@ export function couldSucceed(m: FuzzMessage): boolean {
 }
 
 /** `total` adversarial messages, generated lazily in chunks from `seed` (reproducible), never one that could succeed. */
-export function* adversarialMessages(total: number, seed: number, onDropped: (m: FuzzMessage) => void = () => undefined): Generator<FuzzMessage> {
+export function* adversarialMessages(
+  total: number,
+  seed: number,
+  onDropped: (m: FuzzMessage) => void = () => undefined,
+): Generator<FuzzMessage> {
   let made = 0;
   for (let chunk = 0; made < total; chunk += 1) {
     for (const m of fc.sample(adversarialMessage, { numRuns: 1_000, seed: seed + chunk })) {

@@ -54,14 +54,21 @@ describe('services/gateway', () => {
     const doc = (await (await fetch(`${base}/openapi.json`)).json()) as { info: { title: string }; paths: Record<string, unknown> };
     expect(doc.info.title).toBe('turnstile command gateway');
     expect(Object.keys(doc.paths)).toContain('/commands/turnstile/{id}');
-    expect(await (await fetch(`${base}/metrics`)).text()).toContain('ratchet_gateway_requests_total{aggregate="turnstile",result="ok",http_status="200"} 1');
+    expect(await (await fetch(`${base}/metrics`)).text()).toContain(
+      'ratchet_gateway_requests_total{aggregate="turnstile",result="ok",http_status="200"} 1',
+    );
 
     expect(await gateway.stop()).toBe(0);
     expect(gateway.logs.some((l) => l.msg === 'drained; exiting')).toBe(true);
   });
 
   it('exits 2 naming the problem when RATCHET_APP is not an app module', async () => {
-    const failed = startServiceProcess({ entry, name: 'gateway-bad-app', readyMessage: 'gateway ready', env: { NATS_URL: w.natsServer.url, RATCHET_APP: 'no/such/app.ts', HTTP_PORT: '0' } });
+    const failed = startServiceProcess({
+      entry,
+      name: 'gateway-bad-app',
+      readyMessage: 'gateway ready',
+      env: { NATS_URL: w.natsServer.url, RATCHET_APP: 'no/such/app.ts', HTTP_PORT: '0' },
+    });
     await expect(failed).rejects.toThrow(/exited with 2/);
   });
 });

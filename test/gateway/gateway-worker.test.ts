@@ -39,8 +39,16 @@ afterAll(async () => {
   await w?.stop();
 });
 
-async function post(path: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+async function post(
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
@@ -50,7 +58,14 @@ describe('the gateway with a real worker and projector', () => {
   it('answers ok with the committed events, and with waitFor only once the read model shows them', async () => {
     const res = await post('/commands/turnstile/g-1?waitFor=turnstile', { command: 'install' }, { 'idempotency-key': 'g-1-install' });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ status: 'ok', version: 1, duplicate: false, waited: true, commandId: 'g-1-install', events: [{ version: 1, type: 'installed' }] });
+    expect(res.body).toMatchObject({
+      status: 'ok',
+      version: 1,
+      duplicate: false,
+      waited: true,
+      commandId: 'g-1-install',
+      events: [{ version: 1, type: 'installed' }],
+    });
     // Read-your-writes: right after the answer, no polling.
     const row = await pool.query<{ state: string; version: number }>(`SELECT state, version FROM turnstiles WHERE id = $1`, ['g-1']);
     expect(row.rows).toEqual([{ state: 'locked', version: 1 }]);
@@ -58,7 +73,11 @@ describe('the gateway with a real worker and projector', () => {
 
   it('answers a resend with the same Idempotency-Key as a duplicate and writes once', async () => {
     const first = await post('/commands/turnstile/g-1', { command: 'insertCoin' }, { 'idempotency-key': 'g-1-coin' });
-    const again = await post('/commands/turnstile/g-1', { command: 'insertCoin', commandId: 'g-1-coin' }, { 'idempotency-key': 'g-1-coin' });
+    const again = await post(
+      '/commands/turnstile/g-1',
+      { command: 'insertCoin', commandId: 'g-1-coin' },
+      { 'idempotency-key': 'g-1-coin' },
+    );
     expect(first).toMatchObject({ status: 200, body: { status: 'ok', version: 2, duplicate: false } });
     expect(again).toMatchObject({ status: 200, body: { status: 'ok', version: 2, duplicate: true } });
     expect(await versionOf('g-1')).toBe(2);
@@ -85,9 +104,18 @@ describe('the gateway with a real worker and projector', () => {
       status: 400,
       body: { error: { code: 'VALIDATION_FAILED', details: { issues: [{ path: ['payload'] }] } } },
     });
-    expect(await post('/commands/turnstile/g-2', { command: 'fly' })).toMatchObject({ status: 400, body: { error: { code: 'UNKNOWN_COMMAND' } } });
-    expect(await post('/commands/elevator/g-2', { command: 'install' })).toMatchObject({ status: 404, body: { error: { code: 'UNKNOWN_AGGREGATE' } } });
-    expect(await post('/commands/turnstile/g.2', { command: 'install' })).toMatchObject({ status: 400, body: { error: { code: 'INVALID_ID' } } });
+    expect(await post('/commands/turnstile/g-2', { command: 'fly' })).toMatchObject({
+      status: 400,
+      body: { error: { code: 'UNKNOWN_COMMAND' } },
+    });
+    expect(await post('/commands/elevator/g-2', { command: 'install' })).toMatchObject({
+      status: 404,
+      body: { error: { code: 'UNKNOWN_AGGREGATE' } },
+    });
+    expect(await post('/commands/turnstile/g.2', { command: 'install' })).toMatchObject({
+      status: 400,
+      body: { error: { code: 'INVALID_ID' } },
+    });
     expect(await versionOf('g-2')).toBe(0);
   });
 

@@ -24,17 +24,31 @@ interface Run {
 }
 
 /** Run a command in the project; never rejects (the exit code is asserted). */
-function run(command: string, args: readonly string[], cwd: string, env: Record<string, string | undefined> = {}, timeoutMs = 300_000): Promise<Run> {
+function run(
+  command: string,
+  args: readonly string[],
+  cwd: string,
+  env: Record<string, string | undefined> = {},
+  timeoutMs = 300_000,
+): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(command, [...args], { cwd, env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 32 * 1024 * 1024 }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      command,
+      [...args],
+      { cwd, env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 32 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
 const versionOf = async (manifest: string, name: string): Promise<string> => {
-  const pkg = JSON.parse(await readFile(join(REPO_ROOT, manifest), 'utf8')) as { dependencies?: Record<string, string>; devDependencies?: Record<string, string> };
+  const pkg = JSON.parse(await readFile(join(REPO_ROOT, manifest), 'utf8')) as {
+    dependencies?: Record<string, string>;
+    devDependencies?: Record<string, string>;
+  };
   const version = pkg.dependencies?.[name] ?? pkg.devDependencies?.[name];
   if (version === undefined) throw new Error(`${manifest} does not list ${name}`);
   return version;
@@ -107,14 +121,21 @@ beforeAll(async () => {
   project = join(work, 'consumer');
   packed = await packPackages({ dest: join(work, 'packs') });
   await mkdir(join(project, 'src'), { recursive: true });
-  await writeFile(join(project, 'package.json'), `${JSON.stringify({ name: 'tarball-consumer', version: '1.0.0', private: true, type: 'module' }, null, 2)}\n`);
+  await writeFile(
+    join(project, 'package.json'),
+    `${JSON.stringify({ name: 'tarball-consumer', version: '1.0.0', private: true, type: 'module' }, null, 2)}\n`,
+  );
   const thirdParty = [
     `zod@${await versionOf('packages/core/package.json', 'zod')}`,
     `xstate@${await versionOf('packages/core/package.json', 'xstate')}`,
     `typescript@${await versionOf('package.json', 'typescript')}`,
     `@types/node@${await versionOf('package.json', '@types/node')}`,
   ];
-  install = await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...packed.map((p) => p.tarball), ...thirdParty], project);
+  install = await run(
+    'npm',
+    ['install', '--no-audit', '--no-fund', '--prefer-offline', ...packed.map((p) => p.tarball), ...thirdParty],
+    project,
+  );
   // A NATS of its own (a worker in membership mode shares the members bucket with every worker on
   // its server) and a fresh database on the test Postgres; no RATCHET_APP from the caller's environment.
   nats = await startNatsServer();
@@ -133,7 +154,9 @@ describe('the packed packages, installed outside the repository', () => {
   it('install from their tarballs alone, as real directories (no workspace links)', async () => {
     expect(install.code, install.stderr).toBe(0);
     expect(relative(REPO_ROOT, project).startsWith('..')).toBe(true);
-    expect(packed.map((p) => p.name)).toEqual(expect.arrayContaining(['@ratchet/core', '@ratchet/app', '@ratchet/cli', '@ratchet/worker-service']));
+    expect(packed.map((p) => p.name)).toEqual(
+      expect.arrayContaining(['@ratchet/core', '@ratchet/app', '@ratchet/cli', '@ratchet/worker-service']),
+    );
     for (const p of packed) {
       const dir = join(project, 'node_modules', p.name);
       expect((await lstat(dir)).isSymbolicLink(), p.name).toBe(false);
@@ -154,13 +177,26 @@ describe('the packed packages, installed outside the repository', () => {
     await writeFile(
       join(project, 'tsconfig.json'),
       JSON.stringify({
-        compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, outDir: 'dist', rootDir: 'src', skipLibCheck: true, types: ['node'] },
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          outDir: 'dist',
+          rootDir: 'src',
+          skipLibCheck: true,
+          types: ['node'],
+        },
         include: ['src'],
       }),
     );
     const tsc = await run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', '.'], project);
     expect(tsc.code, `${tsc.stdout}${tsc.stderr}`).toBe(0);
-    const load = await run(process.execPath, ['--input-type=module', '-e', "const { loaded } = await import('./dist/entries.js'); console.log(JSON.stringify(loaded));"], project);
+    const load = await run(
+      process.execPath,
+      ['--input-type=module', '-e', "const { loaded } = await import('./dist/entries.js'); console.log(JSON.stringify(loaded));"],
+      project,
+    );
     expect(load.code, load.stderr).toBe(0);
     const loaded = JSON.parse(load.stdout) as Record<string, number>;
     expect(Object.keys(loaded).sort()).toEqual([...entries].sort());

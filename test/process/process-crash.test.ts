@@ -54,31 +54,38 @@ describe('technician dispatch under SIGKILL', () => {
   it.each([
     [ProcessCrashPoint.BEFORE_EMIT, 5],
     [ProcessCrashPoint.AFTER_EMIT_BEFORE_CHECKPOINT, 3],
-  ])('SIGKILL at %s (hit %i), restart: every command once, every event answered', async (point, after) => {
-    const before = await commandCounts(env.pool).catch(() => ({ ok: 0, rejected: 0, failed: 0 }));
-    const armed = await runner({ RATCHET_CRASH_POINT: point, RATCHET_CRASH_AFTER: String(after) });
-    const load = startRiders(env.client, { prefix: `k${after}`, turnstiles: 40 });
-    try {
-      expect(await armed.exited).toBe('SIGKILL');
-      expect(armed.stderr.some((l) => l.includes(`crash point ${point} reached`))).toBe(true);
-      if (point === ProcessCrashPoint.AFTER_EMIT_BEFORE_CHECKPOINT) {
-        // Died with its batch's commands answered — committed in a station, or refused and journaled —
-        // and none of them in its log: the re-run must get exactly those answers again.
-        expect((await unloggedCommits(env.pool)) + (await journaledAnswers(env.pool))).toBeGreaterThan(0);
+  ])(
+    'SIGKILL at %s (hit %i), restart: every command once, every event answered',
+    async (point, after) => {
+      const before = await commandCounts(env.pool).catch(() => ({ ok: 0, rejected: 0, failed: 0 }));
+      const armed = await runner({ RATCHET_CRASH_POINT: point, RATCHET_CRASH_AFTER: String(after) });
+      const load = startRiders(env.client, { prefix: `k${after}`, turnstiles: 40 });
+      try {
+        expect(await armed.exited).toBe('SIGKILL');
+        expect(armed.stderr.some((l) => l.includes(`crash point ${point} reached`))).toBe(true);
+        if (point === ProcessCrashPoint.AFTER_EMIT_BEFORE_CHECKPOINT) {
+          // Died with its batch's commands answered — committed in a station, or refused and journaled —
+          // and none of them in its log: the re-run must get exactly those answers again.
+          expect((await unloggedCommits(env.pool)) + (await journaledAnswers(env.pool))).toBeGreaterThan(0);
+        }
+        // Keep the riders going through the restart.
+        await runner();
+        await waitFor(async () => (await commandCounts(env.pool)).ok > before.ok + 2, {
+          what: 'calls answered after the restart',
+          timeoutMs: 60_000,
+        });
+      } finally {
+        await load.stop();
       }
-      // Keep the riders going through the restart.
-      await runner();
-      await waitFor(async () => (await commandCounts(env.pool)).ok > before.ok + 2, { what: 'calls answered after the restart', timeoutMs: 60_000 });
-    } finally {
-      await load.stop();
-    }
-    await Promise.all(started.splice(0).map((p) => p.stop(10_000)));
-    await expectExactlyOnce();
-    const counts = await commandCounts(env.pool);
-    // Both paths happened: calls accepted and calls refused (a visit already on).
-    expect(counts.ok).toBeGreaterThan(0);
-    expect(counts.rejected).toBeGreaterThan(0);
-  }, 180_000);
+      await Promise.all(started.splice(0).map((p) => p.stop(10_000)));
+      await expectExactlyOnce();
+      const counts = await commandCounts(env.pool);
+      // Both paths happened: calls accepted and calls refused (a visit already on).
+      expect(counts.ok).toBeGreaterThan(0);
+      expect(counts.rejected).toBeGreaterThan(0);
+    },
+    180_000,
+  );
 
   it('SIGKILL after the checkpoint, before the acks: the redelivered batch is dropped, nothing sent twice', async () => {
     const armed = await runner({ RATCHET_CRASH_POINT: ProcessCrashPoint.AFTER_CHECKPOINT_BEFORE_ACK, RATCHET_CRASH_AFTER: '2' });
@@ -88,7 +95,10 @@ describe('technician dispatch under SIGKILL', () => {
       expect(await armed.exited).toBe('SIGKILL');
       restarted = await runner();
       // The unacked messages come back after the ack wait (2 s) and are dropped by the positions.
-      await waitFor(async () => (await metric(restarted, 'ratchet_process_events_duplicate_total')) > 0, { what: 'the redelivered batch to be dropped', timeoutMs: 30_000 });
+      await waitFor(async () => (await metric(restarted, 'ratchet_process_events_duplicate_total')) > 0, {
+        what: 'the redelivered batch to be dropped',
+        timeoutMs: 30_000,
+      });
     } finally {
       await load.stop();
     }
@@ -100,14 +110,21 @@ describe('technician dispatch under SIGKILL', () => {
     const [a, b] = [await runner(), await runner()];
     const load = startRiders(env.client, { prefix: 'ho', turnstiles: 60 });
     try {
-      await waitFor(async () => (await metric(a, 'ratchet_process_events_handled_total')) > 20 && (await metric(b, 'ratchet_process_events_handled_total')) > 20, {
-        what: 'both runners handling events',
-        timeoutMs: 60_000,
-      });
+      await waitFor(
+        async () =>
+          (await metric(a, 'ratchet_process_events_handled_total')) > 20 && (await metric(b, 'ratchet_process_events_handled_total')) > 20,
+        {
+          what: 'both runners handling events',
+          timeoutMs: 60_000,
+        },
+      );
       a.kill('SIGKILL');
       expect(await a.exited).toBe('SIGKILL');
       const handled = await metric(b, 'ratchet_process_events_handled_total');
-      await waitFor(async () => (await metric(b, 'ratchet_process_events_handled_total')) > handled + 50, { what: 'the survivor handling more events', timeoutMs: 60_000 });
+      await waitFor(async () => (await metric(b, 'ratchet_process_events_handled_total')) > handled + 50, {
+        what: 'the survivor handling more events',
+        timeoutMs: 60_000,
+      });
     } finally {
       await load.stop();
     }
@@ -122,7 +139,9 @@ describe('technician dispatch under SIGKILL', () => {
     const cli = { NATS_URL: env.nats.url, DATABASE_URL: env.db.url };
     const json = await runRatchet(['status', '--json'], cli);
     expect(json.code, json.stderr).toBe(0);
-    const status = JSON.parse(json.stdout) as { processes: Array<{ name: string; lagEvents: number; parked: number; commands: typeof counts }> };
+    const status = JSON.parse(json.stdout) as {
+      processes: Array<{ name: string; lagEvents: number; parked: number; commands: typeof counts }>;
+    };
     expect(status.processes).toEqual([expect.objectContaining({ name: 'technician-dispatch', lagEvents: 0, parked: 0, commands: counts })]);
     const human = await runRatchet(['status'], cli);
     expect(human.stdout).toMatch(new RegExp(`\\n  technician-dispatch +\\d+ +0 +${counts.ok} +${counts.rejected} +0 +0\\n`));

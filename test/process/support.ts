@@ -47,7 +47,14 @@ export async function startProcessFaultEnv(prefix: string): Promise<ProcessFault
   await store.migrate();
   const pool = new pg.Pool({ connectionString: db.url, max: 4 });
   pool.on('error', () => undefined);
-  const worker = createWorker({ nats: nc, jetstream: nc, store, aggregates: app.aggregates, relayPollIntervalMs: 20, logger: pino({ level: 'silent' }) });
+  const worker = createWorker({
+    nats: nc,
+    jetstream: nc,
+    store,
+    aggregates: app.aggregates,
+    relayPollIntervalMs: 20,
+    logger: pino({ level: 'silent' }),
+  });
   await worker.start();
   const client = await connectClient({ servers: nats.url, timeoutMs: 5_000 });
   const runners: ServiceProcess[] = [];
@@ -113,7 +120,10 @@ export interface RiderLoad {
  * Riders who mostly push locked arms on `turnstiles` turnstiles (`<prefix>-<n>`, installed first),
  * sometimes paying and passing, and technicians completing a random station's visit now and then.
  */
-export function startRiders(client: RatchetClient, options: { prefix: string; turnstiles: number; lanes?: number; pauseMs?: number }): RiderLoad {
+export function startRiders(
+  client: RatchetClient,
+  options: { prefix: string; turnstiles: number; lanes?: number; pauseMs?: number },
+): RiderLoad {
   let running = true;
   let sent = 0;
   const send = async (id: string, type: 'install' | 'insertCoin' | 'pushArm'): Promise<void> => {
@@ -121,7 +131,9 @@ export function startRiders(client: RatchetClient, options: { prefix: string; tu
     sent += 1;
   };
   const lane = async (l: number): Promise<void> => {
-    const ids = Array.from({ length: options.turnstiles }, (_, i) => `${options.prefix}-${i}`).filter((_, i) => i % (options.lanes ?? 4) === l);
+    const ids = Array.from({ length: options.turnstiles }, (_, i) => `${options.prefix}-${i}`).filter(
+      (_, i) => i % (options.lanes ?? 4) === l,
+    );
     for (const id of ids) await send(id, 'install');
     while (running) {
       const id = ids[Math.floor(Math.random() * ids.length)]!;
@@ -151,7 +163,9 @@ export function startRiders(client: RatchetClient, options: { prefix: string; tu
 
 /** What the technician dispatch's command log says: answers by outcome. */
 export async function commandCounts(pool: pg.Pool): Promise<{ ok: number; rejected: number; failed: number }> {
-  const r = await pool.query<{ outcome: string; n: string }>(`SELECT outcome, count(*) AS n FROM ratchet_processes.commands GROUP BY outcome`);
+  const r = await pool.query<{ outcome: string; n: string }>(
+    `SELECT outcome, count(*) AS n FROM ratchet_processes.commands GROUP BY outcome`,
+  );
   const counts = { ok: 0, rejected: 0, failed: 0 };
   for (const row of r.rows) counts[row.outcome as keyof typeof counts] = Number(row.n);
   return counts;

@@ -58,21 +58,25 @@ describe('projector crash and restart', () => {
   it.each([
     ['projector-before-commit', 3],
     ['projector-after-commit-before-ack', 3],
-  ])('SIGKILL at %s (hit %i), restart: read model equals the fold', async (point, after) => {
-    const p = await startProjector({ RATCHET_CRASH_POINT: point, RATCHET_CRASH_AFTER: String(after) });
-    const load = appendTurnstileEvents(env.store, { prefix: `c-${point}`, turnstiles: 20, count: 600 });
-    const exit = await p.exited;
-    expect(exit).toBe('SIGKILL');
-    await load.done;
-    const before = await diffFromFold(env);
-    // Died mid-way: the read model is behind (proves the crash point was hit under load).
-    expect(before.mismatches.length).toBeGreaterThan(0);
-    await startProjector();
-    await waitFor(caughtUp, { what: 'projector caught up', timeoutMs: 30_000 });
-    const after2 = await diffFromFold(env);
-    expect(after2.mismatches).toEqual([]);
-    expect(after2.rows).toBe(after2.streams);
-  }, 120_000);
+  ])(
+    'SIGKILL at %s (hit %i), restart: read model equals the fold',
+    async (point, after) => {
+      const p = await startProjector({ RATCHET_CRASH_POINT: point, RATCHET_CRASH_AFTER: String(after) });
+      const load = appendTurnstileEvents(env.store, { prefix: `c-${point}`, turnstiles: 20, count: 600 });
+      const exit = await p.exited;
+      expect(exit).toBe('SIGKILL');
+      await load.done;
+      const before = await diffFromFold(env);
+      // Died mid-way: the read model is behind (proves the crash point was hit under load).
+      expect(before.mismatches.length).toBeGreaterThan(0);
+      await startProjector();
+      await waitFor(caughtUp, { what: 'projector caught up', timeoutMs: 30_000 });
+      const after2 = await diffFromFold(env);
+      expect(after2.mismatches).toEqual([]);
+      expect(after2.rows).toBe(after2.streams);
+    },
+    120_000,
+  );
 
   it('SIGKILL at random moments under load, then SIGTERM drain exits 0: read model equals the fold', async () => {
     // Until the kills are done: a fixed count can all be applied before the last restart, which then has nothing to apply.

@@ -24,7 +24,12 @@ afterAll(async () => {
 function projector(version: 1 | 2, logs?: Array<Record<string, unknown>>): Projector {
   const logger = pino(
     { level: 'info' },
-    { write: (line: string) => { if (process.env.PROJ_DEBUG) process.stderr.write(line); logs?.push(JSON.parse(line) as Record<string, unknown>); } },
+    {
+      write: (line: string) => {
+        if (process.env.PROJ_DEBUG) process.stderr.write(line);
+        logs?.push(JSON.parse(line) as Record<string, unknown>);
+      },
+    },
   );
   const p = createProjector({
     nats: env.nc,
@@ -63,7 +68,13 @@ describe('rebuild v1 → v2 under load', () => {
       }
     })();
 
-    const load = appendTurnstileEvents(env.store, { prefix: 'live', turnstiles: 40, count: Number.POSITIVE_INFINITY, lanes: 2, pauseMs: 5 });
+    const load = appendTurnstileEvents(env.store, {
+      prefix: 'live',
+      turnstiles: 40,
+      count: Number.POSITIVE_INFINITY,
+      lanes: 2,
+      pauseMs: 5,
+    });
     stopAll.push(async () => {
       reading = false;
       await reader;

@@ -22,8 +22,12 @@ afterAll(async () => {
 });
 
 async function applied(): Promise<{ positions: number; counted: number; store: number }> {
-  const p = await env.pool.query<{ n: string | null }>(`SELECT sum(last_version) AS n FROM ratchet_projections.positions WHERE name = 'turnstile'`);
-  const c = await env.pool.query<{ n: string | null }>(`SELECT sum(events_applied) AS n FROM ratchet_projections.versions WHERE name = 'turnstile'`);
+  const p = await env.pool.query<{ n: string | null }>(
+    `SELECT sum(last_version) AS n FROM ratchet_projections.positions WHERE name = 'turnstile'`,
+  );
+  const c = await env.pool.query<{ n: string | null }>(
+    `SELECT sum(events_applied) AS n FROM ratchet_projections.versions WHERE name = 'turnstile'`,
+  );
   const s = await env.pool.query<{ n: string }>(`SELECT count(*) AS n FROM ratchet.events`);
   return { positions: Number(p.rows[0]?.n ?? 0), counted: Number(c.rows[0]?.n ?? 0), store: Number(s.rows[0]!.n) };
 }
@@ -41,10 +45,13 @@ describe('events stream lost and refilled from Postgres', () => {
     await projector.start();
     await projector.whenFollowing('turnstile', 1);
     await appendTurnstileEvents(env.store, { prefix: 'a', turnstiles: 20, count: 800 }).done;
-    await waitFor(async () => {
-      const a = await applied();
-      return a.positions === a.store;
-    }, { what: 'first events applied', timeoutMs: 30_000 });
+    await waitFor(
+      async () => {
+        const a = await applied();
+        return a.positions === a.store;
+      },
+      { what: 'first events applied', timeoutMs: 30_000 },
+    );
 
     // Lose the cache: no relay, stream deleted, events committed meanwhile reach nobody.
     await env.worker.drain(5_000);
@@ -56,17 +63,23 @@ describe('events stream lost and refilled from Postgres', () => {
     const total = (await applied()).store;
     expect(published).toBe(total);
 
-    await waitFor(async () => {
-      const a = await applied();
-      return a.positions === a.store;
-    }, { what: 'republished events applied', timeoutMs: 30_000 });
+    await waitFor(
+      async () => {
+        const a = await applied();
+        return a.positions === a.store;
+      },
+      { what: 'republished events applied', timeoutMs: 30_000 },
+    );
     // The relay comes back and publishes from its checkpoint too: more duplicates, still nothing twice.
     await env.startWorker();
     await appendTurnstileEvents(env.store, { prefix: 'c', turnstiles: 5, count: 100 }).done;
-    await waitFor(async () => {
-      const a = await applied();
-      return a.positions === a.store;
-    }, { what: 'new events after recovery applied', timeoutMs: 30_000 });
+    await waitFor(
+      async () => {
+        const a = await applied();
+        return a.positions === a.store;
+      },
+      { what: 'new events after recovery applied', timeoutMs: 30_000 },
+    );
 
     const a = await applied();
     expect(a.counted).toBe(a.store);

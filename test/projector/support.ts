@@ -38,7 +38,15 @@ export async function startProjectorTestEnv(prefix: string): Promise<ProjectorTe
   pool.on('error', () => undefined);
   await ensureEventsStream(await jetstreamManager(nc));
   const makeWorker = (): Worker =>
-    createWorker({ nats: nc, jetstream: nc, store, aggregates: [Turnstile], relayPollIntervalMs: 20, relayLeaseTtlMs: 1_000, logger: pino({ level: 'silent' }) });
+    createWorker({
+      nats: nc,
+      jetstream: nc,
+      store,
+      aggregates: [Turnstile],
+      relayPollIntervalMs: 20,
+      relayLeaseTtlMs: 1_000,
+      logger: pino({ level: 'silent' }),
+    });
   const env: ProjectorTestEnv = {
     nats,
     nc,
@@ -92,7 +100,11 @@ export function appendTurnstileEvents(
       n += 1;
       const decision = Turnstile.decide({ type: command, payload: {} } as never, state, { id });
       if (decision.status === 'rejected') continue;
-      await store.append(`turnstile/${id}`, state.version, decision.events.map((e) => ({ type: e.type, data: e.data })));
+      await store.append(
+        `turnstile/${id}`,
+        state.version,
+        decision.events.map((e) => ({ type: e.type, data: e.data })),
+      );
       states.set(id, decision.state);
       appended += decision.events.length;
       if (options.pauseMs !== undefined) await delay(options.pauseMs);
@@ -116,10 +128,18 @@ export async function diffFromFold(
   totals = 'turnstile_totals',
   perSecond = 'turnstile_commands_per_second',
 ): Promise<{ rows: number; streams: number; mismatches: string[] }> {
-  const rows = await env.pool.query<{ id: string; state: string; coins: number; turns: number; pushes: number; version: number; last_event_type?: string }>(
-    `SELECT * FROM ${relation}`,
+  const rows = await env.pool.query<{
+    id: string;
+    state: string;
+    coins: number;
+    turns: number;
+    pushes: number;
+    version: number;
+    last_event_type?: string;
+  }>(`SELECT * FROM ${relation}`);
+  const streams = await env.pool.query<{ stream_id: string }>(
+    `SELECT stream_id FROM ratchet.streams WHERE stream_id LIKE 'turnstile/%' AND version > 0`,
   );
-  const streams = await env.pool.query<{ stream_id: string }>(`SELECT stream_id FROM ratchet.streams WHERE stream_id LIKE 'turnstile/%' AND version > 0`);
   const mismatches: string[] = [];
   const byId = new Map(rows.rows.map((r) => [r.id, r]));
   const sums = { turnstiles: 0, coins: 0, turns: 0, pushes: 0, events: 0 };
@@ -141,7 +161,8 @@ export async function diffFromFold(
     sums.events += events.length;
     const row = byId.get(id);
     byId.delete(id);
-    const got = row === undefined ? undefined : { state: row.state, coins: row.coins, turns: row.turns, pushes: row.pushes, version: row.version };
+    const got =
+      row === undefined ? undefined : { state: row.state, coins: row.coins, turns: row.turns, pushes: row.pushes, version: row.version };
     if (JSON.stringify(got) !== JSON.stringify(want)) mismatches.push(`${id}: got ${JSON.stringify(got)} want ${JSON.stringify(want)}`);
     if (row?.last_event_type !== undefined && row.last_event_type !== events.at(-1)?.type) {
       mismatches.push(`${id}: last_event_type ${row.last_event_type} want ${events.at(-1)?.type}`);
@@ -151,7 +172,8 @@ export async function diffFromFold(
   const t = (await env.pool.query(`SELECT turnstiles, coins, turns, pushes FROM ${totals}`)).rows[0] as Record<string, string>;
   const gotTotals = { turnstiles: Number(t.turnstiles), coins: Number(t.coins), turns: Number(t.turns), pushes: Number(t.pushes) };
   const wantTotals = { turnstiles: sums.turnstiles, coins: sums.coins, turns: sums.turns, pushes: sums.pushes };
-  if (JSON.stringify(gotTotals) !== JSON.stringify(wantTotals)) mismatches.push(`totals: got ${JSON.stringify(gotTotals)} want ${JSON.stringify(wantTotals)}`);
+  if (JSON.stringify(gotTotals) !== JSON.stringify(wantTotals))
+    mismatches.push(`totals: got ${JSON.stringify(gotTotals)} want ${JSON.stringify(wantTotals)}`);
   const s = (await env.pool.query<{ n: string }>(`SELECT coalesce(sum(events), 0) AS n FROM ${perSecond}`)).rows[0]!;
   if (Number(s.n) !== sums.events) mismatches.push(`per-second buckets count ${s.n} events, the store has ${sums.events}`);
   return { rows: rows.rows.length, streams: streams.rows.length, mismatches };

@@ -139,14 +139,19 @@ describe('worker', () => {
 });
 
 describe('client', () => {
-  it.each([['subscription', 'ratchet.cmd.>'], ['subscription', 'ratchet.cmd.turnstile.3'], ['subscription', 'ratchet.evt.>']] as const)(
-    'may not subscribe %s %s (cannot serve commands or read events)',
-    async (_op, subject) => {
-      expect(await subscribeRefused(await connectAs('client'), subject)).toBe(true);
-    },
-  );
+  it.each([
+    ['subscription', 'ratchet.cmd.>'],
+    ['subscription', 'ratchet.cmd.turnstile.3'],
+    ['subscription', 'ratchet.evt.>'],
+  ] as const)('may not subscribe %s %s (cannot serve commands or read events)', async (_op, subject) => {
+    expect(await subscribeRefused(await connectAs('client'), subject)).toBe(true);
+  });
 
-  it.each(['ratchet.evt.turnstile.x', '$JS.API.STREAM.DELETE.RATCHET_EVENTS', '$KV.ratchet_members.intruder'])('may not publish %s', async (subject) => {
+  it.each([
+    'ratchet.evt.turnstile.x',
+    '$JS.API.STREAM.DELETE.RATCHET_EVENTS',
+    '$KV.ratchet_members.intruder',
+  ])('may not publish %s', async (subject) => {
     expect(await publishRefused(await connectAs('client'), subject)).toBe(true);
   });
 
@@ -169,12 +174,14 @@ describe('projector', () => {
     expect(projector.violations).toEqual([]);
   });
 
-  it.each(['ratchet.evt.turnstile.x', '$JS.API.STREAM.DELETE.RATCHET_EVENTS', '$JS.API.STREAM.PURGE.RATCHET_EVENTS', '$KV.ratchet_members.intruder'])(
-    'may not publish %s',
-    async (subject) => {
-      expect(await publishRefused(await connectAs('projector'), subject)).toBe(true);
-    },
-  );
+  it.each([
+    'ratchet.evt.turnstile.x',
+    '$JS.API.STREAM.DELETE.RATCHET_EVENTS',
+    '$JS.API.STREAM.PURGE.RATCHET_EVENTS',
+    '$KV.ratchet_members.intruder',
+  ])('may not publish %s', async (subject) => {
+    expect(await publishRefused(await connectAs('projector'), subject)).toBe(true);
+  });
 
   it("sends its process managers' commands (publish ratchet.cmd.>)", async () => {
     const projector = await connectAs('projector');

@@ -89,13 +89,17 @@ describe('ratchet_worker on ratchet.events', () => {
     expect(error, `${sql} was not refused`).toBeDefined();
     expect(error?.code, error?.message).toBe('42501');
     expect(error?.message).toMatch(/permission denied/);
-    const rows = await worker.query<{ type: string }>(`SELECT type FROM ratchet.events WHERE stream_id = 'turnstile/sec-1' ORDER BY version`);
+    const rows = await worker.query<{ type: string }>(
+      `SELECT type FROM ratchet.events WHERE stream_id = 'turnstile/sec-1' ORDER BY version`,
+    );
     expect(rows.rows.map((r) => r.type)).toEqual(['installed', 'coinInserted']);
   });
 
   it('keeps its mutable bookkeeping: it may UPDATE ratchet.streams and ratchet.partitions', async () => {
     const worker = loginAs('ratchet_worker');
-    await expect(worker.query(`UPDATE ratchet.streams SET version = version WHERE stream_id = 'turnstile/sec-1'`)).resolves.toMatchObject({ rowCount: 1 });
+    await expect(worker.query(`UPDATE ratchet.streams SET version = version WHERE stream_id = 'turnstile/sec-1'`)).resolves.toMatchObject({
+      rowCount: 1,
+    });
     await expect(worker.query('UPDATE ratchet.partitions SET owner = owner')).resolves.toBeDefined();
   });
 });

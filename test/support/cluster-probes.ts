@@ -186,7 +186,8 @@ export function epochRegressions(events: readonly EventEpoch[]): string[] {
   const lastByStream = new Map<string, EventEpoch>();
   for (const e of events) {
     const p = lastByPartition.get(e.partition);
-    if (p !== undefined && e.epoch < p.epoch) out.push(`partition ${e.partition}: ${e.streamId}@${e.version} epoch ${e.epoch} after epoch ${p.epoch}`);
+    if (p !== undefined && e.epoch < p.epoch)
+      out.push(`partition ${e.partition}: ${e.streamId}@${e.version} epoch ${e.epoch} after epoch ${p.epoch}`);
     lastByPartition.set(e.partition, e);
   }
   for (const e of [...events].sort((a, b) => (a.streamId < b.streamId ? -1 : a.streamId > b.streamId ? 1 : a.version - b.version))) {
@@ -226,7 +227,9 @@ export function staleEpochWrites(events: readonly EventEpoch[], claims: readonly
   for (const e of events) {
     const newer = (byPartition.get(e.partition) ?? []).find((c) => c.epoch > e.epoch && c.at + slackMs < e.recordedAt);
     if (newer !== undefined) {
-      out.push(`${e.streamId}@${e.version} written under epoch ${e.epoch} at ${e.recordedAt}, after ${newer.workerId} claimed epoch ${newer.epoch} at ${newer.at}`);
+      out.push(
+        `${e.streamId}@${e.version} written under epoch ${e.epoch} at ${e.recordedAt}, after ${newer.workerId} claimed epoch ${newer.epoch} at ${newer.at}`,
+      );
     }
   }
   return out;

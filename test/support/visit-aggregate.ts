@@ -37,7 +37,10 @@ export function defineVisit(options: { visitTimeoutMs: number; reopenMs?: number
     decide: {
       call: (_p, s) => (s.matches('idle') ? [{ type: 'called', data: {} }] : reject('already called')),
       report: (_p, s) => (s.matches('idle') ? reject('nothing to report') : [{ type: 'reported', data: {} }]),
-      remind: () => [{ type: 'reminderSet', data: {} }, schedule({ type: 'report', payload: {} }, { afterMs: options.remindMs ?? 1_000 }, 'reminder')],
+      remind: () => [
+        { type: 'reminderSet', data: {} },
+        schedule({ type: 'report', payload: {} }, { afterMs: options.remindMs ?? 1_000 }, 'reminder'),
+      ],
     },
   });
 }

@@ -39,7 +39,12 @@ function turnstileHistory(draws: readonly boolean[]): StoredEventInput[] {
 }
 
 /** Append `events` in chunks of the given sizes, each its own transaction (so recorded_at moves on). */
-async function appendInChunks(streamId: string, events: readonly StoredEventInput[], chunks: readonly number[], seal?: (e: StoredEventInput[]) => Promise<StoredEventInput[]>): Promise<void> {
+async function appendInChunks(
+  streamId: string,
+  events: readonly StoredEventInput[],
+  chunks: readonly number[],
+  seal?: (e: StoredEventInput[]) => Promise<StoredEventInput[]>,
+): Promise<void> {
   let at = 0;
   let i = 0;
   while (at < events.length) {
@@ -69,7 +74,12 @@ describe('loadAt({ version })', () => {
         const snapshot = snapshotAt === undefined ? undefined : 1 + (snapshotAt % events.length);
         if (snapshot !== undefined) {
           const state = Turnstile.replay(events.slice(0, snapshot));
-          await store.saveSnapshot({ streamId, version: snapshot, machineVersion: Turnstile.machineVersion, state: Turnstile.runtime.persist(state) });
+          await store.saveSnapshot({
+            streamId,
+            version: snapshot,
+            machineVersion: Turnstile.machineVersion,
+            state: Turnstile.runtime.persist(state),
+          });
         }
         for (const t of targets) {
           const version = 1 + (t % events.length);
@@ -119,7 +129,10 @@ describe('loadAt({ at })', () => {
 
 describe('outside the stream', () => {
   it('is OUT_OF_RANGE: version 0 or past the head, a time before the first event or in the future, a stream with no events', async () => {
-    await store.append('turnstile/range-1', 0, [{ type: 'installed', data: {} }, { type: 'coinInserted', data: {} }]);
+    await store.append('turnstile/range-1', 0, [
+      { type: 'installed', data: {} },
+      { type: 'coinInserted', data: {} },
+    ]);
     const [first] = await store.readStream('turnstile/range-1');
     const cases: Array<[string, () => Promise<unknown>]> = [
       ['version 0', () => store.loadAt(Turnstile, 'range-1', { version: 0 })],
@@ -130,7 +143,10 @@ describe('outside the stream', () => {
       ['no events (at)', () => store.loadAt(Turnstile, 'nobody', { at: new Date() })],
     ];
     for (const [name, loading] of cases) {
-      const error = await loading().then(() => undefined, (e: unknown) => e);
+      const error = await loading().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(error, name).toBeInstanceOf(RatchetError);
       expect((error as RatchetError).code, name).toBe('OUT_OF_RANGE');
       expect((error as RatchetError).details.streamId, name).toMatch(/^turnstile\//);
@@ -145,7 +161,10 @@ const Rider = defineAggregate({
   machine: setup({
     types: {
       context: {} as { name: string; taps: number },
-      events: {} as { type: 'registered'; data: { name: string } } | { type: 'renamed'; data: { name: string } } | { type: 'tapped'; data: Record<string, never> },
+      events: {} as
+        | { type: 'registered'; data: { name: string } }
+        | { type: 'renamed'; data: { name: string } }
+        | { type: 'tapped'; data: Record<string, never> },
     },
   }).createMachine({
     id: 'rider',

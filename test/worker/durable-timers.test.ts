@@ -14,7 +14,10 @@ let w: InProcessWorker;
 let db: pg.Client;
 
 beforeAll(async () => {
-  w = await startInProcessWorker({ database: 'timers', worker: { aggregates: [Visit], partitionLeaseMs: 1_500, timers: { pollIntervalMs: 200 } } });
+  w = await startInProcessWorker({
+    database: 'timers',
+    worker: { aggregates: [Visit], partitionLeaseMs: 1_500, timers: { pollIntervalMs: 200 } },
+  });
   db = new pg.Client({ connectionString: w.db.url });
   await db.connect();
 });
@@ -33,7 +36,9 @@ async function history(id: string) {
 }
 
 async function timers(id: string): Promise<string[]> {
-  const res = await db.query<{ timer_id: string }>(`SELECT timer_id FROM ratchet.timers WHERE stream_id = $1 ORDER BY timer_id`, [`visit/${id}`]);
+  const res = await db.query<{ timer_id: string }>(`SELECT timer_id FROM ratchet.timers WHERE stream_id = $1 ORDER BY timer_id`, [
+    `visit/${id}`,
+  ]);
   return res.rows.map((r) => r.timer_id);
 }
 
@@ -42,7 +47,10 @@ describe('a statechart delay', () => {
     const r = await w.client.send(Visit, 'v-1', { type: 'call', payload: {} });
     expect(r.status).toBe('ok');
     expect(await timers('v-1')).toEqual([VISIT_TIMEOUT_EVENT]);
-    const events = await waitFor(async () => ((await history('v-1')).length >= 2 ? history('v-1') : false), { what: 'the visit timeout to fire', timeoutMs: 15_000 });
+    const events = await waitFor(async () => ((await history('v-1')).length >= 2 ? history('v-1') : false), {
+      what: 'the visit timeout to fire',
+      timeoutMs: 15_000,
+    });
     const [called, fired] = [events[0]!, events[1]!];
     expect(fired.type).toBe(VISIT_TIMEOUT_EVENT);
     expect(fired.commandId).toBe(`timer:visit/v-1:${VISIT_TIMEOUT_EVENT}:1`);
@@ -55,7 +63,10 @@ describe('a statechart delay', () => {
     const report = await w.client.send(Visit, 'v-1', { type: 'report', payload: {} });
     expect(report.status === 'ok' && report.version).toBe(3);
     expect(await timers('v-1')).toEqual([]);
-    expect(Visit.replay(events.concat([{ version: 3, type: 'reported', at: 0, commandId: '' }]).map((e) => ({ type: e.type, data: {} }))).snapshot.context).toEqual({
+    expect(
+      Visit.replay(events.concat([{ version: 3, type: 'reported', at: 0, commandId: '' }]).map((e) => ({ type: e.type, data: {} })))
+        .snapshot.context,
+    ).toEqual({
       escalations: 1,
       reports: 1,
       reminders: 0,
@@ -95,10 +106,20 @@ describe('a timer whose worker stopped', () => {
     await w.client.send(Visit, 'v-4', { type: 'call', payload: {} });
     // The worker drains (releasing its partitions) before the timeout is due; a new one takes over.
     await w.worker.drain(5_000);
-    const next = createWorker({ nats: w.nc, jetstream: w.nc, store: w.store, aggregates: [Visit], partitionLeaseMs: 1_500, timers: { pollIntervalMs: 200 } });
+    const next = createWorker({
+      nats: w.nc,
+      jetstream: w.nc,
+      store: w.store,
+      aggregates: [Visit],
+      partitionLeaseMs: 1_500,
+      timers: { pollIntervalMs: 200 },
+    });
     await next.start();
     try {
-      const events = await waitFor(async () => ((await history('v-4')).length >= 2 ? history('v-4') : false), { what: 'the new worker to fire the timeout', timeoutMs: 15_000 });
+      const events = await waitFor(async () => ((await history('v-4')).length >= 2 ? history('v-4') : false), {
+        what: 'the new worker to fire the timeout',
+        timeoutMs: 15_000,
+      });
       expect(events.map((e) => e.type)).toEqual(['called', VISIT_TIMEOUT_EVENT]);
       expect(next.stats().timersFired).toBeGreaterThanOrEqual(1);
     } finally {

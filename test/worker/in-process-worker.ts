@@ -39,9 +39,18 @@ export async function startInProcessWorker(options: InProcessWorkerOptions): Pro
   const natsServer = await startNatsServer();
   const db = await createTestDatabase(options.database);
   const nc = await connect({ servers: natsServer.url });
-  const store = createPostgresEventStore({ connectionString: db.url, ...(options.poolSize === undefined ? {} : { poolSize: options.poolSize }) });
+  const store = createPostgresEventStore({
+    connectionString: db.url,
+    ...(options.poolSize === undefined ? {} : { poolSize: options.poolSize }),
+  });
   await store.migrate();
-  const worker = createWorker({ nats: nc, jetstream: nc, store: options.wrapStore?.(store) ?? store, ...options.worker, aggregates: options.worker?.aggregates ?? [Turnstile] });
+  const worker = createWorker({
+    nats: nc,
+    jetstream: nc,
+    store: options.wrapStore?.(store) ?? store,
+    ...options.worker,
+    aggregates: options.worker?.aggregates ?? [Turnstile],
+  });
   await worker.start();
   const client = await connectClient({ servers: natsServer.url, timeoutMs: options.clientTimeoutMs ?? 10_000 });
   return {

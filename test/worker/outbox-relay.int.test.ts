@@ -49,7 +49,10 @@ function feedStore(): RelayStore & { saved: FeedCheckpoint[] } {
     async readFeed(from: FeedCheckpoint, limit: number): Promise<FeedPage> {
       const page = events.filter((e) => after(e, from)).slice(0, limit);
       const last = page.at(-1);
-      return { events: page, checkpoint: last === undefined ? from : { transactionId: last.transactionId, globalPosition: last.globalPosition } };
+      return {
+        events: page,
+        checkpoint: last === undefined ? from : { transactionId: last.transactionId, globalPosition: last.globalPosition },
+      };
     },
     async feedMaxPosition() {
       return TOTAL;
@@ -92,7 +95,8 @@ describe('outbox relay', () => {
     });
     const checkSaved = store.saveCheckpoint.bind(store);
     store.saveCheckpoint = async (name, checkpoint) => {
-      for (let p = 1; p <= checkpoint.globalPosition; p++) if (!reached.has(p)) violations.push(`checkpoint ${checkpoint.globalPosition} passed lost event ${p}`);
+      for (let p = 1; p <= checkpoint.globalPosition; p++)
+        if (!reached.has(p)) violations.push(`checkpoint ${checkpoint.globalPosition} passed lost event ${p}`);
       await checkSaved(name, checkpoint);
     };
     const relay = new OutboxRelay({
@@ -107,7 +111,11 @@ describe('outbox relay', () => {
     });
     relay.start();
     try {
-      await waitFor(async () => store.saved.at(-1)?.globalPosition === TOTAL, { what: 'the relay to checkpoint the whole feed', timeoutMs: 60_000, intervalMs: 100 });
+      await waitFor(async () => store.saved.at(-1)?.globalPosition === TOTAL, {
+        what: 'the relay to checkpoint the whole feed',
+        timeoutMs: 60_000,
+        intervalMs: 100,
+      });
     } finally {
       await relay.stop();
     }

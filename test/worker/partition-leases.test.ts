@@ -60,7 +60,11 @@ describe('leases in Postgres', () => {
     }
     // a no longer renews: b gets it once Postgres sees a's lease over, and by then a's own
     // (shorter, local) lease has ended too: there is no moment when both may answer from memory.
-    const epoch = await waitFor(async () => (await b.claim(partition)) ?? false, { what: 'b to claim after a stopped renewing', timeoutMs: 5_000, intervalMs: 20 });
+    const epoch = await waitFor(async () => (await b.claim(partition)) ?? false, {
+      what: 'b to claim after a stopped renewing',
+      timeoutMs: 5_000,
+      intervalMs: 20,
+    });
     expect(a.holds(partition)).toBe(false);
     expect(a.refusals).toBe(1);
     expect(await b.claim(partition)).toBe(epoch + 1); // the same holder may claim again at once
@@ -115,7 +119,14 @@ describe('a static worker restarting after a crash', () => {
       const dead = new PartitionLeases({ store, owner: 'static', leaseMs: 1_500, logger: log, onLost: () => undefined });
       for (let p = 0; p < 4; p += 1) expect(await dead.claim(p)).not.toBeNull();
       const expiries = await leaseExpiries(db.url);
-      const successor = createWorker({ nats: w.nc, store, aggregates: [Turnstile], partitionCount: 4, partitionLeaseMs: 1_500, queueGroup: 'successor' });
+      const successor = createWorker({
+        nats: w.nc,
+        store,
+        aggregates: [Turnstile],
+        partitionCount: 4,
+        partitionLeaseMs: 1_500,
+        queueGroup: 'successor',
+      });
       await successor.start();
       try {
         expect(successor.ownedPartitions()).toHaveLength(4);
@@ -147,7 +158,9 @@ async function partitionTimes(url: string, column: 'lease_expires_at' | 'updated
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
-    const res = await c.query<{ partition: number; t: string }>(`SELECT partition, extract(epoch FROM ${column}) * 1000 AS t FROM ratchet.partitions`);
+    const res = await c.query<{ partition: number; t: string }>(
+      `SELECT partition, extract(epoch FROM ${column}) * 1000 AS t FROM ratchet.partitions`,
+    );
     return new Map(res.rows.map((r) => [r.partition, Number(r.t)]));
   } finally {
     await c.end();

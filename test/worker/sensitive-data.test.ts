@@ -27,7 +27,10 @@ const Member = defineAggregate({
   machine: setup({
     types: {
       context: {} as { email: string; visits: number },
-      events: {} as { type: 'joined'; data: { email: string } } | { type: 'emailChanged'; data: { email: string } } | { type: 'visited'; data: Record<string, never> },
+      events: {} as
+        | { type: 'joined'; data: { email: string } }
+        | { type: 'emailChanged'; data: { email: string } }
+        | { type: 'visited'; data: Record<string, never> },
     },
   }).createMachine({
     id: 'member',
@@ -43,7 +46,12 @@ const Member = defineAggregate({
       },
     },
   }),
-  commands: { join: z.object({ email: z.string() }), changeEmail: z.object({ email: z.string() }), visit: z.object({}), check: z.object({}) },
+  commands: {
+    join: z.object({ email: z.string() }),
+    changeEmail: z.object({ email: z.string() }),
+    visit: z.object({}),
+    check: z.object({}),
+  },
   events: { joined: z.object({ email }), emailChanged: z.object({ email }), visited: z.object({}) },
   decide: {
     join: ({ email }) => [{ type: 'joined', data: { email } }],
@@ -99,7 +107,8 @@ async function jetStreamMessages(): Promise<string[]> {
   const out: string[] = [];
   for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq += 1) {
     const m = await jsm.streams.getMessage('RATCHET_EVENTS', { seq }).catch(() => null);
-    if (m !== null) out.push(`${m.subject} ${JSON.stringify(m.header ? [...m.header.keys()].map((k) => [k, m.header!.get(k)]) : [])} ${m.string()}`);
+    if (m !== null)
+      out.push(`${m.subject} ${JSON.stringify(m.header ? [...m.header.keys()].map((k) => [k, m.header!.get(k)]) : [])} ${m.string()}`);
   }
   return out;
 }
@@ -110,9 +119,14 @@ describe('a sensitive field through the worker', () => {
     expect(await send('m-1', 'visit')).toMatchObject({ status: 'ok', version: 2 });
     expect(await send('m-1', 'visit')).toMatchObject({ status: 'ok', version: 3 });
     const rows = await sql.query<{ data: unknown }>(`SELECT data FROM ratchet.events WHERE stream_id = 'member/m-1' ORDER BY version`);
-    expect(rows.rows[0]!.data).toMatchObject({ email: { $sealed: { v: 1, subject: 'member:m-1', iv: expect.any(String), data: expect.any(String) } } });
+    expect(rows.rows[0]!.data).toMatchObject({
+      email: { $sealed: { v: 1, subject: 'member:m-1', iv: expect.any(String), data: expect.any(String) } },
+    });
     expect(JSON.stringify(rows.rows)).not.toContain('ann.secret');
-    await waitFor(async () => (await sql.query(`SELECT 1 FROM ratchet.snapshots WHERE stream_id = 'member/m-1'`)).rowCount === 1, { what: 'a snapshot', timeoutMs: 10_000 });
+    await waitFor(async () => (await sql.query(`SELECT 1 FROM ratchet.snapshots WHERE stream_id = 'member/m-1'`)).rowCount === 1, {
+      what: 'a snapshot',
+      timeoutMs: 10_000,
+    });
     const snapshot = await sql.query<{ state: unknown }>(`SELECT state FROM ratchet.snapshots WHERE stream_id = 'member/m-1'`);
     expect(JSON.stringify(snapshot.rows[0]!.state)).toContain('$sealedState');
     expect(JSON.stringify(snapshot.rows[0]!.state)).not.toContain('ann.secret');
@@ -145,14 +159,20 @@ describe('a sensitive field through the worker', () => {
 
   it('is a typed error, not a crash, in a worker with another master key; that worker serves other aggregates still', async () => {
     expect(await send('m-2', 'join', { email: 'bo@example.com' })).toMatchObject({ status: 'ok' });
-    const wrongStore = createPostgresEventStore({ connectionString: db.url, masterKey: parseMasterKey(randomBytes(32).toString('base64')) });
+    const wrongStore = createPostgresEventStore({
+      connectionString: db.url,
+      masterKey: parseMasterKey(randomBytes(32).toString('base64')),
+    });
     const wrongNc = await connect({ servers: natsServer.url });
     await worker.drain(5_000);
     const wrong = createWorker({ nats: wrongNc, store: wrongStore, aggregates: [Member, Turnstile], workerId: 'wrong-key' });
     try {
       await wrong.start();
       const reply = await send('m-2', 'check');
-      expect(reply).toMatchObject({ status: 'error', error: { code: 'SENSITIVE_DATA_UNREADABLE', retryable: false, details: { reason: 'wrong-master-key', subject: 'member:m-2' } } });
+      expect(reply).toMatchObject({
+        status: 'error',
+        error: { code: 'SENSITIVE_DATA_UNREADABLE', retryable: false, details: { reason: 'wrong-master-key', subject: 'member:m-2' } },
+      });
       expect(JSON.stringify(reply)).not.toContain('bo@example.com');
       expect(await client.send(Turnstile, 't-1', { type: 'install', payload: {} })).toMatchObject({ status: 'ok' });
     } finally {

@@ -156,7 +156,12 @@ describe('bad input', () => {
       ErrorCode.VALIDATION_FAILED,
     ],
     ['wrong partition', commandSubject('turnstile', (partitionOf('x', 64) + 1) % 64), valid('x'), ErrorCode.WRONG_PARTITION],
-    ['a UTF-8 byte-order mark before the JSON', subjectFor('x'), new Uint8Array([0xef, 0xbb, 0xbf, ...new TextEncoder().encode(valid('x'))]), ErrorCode.MALFORMED_REQUEST],
+    [
+      'a UTF-8 byte-order mark before the JSON',
+      subjectFor('x'),
+      new Uint8Array([0xef, 0xbb, 0xbf, ...new TextEncoder().encode(valid('x'))]),
+      ErrorCode.MALFORMED_REQUEST,
+    ],
     ['partition that does not exist (unrouted probe)', 'ratchet.cmd.unrouted.turnstile.999', valid('x'), ErrorCode.WRONG_PARTITION],
     ['partition one past the last (unrouted probe)', 'ratchet.cmd.unrouted.turnstile.64', valid('x'), ErrorCode.WRONG_PARTITION],
     ['partition with a leading zero (unrouted probe)', 'ratchet.cmd.unrouted.turnstile.037', valid('x'), ErrorCode.WRONG_PARTITION],
@@ -182,11 +187,17 @@ describe('what the worker answers, field by field (docs/protocol.md sections 5, 
 
   it('gives payload issue paths from the request body root, like envelope issues', async () => {
     const id = 'paths-1';
-    const payloadReply = await raw(commandSubject('turnstile', partitionOf(id, 64)), request(id, { type: 'install', payload: { extra: 1 } }));
+    const payloadReply = await raw(
+      commandSubject('turnstile', partitionOf(id, 64)),
+      request(id, { type: 'install', payload: { extra: 1 } }),
+    );
     expect(payloadReply.status === 'error' && payloadReply.error.code).toBe(ErrorCode.VALIDATION_FAILED);
     const payloadIssues = payloadReply.status === 'error' ? (payloadReply.error.details?.issues as Array<{ path: unknown[] }>) : [];
     expect(payloadIssues.map((i) => i.path)).toEqual([['command', 'payload']]);
-    const envelopeReply = await raw(commandSubject('turnstile', partitionOf(id, 64)), request(id, { type: 'install', payload: {} }, { expectedVersion: -1 }));
+    const envelopeReply = await raw(
+      commandSubject('turnstile', partitionOf(id, 64)),
+      request(id, { type: 'install', payload: {} }, { expectedVersion: -1 }),
+    );
     const envelopeIssues = envelopeReply.status === 'error' ? (envelopeReply.error.details?.issues as Array<{ path: unknown[] }>) : [];
     expect(envelopeIssues.map((i) => i.path)).toEqual([['expectedVersion']]);
   });
@@ -201,7 +212,10 @@ describe('what the worker answers, field by field (docs/protocol.md sections 5, 
 
   it('says "served", still retryable, when the probe is asked for a partition this worker serves', async () => {
     const reply = await raw('ratchet.cmd.unrouted.turnstile.5', request('x', { type: 'install', payload: {} }));
-    expect(reply).toMatchObject({ status: 'error', error: { code: ErrorCode.UNAVAILABLE, retryable: true, details: { partition: 5, reason: 'served' } } });
+    expect(reply).toMatchObject({
+      status: 'error',
+      error: { code: ErrorCode.UNAVAILABLE, retryable: true, details: { partition: 5, reason: 'served' } },
+    });
     expect(reply.status === 'error' && reply.error.message).toContain('ratchet.cmd.turnstile.5');
   });
 
@@ -228,15 +242,24 @@ describe('what the worker answers, field by field (docs/protocol.md sections 5, 
     const { headers } = await import('@nats-io/transport-node');
     const id = 'meta-trace';
     const subject = commandSubject('turnstile', partitionOf(id, 64));
-    const poison = JSON.stringify({ id, command: { type: 'install', payload: {} }, commandId: 'trace-1', metadata: { traceparent: 'x\r\nInjected: 1' } });
+    const poison = JSON.stringify({
+      id,
+      command: { type: 'install', payload: {} },
+      commandId: 'trace-1',
+      metadata: { traceparent: 'x\r\nInjected: 1' },
+    });
     const bad = headers();
     bad.set('traceparent', 'not-a-traceparent');
-    expect(decodeReply((await nc.request(subject, new TextEncoder().encode(poison), { timeout: 5_000, headers: bad })).data)).toMatchObject({ status: 'ok' });
+    expect(decodeReply((await nc.request(subject, new TextEncoder().encode(poison), { timeout: 5_000, headers: bad })).data)).toMatchObject(
+      { status: 'ok' },
+    );
     const valid = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
     const good = headers();
     good.set('traceparent', valid);
     const second = JSON.stringify({ id, command: { type: 'insertCoin', payload: {} }, commandId: 'trace-2' });
-    expect(decodeReply((await nc.request(subject, new TextEncoder().encode(second), { timeout: 5_000, headers: good })).data)).toMatchObject({ status: 'ok' });
+    expect(
+      decodeReply((await nc.request(subject, new TextEncoder().encode(second), { timeout: 5_000, headers: good })).data),
+    ).toMatchObject({ status: 'ok' });
     const [first, coin] = await store.readStream(`turnstile/${id}`);
     expect(first?.metadata).not.toHaveProperty('traceparent');
     expect(coin?.metadata.traceparent).toBe(valid);
@@ -253,7 +276,10 @@ describe('two failing checks in one request: the first in docs/protocol.md secti
     return commandId;
   };
   const send = (id: string, command: { type: string; payload: unknown }, commandId: string, expectedVersion?: number) =>
-    raw(commandSubject('turnstile', partitionOf(id, 64)), JSON.stringify({ id, command, commandId, ...(expectedVersion === undefined ? {} : { expectedVersion }) }));
+    raw(
+      commandSubject('turnstile', partitionOf(id, 64)),
+      JSON.stringify({ id, command, commandId, ...(expectedVersion === undefined ? {} : { expectedVersion }) }),
+    );
   const badPayload = { type: 'insertCoin', payload: { coins: 'many' } };
   const unknownType = { type: 'kick', payload: {} };
   const other = { type: 'insertCoin', payload: {} };
@@ -264,7 +290,11 @@ describe('two failing checks in one request: the first in docs/protocol.md secti
     ['bad payload + reused command id', (id, firstId) => send(id, badPayload, firstId), ErrorCode.VALIDATION_FAILED],
     ['unknown command + stale expectedVersion', (id) => send(id, unknownType, `${id}-2`, 0), ErrorCode.UNKNOWN_COMMAND],
     ['unknown command + reused command id', (id, firstId) => send(id, unknownType, firstId), ErrorCode.UNKNOWN_COMMAND],
-    ['unknown command + bad payload (the type is checked first)', (id) => send(id, { type: 'kick', payload: 7 }, `${id}-2`), ErrorCode.UNKNOWN_COMMAND],
+    [
+      'unknown command + bad payload (the type is checked first)',
+      (id) => send(id, { type: 'kick', payload: 7 }, `${id}-2`),
+      ErrorCode.UNKNOWN_COMMAND,
+    ],
     ['reused command id + stale expectedVersion', (id, firstId) => send(id, other, firstId, 0), ErrorCode.COMMAND_ID_REUSED],
     // The same type as the first command, but with expectedVersion 1: another request hash.
     ['reused command id + a decision that rejects', (id, firstId) => send(id, rejected, firstId, 1), ErrorCode.COMMAND_ID_REUSED],
@@ -284,7 +314,11 @@ describe('two failing checks in one request: the first in docs/protocol.md secti
 
   it('a retry of the committed command with a now-stale expectedVersion gets its first answer, not a conflict', async () => {
     const id = 'pair-retry-stale';
-    expect(await send(id, { type: 'install', payload: {} }, 'retry-stale-1', 0)).toMatchObject({ status: 'ok', version: 1, duplicate: false });
+    expect(await send(id, { type: 'install', payload: {} }, 'retry-stale-1', 0)).toMatchObject({
+      status: 'ok',
+      version: 1,
+      duplicate: false,
+    });
     await client.send(Turnstile, id, { type: 'insertCoin', payload: {} });
     // The same request again (expectedVersion 0, now stale): its first answer.
     const reply = await send(id, { type: 'install', payload: {} }, 'retry-stale-1', 0);
@@ -294,7 +328,9 @@ describe('two failing checks in one request: the first in docs/protocol.md secti
 
 describe('commands nobody subscribes', () => {
   it('reach no worker subscription (no duplicate delivery): NATS answers no responders', async () => {
-    await expect(raw(commandSubject('elevator', 3), JSON.stringify({ id: 'x', command: { type: 'install', payload: {} }, commandId: 'no-sub' }))).rejects.toMatchObject({ message: expect.stringMatching(/no responders/i) });
+    await expect(
+      raw(commandSubject('elevator', 3), JSON.stringify({ id: 'x', command: { type: 'install', payload: {} }, commandId: 'no-sub' })),
+    ).rejects.toMatchObject({ message: expect.stringMatching(/no responders/i) });
   });
 
   it.each([

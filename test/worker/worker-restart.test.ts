@@ -3,13 +3,7 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connectClient, type RatchetClient } from '@ratchet/client';
-import {
-  startNatsServer,
-  startServiceProcess,
-  waitFor,
-  type NatsServerHandle,
-  type ServiceProcess,
-} from '@ratchet/launchers';
+import { startNatsServer, startServiceProcess, waitFor, type NatsServerHandle, type ServiceProcess } from '@ratchet/launchers';
 import { createTestDatabase, type TestDatabase } from '@ratchet/testing';
 import { Turnstile } from '@ratchet/turnstile';
 import pg from 'pg';

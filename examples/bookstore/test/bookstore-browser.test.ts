@@ -35,7 +35,16 @@ describe('the bookstore page in a browser', () => {
     url = String(web.ready.url);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     page = await browser.newPage({ viewport: { width: 1000, height: 800 } });
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
@@ -66,7 +75,7 @@ describe('the bookstore page in a browser', () => {
     expect(await page.inputValue('#name')).toBe('');
   });
 
-  it("shows what is wrong in the form, beside each field, keeping what was typed", async () => {
+  it('shows what is wrong in the form, beside each field, keeping what was typed', async () => {
     await page.fill('#name', '   ');
     await page.fill('#email', 'kim@sequent');
     await page.click('#add-author button[type="submit"]');
@@ -105,7 +114,7 @@ describe('the bookstore page in a browser', () => {
     expect(problems).toEqual([]);
   });
 
-  it("forgets the author's address with \"forget me\" on their page", async () => {
+  it('forgets the author\'s address with "forget me" on their page', async () => {
     await Promise.all([page.waitForURL(/\/authors\/[0-9a-f-]{36}$/), page.locator('#authors a', { hasText: 'Ben Vonk' }).click()]);
     expect(await page.locator('#author-email').textContent()).toBe('ben@sequent.io');
     await Promise.all([page.waitForURL(/\?forgotten=1$/), page.click('#forget-me button[type="submit"]')]);

@@ -35,10 +35,26 @@ export async function startBookstoreStack(name: string, env: Readonly<Record<str
     started.push(nats);
     const db = await createTestDatabase(name);
     started.push({ stop: () => db.drop() });
-    const common = { NATS_URL: nats.url, DATABASE_URL: db.url, HTTP_PORT: '0', RATCHET_APP: BOOKSTORE_APP, RATCHET_PARTITIONS: '8', ...env };
-    const worker = await startServiceProcess({ entry: 'services/worker/src/main.ts', name: `${name}-worker`, env: { ...common, CLUSTER_MODE: 'static' } });
+    const common = {
+      NATS_URL: nats.url,
+      DATABASE_URL: db.url,
+      HTTP_PORT: '0',
+      RATCHET_APP: BOOKSTORE_APP,
+      RATCHET_PARTITIONS: '8',
+      ...env,
+    };
+    const worker = await startServiceProcess({
+      entry: 'services/worker/src/main.ts',
+      name: `${name}-worker`,
+      env: { ...common, CLUSTER_MODE: 'static' },
+    });
     started.push(worker);
-    const projector = await startServiceProcess({ entry: 'services/projector/src/main.ts', name: `${name}-projector`, readyMessage: 'projector ready', env: common });
+    const projector = await startServiceProcess({
+      entry: 'services/projector/src/main.ts',
+      name: `${name}-projector`,
+      readyMessage: 'projector ready',
+      env: common,
+    });
     started.push(projector);
     const gateway = await startServiceProcess({
       entry: 'services/gateway/src/main.ts',

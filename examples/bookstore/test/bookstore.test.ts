@@ -72,13 +72,18 @@ async function events(streamId: string): Promise<Array<{ type: string; data: Rec
 }
 
 async function written(): Promise<{ events: number; commands: number }> {
-  const { rows } = await pool.query(`SELECT (SELECT count(*)::int FROM ratchet.events) AS events, (SELECT count(*)::int FROM ratchet.processed_commands) AS commands`);
+  const { rows } = await pool.query(
+    `SELECT (SELECT count(*)::int FROM ratchet.events) AS events, (SELECT count(*)::int FROM ratchet.processed_commands) AS commands`,
+  );
   return rows[0];
 }
 
 describe('the bookstore app on the services', () => {
   it('is what the worker, projector and gateway loaded', () => {
-    expect(stack!.worker.logs.find((l) => l.msg === 'app loaded')).toMatchObject({ app: 'bookstore', aggregates: ['author', 'email', 'book'] });
+    expect(stack!.worker.logs.find((l) => l.msg === 'app loaded')).toMatchObject({
+      app: 'bookstore',
+      aggregates: ['author', 'email', 'book'],
+    });
     expect(stack!.projector.ready).toMatchObject({ app: 'bookstore', projections: ['authors@v1', 'books@v1'] });
     expect(stack!.gateway.ready.waitFor).toEqual(['authors', 'books']);
   });
@@ -127,7 +132,9 @@ describe('one author per e-mail address', () => {
       const address = `race-${round}@sequent.io`;
       // Six people at once, the address typed six ways.
       const spellings = [address, address.toUpperCase(), ` ${address}`, `Race-${round}@Sequent.io`, address, `${address} `];
-      const answers = await Promise.all(spellings.map((email, i) => post('/authors', { authorId: crypto.randomUUID(), name: `Racer ${round}.${i}`, email })));
+      const answers = await Promise.all(
+        spellings.map((email, i) => post('/authors', { authorId: crypto.randomUUID(), name: `Racer ${round}.${i}`, email })),
+      );
       expect(answers.filter((a) => a.status === 303)).toHaveLength(1);
       const refused = answers.filter((a) => a.status !== 303);
       expect(refused.map((a) => a.status)).toEqual([409, 409, 409, 409, 409]);
@@ -150,7 +157,9 @@ describe('one author per e-mail address', () => {
     const key = emailKey('claims@sequent.io');
     const authors = Array.from({ length: 8 }, () => crypto.randomUUID());
     const answers = await Promise.all(
-      authors.map((authorId) => sender.send({ aggregate: 'email', id: key, command: 'claim', payload: { authorId }, commandId: `claim-test:${authorId}` })),
+      authors.map((authorId) =>
+        sender.send({ aggregate: 'email', id: key, command: 'claim', payload: { authorId }, commandId: `claim-test:${authorId}` }),
+      ),
     );
     const ok = answers.filter((a) => a.status === 'ok');
     expect(ok).toHaveLength(1);
@@ -160,7 +169,9 @@ describe('one author per e-mail address', () => {
 
   it('releases the claim when adding the author definitely failed, so the address is free again', async () => {
     // The add is refused by the gateway (an unknown field): a definite failure after a good claim.
-    const refusingAdd: CommandSender = { send: (r) => sender.send(r.aggregate === 'author' ? { ...r, payload: { ...r.payload, nickname: 'x' } } : r) };
+    const refusingAdd: CommandSender = {
+      send: (r) => sender.send(r.aggregate === 'author' ? { ...r, payload: { ...r.payload, nickname: 'x' } } : r),
+    };
     const authorId = crypto.randomUUID();
     const outcome = await registerAuthor(refusingAdd, { name: 'Lee', email: 'lee@sequent.io' }, authorId);
     expect(outcome).toMatchObject({ status: 'invalid', fields: { form: expect.stringMatching(/nickname/) } });
@@ -171,14 +182,22 @@ describe('one author per e-mail address', () => {
       { type: 'emailReleased', data: { authorId } },
     ]);
     const other = crypto.randomUUID();
-    expect(await registerAuthor(sender, { name: 'Lee', email: 'LEE@sequent.io' }, other)).toEqual({ status: 'added', authorId: other, waited: true });
+    expect(await registerAuthor(sender, { name: 'Lee', email: 'LEE@sequent.io' }, other)).toEqual({
+      status: 'added',
+      authorId: other,
+      waited: true,
+    });
   });
 
   it.each([
     ['was lost before the gateway', false],
     ['was committed, but its answer was lost', true],
   ])('keeps the claim when the outcome of adding is unknown (the add %s); the same form finishes it', async (_what, commits) => {
-    const timeout: GatewayResult = { status: 'error', error: { code: ErrorCode.TIMEOUT, message: 'no answer', retryable: true }, attempts: 1 };
+    const timeout: GatewayResult = {
+      status: 'error',
+      error: { code: ErrorCode.TIMEOUT, message: 'no answer', retryable: true },
+      attempts: 1,
+    };
     const losingAdd: CommandSender = {
       async send(r) {
         if (r.aggregate !== 'author') return sender.send(r);
@@ -188,10 +207,16 @@ describe('one author per e-mail address', () => {
     };
     const email = `unknown-${String(commits)}@sequent.io`;
     const authorId = crypto.randomUUID();
-    expect(await registerAuthor(losingAdd, { name: 'Max', email }, authorId, { attempts: 2, backoffMs: 10 })).toMatchObject({ status: 'failed', retry: true });
+    expect(await registerAuthor(losingAdd, { name: 'Max', email }, authorId, { attempts: 2, backoffMs: 10 })).toMatchObject({
+      status: 'failed',
+      retry: true,
+    });
     expect(await events(`email/${emailKey(email)}`)).toEqual([{ type: 'emailClaimed', data: { authorId } }]);
     // Meanwhile nobody else gets the address.
-    expect(await registerAuthor(sender, { name: 'Someone else', email }, crypto.randomUUID())).toEqual({ status: 'refused', fields: { email: EMAIL_TAKEN } });
+    expect(await registerAuthor(sender, { name: 'Someone else', email }, crypto.randomUUID())).toEqual({
+      status: 'refused',
+      fields: { email: EMAIL_TAKEN },
+    });
     // The same form again (same author id, same add command id): one author, one claim.
     expect(await registerAuthor(sender, { name: 'Max', email }, authorId)).toMatchObject({ status: 'added', authorId });
     expect(await events(`author/${authorId}`)).toEqual([{ type: 'authorAdded', data: { name: 'Max', email } }]);
@@ -202,13 +227,68 @@ describe('one author per e-mail address', () => {
 describe('invalid payloads at the gateway', () => {
   const key = emailKey('nobody@sequent.io');
   it.each([
-    ['an author without a name and with a bad address', 'author', crypto.randomUUID(), { command: 'add', payload: { name: '', email: 'x' } }, ErrorCode.VALIDATION_FAILED, [['payload', 'name'], ['payload', 'email']]],
-    ['an author with a field the command does not have', 'author', crypto.randomUUID(), { command: 'add', payload: { name: 'Ben', email: 'b@sequent.io', admin: true } }, ErrorCode.VALIDATION_FAILED, [['payload']]],
-    ['a claim for an author id that is no UUID', 'email', key, { command: 'claim', payload: { authorId: 'ben' } }, ErrorCode.VALIDATION_FAILED, [['payload', 'authorId']]],
-    ['a book without a title, by no valid author id', 'book', crypto.randomUUID(), { command: 'add', payload: { title: ' ', authorId: 'nope' } }, ErrorCode.VALIDATION_FAILED, [['payload', 'title'], ['payload', 'authorId']]],
-    ['a command a book does not have', 'book', crypto.randomUUID(), { command: 'remove', payload: {} }, ErrorCode.UNKNOWN_COMMAND, undefined],
-    ['an address itself as the claim id (it contains dots)', 'email', 'ben@sequent.io', { command: 'claim', payload: { authorId: crypto.randomUUID() } }, ErrorCode.INVALID_ID, undefined],
-    ['an aggregate type the app does not have', 'publisher', 'p-1', { command: 'add', payload: {} }, ErrorCode.UNKNOWN_AGGREGATE, undefined],
+    [
+      'an author without a name and with a bad address',
+      'author',
+      crypto.randomUUID(),
+      { command: 'add', payload: { name: '', email: 'x' } },
+      ErrorCode.VALIDATION_FAILED,
+      [
+        ['payload', 'name'],
+        ['payload', 'email'],
+      ],
+    ],
+    [
+      'an author with a field the command does not have',
+      'author',
+      crypto.randomUUID(),
+      { command: 'add', payload: { name: 'Ben', email: 'b@sequent.io', admin: true } },
+      ErrorCode.VALIDATION_FAILED,
+      [['payload']],
+    ],
+    [
+      'a claim for an author id that is no UUID',
+      'email',
+      key,
+      { command: 'claim', payload: { authorId: 'ben' } },
+      ErrorCode.VALIDATION_FAILED,
+      [['payload', 'authorId']],
+    ],
+    [
+      'a book without a title, by no valid author id',
+      'book',
+      crypto.randomUUID(),
+      { command: 'add', payload: { title: ' ', authorId: 'nope' } },
+      ErrorCode.VALIDATION_FAILED,
+      [
+        ['payload', 'title'],
+        ['payload', 'authorId'],
+      ],
+    ],
+    [
+      'a command a book does not have',
+      'book',
+      crypto.randomUUID(),
+      { command: 'remove', payload: {} },
+      ErrorCode.UNKNOWN_COMMAND,
+      undefined,
+    ],
+    [
+      'an address itself as the claim id (it contains dots)',
+      'email',
+      'ben@sequent.io',
+      { command: 'claim', payload: { authorId: crypto.randomUUID() } },
+      ErrorCode.INVALID_ID,
+      undefined,
+    ],
+    [
+      'an aggregate type the app does not have',
+      'publisher',
+      'p-1',
+      { command: 'add', payload: {} },
+      ErrorCode.UNKNOWN_AGGREGATE,
+      undefined,
+    ],
   ])('refuses %s with a typed error and writes nothing', async (_what, type, id, body, code, paths) => {
     const before = await written();
     const res = await fetch(`${stack!.gatewayUrl}/commands/${type}/${encodeURIComponent(id)}`, {
@@ -217,7 +297,11 @@ describe('invalid payloads at the gateway', () => {
       body: JSON.stringify(body),
     });
     expect(res.status).toBe(code === ErrorCode.UNKNOWN_AGGREGATE ? 404 : 400);
-    const answer = (await res.json()) as { status: string; attempts: number; error: { code: string; retryable: boolean; details?: { issues?: Array<{ path: unknown[] }> } } };
+    const answer = (await res.json()) as {
+      status: string;
+      attempts: number;
+      error: { code: string; retryable: boolean; details?: { issues?: Array<{ path: unknown[] }> } };
+    };
     expect(answer).toMatchObject({ status: 'error', attempts: 0, error: { code, retryable: false } });
     if (paths !== undefined) expect(answer.error.details?.issues?.map((i) => i.path)).toEqual(paths);
     expect(await written()).toEqual(before);
@@ -238,7 +322,7 @@ describe('books by author', () => {
     expect(await events(`book/${bookId}`)).toEqual([{ type: 'bookAdded', data: { title: 'Domain-Driven Design', authorId } }]);
   });
 
-  it("shows a missing title in the form, and refuses a book by an author the read model does not have, writing nothing", async () => {
+  it('shows a missing title in the form, and refuses a book by an author the read model does not have, writing nothing', async () => {
     const authorId = crypto.randomUUID();
     expect(await registerAuthor(sender, { name: 'Vaughn', email: 'vaughn@sequent.io' }, authorId)).toMatchObject({ status: 'added' });
     const before = await written();

@@ -11,7 +11,14 @@ import { createPostgresEventStore, parseMasterKey } from '@ratchet/event-store-p
 import { createProjector, defineProjection } from '@ratchet/projector';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authorsProjection, BookstoreReadModels, createGatewaySender, emailKey, startBookstoreWeb, type RunningBookstoreWeb } from '../src/index.js';
+import {
+  authorsProjection,
+  BookstoreReadModels,
+  createGatewaySender,
+  emailKey,
+  startBookstoreWeb,
+  type RunningBookstoreWeb,
+} from '../src/index.js';
 import { startBookstoreStack, type BookstoreStack } from './bookstore-stack.js';
 
 const MASTER_KEY = randomBytes(32).toString('base64');
@@ -77,7 +84,10 @@ async function jetStreamMessages(): Promise<string[]> {
   const out: string[] = [];
   for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq += 1) {
     const m = await jsm.streams.getMessage('RATCHET_EVENTS', { seq }).catch(() => null);
-    if (m !== null) out.push(`${m.subject} ${JSON.stringify(m.header === undefined ? [] : [...m.header.keys()].map((k) => [k, m.header!.get(k)]))} ${m.string()}`);
+    if (m !== null)
+      out.push(
+        `${m.subject} ${JSON.stringify(m.header === undefined ? [] : [...m.header.keys()].map((k) => [k, m.header!.get(k)]))} ${m.string()}`,
+      );
   }
   return out;
 }
@@ -93,19 +103,26 @@ describe('forget me', () => {
     const stored = await pool.query<{ data: unknown }>(`SELECT data FROM ratchet.events WHERE stream_id = $1`, [`author/${authorId}`]);
     expect(stored.rows[0]!.data).toMatchObject({ name: 'Forgetful', email: { $sealed: { v: 1, subject: authorId } } });
     // The read model (its table and its view) is the one place the address is in clear.
-    expect((await rowsMentioning(LOCAL_PART)).map((hit) => hit.slice(0, hit.indexOf(':'))).sort()).toEqual(['public.bookstore_authors', 'ratchet_projections.proj_bookstore_authors_v1']);
-    await expect.poll(async () => (await jetStreamMessages()).some((m) => m.includes(`author.${authorId}`)), { timeout: 10_000 }).toBe(true);
+    expect((await rowsMentioning(LOCAL_PART)).map((hit) => hit.slice(0, hit.indexOf(':'))).sort()).toEqual([
+      'public.bookstore_authors',
+      'ratchet_projections.proj_bookstore_authors_v1',
+    ]);
+    await expect
+      .poll(async () => (await jetStreamMessages()).some((m) => m.includes(`author.${authorId}`)), { timeout: 10_000 })
+      .toBe(true);
     expect((await jetStreamMessages()).filter((m) => m.includes(LOCAL_PART))).toEqual([]);
   });
 
-  it('shows the placeholder on the author\'s page and frees the address', async () => {
+  it("shows the placeholder on the author's page and frees the address", async () => {
     expect(await page(`/authors/${authorId}`)).toContain('<form id="forget-me"');
     expect(await post(`/authors/${authorId}/forget`, {})).toEqual({ status: 303, location: `/authors/${authorId}?forgotten=1` });
     const after = await page(`/authors/${authorId}?forgotten=1`);
     expect(after).toContain(`<span id="author-email">${FORGOTTEN}</span>`);
     expect(after).toContain('id="forgotten"');
     expect(after).not.toContain(LOCAL_PART);
-    const claim = await pool.query<{ type: string }>(`SELECT type FROM ratchet.events WHERE stream_id = $1 ORDER BY version`, [`email/${emailKey(ADDRESS)}`]);
+    const claim = await pool.query<{ type: string }>(`SELECT type FROM ratchet.events WHERE stream_id = $1 ORDER BY version`, [
+      `email/${emailKey(ADDRESS)}`,
+    ]);
     expect(claim.rows.map((r) => r.type)).toEqual(['emailClaimed', 'emailReleased']);
     const key = await pool.query(`SELECT key, forgotten_at FROM ratchet.subject_keys WHERE subject = $1`, [authorId]);
     expect(key.rows).toEqual([{ key: null, forgotten_at: expect.any(Date) }]);

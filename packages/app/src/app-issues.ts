@@ -65,7 +65,11 @@ function aggregateIssues(aggregates: unknown, path: Path): Issues {
     }
     const seen = first.get(aggregate.type);
     if (seen === undefined) first.set(aggregate.type, i);
-    else issues.push({ path: [...path, i, 'type'], message: `aggregate type "${aggregate.type}" is listed twice (also at ${path.join('.')}.${seen})` });
+    else
+      issues.push({
+        path: [...path, i, 'type'],
+        message: `aggregate type "${aggregate.type}" is listed twice (also at ${path.join('.')}.${seen})`,
+      });
   });
   return issues;
 }
@@ -120,16 +124,21 @@ function processIssues(processes: unknown, aggregates: unknown, path: Path): Iss
     const p: AnyProcess = process;
     const seen = names.get(p.name);
     // Two processes of one name would share a consumer, positions and command ids.
-    if (seen !== undefined) issues.push({ path: [...path, i, 'name'], message: `process "${p.name}" is listed twice (also at ${path.join('.')}.${seen})` });
+    if (seen !== undefined)
+      issues.push({ path: [...path, i, 'name'], message: `process "${p.name}" is listed twice (also at ${path.join('.')}.${seen})` });
     else names.set(p.name, i);
     p.subscribe.forEach((s, j) => {
       const known = events.get(s.aggregateType);
       if (known === undefined) {
-        issues.push({ path: [...path, i, 'subscribe', j], message: `aggregate type "${s.aggregateType}" is not one of the app's aggregates` });
+        issues.push({
+          path: [...path, i, 'subscribe', j],
+          message: `aggregate type "${s.aggregateType}" is not one of the app's aggregates`,
+        });
         return;
       }
       for (const e of s.events) {
-        if (!known.has(e)) issues.push({ path: [...path, i, 'subscribe', j, 'events'], message: `"${e}" is not an event of ${s.aggregateType}` });
+        if (!known.has(e))
+          issues.push({ path: [...path, i, 'subscribe', j, 'events'], message: `"${e}" is not an event of ${s.aggregateType}` });
       }
     });
   });
@@ -146,7 +155,10 @@ export function appIssues(config: unknown): ValidationIssue[] {
   const issues: Issues = [];
   const name = config.name;
   if (typeof name !== 'string' || !APP_NAME.test(name)) {
-    issues.push({ path: ['name'], message: `must match ${APP_NAME.source} (got ${typeof name === 'string' ? JSON.stringify(name) : describe(name)})` });
+    issues.push({
+      path: ['name'],
+      message: `must match ${APP_NAME.source} (got ${typeof name === 'string' ? JSON.stringify(name) : describe(name)})`,
+    });
   }
   for (const key of Object.keys(config)) {
     if (!KNOWN_KEYS.has(key)) issues.push({ path: [key], message: `unknown key (an app has ${[...KNOWN_KEYS].join(', ')})` });

@@ -13,7 +13,12 @@ function projection(name: string, version: number, tables: string[]): Projection
 
 /** A process that counts the counter's additions. */
 function watcher(name: string) {
-  return defineProcess({ name, subscribe: [eventsOf(Counter, 'added')], initialState: { adds: 0 }, handle: (_e, s) => ({ state: { adds: s.adds + 1 } }) });
+  return defineProcess({
+    name,
+    subscribe: [eventsOf(Counter, 'added')],
+    initialState: { adds: 0 },
+    handle: (_e, s) => ({ state: { adds: s.adds + 1 } }),
+  });
 }
 
 /** The error defineApp throws for `config`, which the test expects it to throw. */
@@ -49,7 +54,12 @@ describe('defineApp', () => {
   });
 
   it('accepts several versions of one projection (a rebuild) and an empty process list', () => {
-    const app = defineApp({ name: 'counter', aggregates: [Counter], projections: [projection('totals', 1, ['totals']), projection('totals', 2, ['totals'])], processes: [] });
+    const app = defineApp({
+      name: 'counter',
+      aggregates: [Counter],
+      projections: [projection('totals', 1, ['totals']), projection('totals', 2, ['totals'])],
+      processes: [],
+    });
     expect(app.projections.map((p) => p.key)).toEqual(['totals@v1', 'totals@v2']);
   });
 
@@ -59,13 +69,18 @@ describe('defineApp', () => {
     expect(error.code).toBe(ErrorCode.DEFINITION_ERROR);
     expect(error.retryable).toBe(false);
     expect(error.app).toBe('twice');
-    expect(error.issues).toEqual([{ path: ['aggregates', 1, 'type'], message: 'aggregate type "counter" is listed twice (also at aggregates.0)' }]);
+    expect(error.issues).toEqual([
+      { path: ['aggregates', 1, 'type'], message: 'aggregate type "counter" is listed twice (also at aggregates.0)' },
+    ]);
     expect(error.message).toMatch(/^app "twice" is invalid, 1 problem: aggregates\.1\.type: aggregate type "counter" is listed twice/);
   });
 
   it('refuses what is not an aggregate: a machine, undefined from a circular import', () => {
     const error = refusal({ name: 'slip', aggregates: [counterMachine, undefined] });
-    expect(error.issues.map((i) => i.path)).toEqual([['aggregates', 0], ['aggregates', 1]]);
+    expect(error.issues.map((i) => i.path)).toEqual([
+      ['aggregates', 0],
+      ['aggregates', 1],
+    ]);
     expect(error.issues[0]!.message).toMatch(/not an aggregate made by defineAggregate/);
     expect(error.issues[1]!.message).toMatch(/undefined \(a circular import/);
   });
@@ -85,9 +100,16 @@ describe('defineApp', () => {
   });
 
   it('refuses two projections that claim one table (their stable views would clash)', () => {
-    const error = refusal({ name: 'counter', aggregates: [Counter], projections: [projection('totals', 1, ['totals']), projection('summary', 1, ['summary', 'totals'])] });
+    const error = refusal({
+      name: 'counter',
+      aggregates: [Counter],
+      projections: [projection('totals', 1, ['totals']), projection('summary', 1, ['summary', 'totals'])],
+    });
     expect(error.issues).toEqual([
-      { path: ['projections', 1, 'tables'], message: 'table "totals" is also declared by projection "totals" (projections.0); their views would clash' },
+      {
+        path: ['projections', 1, 'tables'],
+        message: 'table "totals" is also declared by projection "totals" (projections.0); their views would clash',
+      },
     ]);
   });
 
@@ -105,7 +127,15 @@ describe('defineApp', () => {
         watcher('adds'),
         watcher('adds'),
         { name: 'shipping' },
-        defineProcess({ name: 'typo', subscribe: [{ aggregateType: 'counter', events: ['addded'] }, { aggregateType: 'order', events: ['placed'] }], initialState: 0, handle: () => ({}) }),
+        defineProcess({
+          name: 'typo',
+          subscribe: [
+            { aggregateType: 'counter', events: ['addded'] },
+            { aggregateType: 'order', events: ['placed'] },
+          ],
+          initialState: 0,
+          handle: () => ({}),
+        }),
       ],
     });
     expect(error.issues).toEqual([
@@ -124,7 +154,9 @@ describe('defineApp', () => {
   });
 
   it('refuses something that is not a config at all', () => {
-    expect(refusal(undefined).issues).toEqual([{ path: [], message: 'give defineApp an object (got undefined (a circular import, or a name that is not exported?))' }]);
+    expect(refusal(undefined).issues).toEqual([
+      { path: [], message: 'give defineApp an object (got undefined (a circular import, or a name that is not exported?))' },
+    ]);
     expect(refusal(undefined).app).toBe('(unnamed)');
   });
 });

@@ -81,14 +81,20 @@ export async function importFailure(file: string, error: unknown): Promise<AppLo
   }
   // tsx compiles TypeScript with esbuild, whose error already says "<file>:<line>:<col>: ERROR: …".
   if (field(error, 'name') === 'TransformError') {
-    const detail = message.replace(/^Transform failed with \d+ errors?:\s*/, '').replace(/: ERROR: /g, ': ').replace(/\s*\n\s*/g, '; ');
+    const detail = message
+      .replace(/^Transform failed with \d+ errors?:\s*/, '')
+      .replace(/: ERROR: /g, ': ')
+      .replace(/\s*\n\s*/g, '; ');
     return new AppLoadError(file, 'syntax-error', `syntax error at ${detail}`, { cause: error });
   }
   // A parse or link error from Node's loader: a SyntaxError raised before any user code ran.
   if (field(error, 'name') === 'SyntaxError' && userFrame(error) === undefined) {
     const where = isTypeScriptFile(file) ? undefined : await locateSyntaxError(file);
     if (where !== undefined) {
-      return new AppLoadError(file, 'syntax-error', `syntax error at ${where.at}: ${message} (in \`${where.source}\`)`, { cause: error, at: where.at });
+      return new AppLoadError(file, 'syntax-error', `syntax error at ${where.at}: ${message} (in \`${where.source}\`)`, {
+        cause: error,
+        at: where.at,
+      });
     }
     // The file itself parses: a module it imports does not parse, or lacks an export it names.
     return new AppLoadError(file, 'import-failed', `importing it failed: ${message}`, { cause: error });
@@ -103,5 +109,8 @@ export async function importFailure(file: string, error: unknown): Promise<AppLo
   const at = userFrame(error);
   const name = field(error, 'name');
   const what = typeof name === 'string' && name !== 'Error' ? `${name}: ${message}` : message;
-  return new AppLoadError(file, 'import-failed', `it threw on import: ${what}${at === undefined ? '' : ` (at ${at})`}`, { cause: error, at });
+  return new AppLoadError(file, 'import-failed', `it threw on import: ${what}${at === undefined ? '' : ` (at ${at})`}`, {
+    cause: error,
+    at,
+  });
 }

@@ -57,10 +57,15 @@ beforeAll(async () => {
       (error, out, err) => (error === null ? resolve(out) : reject(new Error(`load probe failed: ${error.message}\n${err}`))),
     );
   });
-  results = new Map(stdout.trim().split('\n').map((line) => {
-    const r = JSON.parse(line) as ProbeResult;
-    return [r.path, r];
-  }));
+  results = new Map(
+    stdout
+      .trim()
+      .split('\n')
+      .map((line) => {
+        const r = JSON.parse(line) as ProbeResult;
+        return [r.path, r];
+      }),
+  );
 }, 90_000);
 
 describe('loadApp', () => {
@@ -79,15 +84,27 @@ describe('loadApp', () => {
   });
 
   it.each([
-    ['test/fixtures/missing-app.ts', 'not-found', `app module ${fixtures}missing-app.ts: no such file (given "test/fixtures/missing-app.ts", resolved against ${packageDir.replace(/\/$/, '')})`],
+    [
+      'test/fixtures/missing-app.ts',
+      'not-found',
+      `app module ${fixtures}missing-app.ts: no such file (given "test/fixtures/missing-app.ts", resolved against ${packageDir.replace(/\/$/, '')})`,
+    ],
     ['test/fixtures', 'not-a-module', `app module ${fixtures.replace(/\/$/, '')}: is a directory: name the module file, e.g. src/app.ts`],
-    ['package.json', 'not-a-module', `app module ${packageDir}package.json: is not an ES module file: an app module ends in .ts, .mts, .js or .mjs`],
+    [
+      'package.json',
+      'not-a-module',
+      `app module ${packageDir}package.json: is not an ES module file: an app module ends in .ts, .mts, .js or .mjs`,
+    ],
     [
       'test/fixtures/throws-on-import.ts',
       'import-failed',
       `app module ${fixtures}throws-on-import.ts: it threw on import: FIXTURE_REGION is not set (at ${fixtures}throws-on-import.ts:3:20)`,
     ],
-    ['test/fixtures/syntax-error.ts', 'syntax-error', `app module ${fixtures}syntax-error.ts: syntax error at ${fixtures}syntax-error.ts:4:57: Unexpected "}"`],
+    [
+      'test/fixtures/syntax-error.ts',
+      'syntax-error',
+      `app module ${fixtures}syntax-error.ts: syntax error at ${fixtures}syntax-error.ts:4:57: Unexpected "}"`,
+    ],
     [
       'test/fixtures/broken-syntax.js',
       'syntax-error',
@@ -143,7 +160,12 @@ describe('typeScriptLoaderActive', () => {
   it('sees tsx loaded by --import, by the tsx command or through NODE_OPTIONS, and nothing else', () => {
     expect(typeScriptLoaderActive(['--conditions=source', '--import', 'tsx'], '')).toBe(true);
     expect(typeScriptLoaderActive(['--import=tsx'], '')).toBe(true);
-    expect(typeScriptLoaderActive(['--require', '/x/node_modules/tsx/dist/preflight.cjs', '--import', 'file:///x/node_modules/tsx/dist/loader.mjs'], '')).toBe(true);
+    expect(
+      typeScriptLoaderActive(
+        ['--require', '/x/node_modules/tsx/dist/preflight.cjs', '--import', 'file:///x/node_modules/tsx/dist/loader.mjs'],
+        '',
+      ),
+    ).toBe(true);
     expect(typeScriptLoaderActive([], '--import tsx')).toBe(true);
     expect(typeScriptLoaderActive([], '')).toBe(false);
     expect(typeScriptLoaderActive(['--enable-source-maps', '--import', './otel.mjs'], '--max-old-space-size=4096')).toBe(false);

@@ -25,7 +25,8 @@ export interface LoadedApp {
 function describeExport(value: unknown): string {
   if (value === null || value === undefined) return String(value);
   if (typeof value === 'function') return 'a function (export the app itself: `export default defineApp({...})`)';
-  if (typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function') return 'a promise (use top-level await: `export default await …`)';
+  if (typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function')
+    return 'a promise (use top-level await: `export default await …`)';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object') return `a plain object with keys ${Object.keys(value).slice(0, 6).join(', ') || '(none)'}`;
   return `a ${typeof value}`;
@@ -63,13 +64,21 @@ export async function loadApp(path: string, options: LoadAppOptions = {}): Promi
   if (!('default' in namespace)) {
     const names = Object.keys(namespace);
     const exported = names.length === 0 ? 'it exports nothing' : `it exports ${names.join(', ')}`;
-    throw new AppLoadError(file, 'no-default-export', `has no default export (${exported}): end it with \`export default defineApp({...})\``);
+    throw new AppLoadError(
+      file,
+      'no-default-export',
+      `has no default export (${exported}): end it with \`export default defineApp({...})\``,
+    );
   }
   const app = namespace.default;
   if (isApp(app)) return { app, file };
   const format = appFormatOf(app);
   if (format !== undefined) {
-    throw new AppLoadError(file, 'not-an-app', `its default export is an app of format ${format}; this runtime reads format ${APP_FORMAT} (align the @ratchet/app versions)`);
+    throw new AppLoadError(
+      file,
+      'not-an-app',
+      `its default export is an app of format ${format}; this runtime reads format ${APP_FORMAT} (align the @ratchet/app versions)`,
+    );
   }
   throw new AppLoadError(file, 'not-an-app', `its default export is not an app made by defineApp (got ${describeExport(app)})`);
 }

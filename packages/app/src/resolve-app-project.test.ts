@@ -51,15 +51,27 @@ describe('resolveAppProject', () => {
       'server/web.js': '',
       'src/domain/app.ts': '',
     });
-    expect(await resolveAppProject('nested/src/domain/app.ts', root)).toEqual({ file: join(dir, 'src/domain/app.ts'), dir, web: join(dir, 'server/web.js') });
+    expect(await resolveAppProject('nested/src/domain/app.ts', root)).toEqual({
+      file: join(dir, 'src/domain/app.ts'),
+      dir,
+      web: join(dir, 'server/web.js'),
+    });
   });
 
   it('refuses a missing path, a directory without an app module, and names that point nowhere', async () => {
-    expect(await refusal('nowhere')).toMatchObject({ reason: 'not-found', message: `app module ${join(root, 'nowhere')}: no such file or directory (given "nowhere", resolved against ${root})` });
+    expect(await refusal('nowhere')).toMatchObject({
+      reason: 'not-found',
+      message: `app module ${join(root, 'nowhere')}: no such file or directory (given "nowhere", resolved against ${root})`,
+    });
     await project('empty', { 'package.json': '{}' });
-    expect((await refusal('empty')).message).toMatch(/is a directory with no app module \(looked for src\/app\.ts, .*\): name the file, or add "ratchet": \{ "app": "<path>" \}/);
+    expect((await refusal('empty')).message).toMatch(
+      /is a directory with no app module \(looked for src\/app\.ts, .*\): name the file, or add "ratchet": \{ "app": "<path>" \}/,
+    );
     await project('typo', { 'package.json': JSON.stringify({ ratchet: { app: 'src/ap.ts' } }), 'src/app.ts': '' });
-    expect(await refusal('typo')).toMatchObject({ reason: 'not-found', message: expect.stringContaining('"ratchet": { "app": "src/ap.ts" } names no file') });
+    expect(await refusal('typo')).toMatchObject({
+      reason: 'not-found',
+      message: expect.stringContaining('"ratchet": { "app": "src/ap.ts" } names no file'),
+    });
     await project('no-web', { 'package.json': JSON.stringify({ ratchet: { web: 'web.ts' } }), 'src/app.ts': '' });
     expect((await refusal('no-web')).message).toContain('"ratchet": { "web": "web.ts" } names no file');
     await project('bad-field', { 'package.json': JSON.stringify({ ratchet: 'src/app.ts' }), 'src/app.ts': '' });

@@ -42,7 +42,11 @@ async function readProjectField(dir: string): Promise<ProjectField | undefined> 
   const ok = (v: unknown) => v === undefined || (typeof v === 'string' && v !== '');
   const f = field as Record<string, unknown>;
   if (typeof field !== 'object' || field === null || !ok(f.app) || !ok(f.web)) {
-    throw new AppLoadError(manifest, 'not-a-module', '"ratchet" must be an object like { "app": "src/app.ts", "web": "web.ts" } (both paths, both optional)');
+    throw new AppLoadError(
+      manifest,
+      'not-a-module',
+      '"ratchet" must be an object like { "app": "src/app.ts", "web": "web.ts" } (both paths, both optional)',
+    );
   }
   return { ...(typeof f.app === 'string' ? { app: f.app } : {}), ...(typeof f.web === 'string' ? { web: f.web } : {}) };
 }
@@ -91,7 +95,11 @@ export async function resolveAppProject(path: string, cwd?: string): Promise<App
     if (await isFile(file)) return { file, dir: given, ...(await webEntry(given, field)) };
   }
   if (field?.app !== undefined) {
-    throw new AppLoadError(join(given, 'package.json'), 'not-found', `"ratchet": { "app": "${field.app}" } names no file (${join(given, field.app)})`);
+    throw new AppLoadError(
+      join(given, 'package.json'),
+      'not-found',
+      `"ratchet": { "app": "${field.app}" } names no file (${join(given, field.app)})`,
+    );
   }
   throw new AppLoadError(
     given,

@@ -11,7 +11,10 @@ export function isTypeScriptFile(file: string): boolean {
  * and the tests run in development), the `tsx` command (it passes its loader's path), or either
  * through NODE_OPTIONS.
  */
-export function typeScriptLoaderActive(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ''): boolean {
+export function typeScriptLoaderActive(
+  execArgv: readonly string[] = process.execArgv,
+  nodeOptions = process.env.NODE_OPTIONS ?? '',
+): boolean {
   return /(^|[\s=/\\])tsx($|[\s/\\])/.test(`${execArgv.join(' ')} ${nodeOptions}`);
 }
 

@@ -68,7 +68,10 @@ export class Tally {
 
   report(): CheckReport {
     return {
-      counts: Object.fromEntries(CHECK_CATEGORIES.map((c) => [c, { ...requireEntry(this.#counts, c, 'count of category') }])) as Record<CheckCategory, CategoryCount>,
+      counts: Object.fromEntries(CHECK_CATEGORIES.map((c) => [c, { ...requireEntry(this.#counts, c, 'count of category') }])) as Record<
+        CheckCategory,
+        CategoryCount
+      >,
       violations: [...this.#violations],
     };
   }

@@ -66,7 +66,14 @@ async function scenario(schema: string) {
     const decision = Turnstile.decide({ type, payload: {} } as never, state);
     const base = { commandId, aggregateType: 'turnstile', aggregateId: id, commandType: type, payload: {}, invokedAt };
     if (decision.status === 'rejected') {
-      history.push({ ...base, completedAt: (clock += 5), outcome: 'rejected', version: state.version, reason: decision.reason, ...recordAs });
+      history.push({
+        ...base,
+        completedAt: (clock += 5),
+        outcome: 'rejected',
+        version: state.version,
+        reason: decision.reason,
+        ...recordAs,
+      });
       return commandId;
     }
     const r = await store.append(streamId, state.version, decision.events, { commandId, fence: fenceOf(id) });
@@ -91,8 +98,22 @@ async function scenario(schema: string) {
     code: 'UNKNOWN_COMMAND',
   });
   // A timed-out command that was in fact committed, and one that never was.
-  await command(ids[1] as string, 'insertCoin', { outcome: 'unknown', code: 'TIMEOUT', version: undefined, events: undefined, completedAt: undefined });
-  history.push({ commandId: `${schema}-lost`, aggregateType: 'turnstile', aggregateId: ids[2] as string, commandType: 'pushArm', invokedAt: (clock += 10), outcome: 'unknown', code: 'TIMEOUT' });
+  await command(ids[1] as string, 'insertCoin', {
+    outcome: 'unknown',
+    code: 'TIMEOUT',
+    version: undefined,
+    events: undefined,
+    completedAt: undefined,
+  });
+  history.push({
+    commandId: `${schema}-lost`,
+    aggregateType: 'turnstile',
+    aggregateId: ids[2] as string,
+    commandType: 'pushArm',
+    invokedAt: (clock += 10),
+    outcome: 'unknown',
+    code: 'TIMEOUT',
+  });
   return { store, schema, ids, history, epochs, fenceOf, command };
 }
 
@@ -147,15 +168,18 @@ async function publishAll(store: PostgresEventStore, ids: readonly string[], ski
 
 /** A read model table holding the fold of each turnstile, with `tamper` applied to one row. */
 async function writeReadModel(store: PostgresEventStore, schema: string, ids: readonly string[], tamper?: string) {
-  await pool.query(
-    `CREATE TABLE "${schema}".turnstiles (id text PRIMARY KEY, state text, coins int, turns int, pushes int, version int)`,
-  );
+  await pool.query(`CREATE TABLE "${schema}".turnstiles (id text PRIMARY KEY, state text, coins int, turns int, pushes int, version int)`);
   for (const id of ids) {
     const events = await store.readStream(streamIdOf('turnstile', id));
     const { snapshot } = Turnstile.replay(events);
     const c = snapshot.context;
     await pool.query(`INSERT INTO "${schema}".turnstiles VALUES ($1, $2, $3, $4, $5, $6)`, [
-      id, String(snapshot.value), c.coins + (id === tamper ? 1 : 0), c.turns, c.pushes, events.length,
+      id,
+      String(snapshot.value),
+      c.coins + (id === tamper ? 1 : 0),
+      c.turns,
+      c.pushes,
+      events.length,
     ]);
   }
 }
@@ -184,8 +208,23 @@ describe('checkHistory', () => {
   it('C1: a gap in a stream (and a head that does not match its last event)', async () => {
     const s = await scenario('c1');
     // Version 6 written with version 5 missing, by a command whose outcome the client never learnt.
-    s.history.push({ commandId: 'c1-gap', aggregateType: 'turnstile', aggregateId: s.ids[0] as string, commandType: 'pushArm', invokedAt: 9e9, outcome: 'unknown' });
-    await rawAppend('c1', streamIdOf('turnstile', s.ids[0] as string), 6, 'armPushedIneffectively', 'c1-gap', s.fenceOf(s.ids[0] as string), false);
+    s.history.push({
+      commandId: 'c1-gap',
+      aggregateType: 'turnstile',
+      aggregateId: s.ids[0] as string,
+      commandType: 'pushArm',
+      invokedAt: 9e9,
+      outcome: 'unknown',
+    });
+    await rawAppend(
+      'c1',
+      streamIdOf('turnstile', s.ids[0] as string),
+      6,
+      'armPushedIneffectively',
+      'c1-gap',
+      s.fenceOf(s.ids[0] as string),
+      false,
+    );
     const report = await check(s);
     expectOnly(report, 'C1');
     expect(report.violations[0]?.detail).toMatch(/missing version\(s\) 5; head says version 4, last event is 6/);
@@ -196,7 +235,17 @@ describe('checkHistory', () => {
     const told = s.history.find((r) => r.outcome === 'ok' && r.aggregateId === s.ids[1] && r.version === 3) as HistoryRecord;
     s.history[s.history.indexOf(told)] = { ...told, version: 2, events: 1 };
     // Acknowledged at version 5 of t2, completed after everything else; the store never saw it.
-    s.history.push({ commandId: 'c2-lost-ack', aggregateType: 'turnstile', aggregateId: s.ids[2] as string, commandType: 'pushArm', invokedAt: 9e9, completedAt: 9e9 + 1, outcome: 'ok', version: 5, events: 1 });
+    s.history.push({
+      commandId: 'c2-lost-ack',
+      aggregateType: 'turnstile',
+      aggregateId: s.ids[2] as string,
+      commandType: 'pushArm',
+      invokedAt: 9e9,
+      completedAt: 9e9 + 1,
+      outcome: 'ok',
+      version: 5,
+      events: 1,
+    });
     const report = await check(s);
     // The version-2 record collides with the real version-2 command in C8 order too; count C2 alone.
     expect(report.counts.C2.violations).toBe(2);
@@ -206,7 +255,14 @@ describe('checkHistory', () => {
   it('C2: a command id written twice (two transactions) is caught', async () => {
     const s = await scenario('c2b');
     const first = s.history.find((r) => r.outcome === 'ok' && r.aggregateId === s.ids[0] && r.version === 4) as HistoryRecord;
-    await rawAppend('c2b', streamIdOf('turnstile', s.ids[0] as string), 5, 'armPushedIneffectively', first.commandId, s.fenceOf(s.ids[0] as string));
+    await rawAppend(
+      'c2b',
+      streamIdOf('turnstile', s.ids[0] as string),
+      5,
+      'armPushedIneffectively',
+      first.commandId,
+      s.fenceOf(s.ids[0] as string),
+    );
     const report = await check(s);
     expectOnly(report, 'C2');
     expect(report.violations[0]?.detail).toMatch(/written more than once/);
@@ -216,7 +272,11 @@ describe('checkHistory', () => {
     const s = await scenario('c3');
     const okOnes = s.history.filter((r) => r.outcome === 'ok' && r.aggregateId === s.ids[2]);
     // The client was told "failed" / "rejected" for commands the store has in fact committed.
-    s.history[s.history.indexOf(okOnes[3] as HistoryRecord)] = { ...(okOnes[3] as HistoryRecord), outcome: 'failed', code: 'VALIDATION_FAILED' };
+    s.history[s.history.indexOf(okOnes[3] as HistoryRecord)] = {
+      ...(okOnes[3] as HistoryRecord),
+      outcome: 'failed',
+      code: 'VALIDATION_FAILED',
+    };
     s.history[s.history.indexOf(okOnes[2] as HistoryRecord)] = { ...(okOnes[2] as HistoryRecord), outcome: 'rejected' };
     const report = await check(s);
     expectOnly(report, 'C3');
@@ -227,7 +287,14 @@ describe('checkHistory', () => {
     const s = await scenario('c4');
     const unknown = s.history.find((r) => r.outcome === 'unknown' && r.aggregateId === s.ids[1]) as HistoryRecord;
     const streamId = streamIdOf('turnstile', s.ids[1] as string);
-    await rawAppend('c4', streamId, (await s.store.streamVersion(streamId)) + 1, 'coinInserted', unknown.commandId, s.fenceOf(s.ids[1] as string));
+    await rawAppend(
+      'c4',
+      streamId,
+      (await s.store.streamVersion(streamId)) + 1,
+      'coinInserted',
+      unknown.commandId,
+      s.fenceOf(s.ids[1] as string),
+    );
     const report = await check(s);
     expectOnly(report, 'C4');
   });
@@ -282,10 +349,34 @@ describe('checkHistory', () => {
     await expect(s.command(id, 'insertCoin')).rejects.toThrow(/epoch/); // the old fence: FENCED, nothing written
     const fresh = { partition: old.partition, epoch };
     await s.store.append(streamId, 4, [{ type: 'coinInserted', data: {} }], { commandId: 'c9-new-owner', fence: fresh });
-    s.history.push({ commandId: 'c9-new-owner', aggregateType: 'turnstile', aggregateId: id, commandType: 'insertCoin', invokedAt: 9e9, completedAt: 9e9 + 1, outcome: 'ok', version: 5, events: 1 });
+    s.history.push({
+      commandId: 'c9-new-owner',
+      aggregateType: 'turnstile',
+      aggregateId: id,
+      commandType: 'insertCoin',
+      invokedAt: 9e9,
+      completedAt: 9e9 + 1,
+      outcome: 'ok',
+      version: 5,
+      events: 1,
+    });
     // The stale owner's write that fencing should have refused, then one from an epoch never granted.
-    s.history.push({ commandId: 'c9-stale', aggregateType: 'turnstile', aggregateId: id, commandType: 'pushArm', invokedAt: 9e9 + 2, outcome: 'unknown' });
-    s.history.push({ commandId: 'c9-future', aggregateType: 'turnstile', aggregateId: id, commandType: 'pushArm', invokedAt: 9e9 + 3, outcome: 'unknown' });
+    s.history.push({
+      commandId: 'c9-stale',
+      aggregateType: 'turnstile',
+      aggregateId: id,
+      commandType: 'pushArm',
+      invokedAt: 9e9 + 2,
+      outcome: 'unknown',
+    });
+    s.history.push({
+      commandId: 'c9-future',
+      aggregateType: 'turnstile',
+      aggregateId: id,
+      commandType: 'pushArm',
+      invokedAt: 9e9 + 3,
+      outcome: 'unknown',
+    });
     await rawAppend('c9', streamId, 6, 'armTurned', 'c9-stale', old);
     await rawAppend('c9', streamId, 7, 'armPushedIneffectively', 'c9-future', { partition: old.partition, epoch: epoch + 5 });
     const report = await check(s);
@@ -298,35 +389,89 @@ describe('C10: definite answers that wrote nothing', () => {
   it('flags a stale conflict and a stale rejection, not ones that were true at some moment of their window', async () => {
     const s = await scenario('c10');
     const [t0, t1, t2] = s.ids as [string, string, string];
-    const acked = (id: string, version: number) => s.history.find((r) => r.aggregateId === id && r.outcome === 'ok' && r.version === version)!;
-    const base = (id: string, commandId: string, commandType: string) => ({ commandId, aggregateType: 'turnstile', aggregateId: id, commandType, payload: {} });
+    const acked = (id: string, version: number) =>
+      s.history.find((r) => r.aggregateId === id && r.outcome === 'ok' && r.version === version)!;
+    const base = (id: string, commandId: string, commandType: string) => ({
+      commandId,
+      aggregateType: 'turnstile',
+      aggregateId: id,
+      commandType,
+      payload: {},
+    });
     // Wrong: version 4 of t0 had been acknowledged before this was sent, yet it was told "at 3".
-    s.history.push({ ...base(t0, 'c10-stale-conflict', 'insertCoin'), invokedAt: 9e9, completedAt: 9e9 + 1, outcome: 'failed', code: 'VERSION_CONFLICT', expectedVersion: 4, actualVersion: 3 });
+    s.history.push({
+      ...base(t0, 'c10-stale-conflict', 'insertCoin'),
+      invokedAt: 9e9,
+      completedAt: 9e9 + 1,
+      outcome: 'failed',
+      code: 'VERSION_CONFLICT',
+      expectedVersion: 4,
+      actualVersion: 3,
+    });
     // Wrong: t1 was installed (and acknowledged) long before; a stale "not installed" at version 0.
-    s.history.push({ ...base(t1, 'c10-stale-rejection', 'insertCoin'), invokedAt: 9e9, completedAt: 9e9 + 1, outcome: 'rejected', version: 0, reason: 'Turnstile not installed' });
+    s.history.push({
+      ...base(t1, 'c10-stale-rejection', 'insertCoin'),
+      invokedAt: 9e9,
+      completedAt: 9e9 + 1,
+      outcome: 'rejected',
+      version: 0,
+      reason: 'Turnstile not installed',
+    });
     // Right: sent before version 4 of t0 was acknowledged, so "at 3" was true at some moment of its window.
     const v4 = acked(t0, 4);
-    s.history.push({ ...base(t0, 'c10-true-conflict', 'insertCoin'), invokedAt: v4.invokedAt - 1, completedAt: 9e9, outcome: 'failed', code: 'VERSION_CONFLICT', expectedVersion: 2, actualVersion: 3 });
+    s.history.push({
+      ...base(t0, 'c10-true-conflict', 'insertCoin'),
+      invokedAt: v4.invokedAt - 1,
+      completedAt: 9e9,
+      outcome: 'failed',
+      code: 'VERSION_CONFLICT',
+      expectedVersion: 2,
+      actualVersion: 3,
+    });
     // Right version, wrong reason: only deciding again (with the aggregate) can tell.
-    s.history.push({ ...base(t2, 'c10-wrong-reason', 'install'), invokedAt: 9e9, completedAt: 9e9 + 1, outcome: 'rejected', version: 4, reason: 'Turnstile not installed' });
+    s.history.push({
+      ...base(t2, 'c10-wrong-reason', 'install'),
+      invokedAt: 9e9,
+      completedAt: 9e9 + 1,
+      outcome: 'rejected',
+      version: 4,
+      reason: 'Turnstile not installed',
+    });
 
     const versionsOnly = await check(s);
     expectOnly(versionsOnly, 'C10');
     expect(versionsOnly.counts.C10).toEqual({ checked: 5, violations: 2 });
     expect(versionsOnly.violations.map((v) => v.detail)).toEqual([
-      expect.stringMatching(/c10-stale-conflict was told VERSION_CONFLICT \(expected 4\) at version 3, but version 4 had been acknowledged before it was sent/),
-      expect.stringMatching(/c10-stale-rejection was told rejected \("Turnstile not installed"\) at version 0, but version 1 had been acknowledged/),
+      expect.stringMatching(
+        /c10-stale-conflict was told VERSION_CONFLICT \(expected 4\) at version 3, but version 4 had been acknowledged before it was sent/,
+      ),
+      expect.stringMatching(
+        /c10-stale-rejection was told rejected \("Turnstile not installed"\) at version 0, but version 1 had been acknowledged/,
+      ),
     ]);
 
     const decided = await check(s, { aggregates: [Turnstile] });
     expectOnly(decided, 'C10');
     expect(decided.counts.C10).toEqual({ checked: 8, violations: 3 });
-    expect(decided.violations.at(-1)?.detail).toMatch(/c10-wrong-reason was rejected at version 4 for "Turnstile not installed", but the stream at that version rejects it for "Turnstile already installed"/);
+    expect(decided.violations.at(-1)?.detail).toMatch(
+      /c10-wrong-reason was rejected at version 4 for "Turnstile not installed", but the stream at that version rejects it for "Turnstile already installed"/,
+    );
   });
 
   it('flags a conflict whose actual version is the expected one', async () => {
     const s = await scenario('c10b');
-    s.history.push({ commandId: 'c10b-self', aggregateType: 'turnstile', aggregateId: s.ids[0]!, commandType: 'pushArm', invokedAt: 9e9, completedAt: 9e9 + 1, outcome: 'failed', code: 'VERSION_CONFLICT', expectedVersion: 4, actualVersion: 4 });
+    s.history.push({
+      commandId: 'c10b-self',
+      aggregateType: 'turnstile',
+      aggregateId: s.ids[0]!,
+      commandType: 'pushArm',
+      invokedAt: 9e9,
+      completedAt: 9e9 + 1,
+      outcome: 'failed',
+      code: 'VERSION_CONFLICT',
+      expectedVersion: 4,
+      actualVersion: 4,
+    });
     const report = await check(s);
     expectOnly(report, 'C10');
     expect(report.violations[0]?.detail).toMatch(/actual version it names is the expected one \(4\)/);
@@ -363,7 +508,9 @@ describe('HistoryRecorder and the CLI', () => {
       const clean = await run(['--history', path, '--db', db.url, '--schema', 'cli', '--aggregates', 'turnstile']);
       expect(clean.out).toMatch(/C2 .* 12 +0/);
       expect(clean.code).toBe(0);
-      await s.store.append(streamIdOf('turnstile', s.ids[0] as string), 4, [{ type: 'coinInserted', data: {} }], { commandId: 'cli-ghost' });
+      await s.store.append(streamIdOf('turnstile', s.ids[0] as string), 4, [{ type: 'coinInserted', data: {} }], {
+        commandId: 'cli-ghost',
+      });
       const dirty = await run(['--history', path, '--db', db.url, '--schema', 'cli']);
       expect(dirty.out).toMatch(/C5 .* 1\n/);
       expect(dirty.code).toBe(1);

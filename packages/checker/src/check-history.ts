@@ -78,7 +78,12 @@ export async function checkHistory(options: CheckHistoryOptions): Promise<CheckR
         all ? { all: true } : { all: false, streamIds, commandIds: [...new Set(options.history.map((r) => r.commandId))] },
       );
       await verifyEpochs(client, schema, tally, maxDetails);
-      await verifyTimers(client, schema, { graceMs: options.timerGraceMs ?? 15_000, ...(options.aggregates === undefined ? {} : { aggregates: options.aggregates }) }, tally);
+      await verifyTimers(
+        client,
+        schema,
+        { graceMs: options.timerGraceMs ?? 15_000, ...(options.aggregates === undefined ? {} : { aggregates: options.aggregates }) },
+        tally,
+      );
     } finally {
       client.release();
     }
@@ -100,7 +105,13 @@ export async function checkHistory(options: CheckHistoryOptions): Promise<CheckR
     if (options.aggregates !== undefined && rejections.length > 0) {
       const client = await pool.connect();
       try {
-        await verifyRejections(client, schema, rejections.map((c) => c.record), options.aggregates, tally);
+        await verifyRejections(
+          client,
+          schema,
+          rejections.map((c) => c.record),
+          options.aggregates,
+          tally,
+        );
       } finally {
         client.release();
       }
@@ -120,7 +131,11 @@ export async function checkHistory(options: CheckHistoryOptions): Promise<CheckR
 
     if (options.readModel === undefined) tally.skip('C7');
     else {
-      const store = createPostgresEventStore({ pool, schema, ...(options.masterKey === undefined ? {} : { masterKey: options.masterKey }) });
+      const store = createPostgresEventStore({
+        pool,
+        schema,
+        ...(options.masterKey === undefined ? {} : { masterKey: options.masterKey }),
+      });
       const result = await options.readModel(store, pool);
       tally.checked('C7', result.checked);
       for (const m of result.mismatches) tally.violation('C7', m);

@@ -22,7 +22,9 @@ export interface CheckProcessesOptions {
  * @example
  * const { violations } = await checkProcesses({ databaseUrl, processes: app.processes });
  */
-export async function checkProcesses(options: CheckProcessesOptions): Promise<{ readonly checked: number; readonly violations: readonly Violation[]; readonly count: number }> {
+export async function checkProcesses(
+  options: CheckProcessesOptions,
+): Promise<{ readonly checked: number; readonly violations: readonly Violation[]; readonly count: number }> {
   const tally = new Tally(options.maxDetails ?? 100);
   const pool = handlePoolErrors(new pg.Pool({ connectionString: options.databaseUrl, max: 1 }));
   try {

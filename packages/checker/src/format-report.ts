@@ -9,7 +9,10 @@ export function formatReport(report: CheckReport): string {
   const head = ['', 'guarantee', 'checked', 'violations'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   const line = (cells: string[]): string =>
-    cells.map((cell, i) => (i >= 2 ? cell.padStart(widths[i] as number) : cell.padEnd(widths[i] as number))).join('  ').trimEnd();
+    cells
+      .map((cell, i) => (i >= 2 ? cell.padStart(widths[i] as number) : cell.padEnd(widths[i] as number)))
+      .join('  ')
+      .trimEnd();
   const out = [line(head), ...rows.map(line)];
   if (report.violations.length > 0) {
     out.push('', 'violations:');

@@ -39,7 +39,13 @@ export interface HistoryRecord {
 }
 
 // Times may be written as epoch milliseconds or as ISO-8601 strings; both become milliseconds.
-const time = z.union([z.number().finite(), z.string().datetime({ offset: true }).transform((s) => Date.parse(s))]);
+const time = z.union([
+  z.number().finite(),
+  z
+    .string()
+    .datetime({ offset: true })
+    .transform((s) => Date.parse(s)),
+]);
 
 /** The schema of one history line. */
 export const HistoryRecordSchema = z.object({

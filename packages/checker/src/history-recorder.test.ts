@@ -43,17 +43,27 @@ describe('HistoryRecorder', () => {
     }
   });
 
-  it('keeps what C10 checks: the expected version sent, a rejection\'s version and reason, a conflict\'s actual version', () => {
+  it("keeps what C10 checks: the expected version sent, a rejection's version and reason, a conflict's actual version", () => {
     let t = 0;
     const recorder = new HistoryRecorder({ now: () => (t += 1) });
     const base = { aggregateType: 'turnstile', aggregateId: 't-1', commandType: 'insertCoin' };
     recorder.invoked({ ...base, commandId: 'r' }).completed({ status: 'rejected', reason: 'Turnstile not installed', version: 0 });
-    recorder
-      .invoked({ ...base, commandId: 'v', expectedVersion: 4 })
-      .completed({ status: 'error', error: { code: 'VERSION_CONFLICT', retryable: false, details: { expectedVersion: 4, actualVersion: 6 } } });
+    recorder.invoked({ ...base, commandId: 'v', expectedVersion: 4 }).completed({
+      status: 'error',
+      error: { code: 'VERSION_CONFLICT', retryable: false, details: { expectedVersion: 4, actualVersion: 6 } },
+    });
     expect(recorder.records).toEqual([
       { ...base, commandId: 'r', invokedAt: 1, completedAt: 2, outcome: 'rejected', version: 0, reason: 'Turnstile not installed' },
-      { ...base, commandId: 'v', expectedVersion: 4, invokedAt: 3, completedAt: 4, outcome: 'failed', code: 'VERSION_CONFLICT', actualVersion: 6 },
+      {
+        ...base,
+        commandId: 'v',
+        expectedVersion: 4,
+        invokedAt: 3,
+        completedAt: 4,
+        outcome: 'failed',
+        code: 'VERSION_CONFLICT',
+        actualVersion: 6,
+      },
     ]);
     expect(parseHistory(recorder.records.map((r) => JSON.stringify(r)).join('\n'))).toEqual(recorder.records);
   });

@@ -135,5 +135,8 @@ function rejectedFields(r: { readonly reason?: string; readonly version?: number
 /** The code, and for a VERSION_CONFLICT the version the answer named (what C10 checks). */
 function errorFields(error: { readonly code: string; readonly details?: Readonly<Record<string, unknown>> }): Partial<HistoryRecord> {
   const actual = error.details?.actualVersion;
-  return { code: error.code, ...(error.code === 'VERSION_CONFLICT' && Number.isSafeInteger(actual) ? { actualVersion: actual as number } : {}) };
+  return {
+    code: error.code,
+    ...(error.code === 'VERSION_CONFLICT' && Number.isSafeInteger(actual) ? { actualVersion: actual as number } : {}),
+  };
 }

@@ -10,7 +10,9 @@ export interface StoredEvent {
 }
 
 /** What to read: every stream, or only the given streams plus any event carrying one of the given command ids. */
-export type EventSelection = { readonly all: true } | { readonly all: false; readonly streamIds: readonly string[]; readonly commandIds: readonly string[] };
+export type EventSelection =
+  | { readonly all: true }
+  | { readonly all: false; readonly streamIds: readonly string[]; readonly commandIds: readonly string[] };
 
 const PAGE = 20_000;
 

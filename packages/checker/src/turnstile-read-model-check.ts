@@ -43,9 +43,15 @@ export function turnstileReadModelCheck(options: TurnstileReadModelCheckOptions 
         const want = { state: String(snapshot.value), ...snapshot.context, version: events.at(-1)?.version ?? 0 };
         const row = byId.get(id);
         byId.delete(id);
-        const got = row === undefined ? undefined : { state: row.state, coins: row.coins, turns: row.turns, pushes: row.pushes, version: row.version };
+        const got =
+          row === undefined
+            ? undefined
+            : { state: row.state, coins: row.coins, turns: row.turns, pushes: row.pushes, version: row.version };
         if (got === undefined) mismatches.push(`turnstile ${id}: no row in ${relation}, the store folds to ${JSON.stringify(want)}`);
-        else if (JSON.stringify(got) !== JSON.stringify({ state: want.state, coins: want.coins, turns: want.turns, pushes: want.pushes, version: want.version })) {
+        else if (
+          JSON.stringify(got) !==
+          JSON.stringify({ state: want.state, coins: want.coins, turns: want.turns, pushes: want.pushes, version: want.version })
+        ) {
           mismatches.push(`turnstile ${id}: ${relation} has ${JSON.stringify(got)}, the store folds to ${JSON.stringify(want)}`);
         }
       }

@@ -61,7 +61,8 @@ export function verifyAnswers(input: AnswersInput, tally: Tally): Claim[] {
           : w.after(claim.version) > answered
             ? `version ${claim.version} was written by a command sent after the answer`
             : undefined;
-    if (problem !== undefined) tally.violation('C10', `${streamOf(r)}: ${r.commandId} was told ${claim.what} at version ${claim.version}, but ${problem}`);
+    if (problem !== undefined)
+      tally.violation('C10', `${streamOf(r)}: ${r.commandId} was told ${claim.what} at version ${claim.version}, but ${problem}`);
   }
   return claims.filter((c) => c.record.outcome === 'rejected');
 }
@@ -71,26 +72,40 @@ const streamOf = (r: HistoryRecord): string => streamIdOf(r.aggregateType, r.agg
 /** The version a record's answer vouches for, or nothing when it is not a definite answer that wrote nothing. */
 function claimOf(r: HistoryRecord, tally: Tally): Claim[] {
   if (r.completedAt === undefined) return [];
-  if (r.outcome === 'rejected' && r.version !== undefined) return [{ record: r, version: r.version, answeredAt: r.completedAt, what: `rejected${r.reason === undefined ? '' : ` ("${r.reason}")`}` }];
-  if (r.outcome === 'ok' && r.events === 0 && r.version !== undefined) return [{ record: r, version: r.version, answeredAt: r.completedAt, what: 'ok with no events' }];
+  if (r.outcome === 'rejected' && r.version !== undefined)
+    return [
+      { record: r, version: r.version, answeredAt: r.completedAt, what: `rejected${r.reason === undefined ? '' : ` ("${r.reason}")`}` },
+    ];
+  if (r.outcome === 'ok' && r.events === 0 && r.version !== undefined)
+    return [{ record: r, version: r.version, answeredAt: r.completedAt, what: 'ok with no events' }];
   if (r.outcome === 'failed' && r.code === 'VERSION_CONFLICT' && r.actualVersion !== undefined) {
     if (r.expectedVersion !== undefined && r.expectedVersion === r.actualVersion) {
       tally.checked('C10');
-      tally.violation('C10', `${streamOf(r)}: ${r.commandId} was told VERSION_CONFLICT although the actual version it names is the expected one (${r.actualVersion})`);
+      tally.violation(
+        'C10',
+        `${streamOf(r)}: ${r.commandId} was told VERSION_CONFLICT although the actual version it names is the expected one (${r.actualVersion})`,
+      );
       return [];
     }
-    return [{ record: r, version: r.actualVersion, answeredAt: r.completedAt, what: `VERSION_CONFLICT (expected ${r.expectedVersion ?? '?'})` }];
+    return [
+      { record: r, version: r.actualVersion, answeredAt: r.completedAt, what: `VERSION_CONFLICT (expected ${r.expectedVersion ?? '?'})` },
+    ];
   }
   return [];
 }
 
 /** Commit-time bounds per version for the given streams, from the events' command ids and the history's times. */
-export function commitWindows(history: readonly HistoryRecord[], events: readonly StoredEvent[], streams: ReadonlySet<string>): Map<string, CommitWindows> {
+export function commitWindows(
+  history: readonly HistoryRecord[],
+  events: readonly StoredEvent[],
+  streams: ReadonlySet<string>,
+): Map<string, CommitWindows> {
   const sentAt = new Map<string, number>();
   const ackedAt = new Map<string, number>();
   for (const r of history) {
     sentAt.set(r.commandId, Math.min(sentAt.get(r.commandId) ?? Infinity, r.invokedAt));
-    if (r.outcome === 'ok' && r.completedAt !== undefined) ackedAt.set(r.commandId, Math.min(ackedAt.get(r.commandId) ?? Infinity, r.completedAt));
+    if (r.outcome === 'ok' && r.completedAt !== undefined)
+      ackedAt.set(r.commandId, Math.min(ackedAt.get(r.commandId) ?? Infinity, r.completedAt));
   }
   const writers = new Map<string, Array<string | null>>();
   for (const e of events) {

@@ -21,9 +21,14 @@ export async function verifyEpochs(client: pg.ClientBase, schema: string, tally:
   // One client, so one query at a time.
   const checked = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${s}.events WHERE epoch IS NOT NULL`);
   const count = await client.query<{ n: string }>(`SELECT count(*) AS n FROM (${stale}) v`);
-  const rows = await client.query<{ stream_id: string; version: number; partition: number | null; epoch: string; prior_max: string | null; current_epoch: string }>(
-    `${stale} ORDER BY o.transaction_id, o.global_position LIMIT ${Math.max(0, Math.floor(maxDetails))}`,
-  );
+  const rows = await client.query<{
+    stream_id: string;
+    version: number;
+    partition: number | null;
+    epoch: string;
+    prior_max: string | null;
+    current_epoch: string;
+  }>(`${stale} ORDER BY o.transaction_id, o.global_position LIMIT ${Math.max(0, Math.floor(maxDetails))}`);
   tally.checked('C9', Number(checked.rows[0]?.n ?? 0));
   const total = Number(count.rows[0]?.n ?? 0);
   for (const r of rows.rows) {
@@ -35,5 +40,6 @@ export async function verifyEpochs(client: pg.ClientBase, schema: string, tally:
           : `is above partition ${r.partition}'s current epoch ${r.current_epoch}`;
     tally.violation('C9', `${r.stream_id}@${r.version} (epoch ${r.epoch}) ${why}`);
   }
-  if (total > rows.rows.length) tally.violation('C9', `… and ${total - rows.rows.length} more stale-epoch events`, total - rows.rows.length);
+  if (total > rows.rows.length)
+    tally.violation('C9', `… and ${total - rows.rows.length} more stale-epoch events`, total - rows.rows.length);
 }

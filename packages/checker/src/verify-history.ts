@@ -82,7 +82,8 @@ export function verifyHistory(input: HistoryInput, tally: Tally): void {
         // C2: one set of events, in the command's stream, one transaction, contiguous, ending at the told version.
         tally.checked('C2');
         if (w === undefined) {
-          if (r.events !== 0) tally.violation('C2', `${r.commandId} was acknowledged at ${stream}@${r.version ?? '?'} but no event carries it`);
+          if (r.events !== 0)
+            tally.violation('C2', `${r.commandId} was acknowledged at ${stream}@${r.version ?? '?'} but no event carries it`);
           break;
         }
         const problems: string[] = [];
@@ -121,7 +122,8 @@ export function verifyHistory(input: HistoryInput, tally: Tally): void {
     if (!inScope(e.streamId)) continue;
     tally.checked('C5');
     if (e.commandId === null) tally.violation('C5', `${e.streamId}@${e.version} carries no command id`);
-    else if (!sent.has(e.commandId) && input.accountedElsewhere?.(e.commandId) !== true) tally.violation('C5', `${e.streamId}@${e.version} was written by ${e.commandId}, which the history never sent`);
+    else if (!sent.has(e.commandId) && input.accountedElsewhere?.(e.commandId) !== true)
+      tally.violation('C5', `${e.streamId}@${e.version} was written by ${e.commandId}, which the history never sent`);
   }
 
   verifyAckOrder(input.history, tally);
@@ -139,7 +141,9 @@ function verifyAckOrder(history: readonly HistoryRecord[], tally: Tally): void {
     else list.push(entry);
   }
   for (const [stream, list] of perStream) {
-    const byCompletion = list.flatMap((e) => (e.r.completedAt === undefined ? [] : [{ ...e, completedAt: e.r.completedAt }])).sort((a, b) => a.completedAt - b.completedAt);
+    const byCompletion = list
+      .flatMap((e) => (e.r.completedAt === undefined ? [] : [{ ...e, completedAt: e.r.completedAt }]))
+      .sort((a, b) => a.completedAt - b.completedAt);
     const byInvocation = [...list].sort((a, b) => a.r.invokedAt - b.r.invokedAt);
     let i = 0;
     let highest: { readonly r: HistoryRecord; readonly version: number } | undefined;

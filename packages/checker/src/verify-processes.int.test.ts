@@ -16,11 +16,16 @@ import { checkProcesses } from './check-processes.js';
 
 const Bell = defineAggregate({
   type: 'bell',
-  machine: setup({ types: { context: {} as { rings: number }, events: {} as { type: 'rang'; data: { by: string } } | { type: 'silenced'; data: object } } }).createMachine({
+  machine: setup({
+    types: { context: {} as { rings: number }, events: {} as { type: 'rang'; data: { by: string } } | { type: 'silenced'; data: object } },
+  }).createMachine({
     id: 'bell',
     initial: 'still',
     context: { rings: 0 },
-    states: { still: { on: { rang: { target: 'ringing', actions: assign({ rings: ({ context }) => context.rings + 1 }) } } }, ringing: { on: { silenced: 'still' } } },
+    states: {
+      still: { on: { rang: { target: 'ringing', actions: assign({ rings: ({ context }) => context.rings + 1 }) } } },
+      ringing: { on: { silenced: 'still' } },
+    },
   }),
   commands: { ring: z.object({ by: z.string() }).strict(), silence: z.object({}).strict() },
   events: { rang: z.object({ by: z.string() }).strict(), silenced: z.object({}).strict() },
@@ -44,7 +49,10 @@ const watch = (name: string) =>
         ? { state: { ...s, inARow: 0 } }
         : s.inARow < 2
           ? { state: { ...s, inARow: s.inARow + 1 } }
-          : { state: { ...s, inARow: 0 }, commands: [command(Bell, siteOf(e.aggregateId), { type: 'ring', payload: { by: e.aggregateId } }, 'ring')] },
+          : {
+              state: { ...s, inARow: 0 },
+              commands: [command(Bell, siteOf(e.aggregateId), { type: 'ring', payload: { by: e.aggregateId } }, 'ring')],
+            },
     onRejected: (_r, s) => ({ state: { ...s, refused: s.refused + 1 } }),
   });
 
@@ -60,7 +68,10 @@ function directSender(store: PostgresEventStore, aggregates: readonly AnyAggrega
   return (commandId, c, trigger) => {
     const streamId = `${c.aggregateType}/${c.aggregateId}`;
     const run = (queues.get(streamId) ?? Promise.resolve()).then(() => decideAndAppend(store, aggregates, commandId, c, trigger));
-    queues.set(streamId, run.catch(() => undefined));
+    queues.set(
+      streamId,
+      run.catch(() => undefined),
+    );
     return run;
   };
 }
@@ -79,10 +90,15 @@ async function decideAndAppend(
   const state = aggregate.replay(await store.readStream(streamId));
   const d = aggregate.decide({ type: c.command.type, payload: c.command.payload ?? {} }, state);
   if (d.status === 'rejected') return { outcome: 'rejected', reason: d.reason, version: state.version };
-  const r = await store.append(streamId, state.version, d.events.map((e) => ({ type: e.type, data: e.data })), {
-    commandId,
-    metadata: { causationId: `${trigger.streamId}@${trigger.version}` },
-  });
+  const r = await store.append(
+    streamId,
+    state.version,
+    d.events.map((e) => ({ type: e.type, data: e.data })),
+    {
+      commandId,
+      metadata: { causationId: `${trigger.streamId}@${trigger.version}` },
+    },
+  );
   return { outcome: 'ok', version: r.version };
 }
 
@@ -106,7 +122,11 @@ async function scenario(name: string, histories: Record<string, readonly string[
     for (const type of ['install', ...commands]) {
       const d = Turnstile.decide({ type, payload: {} } as never, state);
       if (d.status === 'rejected') throw new Error(d.reason);
-      await store.append(`turnstile/${name}-${id}`, state.version, d.events.map((e) => ({ type: e.type, data: e.data })));
+      await store.append(
+        `turnstile/${name}-${id}`,
+        state.version,
+        d.events.map((e) => ({ type: e.type, data: e.data })),
+      );
       state = d.state;
     }
   }
@@ -127,7 +147,11 @@ const three = ['pushArm', 'pushArm', 'pushArm'];
 
 describe('C12', () => {
   it('passes a process run to the end, rejections and all', async () => {
-    const s = await scenario('clean', { 'a-1': [...three, 'insertCoin', 'pushArm', ...three], 'a-2': three, 'b-1': ['insertCoin', 'pushArm', ...three] });
+    const s = await scenario('clean', {
+      'a-1': [...three, 'insertCoin', 'pushArm', ...three],
+      'a-2': three,
+      'b-1': ['insertCoin', 'pushArm', ...three],
+    });
     const report = await s.run();
     // a-1 rings a's bell, a-2 is refused (still ringing), a-1's second ring is refused too, b-1 rings b's.
     expect(report.commands.map((c) => c.answer.outcome).sort()).toEqual(['ok', 'ok', 'rejected', 'rejected']);
@@ -139,7 +163,9 @@ describe('C12', () => {
   it('catches a command the store committed that the log does not have (a run never checkpointed)', async () => {
     const s = await scenario('orphan', { 'a-1': three });
     await s.run();
-    await s.store.append('bell/orphan-x', 0, [{ type: 'rang', data: { by: 'nobody' } }], { commandId: 'proc:orphan:turnstile:orphan-a-1:2:ring' });
+    await s.store.append('bell/orphan-x', 0, [{ type: 'rang', data: { by: 'nobody' } }], {
+      commandId: 'proc:orphan:turnstile:orphan-a-1:2:ring',
+    });
     const { violations } = await s.check();
     expect(violations.map((v) => v.detail)).toEqual([
       "proc:orphan:turnstile:orphan-a-1:2:ring is committed in bell/orphan-x@1 but orphan's command log does not have it: sent by a run that was never checkpointed",
@@ -151,9 +177,17 @@ describe('C12', () => {
     await s.run();
     await s.pool.query(`UPDATE ratchet_processes.commands SET command_id = 'proc:lost:elsewhere' WHERE process = 'lost'`);
     const details = (await s.check()).violations.map((v) => v.detail);
-    expect(details).toContainEqual(expect.stringMatching(/^proc:lost:turnstile:lost-a-1:4:ring is committed in bell\/lost-a@1 but lost's command log does not have it/));
-    expect(details).toContainEqual(expect.stringMatching(/^proc:lost:elsewhere: lost's log has it answered ok at bell\/lost-a@1, but the store has no such command/));
-    expect(details).toContainEqual(expect.stringMatching(/^turnstile\/lost-a-1: event 4 \(armPushedIneffectively\) sends proc:lost:turnstile:lost-a-1:4:ring, which lost's log does not have: a command lost/));
+    expect(details).toContainEqual(
+      expect.stringMatching(/^proc:lost:turnstile:lost-a-1:4:ring is committed in bell\/lost-a@1 but lost's command log does not have it/),
+    );
+    expect(details).toContainEqual(
+      expect.stringMatching(/^proc:lost:elsewhere: lost's log has it answered ok at bell\/lost-a@1, but the store has no such command/),
+    );
+    expect(details).toContainEqual(
+      expect.stringMatching(
+        /^turnstile\/lost-a-1: event 4 \(armPushedIneffectively\) sends proc:lost:turnstile:lost-a-1:4:ring, which lost's log does not have: a command lost/,
+      ),
+    );
   });
 
   it('catches a command doubled and a state update lost', async () => {
@@ -176,7 +210,10 @@ describe('C12', () => {
 
   it('catches an event not handled, a parked event and a journaled answer left after its checkpoint', async () => {
     const s = await scenario('late', { 'a-1': three, 'a-2': three });
-    await runProcessBatch(s.ctx, s.events.filter((e) => e.streamId.endsWith('a-1')));
+    await runProcessBatch(
+      s.ctx,
+      s.events.filter((e) => e.streamId.endsWith('a-1')),
+    );
     await s.pool.query(
       `INSERT INTO ratchet_processes.answers (process, command_id, trigger_stream, trigger_version, outcome, reason) VALUES ('late', 'proc:late:x', 'turnstile/late-a-1', 2, 'rejected', 'no')`,
     );

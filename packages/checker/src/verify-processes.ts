@@ -61,7 +61,12 @@ export function expectedCommandId(process: string, streamId: string, version: nu
  *   targets, commands, steps) and the stored state: no command lost, none doubled, no update lost;
  * - no journaled answer is left for an event already checkpointed.
  */
-export async function verifyProcesses(client: pg.ClientBase, schema: string, processes: readonly AnyProcess[], tally: Tally): Promise<void> {
+export async function verifyProcesses(
+  client: pg.ClientBase,
+  schema: string,
+  processes: readonly AnyProcess[],
+  tally: Tally,
+): Promise<void> {
   const s = `"${schema}"`;
   const exists = await client.query<{ t: string | null }>(`SELECT to_regclass('ratchet_processes.positions')::text AS t`);
   if (exists.rows[0]?.t == null) {
@@ -75,19 +80,32 @@ export async function verifyProcesses(client: pg.ClientBase, schema: string, pro
       `SELECT command_id, stream_id, (result->>'version')::int AS version FROM ${s}.processed_commands WHERE command_id LIKE $1`,
       [like],
     );
-    for (const r of processed.rows) store.set(r.command_id, { streamId: r.stream_id, version: r.version, eventStreams: new Set(), transactions: new Set(), versions: [] });
+    for (const r of processed.rows)
+      store.set(r.command_id, {
+        streamId: r.stream_id,
+        version: r.version,
+        eventStreams: new Set(),
+        transactions: new Set(),
+        versions: [],
+      });
     const written = await client.query<{ command_id: string; stream_id: string; version: number; txid: string }>(
       `SELECT metadata->>'commandId' AS command_id, stream_id, version, transaction_id::text AS txid FROM ${s}.events WHERE metadata->>'commandId' LIKE $1`,
       [like],
     );
     for (const r of written.rows) {
       let c = store.get(r.command_id);
-      if (c === undefined) store.set(r.command_id, (c = { streamId: r.stream_id, version: null, eventStreams: new Set(), transactions: new Set(), versions: [] }));
+      if (c === undefined)
+        store.set(
+          r.command_id,
+          (c = { streamId: r.stream_id, version: null, eventStreams: new Set(), transactions: new Set(), versions: [] }),
+        );
       c.eventStreams.add(r.stream_id);
       c.transactions.add(r.txid);
       c.versions.push(r.version);
     }
-    const log = new Map((await client.query<LogRow>(`SELECT * FROM ${P}.commands WHERE process = $1`, [p.name])).rows.map((r) => [r.command_id, r]));
+    const log = new Map(
+      (await client.query<LogRow>(`SELECT * FROM ${P}.commands WHERE process = $1`, [p.name])).rows.map((r) => [r.command_id, r]),
+    );
 
     // Committed at most once, and only what the log says was answered ok.
     for (const [id, c] of store) {
@@ -95,30 +113,63 @@ export async function verifyProcesses(client: pg.ClientBase, schema: string, pro
       const versions = c.versions.sort((a, b) => a - b);
       const last = versions.at(-1) ?? c.version;
       if (c.eventStreams.size > 1 || c.transactions.size > 1 || !consecutive(versions)) {
-        tally.violation('C12', `${id} was committed more than once: ${[...c.eventStreams].join(', ')} @ ${versions.join(',')} in ${c.transactions.size} transactions`);
+        tally.violation(
+          'C12',
+          `${id} was committed more than once: ${[...c.eventStreams].join(', ')} @ ${versions.join(',')} in ${c.transactions.size} transactions`,
+        );
         continue;
       }
       const row = log.get(id);
-      if (row === undefined) tally.violation('C12', `${id} is committed in ${c.streamId}@${last ?? '?'} but ${p.name}'s command log does not have it: sent by a run that was never checkpointed`);
+      if (row === undefined)
+        tally.violation(
+          'C12',
+          `${id} is committed in ${c.streamId}@${last ?? '?'} but ${p.name}'s command log does not have it: sent by a run that was never checkpointed`,
+        );
       else if (row.outcome !== 'ok' || row.target_stream !== c.streamId || (last !== null && row.target_version !== last)) {
-        tally.violation('C12', `${id} is committed in ${c.streamId}@${last ?? '?'} but the log says ${row.outcome} at ${row.target_stream}@${row.target_version ?? '?'}`);
+        tally.violation(
+          'C12',
+          `${id} is committed in ${c.streamId}@${last ?? '?'} but the log says ${row.outcome} at ${row.target_stream}@${row.target_version ?? '?'}`,
+        );
       }
     }
     for (const [id, row] of log) {
       if (row.outcome !== 'ok') continue;
       tally.checked('C12');
-      if (!store.has(id)) tally.violation('C12', `${id}: ${p.name}'s log has it answered ok at ${row.target_stream}@${row.target_version ?? '?'}, but the store has no such command`);
+      if (!store.has(id))
+        tally.violation(
+          'C12',
+          `${id}: ${p.name}'s log has it answered ok at ${row.target_stream}@${row.target_version ?? '?'}, but the store has no such command`,
+        );
     }
 
     // Every subscribed stream handled to its head, nothing parked; then the replay.
     const positions = new Map(
-      (await client.query<{ stream_id: string; last_version: number; parked_version: number | null }>(`SELECT stream_id, last_version, parked_version FROM ${P}.positions WHERE process = $1`, [p.name])).rows.map((r) => [r.stream_id, r]),
+      (
+        await client.query<{ stream_id: string; last_version: number; parked_version: number | null }>(
+          `SELECT stream_id, last_version, parked_version FROM ${P}.positions WHERE process = $1`,
+          [p.name],
+        )
+      ).rows.map((r) => [r.stream_id, r]),
     );
     const heads = (
-      await client.query<{ stream_id: string; version: number }>(`SELECT stream_id, version FROM ${s}.streams WHERE split_part(stream_id, '/', 1) = ANY($1::text[]) AND version > 0 ORDER BY stream_id`, [p.aggregateTypes])
+      await client.query<{ stream_id: string; version: number }>(
+        `SELECT stream_id, version FROM ${s}.streams WHERE split_part(stream_id, '/', 1) = ANY($1::text[]) AND version > 0 ORDER BY stream_id`,
+        [p.aggregateTypes],
+      )
     ).rows;
-    const parked = new Map((await client.query<{ stream_id: string; event_version: number; reason: string; error: string }>(`SELECT * FROM ${P}.parked WHERE process = $1`, [p.name])).rows.map((r) => [r.stream_id, r]));
-    const states = new Map((await client.query<{ instance: string; state: unknown }>(`SELECT instance, state FROM ${P}.instances WHERE process = $1`, [p.name])).rows.map((r) => [r.instance, r.state]));
+    const parked = new Map(
+      (
+        await client.query<{ stream_id: string; event_version: number; reason: string; error: string }>(
+          `SELECT * FROM ${P}.parked WHERE process = $1`,
+          [p.name],
+        )
+      ).rows.map((r) => [r.stream_id, r]),
+    );
+    const states = new Map(
+      (
+        await client.query<{ instance: string; state: unknown }>(`SELECT instance, state FROM ${P}.instances WHERE process = $1`, [p.name])
+      ).rows.map((r) => [r.instance, r.state]),
+    );
     const logByTrigger = new Map<string, LogRow[]>();
     for (const row of log.values()) logByTrigger.set(row.trigger_stream, [...(logByTrigger.get(row.trigger_stream) ?? []), row]);
 
@@ -127,26 +178,53 @@ export async function verifyProcesses(client: pg.ClientBase, schema: string, pro
       const position = positions.get(head.stream_id);
       const handledTo = position?.last_version ?? 0;
       const hold = parked.get(head.stream_id);
-      if (hold !== undefined) tally.violation('C12', `${head.stream_id}@${hold.event_version} is parked by ${p.name} (${hold.reason}: ${hold.error.slice(0, 200)}): its commands are not all answered`);
-      else if (handledTo !== head.version) tally.violation('C12', `${head.stream_id}: ${p.name} handled it to version ${handledTo} of ${head.version}`);
+      if (hold !== undefined)
+        tally.violation(
+          'C12',
+          `${head.stream_id}@${hold.event_version} is parked by ${p.name} (${hold.reason}: ${hold.error.slice(0, 200)}): its commands are not all answered`,
+        );
+      else if (handledTo !== head.version)
+        tally.violation('C12', `${head.stream_id}: ${p.name} handled it to version ${handledTo} of ${head.version}`);
       if (!p.keyedByStream) continue;
       const events = await readStream(client, s, head.stream_id, handledTo);
-      const problem = replay(p, events, log, logByTrigger.get(head.stream_id) ?? [], states.has(head.stream_id) ? states.get(head.stream_id) : p.initialState);
+      const problem = replay(
+        p,
+        events,
+        log,
+        logByTrigger.get(head.stream_id) ?? [],
+        states.has(head.stream_id) ? states.get(head.stream_id) : p.initialState,
+      );
       tally.checked('C12', events.length);
       if (problem !== undefined) tally.violation('C12', `${head.stream_id}: ${problem}`);
     }
 
-    const journal = await client.query<{ command_id: string; trigger_stream: string; trigger_version: number }>(`SELECT command_id, trigger_stream, trigger_version FROM ${P}.answers WHERE process = $1`, [p.name]);
+    const journal = await client.query<{ command_id: string; trigger_stream: string; trigger_version: number }>(
+      `SELECT command_id, trigger_stream, trigger_version FROM ${P}.answers WHERE process = $1`,
+      [p.name],
+    );
     for (const j of journal.rows) {
       if (j.trigger_version <= (positions.get(j.trigger_stream)?.last_version ?? 0)) {
-        tally.violation('C12', `${j.command_id}: a journaled answer is left for ${j.trigger_stream}@${j.trigger_version}, which is checkpointed`);
+        tally.violation(
+          'C12',
+          `${j.command_id}: a journaled answer is left for ${j.trigger_stream}@${j.trigger_version}, which is checkpointed`,
+        );
       }
     }
   }
 }
 
 async function readStream(client: pg.ClientBase, s: string, streamId: string, toVersion: number): Promise<RecordedEvent[]> {
-  const res = await client.query<{ version: number; type: string; data: unknown; schema_version: number; metadata: Record<string, unknown>; global_position: string; txid: string; recorded_at: Date; epoch: number | null }>(
+  const res = await client.query<{
+    version: number;
+    type: string;
+    data: unknown;
+    schema_version: number;
+    metadata: Record<string, unknown>;
+    global_position: string;
+    txid: string;
+    recorded_at: Date;
+    epoch: number | null;
+  }>(
     `SELECT version, type, data, schema_version, metadata, global_position, transaction_id::text AS txid, recorded_at, epoch FROM ${s}.events WHERE stream_id = $1 AND version <= $2 ORDER BY version`,
     [streamId, toVersion],
   );
@@ -169,7 +247,13 @@ async function readStream(client: pg.ClientBase, s: string, streamId: string, to
  * then `onRejected` for each refused command in emitted order, round after round); undefined when
  * the commands and the final state are exactly what the process recorded, else what differs first.
  */
-function replay(p: AnyProcess, events: readonly RecordedEvent[], log: ReadonlyMap<string, LogRow>, logged: readonly LogRow[], stored: unknown): string | undefined {
+function replay(
+  p: AnyProcess,
+  events: readonly RecordedEvent[],
+  log: ReadonlyMap<string, LogRow>,
+  logged: readonly LogRow[],
+  stored: unknown,
+): string | undefined {
   let state: unknown = p.initialState;
   const expected = new Set<string>();
   const copy = (value: unknown): unknown => JSON.parse(JSON.stringify(value)) as unknown;
@@ -195,7 +279,14 @@ function replay(p: AnyProcess, events: readonly RecordedEvent[], log: ReadonlyMa
         if (row === undefined) return `${at} sends ${id}, which ${p.name}'s log does not have: a command lost`;
         const target = `${c.aggregateType}/${c.aggregateId}`;
         const body = canonicalJson({ type: c.command.type, payload: c.command.payload ?? {} });
-        if (row.target_stream !== target || canonicalJson(row.command) !== body || row.step !== c.step || row.trigger_stream !== e.streamId || row.trigger_version !== e.version || row.round !== round) {
+        if (
+          row.target_stream !== target ||
+          canonicalJson(row.command) !== body ||
+          row.step !== c.step ||
+          row.trigger_stream !== e.streamId ||
+          row.trigger_version !== e.version ||
+          row.round !== round
+        ) {
           return `${at}: ${id}: the log has ${row.target_stream} ${canonicalJson(row.command)} (round ${row.round}), the replay sends ${target} ${body} (round ${round})`;
         }
         if (row.outcome === 'ok') continue;
@@ -215,8 +306,10 @@ function replay(p: AnyProcess, events: readonly RecordedEvent[], log: ReadonlyMa
     }
   }
   const extra = logged.filter((r) => !expected.has(r.command_id) && r.trigger_version <= (events.at(-1)?.version ?? 0));
-  if (extra.length > 0) return `${p.name}'s log has ${extra.map((r) => r.command_id).join(', ')}, which a replay of the stream does not send: a command doubled`;
-  if (canonicalJson(state) !== canonicalJson(stored)) return `${p.name}'s stored state ${canonicalJson(stored)} is not the replay's ${canonicalJson(state)}: an update lost`;
+  if (extra.length > 0)
+    return `${p.name}'s log has ${extra.map((r) => r.command_id).join(', ')}, which a replay of the stream does not send: a command doubled`;
+  if (canonicalJson(state) !== canonicalJson(stored))
+    return `${p.name}'s stored state ${canonicalJson(stored)} is not the replay's ${canonicalJson(state)}: an update lost`;
   return undefined;
 }
 

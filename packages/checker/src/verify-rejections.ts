@@ -18,7 +18,10 @@ export async function verifyRejections(
 ): Promise<void> {
   const byType = new Map(aggregates.map((a) => [a.type, a]));
   // Per stream: its aggregate, and the records with the version each was rejected at.
-  const byStream = new Map<string, { readonly aggregate: AnyAggregate; readonly records: Array<{ readonly r: HistoryRecord; readonly version: number }> }>();
+  const byStream = new Map<
+    string,
+    { readonly aggregate: AnyAggregate; readonly records: Array<{ readonly r: HistoryRecord; readonly version: number }> }
+  >();
   for (const r of rejections) {
     const aggregate = byType.get(r.aggregateType);
     if (aggregate === undefined || r.version === undefined) continue;
@@ -49,14 +52,28 @@ export async function verifyRejections(
       if (at === undefined) continue; // a version the stream never reached: verifyAnswers reports it
       let decision: Decision;
       try {
-        decision = aggregate.runtime.decideParsed(aggregate.runtime.parseCommand({ type: r.commandType, payload: r.payload ?? {} }), at, r.aggregateId);
+        decision = aggregate.runtime.decideParsed(
+          aggregate.runtime.parseCommand({ type: r.commandType, payload: r.payload ?? {} }),
+          at,
+          r.aggregateId,
+        );
       } catch (error) {
-        tally.violation('C10', `${stream}: ${r.commandId} was rejected at version ${r.version}, but deciding it there throws ${String(error)}`);
+        tally.violation(
+          'C10',
+          `${stream}: ${r.commandId} was rejected at version ${r.version}, but deciding it there throws ${String(error)}`,
+        );
         continue;
       }
-      if (decision.status === 'accepted') tally.violation('C10', `${stream}: ${r.commandId} (${r.commandType}) was rejected at version ${r.version}, but the stream at that version accepts it`);
+      if (decision.status === 'accepted')
+        tally.violation(
+          'C10',
+          `${stream}: ${r.commandId} (${r.commandType}) was rejected at version ${r.version}, but the stream at that version accepts it`,
+        );
       else if (r.reason !== undefined && decision.reason !== r.reason) {
-        tally.violation('C10', `${stream}: ${r.commandId} was rejected at version ${r.version} for "${r.reason}", but the stream at that version rejects it for "${decision.reason}"`);
+        tally.violation(
+          'C10',
+          `${stream}: ${r.commandId} was rejected at version ${r.version} for "${r.reason}", but the stream at that version rejects it for "${decision.reason}"`,
+        );
       }
     }
   }

@@ -35,7 +35,10 @@ async function scenario(schema: string) {
       [streamId, version, type, JSON.stringify(metadata), at],
     );
   const start = (delayMs: number) => ({ timers: { start: [{ id: VISIT_TIMEOUT_EVENT, kind: 'delay', delayMs }], cancel: [] } });
-  const fire = (startedVersion: number) => ({ timer: { id: VISIT_TIMEOUT_EVENT, kind: 'delay', startedVersion, dueAt: '' }, timers: { start: [], cancel: [VISIT_TIMEOUT_EVENT] } });
+  const fire = (startedVersion: number) => ({
+    timer: { id: VISIT_TIMEOUT_EVENT, kind: 'delay', startedVersion, dueAt: '' },
+    timers: { start: [], cancel: [VISIT_TIMEOUT_EVENT] },
+  });
   const check = async () => {
     const tally = new Tally(100);
     const client = await pool.connect();

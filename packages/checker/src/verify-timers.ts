@@ -57,9 +57,15 @@ export async function verifyTimers(client: pg.ClientBase, schema: string, option
       tally.checked('C11');
       const started = pending.get(row.timer.id);
       if (started === undefined || started.startedVersion !== row.timer.startedVersion) {
-        tally.violation('C11', `${row.stream_id}@${row.version}: fired timer ${row.timer.id} (started at ${row.timer.startedVersion}), which was not pending: cancelled, never started, or fired before`);
+        tally.violation(
+          'C11',
+          `${row.stream_id}@${row.version}: fired timer ${row.timer.id} (started at ${row.timer.startedVersion}), which was not pending: cancelled, never started, or fired before`,
+        );
       } else if (at + 1 < started.dueAt) {
-        tally.violation('C11', `${row.stream_id}@${row.version}: fired timer ${row.timer.id} ${Math.round(started.dueAt - at)} ms before it was due`);
+        tally.violation(
+          'C11',
+          `${row.stream_id}@${row.version}: fired timer ${row.timer.id} ${Math.round(started.dueAt - at)} ms before it was due`,
+        );
       }
       pending.delete(row.timer.id);
     }
@@ -79,7 +85,10 @@ export async function verifyTimers(client: pg.ClientBase, schema: string, option
       inTable.delete(key);
       if (row !== undefined && row.started_version === timer.startedVersion) {
         if (timer.dueAt < now - options.graceMs) {
-          tally.violation('C11', `${streamId}: timer ${id} (started at ${timer.startedVersion}) is ${Math.round((now - timer.dueAt) / 1000)} s overdue and has not fired`);
+          tally.violation(
+            'C11',
+            `${streamId}: timer ${id} (started at ${timer.startedVersion}) is ${Math.round((now - timer.dueAt) / 1000)} s overdue and has not fired`,
+          );
         }
         continue;
       }
@@ -89,7 +98,10 @@ export async function verifyTimers(client: pg.ClientBase, schema: string, option
       if (aggregate === undefined || timer.kind !== 'delay' || !id.startsWith('xstate.after.')) continue;
       const state = await finalState(client, s, streamId, aggregate);
       if (aggregate.runtime.fireDelay(state, { id, event: { type: id, data: {} } }).status === 'accepted') {
-        tally.violation('C11', `${streamId}: timer ${id} (started at ${timer.startedVersion}) was removed without firing, yet the stream's state still takes it`);
+        tally.violation(
+          'C11',
+          `${streamId}: timer ${id} (started at ${timer.startedVersion}) was removed without firing, yet the stream's state still takes it`,
+        );
       }
     }
   }

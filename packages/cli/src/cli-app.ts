@@ -26,7 +26,9 @@ export async function loadCliApp(ctx: CliContext): Promise<App | undefined> {
 export async function requireCliApp(ctx: CliContext, what: string): Promise<App> {
   const app = await loadCliApp(ctx);
   if (app === undefined) {
-    throw usageError(`${what} needs the app that defines it: pass --app <path> (a module or project directory), set RATCHET_APP, or run ratchet dev`);
+    throw usageError(
+      `${what} needs the app that defines it: pass --app <path> (a module or project directory), set RATCHET_APP, or run ratchet dev`,
+    );
   }
   return app;
 }

@@ -18,7 +18,9 @@ export async function connectNats(options: GlobalOptions): Promise<NatsConnectio
       reconnect: false,
     });
   } catch (error) {
-    throw unreachableError(`cannot reach NATS at ${options.nats} (${options.origins.nats}): ${reasonOf(error)}${hintOf(options)}`, { cause: error });
+    throw unreachableError(`cannot reach NATS at ${options.nats} (${options.origins.nats}): ${reasonOf(error)}${hintOf(options)}`, {
+      cause: error,
+    });
   }
 }
 
@@ -39,7 +41,10 @@ export async function openPostgres(options: GlobalOptions, poolSize = 4): Promis
     await pool.query('SELECT 1');
   } catch (error) {
     await pool.end().catch(() => undefined);
-    throw unreachableError(`cannot reach Postgres at ${redactUrl(options.db)} (${options.origins.db ?? '--db'}): ${reasonOf(error)}${hintOf(options)}`, { cause: error });
+    throw unreachableError(
+      `cannot reach Postgres at ${redactUrl(options.db)} (${options.origins.db ?? '--db'}): ${reasonOf(error)}${hintOf(options)}`,
+      { cause: error },
+    );
   }
   return pool;
 }

@@ -9,7 +9,15 @@ describe('CLI formatting', () => {
   });
 
   it('aligns table columns without trailing spaces', () => {
-    expect(formatTable(['A', 'LONG'], [['xyz', '1'], ['q', '']])).toBe('A    LONG\nxyz  1\nq');
+    expect(
+      formatTable(
+        ['A', 'LONG'],
+        [
+          ['xyz', '1'],
+          ['q', ''],
+        ],
+      ),
+    ).toBe('A    LONG\nxyz  1\nq');
   });
 
   it('cuts long JSON cells', () => {

@@ -25,7 +25,9 @@ export function projectionNamed(app: App, name: string, version: number): Projec
   const projection = app.projections.find((p) => p.name === name && p.version === version);
   if (projection === undefined) {
     const versions = app.projections.filter((p) => p.name === name).map((p) => p.version);
-    throw usageError(`app ${app.name} lists no version ${version} of projection ${name} (it lists ${versions.join(', ')}): add it to the app's projections first`);
+    throw usageError(
+      `app ${app.name} lists no version ${version} of projection ${name} (it lists ${versions.join(', ')}): add it to the app's projections first`,
+    );
   }
   return projection;
 }

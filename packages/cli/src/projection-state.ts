@@ -89,4 +89,3 @@ export async function readParked(pool: pg.Pool, name?: string): Promise<ParkedRo
   if (!(await hasProjectionSchema(pool))) return [];
   return (await readParkedEvents(pool, name)).map((r) => ({ ...r, parkedAt: r.parkedAt.toISOString() }));
 }
-

@@ -39,8 +39,13 @@ async function closedPort(): Promise<number> {
 }
 
 describe('ratchet help', () => {
-  it('answers `<command> --help`, `help <command>` and `--help <command>` with that command\'s help, exit 0', async () => {
-    for (const argv of [['send', '--help'], ['help', 'send'], ['--help', 'send'], ['send', '-h']]) {
+  it("answers `<command> --help`, `help <command>` and `--help <command>` with that command's help, exit 0", async () => {
+    for (const argv of [
+      ['send', '--help'],
+      ['help', 'send'],
+      ['--help', 'send'],
+      ['send', '-h'],
+    ]) {
       const r = await run(argv);
       expect(r.code, argv.join(' ')).toBe(ExitCode.OK);
       expect(r.stdout).toBe(commandHelp(COMMANDS[0]!));
@@ -73,9 +78,15 @@ describe('finding the servers of a running demo (.data/demo.json)', () => {
     return dir;
   };
 
-  it('uses the running demo\'s NATS and Postgres when neither flag nor env names them, and says so when they do not answer', async () => {
+  it("uses the running demo's NATS and Postgres when neither flag nor env names them, and says so when they do not answer", async () => {
     const port = await closedPort();
-    const dir = demoDir({ pid: process.pid, natsUrl: `nats://127.0.0.1:${port}`, databaseUrl: `postgres://postgres@127.0.0.1:${port}/postgres`, partitions: 64, distributed: true });
+    const dir = demoDir({
+      pid: process.pid,
+      natsUrl: `nats://127.0.0.1:${port}`,
+      databaseUrl: `postgres://postgres@127.0.0.1:${port}/postgres`,
+      partitions: 64,
+      distributed: true,
+    });
     const send = await run(['send', 'turnstile', 't-1', 'install'], { RATCHET_DATA_DIR: dir });
     expect(send.code).toBe(ExitCode.UNREACHABLE);
     expect(send.stderr).toContain(`cannot reach NATS at nats://127.0.0.1:${port} (from the running demo, ${join(dir, 'demo.json')})`);
@@ -95,7 +106,13 @@ describe('finding the servers of a running demo (.data/demo.json)', () => {
 
   it('ignores a demo.json whose process is gone', async () => {
     // A pid far above any pid_max in use: no such process.
-    const dir = demoDir({ pid: 2 ** 30, natsUrl: 'nats://127.0.0.1:1', databaseUrl: 'postgres://x@127.0.0.1:1/x', partitions: 64, distributed: true });
+    const dir = demoDir({
+      pid: 2 ** 30,
+      natsUrl: 'nats://127.0.0.1:1',
+      databaseUrl: 'postgres://x@127.0.0.1:1/x',
+      partitions: 64,
+      distributed: true,
+    });
     const history = await run(['history', 'turnstile', 't-1'], { RATCHET_DATA_DIR: dir });
     expect(history.code).toBe(ExitCode.USAGE);
     expect(history.stderr).toMatch(/^ratchet: no database: pass --db/);
@@ -111,7 +128,9 @@ describe('finding the servers of a running demo (.data/demo.json)', () => {
     expect(same.stderr).toContain(`gone-app.ts: no such file or directory`);
     expect(same.stderr).toContain(`(the app named by the running app, ${join(dir, 'demo.json')})`);
     // Another NATS: that app says nothing about what is served there; the command goes untyped.
-    const other = await run(['send', 'counter', 'c-1', 'add', '--nats', `nats://127.0.0.1:${await closedPort()}`], { RATCHET_DATA_DIR: dir });
+    const other = await run(['send', 'counter', 'c-1', 'add', '--nats', `nats://127.0.0.1:${await closedPort()}`], {
+      RATCHET_DATA_DIR: dir,
+    });
     expect(other.code).toBe(ExitCode.UNREACHABLE);
     // --app and $RATCHET_APP win over the running app.
     const flag = await run(['send', 'counter', 'c-1', 'add', '--app', 'missing.ts'], { RATCHET_DATA_DIR: dir, NATS_URL: natsUrl });
@@ -124,6 +143,8 @@ describe('finding the servers of a running demo (.data/demo.json)', () => {
     const dir = demoDir({ pid: process.pid, partitions: 64, distributed: false });
     const history = await run(['history', 'turnstile', 't-1'], { RATCHET_DATA_DIR: dir });
     expect(history.code).toBe(ExitCode.USAGE);
-    expect(history.stderr).toContain(`the running demo (pid ${process.pid}) is embedded: one process with no NATS or Postgres the CLI can reach`);
+    expect(history.stderr).toContain(
+      `the running demo (pid ${process.pid}) is embedded: one process with no NATS or Postgres the CLI can reach`,
+    );
   });
 });

@@ -23,7 +23,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       '  --expected-version N    fail with VERSION_CONFLICT unless the stream is at version N',
       '',
       'With an app known (--app, $RATCHET_APP, or the running ratchet dev), the aggregate, the command and the',
-      "payload are checked against it first: a payload its zod schema refuses is VALIDATION_FAILED with every",
+      'payload are checked against it first: a payload its zod schema refuses is VALIDATION_FAILED with every',
       'issue, exit 2, and nothing is sent. Without one, the command goes as typed and the worker checks it.',
       '',
       'exit 0 ok, 1 rejected or an error reply, 2 refused before sending. Example: ratchet send turnstile t-1 install',
@@ -41,7 +41,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       '',
       'Reads Postgres (--db); with an app known, an aggregate type it lacks is refused; --version and --at need the',
       'app (they fold its statechart). Outside the stream: OUT_OF_RANGE, exit 1. Sensitive values are opened with',
-      '$RATCHET_MASTER_KEY (the workers\' key), or show their placeholder once forgotten.',
+      "$RATCHET_MASTER_KEY (the workers' key), or show their placeholder once forgotten.",
       'Example: ratchet history turnstile t-1 --version 3',
     ],
     load: async () => (await import('./commands/history.js')).runHistory,
@@ -49,9 +49,9 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     words: ['forget'],
     args: '<subject>',
-    summary: 'crypto-shredding: delete a data subject\'s key, so its sensitive values read as their placeholder',
+    summary: "crypto-shredding: delete a data subject's key, so its sensitive values read as their placeholder",
     help: [
-      'Deletes the subject\'s key and records the forget (docs/sensitive-data.md). Read models keep what they copied until',
+      "Deletes the subject's key and records the forget (docs/sensitive-data.md). Read models keep what they copied until",
       'rebuilt. Needs --db as a role allowed to run ratchet.forget_subject. Example: ratchet forget 2f0c…-author-id',
     ],
     load: async () => (await import('./commands/forget.js')).runForget,
@@ -223,7 +223,8 @@ export async function runCli(argv: readonly string[], options: RunCliOptions = {
       err(`ratchet: ${oneLine(error.message)}`);
       return error.exitCode;
     }
-    const message = error instanceof RatchetError ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error);
+    const message =
+      error instanceof RatchetError ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error);
     err(`ratchet: ${oneLine(message)}`);
     return ExitCode.FAILED;
   }
@@ -266,9 +267,21 @@ function resolveServers(globals: CommandFlags, env: Readonly<Record<string, stri
   const demo = findRunningDemo(env);
   const fromDemo = (file: string): string => `from the running demo, ${file}`;
   const nats: [string, string] =
-    flagNats !== undefined ? [flagNats, '--nats'] : envNats !== undefined ? [envNats, '$NATS_URL'] : demo?.natsUrl !== undefined ? [demo.natsUrl, fromDemo(demo.file)] : ['nats://127.0.0.1:4222', 'the default'];
+    flagNats !== undefined
+      ? [flagNats, '--nats']
+      : envNats !== undefined
+        ? [envNats, '$NATS_URL']
+        : demo?.natsUrl !== undefined
+          ? [demo.natsUrl, fromDemo(demo.file)]
+          : ['nats://127.0.0.1:4222', 'the default'];
   const db: [string, string] | undefined =
-    flagDb !== undefined ? [flagDb, '--db'] : envDb !== undefined ? [envDb, '$DATABASE_URL'] : demo?.databaseUrl !== undefined ? [demo.databaseUrl, fromDemo(demo.file)] : undefined;
+    flagDb !== undefined
+      ? [flagDb, '--db']
+      : envDb !== undefined
+        ? [envDb, '$DATABASE_URL']
+        : demo?.databaseUrl !== undefined
+          ? [demo.databaseUrl, fromDemo(demo.file)]
+          : undefined;
   const embedded = demo !== undefined && !demo.distributed;
   const sameNats = demo?.natsUrl !== undefined && demo.natsUrl === nats[0];
   return {
@@ -316,7 +329,9 @@ function parseCommandLine(argv: readonly string[]): CommandLine {
     if (group.length > 0) {
       throw usageError(`usage: ratchet ${first} ${group.map((c) => c.words[1]).join('|')} …`);
     }
-    throw usageError(`unknown command "${first}" (commands: ${[...new Set(COMMANDS.map((c) => c.words[0]))].join(', ')}; see ratchet --help)`);
+    throw usageError(
+      `unknown command "${first}" (commands: ${[...new Set(COMMANDS.map((c) => c.words[0]))].join(', ')}; see ratchet --help)`,
+    );
   }
   // The command was found among these words, so it has that many.
   const end = requireItem(words, command.words.length - 1, 'word of the command').index;
@@ -342,7 +357,9 @@ function parseStrict(args: readonly string[], options: Options, allowPositionals
     // node:util's unknown-option message ends in a garbled hint ('-- "--bogus"); say it our way.
     const message = error instanceof Error ? error.message : String(error);
     const unknown = /^Unknown option '([^']+)'/.exec(message);
-    throw usageError(unknown ? `unknown flag ${unknown[1]} for ${name} (${name} --help lists its flags)` : `${message} (${name} --help)`, { cause: error });
+    throw usageError(unknown ? `unknown flag ${unknown[1]} for ${name} (${name} --help lists its flags)` : `${message} (${name} --help)`, {
+      cause: error,
+    });
   }
 }
 

@@ -83,11 +83,22 @@ describe('connectClient', () => {
     const type = uniqueType();
     const aggregate = { ...Turnstile, type };
     const worker = track(await fakeWorker(nc, commandSubject(type, partitionOf('t-1', 64)), ok));
-    const result = await client.send(aggregate, 't-1', { type: 'install', payload: {} }, { expectedVersion: 0, metadata: { correlationId: 'corr-1' } });
+    const result = await client.send(
+      aggregate,
+      't-1',
+      { type: 'install', payload: {} },
+      { expectedVersion: 0, metadata: { correlationId: 'corr-1' } },
+    );
     expect(result).toMatchObject({ status: 'ok', version: 1, duplicate: false, attempts: 1 });
     expect(result.status === 'ok' && result.events.map((e) => e.type)).toEqual(['installed']);
     expect(worker.requests).toEqual([
-      { id: 't-1', command: { type: 'install', payload: {} }, commandId: result.commandId, expectedVersion: 0, metadata: { correlationId: 'corr-1' } },
+      {
+        id: 't-1',
+        command: { type: 'install', payload: {} },
+        commandId: result.commandId,
+        expectedVersion: 0,
+        metadata: { correlationId: 'corr-1' },
+      },
     ]);
     // Type-level (checked by tsc over the tests, not by vitest): commands and events are typed.
     const typed = async (): Promise<void> => {
@@ -193,9 +204,7 @@ describe('connectClient', () => {
   it('returns a non-retryable error at once, rebuilt as its class', async () => {
     const type = uniqueType();
     const worker = track(
-      await fakeWorker(nc, commandSubject(type, partitionOf('t-6', 64)), () =>
-        errorReply(new VersionConflictError(`${type}/t-6`, 0, 3)),
-      ),
+      await fakeWorker(nc, commandSubject(type, partitionOf('t-6', 64)), () => errorReply(new VersionConflictError(`${type}/t-6`, 0, 3))),
     );
     const result = await client.sendRaw(type, 't-6', { type: 'install' }, { expectedVersion: 0 });
     expect(result.attempts).toBe(1);

@@ -1,14 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, errors, headers, type MsgHdrs } from '@nats-io/transport-node';
-import {
-  ErrorCode,
-  errorFromData,
-  RatchetError,
-  type Aggregate,
-  type CommandUnion,
-  type EventUnion,
-} from '@ratchet/core';
+import { ErrorCode, errorFromData, RatchetError, type Aggregate, type CommandUnion, type EventUnion } from '@ratchet/core';
 import {
   commandSubject,
   decodeReply,
@@ -101,7 +94,10 @@ export interface RatchetClient {
 export async function connectClient(options: ClientOptions = {}): Promise<RatchetClient> {
   const owned = options.connection === undefined;
   const nc =
-    options.connection ?? (await connect(options.servers === undefined ? {} : natsConnectOptions(Array.isArray(options.servers) ? options.servers.join(',') : options.servers)));
+    options.connection ??
+    (await connect(
+      options.servers === undefined ? {} : natsConnectOptions(Array.isArray(options.servers) ? options.servers.join(',') : options.servers),
+    ));
   const config = {
     partitionCount: options.partitionCount ?? DEFAULT_PARTITION_COUNT,
     timeoutMs: options.timeoutMs ?? 5_000,
@@ -116,8 +112,7 @@ export async function connectClient(options: ClientOptions = {}): Promise<Ratche
 
   return {
     connection: nc,
-    send: (aggregate, id, command, sendOptions) =>
-      sendRaw(aggregate.type, id, command, sendOptions) as Promise<SendResult<never>>,
+    send: (aggregate, id, command, sendOptions) => sendRaw(aggregate.type, id, command, sendOptions) as Promise<SendResult<never>>,
     sendRaw,
     async close() {
       if (owned && !nc.isClosed()) await nc.close();
@@ -243,7 +238,13 @@ async function attemptUntilDeadline(
 }
 
 /** The workers' answer on the unrouted-probe subject, or undefined when none answers (no worker runs, or no time left). */
-async function askWhyUnrouted(nc: RequestTransport, subject: string, body: Uint8Array, h: MsgHdrs, timeoutMs: number): Promise<RatchetError | undefined> {
+async function askWhyUnrouted(
+  nc: RequestTransport,
+  subject: string,
+  body: Uint8Array,
+  h: MsgHdrs,
+  timeoutMs: number,
+): Promise<RatchetError | undefined> {
   const probe = unroutedSubjectFor(subject);
   if (probe === undefined || timeoutMs < 1) return undefined;
   try {
@@ -262,4 +263,3 @@ function timedOut(subject: string, commandId: string, attempts: number, timeoutM
   );
   return { status: 'error', error, commandId, attempts };
 }
-

@@ -4,7 +4,14 @@ import type { MemberRecord } from './member-record.js';
 
 describe('describeCluster', () => {
   it('counts partitions per member and fills epochs from a map, null where unknown', () => {
-    const view = describeCluster(['b', 'a'], ['a', 'b', 'a'], new Map([[0, 3], [2, 1]]));
+    const view = describeCluster(
+      ['b', 'a'],
+      ['a', 'b', 'a'],
+      new Map([
+        [0, 3],
+        [2, 1],
+      ]),
+    );
     expect(view).toEqual({
       members: [
         { workerId: 'a', partitionCount: 2 },
@@ -19,7 +26,12 @@ describe('describeCluster', () => {
   });
 
   it('takes epochs as an array and records with info, and survives JSON', () => {
-    const record: MemberRecord = { workerId: 'w1', startedAt: '2025-01-01T00:00:00.000Z', heartbeatAt: '2025-01-01T00:00:05.000Z', info: { httpPort: 8080 } };
+    const record: MemberRecord = {
+      workerId: 'w1',
+      startedAt: '2025-01-01T00:00:00.000Z',
+      heartbeatAt: '2025-01-01T00:00:05.000Z',
+      info: { httpPort: 8080 },
+    };
     const view = describeCluster([record, 'idle'], ['w1', 'w1'], [7, undefined]);
     expect(JSON.parse(JSON.stringify(view))).toEqual({
       members: [

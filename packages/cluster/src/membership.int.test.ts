@@ -135,8 +135,8 @@ describe('createMembership', () => {
 
   it('rejects an id that is not a KV key and a TTL not above the heartbeat', async () => {
     await expect(createMembership({ nats: nc, workerId: 'bad id', bucket: 'members_bad' })).rejects.toBeInstanceOf(ValidationError);
-    await expect(createMembership({ nats: nc, workerId: 'ok', bucket: 'members_bad', heartbeatIntervalMs: 1_000, ttlMs: 1_000 })).rejects.toBeInstanceOf(
-      ValidationError,
-    );
+    await expect(
+      createMembership({ nats: nc, workerId: 'ok', bucket: 'members_bad', heartbeatIntervalMs: 1_000, ttlMs: 1_000 }),
+    ).rejects.toBeInstanceOf(ValidationError);
   });
 });

@@ -79,7 +79,10 @@ export async function createMembership(options: MembershipOptions): Promise<Memb
   // An existing bucket keeps the TTL it was created with; the reader-side staleness check still applies ours.
   const status = await kv.status().catch(() => undefined);
   if (status !== undefined && status.ttl !== ttlMs) {
-    log.warn({ bucket, bucketTtlMs: status.ttl, ttlMs }, 'membership bucket has a different TTL; peers are also dropped by ttlMs on this reader');
+    log.warn(
+      { bucket, bucketTtlMs: status.ttl, ttlMs },
+      'membership bucket has a different TTL; peers are also dropped by ttlMs on this reader',
+    );
   }
   const membership = new KvMembership(kv, options.workerId, heartbeatIntervalMs, ttlMs, options.info ?? {}, log);
   try {
@@ -289,7 +292,10 @@ class KvMembership implements Membership {
     const previous = this.#members;
     if (members.length === previous.length && members.every((m, i) => m === previous[i])) return;
     this.#members = members;
-    this.#log.info({ members, joined: members.filter((m) => !previous.includes(m)), left: previous.filter((m) => !members.includes(m)) }, 'membership changed');
+    this.#log.info(
+      { members, joined: members.filter((m) => !previous.includes(m)), left: previous.filter((m) => !members.includes(m)) },
+      'membership changed',
+    );
     for (const listener of this.#listeners) {
       try {
         listener(members);

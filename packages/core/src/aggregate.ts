@@ -46,7 +46,12 @@ export interface DecideContext {
  * and cancel (statechart delays entered or left, commands scheduled), or a rejection.
  */
 export type Decision<TMachine extends AnyStateMachine = AnyStateMachine, TEvent extends DomainEvent = DomainEvent> =
-  | { readonly status: 'accepted'; readonly events: readonly TEvent[]; readonly state: AggregateState<TMachine>; readonly timers: TimerEffects }
+  | {
+      readonly status: 'accepted';
+      readonly events: readonly TEvent[];
+      readonly state: AggregateState<TMachine>;
+      readonly timers: TimerEffects;
+    }
   | Rejection;
 
 /** A command whose type exists and whose payload passed its schema (made only by `AggregateRuntime.parseCommand`). */

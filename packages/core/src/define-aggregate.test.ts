@@ -113,7 +113,10 @@ describe('defineAggregate', () => {
   });
 
   it('persists and restores a state', () => {
-    const s = Door.replay([{ type: 'opened', data: { by: 'ann' } }, { type: 'painted', data: { colour: 'red' } }]);
+    const s = Door.replay([
+      { type: 'opened', data: { by: 'ann' } },
+      { type: 'painted', data: { colour: 'red' } },
+    ]);
     const restored = Door.runtime.restore(JSON.parse(JSON.stringify(Door.runtime.persist(s))), s.version);
     expect(restored.version).toBe(2);
     expect(restored.snapshot.value).toBe('open');

@@ -1,11 +1,4 @@
-import {
-  initialTransition,
-  transition,
-  type AnyMachineSnapshot,
-  type AnyStateMachine,
-  type SnapshotFrom,
-  type StateValue,
-} from 'xstate';
+import { initialTransition, transition, type AnyMachineSnapshot, type AnyStateMachine, type SnapshotFrom, type StateValue } from 'xstate';
 import type { z } from 'zod';
 import { DefinitionError, ErrorCode, RatchetError } from './errors.js';
 import type { DomainEvent } from './events.js';
@@ -13,7 +6,16 @@ import { deriveMachineVersion } from './machine-version.js';
 import { isRejection, type Rejection } from './rejection.js';
 import { parseOrThrow } from './validation.js';
 import { isScheduledCommand, isUnschedule, TimerLedger, type ScheduledCommand, type TimerStart, type Unschedule } from './timers.js';
-import type { Aggregate, AggregateRuntime, AggregateState, DecideContext, Decision, EventUnion, ParsedCommand, StoredEventInput } from './aggregate.js';
+import type {
+  Aggregate,
+  AggregateRuntime,
+  AggregateState,
+  DecideContext,
+  Decision,
+  EventUnion,
+  ParsedCommand,
+  StoredEventInput,
+} from './aggregate.js';
 import type { AggregateConfig, Upcaster } from './aggregate-config.js';
 
 const TYPE_NAME = /^[a-z][a-z0-9-]{0,63}$/;
@@ -51,7 +53,11 @@ export function defineAggregate<
   const eventSchemas = config.events as Record<string, z.ZodType>;
   const decideFns = config.decide as Record<
     string,
-    (payload: unknown, state: SnapshotFrom<TMachine>, ctx: DecideContext) => ReadonlyArray<DomainEvent | ScheduledCommand | Unschedule> | Rejection
+    (
+      payload: unknown,
+      state: SnapshotFrom<TMachine>,
+      ctx: DecideContext,
+    ) => ReadonlyArray<DomainEvent | ScheduledCommand | Unschedule> | Rejection
   >;
   const schemaVersions = (config.schemaVersions ?? {}) as Record<string, number | undefined>;
   const upcasters = (config.upcasters ?? {}) as Record<string, Readonly<Record<number, Upcaster>> | undefined>;
@@ -64,7 +70,9 @@ export function defineAggregate<
   initialTimers.noteActions(initialActions);
   if (initialTimers.effects().start.length > 0) {
     // A timer needs a committed event to start from: the initial state has none.
-    throw new DefinitionError(`aggregate "${config.type}": the initial state has a delayed transition; move it to a state entered by an event`);
+    throw new DefinitionError(
+      `aggregate "${config.type}": the initial state has a delayed transition; move it to a state entered by an event`,
+    );
   }
   const initial: AggregateState<TMachine> = { snapshot: initialSnapshot, version: 0 };
 
@@ -140,7 +148,9 @@ export function defineAggregate<
     const version = state.version + events.length;
     if (events.length === 0 && later.length > 0) {
       // A timer is written with the events of its decision; the stream should say why it was scheduled.
-      throw new DefinitionError(`decide for "${command.type}" scheduled or unscheduled a command without an event: return an event that records it`);
+      throw new DefinitionError(
+        `decide for "${command.type}" scheduled or unscheduled a command without an event: return an event that records it`,
+      );
     }
     later.forEach((item, i) => {
       if (isUnschedule(item)) timers.cancel(`schedule:${item.unscheduled}`);
@@ -157,9 +167,12 @@ export function defineAggregate<
     }
     const parsed = eventSchema.safeParse(candidate.data);
     if (!parsed.success) {
-      throw new DefinitionError(`decide for "${commandType}" produced event "${candidate.type}" that fails its own schema: ${parsed.error.message}`, {
-        cause: parsed.error,
-      });
+      throw new DefinitionError(
+        `decide for "${commandType}" produced event "${candidate.type}" that fails its own schema: ${parsed.error.message}`,
+        {
+          cause: parsed.error,
+        },
+      );
     }
     return { type: candidate.type, data: parsed.data };
   };
@@ -177,15 +190,24 @@ export function defineAggregate<
   };
 
   /** A due statechart delay: its event if the machine still takes it, else a rejection (the state was left). */
-  const fireDelay = (state: AggregateState<TMachine>, timer: { readonly id: string; readonly event: DomainEvent }): Decision<TMachine, EventUnion<TEvents>> => {
+  const fireDelay = (
+    state: AggregateState<TMachine>,
+    timer: { readonly id: string; readonly event: DomainEvent },
+  ): Decision<TMachine, EventUnion<TEvents>> => {
     const { event } = timer;
     const current = state.snapshot as unknown as AnyMachineSnapshot;
-    if (!current.can(event)) return { status: 'rejected', reason: `delay "${event.type}" is not taken in state "${describeState(current.value)}"` };
+    if (!current.can(event))
+      return { status: 'rejected', reason: `delay "${event.type}" is not taken in state "${describeState(current.value)}"` };
     const timers = new TimerLedger();
     // The delay is spent (a targetless delayed transition neither exits nor cancels it); a re-entry restarts it.
     timers.cancel(timer.id);
     const snapshot = step(state.snapshot, event, timers);
-    return { status: 'accepted', events: [event] as EventUnion<TEvents>[], state: { snapshot, version: state.version + 1 }, timers: timers.effects() };
+    return {
+      status: 'accepted',
+      events: [event] as EventUnion<TEvents>[],
+      state: { snapshot, version: state.version + 1 },
+      timers: timers.effects(),
+    };
   };
 
   const runtime: AggregateRuntime<TMachine, EventUnion<TEvents>> = {

@@ -1,12 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  ErrorCode,
-  FencedError,
-  RatchetError,
-  ValidationError,
-  VersionConflictError,
-  errorFromData,
-} from './errors.js';
+import { ErrorCode, FencedError, RatchetError, ValidationError, VersionConflictError, errorFromData } from './errors.js';
 
 describe('errors', () => {
   it('round-trip through their wire form keeping class, code and details', () => {

@@ -132,11 +132,10 @@ export class VersionConflictError extends RatchetError {
   readonly expectedVersion: number;
   readonly actualVersion: number;
   constructor(streamId: string, expectedVersion: number, actualVersion: number, options: ErrorOptions = {}) {
-    super(
-      ErrorCode.VERSION_CONFLICT,
-      `stream ${streamId} is at version ${actualVersion}, expected ${expectedVersion}`,
-      { ...options, details: { streamId, expectedVersion, actualVersion } },
-    );
+    super(ErrorCode.VERSION_CONFLICT, `stream ${streamId} is at version ${actualVersion}, expected ${expectedVersion}`, {
+      ...options,
+      details: { streamId, expectedVersion, actualVersion },
+    });
     this.streamId = streamId;
     this.expectedVersion = expectedVersion;
     this.actualVersion = actualVersion;
@@ -150,11 +149,10 @@ export class FencedError extends RatchetError {
   readonly heldEpoch: number;
   readonly currentEpoch: number;
   constructor(partition: number, heldEpoch: number, currentEpoch: number, options: ErrorOptions = {}) {
-    super(
-      ErrorCode.FENCED,
-      `partition ${partition} is at epoch ${currentEpoch}; this writer holds ${heldEpoch}`,
-      { ...options, details: { partition, heldEpoch, currentEpoch } },
-    );
+    super(ErrorCode.FENCED, `partition ${partition} is at epoch ${currentEpoch}; this writer holds ${heldEpoch}`, {
+      ...options,
+      details: { partition, heldEpoch, currentEpoch },
+    });
     this.partition = partition;
     this.heldEpoch = heldEpoch;
     this.currentEpoch = currentEpoch;

@@ -55,6 +55,8 @@ describe('sensitiveFieldsOf', () => {
     const plain = z.object({ n: z.number() });
     expect(sensitiveFieldsOf(plain)).toEqual([]);
     expect(hasSensitiveFields({ events: { added: plain } })).toBe(false);
-    expect(hasSensitiveFields({ events: { added: plain, named: z.object({ name: sensitive(z.string(), { subject: bySubject }) }) } })).toBe(true);
+    expect(hasSensitiveFields({ events: { added: plain, named: z.object({ name: sensitive(z.string(), { subject: bySubject }) }) } })).toBe(
+      true,
+    );
   });
 });

@@ -74,7 +74,10 @@ describe('durable timers from statechart delays', () => {
     expect(fired.timers.cancel).toContain(AFTER_VISIT);
     expect(fired.timers.start.map((t) => t.id)).toEqual(['xstate.after.5000.visit.escalated']);
     expect(Visit.replay([{ type: 'called', data: {} }, ...fired.events])).toEqual(fired.state);
-    const idle = Visit.replay([{ type: 'called', data: {} }, { type: 'reported', data: {} }]);
+    const idle = Visit.replay([
+      { type: 'called', data: {} },
+      { type: 'reported', data: {} },
+    ]);
     expect(Visit.runtime.fireDelay(idle, { id: AFTER_VISIT, event: { type: AFTER_VISIT, data: {} } }).status).toBe('rejected');
   });
 
@@ -82,7 +85,10 @@ describe('durable timers from statechart delays', () => {
     const d = accept(Visit.decide({ type: 'remind', payload: {} }, Visit.initialState()));
     expect(d.events).toEqual([{ type: 'reminded', data: {} }]);
     expect(d.timers.start).toEqual([{ kind: 'command', id: 'schedule:nag', command: { type: 'report', payload: {} }, delayMs: 60_000 }]);
-    expect(accept(Visit.decide({ type: 'forget', payload: {} }, Visit.initialState())).timers).toEqual({ start: [], cancel: ['schedule:nag'] });
+    expect(accept(Visit.decide({ type: 'forget', payload: {} }, Visit.initialState())).timers).toEqual({
+      start: [],
+      cancel: ['schedule:nag'],
+    });
     // A schedule with no event beside it: the stream would not say why.
     expect(() => Visit.decide({ type: 'nag', payload: {} }, Visit.initialState())).toThrow(/without an event/);
     const Bad = defineAggregate({
@@ -97,7 +103,9 @@ describe('durable timers from statechart delays', () => {
 
   it('refuses a machine whose initial state has a delay (no event to start it from)', () => {
     const eager = setup({}).createMachine({ id: 'eager', initial: 'a', states: { a: { after: { 10: 'b' } }, b: {} } });
-    expect(() => defineAggregate({ type: 'eager', machine: eager, commands: {}, events: {}, decide: {} })).toThrow(/initial state has a delayed transition/);
+    expect(() => defineAggregate({ type: 'eager', machine: eager, commands: {}, events: {}, decide: {} })).toThrow(
+      /initial state has a delayed transition/,
+    );
   });
 });
 
@@ -153,7 +161,11 @@ describe('a random history lived and replayed', () => {
         let state: AggregateState = Visit.initialState();
         const events: DomainEvent[] = [];
         const pending = new Map<string, { due: number; timer: TimerStart }>();
-        const apply = (d: { events: readonly DomainEvent[]; state: AggregateState; timers: { start: readonly TimerStart[]; cancel: readonly string[] } }) => {
+        const apply = (d: {
+          events: readonly DomainEvent[];
+          state: AggregateState;
+          timers: { start: readonly TimerStart[]; cancel: readonly string[] };
+        }) => {
           events.push(...d.events);
           state = d.state;
           for (const id of d.timers.cancel) pending.delete(id);

@@ -30,7 +30,9 @@ export interface TimerEffects {
 export const NO_TIMERS: TimerEffects = { start: [], cancel: [] };
 
 /** A command `decide` asks to run on this aggregate later: put it in the returned list beside the events. */
-export interface ScheduledCommand<TCommand extends { readonly type: string; readonly payload?: unknown } = { readonly type: string; readonly payload?: unknown }> {
+export interface ScheduledCommand<
+  TCommand extends { readonly type: string; readonly payload?: unknown } = { readonly type: string; readonly payload?: unknown },
+> {
   readonly scheduled: true;
   /** Identifies the schedule within the aggregate: a later `schedule` with the same id replaces it, `unschedule(id)` cancels it. */
   readonly id?: string;

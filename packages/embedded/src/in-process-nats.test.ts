@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { errors, headers, } from '@nats-io/transport-node';
+import { errors, headers } from '@nats-io/transport-node';
 import { connectClient } from '@ratchet/client';
 import { ErrorCode } from '@ratchet/core';
 import { describe, expect, it } from 'vitest';
@@ -84,7 +84,7 @@ describe('InProcessNats', () => {
     expect(nc.isClosed()).toBe(true);
   });
 
-  it("the Ratchet client sees no responders as a retryable UNAVAILABLE, as over NATS", async () => {
+  it('the Ratchet client sees no responders as a retryable UNAVAILABLE, as over NATS', async () => {
     const bus = new InProcessNats();
     const client = await connectClient({ connection: bus.connect(), timeoutMs: 2_000, attemptTimeoutMs: 200 });
     const result = await client.sendRaw('turnstile', 't-1', { type: 'install' });

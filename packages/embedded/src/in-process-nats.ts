@@ -77,7 +77,8 @@ export class InProcessNats {
     }
     const targets = plain;
     // A queue group is in the map only with a member.
-    for (const members of groups.values()) targets.push(requireItem(members, Math.floor(Math.random() * members.length), 'member of the queue group'));
+    for (const members of groups.values())
+      targets.push(requireItem(members, Math.floor(Math.random() * members.length), 'member of the queue group'));
     for (const sub of targets) {
       sub.pending += 1;
       setImmediate(() => deliver(sub, envelope));

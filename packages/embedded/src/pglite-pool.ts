@@ -117,7 +117,10 @@ class PglitePool extends EventEmitter {
       const results = await this.#db.exec(text);
       return toQueryResult(results[results.length - 1]);
     }
-    const result = await this.#db.query<pg.QueryResultRow>(text, params.map((v) => prepareValue(v)));
+    const result = await this.#db.query<pg.QueryResultRow>(
+      text,
+      params.map((v) => prepareValue(v)),
+    );
     return toQueryResult(result);
   }
 }

@@ -104,7 +104,12 @@ describe('appendBatch (group commit)', () => {
     await held.connect();
     try {
       await held.query('BEGIN');
-      const request = { streamId: `w-held-${fn}`, expectedVersion: 0, fence: { partition, epoch }, events: [{ type: 't', schemaVersion: 1, data: {}, metadata: {} }] };
+      const request = {
+        streamId: `w-held-${fn}`,
+        expectedVersion: 0,
+        fence: { partition, epoch },
+        events: [{ type: 't', schemaVersion: 1, data: {}, metadata: {} }],
+      };
       const payload = JSON.stringify(fn === 'append_batch' ? [request] : request);
       const reply = await held.query(`SELECT ratchet.${fn}($1::jsonb) AS r`, [payload]);
       expect(reply.rows[0].r.outcomes[0].ok).toBe(true);
@@ -154,11 +159,13 @@ describe('appendBatch (group commit)', () => {
     }
   });
 
-  it('retries the whole batch after a deadlock on command ids and then returns the winner\'s results', async () => {
+  it("retries the whole batch after a deadlock on command ids and then returns the winner's results", async () => {
     const held = new pg.Client({ connectionString: db.url });
     await held.connect();
     const raw = (streamId: string, commandId: string): string =>
-      JSON.stringify([{ streamId, expectedVersion: 0, commandId, events: [{ type: 't', schemaVersion: 1, data: {}, metadata: { commandId } }] }]);
+      JSON.stringify([
+        { streamId, expectedVersion: 0, commandId, events: [{ type: 't', schemaVersion: 1, data: {}, metadata: { commandId } }] },
+      ]);
     try {
       await held.query('BEGIN');
       await held.query(`SELECT ratchet.append_batch($1::jsonb)`, [raw('dl-a1', 'dl-c1')]);
@@ -191,7 +198,9 @@ describe('appendBatch (group commit)', () => {
     const held = new pg.Client({ connectionString: db.url });
     await held.connect();
     const raw = (streamId: string, commandId: string): string =>
-      JSON.stringify([{ streamId, expectedVersion: 0, commandId, events: [{ type: 't', schemaVersion: 1, data: {}, metadata: { commandId } }] }]);
+      JSON.stringify([
+        { streamId, expectedVersion: 0, commandId, events: [{ type: 't', schemaVersion: 1, data: {}, metadata: { commandId } }] },
+      ]);
     try {
       await held.query('BEGIN');
       await held.query(`SELECT ratchet.append_batch($1::jsonb)`, [raw('sd-a', 'sd-c1')]);

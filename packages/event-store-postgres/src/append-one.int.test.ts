@@ -26,7 +26,6 @@ afterAll(async () => {
   await db?.drop();
 });
 
-
 /** Outcomes without what legitimately differs between two schemas (clock, transaction ids). */
 function comparable(reply: { outcomes: unknown[] }): unknown {
   return JSON.parse(

@@ -48,9 +48,7 @@ export interface AppendResult {
 }
 
 /** The outcome of one request of a group commit. */
-export type AppendOutcome =
-  | { readonly ok: true; readonly result: AppendResult }
-  | { readonly ok: false; readonly error: RatchetError };
+export type AppendOutcome = { readonly ok: true; readonly result: AppendResult } | { readonly ok: false; readonly error: RatchetError };
 
 /** A command id's first committed result, as `findCommand` returns it. */
 export interface ProcessedCommand {

@@ -99,7 +99,9 @@ describe('append', () => {
 
   it('the same command id appended concurrently: one writes, the others return its result', async () => {
     const results = await Promise.all(
-      Array.from({ length: 6 }, (_, i) => store.append('s-dedupe-conc', 'any', [ev('once', { i })], { commandId: 'cmd-conc', requestHash: 'h' })),
+      Array.from({ length: 6 }, (_, i) =>
+        store.append('s-dedupe-conc', 'any', [ev('once', { i })], { commandId: 'cmd-conc', requestHash: 'h' }),
+      ),
     );
     expect(results.filter((r) => !r.duplicate)).toHaveLength(1);
     const first = results.find((r) => !r.duplicate)!;

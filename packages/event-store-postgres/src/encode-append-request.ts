@@ -98,7 +98,12 @@ export function encodeAppendRequest(request: AppendRequest): EncodedAppend {
 
   const { commandId, requestHash, fence, metadata } = req;
   if (commandId !== undefined) {
-    if (typeof commandId !== 'string' || commandId.length === 0 || commandId.length > COMMAND_ID_MAX_LENGTH || commandId.includes('\u0000')) {
+    if (
+      typeof commandId !== 'string' ||
+      commandId.length === 0 ||
+      commandId.length > COMMAND_ID_MAX_LENGTH ||
+      commandId.includes('\u0000')
+    ) {
       issues.push({ path: ['commandId'], message: `must be a non-empty string of at most ${COMMAND_ID_MAX_LENGTH} characters` });
     }
   }
@@ -134,7 +139,10 @@ export function encodeAppendRequest(request: AppendRequest): EncodedAppend {
       if (typeof type !== 'string' || type.length === 0 || type.includes('\u0000')) {
         issues.push({ path: ['events', i, 'type'], message: 'must be a non-empty string' });
       }
-      if (schemaVersion !== undefined && (typeof schemaVersion !== 'number' || !Number.isSafeInteger(schemaVersion) || schemaVersion < 1 || schemaVersion > 2_147_483_647)) {
+      if (
+        schemaVersion !== undefined &&
+        (typeof schemaVersion !== 'number' || !Number.isSafeInteger(schemaVersion) || schemaVersion < 1 || schemaVersion > 2_147_483_647)
+      ) {
         issues.push({ path: ['events', i, 'schemaVersion'], message: 'must be a positive integer' });
       }
       const encodedData = toJson(data);
@@ -174,7 +182,10 @@ export function encodeAppendRequest(request: AppendRequest): EncodedAppend {
     (typeof requestHash === 'string' ? `,"requestHash":${JSON.stringify(requestHash)}` : '') +
     (f === undefined ? '' : `,"fence":{"partition":${f.partition},"epoch":${f.epoch}}`) +
     `,"events":[${encodedEvents
-      .map((e) => `{"type":${JSON.stringify(e.type)},"schemaVersion":${e.schemaVersion},"data":${e.dataJson},"metadata":${JSON.stringify(e.metadata)}}`)
+      .map(
+        (e) =>
+          `{"type":${JSON.stringify(e.type)},"schemaVersion":${e.schemaVersion},"data":${e.dataJson},"metadata":${JSON.stringify(e.metadata)}}`,
+      )
       .join(',')}]}`;
   return { streamId, json, events: encodedEvents, timerOps };
 }

@@ -19,14 +19,19 @@ export function encodeTimerOps(
     return [];
   }
   const ops: string[] = [];
-  const idOk = (id: unknown): id is string => typeof id === 'string' && id.length > 0 && id.length <= TIMER_ID_MAX_LENGTH && !id.includes('\u0000');
+  const idOk = (id: unknown): id is string =>
+    typeof id === 'string' && id.length > 0 && id.length <= TIMER_ID_MAX_LENGTH && !id.includes('\u0000');
   timers.cancel.forEach((id, i) => {
-    if (!idOk(id)) issues.push({ path: ['timers', 'cancel', i], message: `must be a non-empty string of at most ${TIMER_ID_MAX_LENGTH} characters` });
+    if (!idOk(id))
+      issues.push({ path: ['timers', 'cancel', i], message: `must be a non-empty string of at most ${TIMER_ID_MAX_LENGTH} characters` });
     else ops.push(JSON.stringify({ op: 'cancel', streamId, id }));
   });
   timers.start.forEach((t, i) => {
     if (!idOk(t.id)) {
-      issues.push({ path: ['timers', 'start', i, 'id'], message: `must be a non-empty string of at most ${TIMER_ID_MAX_LENGTH} characters` });
+      issues.push({
+        path: ['timers', 'start', i, 'id'],
+        message: `must be a non-empty string of at most ${TIMER_ID_MAX_LENGTH} characters`,
+      });
       return;
     }
     const when =
@@ -48,7 +53,8 @@ export function encodeTimerOps(
     } catch {
       json = undefined;
     }
-    if (json === undefined || json.includes('\\u0000')) issues.push({ path: ['timers', 'start', i, 'body'], message: 'must be JSON-serialisable' });
+    if (json === undefined || json.includes('\\u0000'))
+      issues.push({ path: ['timers', 'start', i, 'body'], message: 'must be JSON-serialisable' });
     else ops.push(json);
   });
   return ops;

@@ -1,4 +1,12 @@
-import { DefinitionError, ErrorCode, RatchetError, sensitiveFieldsOf, type AnyAggregate, type NewEvent, type RecordedEvent } from '@ratchet/core';
+import {
+  DefinitionError,
+  ErrorCode,
+  RatchetError,
+  sensitiveFieldsOf,
+  type AnyAggregate,
+  type NewEvent,
+  type RecordedEvent,
+} from '@ratchet/core';
 import { envelopesIn, valuesAt, withValues, type DataPath } from './data-paths.js';
 import type { ForgetListener, ForgetNotice } from './forget-listener.js';
 import { openState, sealedStateOf, sealState } from './sealed-state.js';
@@ -76,7 +84,10 @@ export class EventCipher {
       }
     });
     if (found.length === 0) return { events: [...events], forgotten: [] };
-    const keys = await this.#keysFor(found.map((f) => f.subject), true);
+    const keys = await this.#keysFor(
+      found.map((f) => f.subject),
+      true,
+    );
     const forgotten = [...keys].filter(([, state]) => state.kind === 'forgotten').map(([subject]) => subject);
     const sealed = events.map((event, index) => {
       const mine = found.filter((f) => f.event === index);
@@ -105,7 +116,11 @@ export class EventCipher {
         if (!hasCiphertext(envelope)) return { path, value: placeholderOf(envelope) };
         const state = keys.get(envelope.subject);
         if (state === undefined) {
-          throw new SensitiveDataError('missing-key', `subject "${envelope.subject}" has no key and was never forgotten (a key table restored apart from the events?)`, envelope.subject);
+          throw new SensitiveDataError(
+            'missing-key',
+            `subject "${envelope.subject}" has no key and was never forgotten (a key table restored apart from the events?)`,
+            envelope.subject,
+          );
         }
         return { path, value: state.kind === 'forgotten' ? placeholderOf(envelope) : openValue(envelope, keyBytes(state.key)) };
       });

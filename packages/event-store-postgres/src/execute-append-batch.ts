@@ -85,7 +85,10 @@ function outcomeOf(item: ItemReply, request: EncodedAppend, fence: { epoch: numb
     recordedAt,
     epoch: fence === undefined ? null : fence.epoch,
   }));
-  return { ok: true, result: { streamId: request.streamId, fromVersion: item.fromVersion, version: item.version, events, duplicate: false } };
+  return {
+    ok: true,
+    result: { streamId: request.streamId, fromVersion: item.fromVersion, version: item.version, events, duplicate: false },
+  };
 }
 
 /**

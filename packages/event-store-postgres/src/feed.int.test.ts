@@ -30,7 +30,10 @@ let stop = false;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function events(writer: number, n: number): Array<{ type: string; schemaVersion: number; data: unknown; metadata: Record<string, unknown> }> {
+function events(
+  writer: number,
+  n: number,
+): Array<{ type: string; schemaVersion: number; data: unknown; metadata: Record<string, unknown> }> {
   return Array.from({ length: EVENTS_PER_APPEND }, (_, i) => ({ type: 'tick', schemaVersion: 1, data: { writer, n, i }, metadata: {} }));
 }
 
@@ -38,16 +41,18 @@ async function heldWriter(writer: number): Promise<void> {
   const client = new pg.Client({ connectionString: db.url });
   await client.connect();
   try {
-      for (let n = 0; n < APPENDS_PER_WRITER && !stop; n++) {
-        const streamId = `feed-${writer}-${n % 10}`;
-        await client.query('BEGIN');
-        const payload = JSON.stringify([{ streamId, expectedVersion: null, events: events(writer, n) }]);
-        const reply = await client.query<{ r: { outcomes: Array<{ ok: boolean }> } }>('SELECT ratchet.append_batch($1::jsonb) AS r', [payload]);
-        if (reply.rows[0]?.r.outcomes[0]?.ok !== true) throw new Error('held append failed');
-        // Other writers commit higher global positions meanwhile: this one commits out of position order.
-        await sleep(2 + Math.random() * 15);
-        await client.query('COMMIT');
-      }
+    for (let n = 0; n < APPENDS_PER_WRITER && !stop; n++) {
+      const streamId = `feed-${writer}-${n % 10}`;
+      await client.query('BEGIN');
+      const payload = JSON.stringify([{ streamId, expectedVersion: null, events: events(writer, n) }]);
+      const reply = await client.query<{ r: { outcomes: Array<{ ok: boolean }> } }>('SELECT ratchet.append_batch($1::jsonb) AS r', [
+        payload,
+      ]);
+      if (reply.rows[0]?.r.outcomes[0]?.ok !== true) throw new Error('held append failed');
+      // Other writers commit higher global positions meanwhile: this one commits out of position order.
+      await sleep(2 + Math.random() * 15);
+      await client.query('COMMIT');
+    }
   } finally {
     await client.end();
   }
@@ -74,11 +79,11 @@ describe('readFeed', () => {
   it('a reader polling during 8 concurrent writers sees every one of 10k events exactly once, in commit order', async () => {
     let writing = true;
     stop = false;
-    const writers = Promise.all(
-      Array.from({ length: WRITERS }, (_, w) => (w < HELD_WRITERS ? heldWriter(w) : storeWriter(w))),
-    ).finally(() => {
-      writing = false;
-    });
+    const writers = Promise.all(Array.from({ length: WRITERS }, (_, w) => (w < HELD_WRITERS ? heldWriter(w) : storeWriter(w)))).finally(
+      () => {
+        writing = false;
+      },
+    );
 
     const seen: RecordedEvent[] = [];
     let checkpoint: FeedCheckpoint = FEED_START;

@@ -36,7 +36,8 @@ export function listenForForgets(pool: pg.Pool, options: ForgetListenerOptions):
     if (message.channel !== FORGET_CHANNEL || message.payload === undefined) return;
     try {
       const body = JSON.parse(message.payload) as { schema?: unknown; subject?: unknown };
-      if (body.schema === options.schema && typeof body.subject === 'string') options.onNotice({ kind: 'forgotten', subject: body.subject });
+      if (body.schema === options.schema && typeof body.subject === 'string')
+        options.onNotice({ kind: 'forgotten', subject: body.subject });
     } catch {
       // Not ours: forget_subject always sends JSON.
     }

@@ -23,7 +23,8 @@ afterAll(async () => {
 });
 
 const terminate = (pid: number) => admin.query('SELECT pg_terminate_backend($1)', [pid]);
-const backendPid = async (q: pg.PoolClient | pg.Pool): Promise<number> => (await q.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+const backendPid = async (q: pg.PoolClient | pg.Pool): Promise<number> =>
+  (await q.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
 
 describe('handlePoolErrors', () => {
   it('a plain pool leaves a checked-out client with no error listener (what crashed the projector)', async () => {

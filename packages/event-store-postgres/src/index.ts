@@ -5,7 +5,15 @@ export type {
   PostgresEventStoreOptions,
   ReadStreamOptions,
 } from './postgres-event-store.js';
-export type { AppendOptions, AppendOutcome, AppendRequest, AppendResult, ExpectedVersion, Fence, ProcessedCommand } from './append-request.js';
+export type {
+  AppendOptions,
+  AppendOutcome,
+  AppendRequest,
+  AppendResult,
+  ExpectedVersion,
+  Fence,
+  ProcessedCommand,
+} from './append-request.js';
 export { COMMAND_ID_MAX_LENGTH, STREAM_ID_MAX_LENGTH } from './encode-append-request.js';
 export { handlePoolErrors } from './handle-pool-errors.js';
 export { FEED_START } from './feed-checkpoint.js';

@@ -73,9 +73,14 @@ export async function loadAt<TAggregate extends AnyAggregate>(
       if (opened !== undefined) from = aggregate.runtime.restore(opened as PersistedState, snapshot.version);
     }
   }
-  const events = await store.cipher.openEvents(await store.readStream(streamId, { fromVersion: from.version + 1, toVersion: version.version }));
+  const events = await store.cipher.openEvents(
+    await store.readStream(streamId, { fromVersion: from.version + 1, toVersion: version.version }),
+  );
   if (events.length !== version.version - from.version) {
-    throw new RatchetError(ErrorCode.INTERNAL, `${streamId}: read ${events.length} events after version ${from.version}, expected ${version.version - from.version}`);
+    throw new RatchetError(
+      ErrorCode.INTERNAL,
+      `${streamId}: read ${events.length} events after version ${from.version}, expected ${version.version - from.version}`,
+    );
   }
   const state = aggregate.replay(events, from) as ReturnType<TAggregate['initialState']>;
   const persisted = aggregate.runtime.persist(state);
@@ -93,7 +98,12 @@ export async function loadAt<TAggregate extends AnyAggregate>(
 }
 
 /** The version a target names, checked against the stream: its head and the target's event time. */
-async function targetVersion(query: StoreQuery, s: string, streamId: string, target: LoadAtTarget): Promise<{ version: number; head: number; recordedAt: Date }> {
+async function targetVersion(
+  query: StoreQuery,
+  s: string,
+  streamId: string,
+  target: LoadAtTarget,
+): Promise<{ version: number; head: number; recordedAt: Date }> {
   if ('version' in target) {
     const version = checkInt(target.version, 'version', 0);
     const res = await query<{ head: number | null; recorded_at: Date | null }>(
@@ -105,7 +115,8 @@ async function targetVersion(query: StoreQuery, s: string, streamId: string, tar
     const row = res.rows[0];
     const head = row?.head ?? 0;
     if (head === 0) throw outOfRange(streamId, 'the stream has no events', { version, first: 0, last: 0 });
-    if (version < 1 || version > head) throw outOfRange(streamId, `version ${version} is outside its history (1..${head})`, { version, first: 1, last: head });
+    if (version < 1 || version > head)
+      throw outOfRange(streamId, `version ${version} is outside its history (1..${head})`, { version, first: 1, last: head });
     const recordedAt = row?.recorded_at;
     if (recordedAt == null) throw new RatchetError(ErrorCode.INTERNAL, `stream ${streamId} has no event ${version} below its head ${head}`);
     return { version, head, recordedAt };
@@ -126,14 +137,22 @@ async function targetVersion(query: StoreQuery, s: string, streamId: string, tar
     [streamId, target.at],
   );
   const row = res.rows[0];
-  if (row === undefined) throw new RatchetError(ErrorCode.INTERNAL, 'loadAt: the query for the stream\'s head returned no row');
+  if (row === undefined) throw new RatchetError(ErrorCode.INTERNAL, "loadAt: the query for the stream's head returned no row");
   const head = row.head ?? 0;
   const at = target.at.toISOString();
   if (head === 0) throw outOfRange(streamId, 'the stream has no events', { at, first: null, last: null });
   if (target.at > row.now) throw outOfRange(streamId, `${at} is in the future`, { at, now: row.now.toISOString() });
   const version = row.first_after === null ? head : row.first_after - 1;
-  if (version < 1) throw outOfRange(streamId, `${at} is before its first event (${row.first_at?.toISOString()})`, { at, first: row.first_at?.toISOString() ?? null });
-  const recordedAt = await query<{ recorded_at: Date }>('loadAt', `SELECT recorded_at FROM ${s}.events WHERE stream_id = $1 AND version = $2`, [streamId, version]);
+  if (version < 1)
+    throw outOfRange(streamId, `${at} is before its first event (${row.first_at?.toISOString()})`, {
+      at,
+      first: row.first_at?.toISOString() ?? null,
+    });
+  const recordedAt = await query<{ recorded_at: Date }>(
+    'loadAt',
+    `SELECT recorded_at FROM ${s}.events WHERE stream_id = $1 AND version = $2`,
+    [streamId, version],
+  );
   const found = recordedAt.rows[0];
   if (found === undefined) throw new RatchetError(ErrorCode.INTERNAL, `stream ${streamId} has no event ${version} below its head ${head}`);
   return { version, head, recordedAt: found.recorded_at };

@@ -21,7 +21,9 @@ export class MasterKey {
 
   constructor(bytes: Buffer) {
     if (bytes.length !== 32) {
-      invalid('invalid master key: it must be 32 bytes, base64 or hex (openssl rand -base64 32)', [{ path: ['masterKey'], message: 'must be 32 bytes, base64 or hex' }]);
+      invalid('invalid master key: it must be 32 bytes, base64 or hex (openssl rand -base64 32)', [
+        { path: ['masterKey'], message: 'must be 32 bytes, base64 or hex' },
+      ]);
     }
     this.#bytes = Buffer.from(bytes);
     this.id = `master:${createHash('sha256').update('ratchet master key id\0').update(bytes).digest('hex').slice(0, 16)}`;
@@ -46,7 +48,12 @@ export class MasterKey {
       decipher.setAuthTag(tag);
       return Buffer.concat([decipher.update(wrapped.subarray(IV_BYTES, wrapped.length - TAG_BYTES)), decipher.final()]);
     } catch (cause) {
-      throw new SensitiveDataError('wrong-master-key', `the key of subject "${subject}" does not unwrap with master key ${this.id}`, subject, { cause });
+      throw new SensitiveDataError(
+        'wrong-master-key',
+        `the key of subject "${subject}" does not unwrap with master key ${this.id}`,
+        subject,
+        { cause },
+      );
     }
   }
 

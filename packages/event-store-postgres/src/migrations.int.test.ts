@@ -54,7 +54,10 @@ describe('append-only events and snapshots', () => {
     const s = store();
     try {
       await s.migrate();
-      await s.append('ao-1', 0, [{ type: 'a', data: { v: 1 } }, { type: 'b', data: {} }]);
+      await s.append('ao-1', 0, [
+        { type: 'a', data: { v: 1 } },
+        { type: 'b', data: {} },
+      ]);
       for (const sql of [
         `UPDATE ratchet.events SET data = '{"v":2}' WHERE stream_id = 'ao-1'`,
         `DELETE FROM ratchet.events WHERE stream_id = 'ao-1'`,

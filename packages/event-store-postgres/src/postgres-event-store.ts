@@ -91,7 +91,12 @@ export interface PostgresEventStore extends PartitionStore, FeedStore, NamedLeas
    * @example
    * const { value, context, events } = await store.loadAt(Turnstile, 't-1', { at: new Date('2026-11-01T12:00:00Z') });
    */
-  loadAt<TAggregate extends AnyAggregate>(aggregate: TAggregate, id: string, target: LoadAtTarget, options?: LoadAtOptions): Promise<StateAt<TAggregate>>;
+  loadAt<TAggregate extends AnyAggregate>(
+    aggregate: TAggregate,
+    id: string,
+    target: LoadAtTarget,
+    options?: LoadAtOptions,
+  ): Promise<StateAt<TAggregate>>;
   /** End the pool if the store created it. */
   close(): Promise<void>;
 }
@@ -235,14 +240,6 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Po
       return row === undefined ? null : { version: row.version, state: row.state };
     },
 
-
-
-
-
-
-
-
-
     async findCommand(commandId) {
       checkText(commandId, 'commandId');
       const res = await query<{ stream_id: string; request_hash: string | null; result: { fromVersion: number; version: number } }>(
@@ -269,10 +266,6 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Po
         },
       };
     },
-
-
-
-
 
     loadAt(aggregate, id, target, loadOptions) {
       return loadAt(store, query, s, aggregate, id, target, loadOptions);

@@ -39,7 +39,9 @@ async function describeSchema(): Promise<string> {
     '',
     'migrations',
   ];
-  const migrations = await client.query<{ version: number; name: string }>(`SELECT version, name FROM ${SCHEMA}.schema_migrations ORDER BY version`);
+  const migrations = await client.query<{ version: number; name: string }>(
+    `SELECT version, name FROM ${SCHEMA}.schema_migrations ORDER BY version`,
+  );
   for (const m of migrations.rows) {
     lines.push(`  ${m.version} ${m.name}`);
   }
@@ -73,7 +75,12 @@ async function describeSchema(): Promise<string> {
   );
   for (const table of tables) {
     lines.push('', `table ${table.name}${table.comment === null ? '' : ` -- ${table.comment}`}`);
-    for (const [kind, list] of [['column', columns], ['constraint', constraints], ['index', indexes], ['trigger', triggers]] as const) {
+    for (const [kind, list] of [
+      ['column', columns],
+      ['constraint', constraints],
+      ['index', indexes],
+      ['trigger', triggers],
+    ] as const) {
       for (const item of list) if (item.table_oid === table.oid) lines.push(`  ${kind} ${item.line}`);
     }
   }
@@ -99,10 +106,9 @@ async function describeSchema(): Promise<string> {
 
 /** `pg_get_functiondef` of a function of the schema, by signature; null when there is none. */
 async function definitionOf(signature: string): Promise<string | null> {
-  const res = await client.query<{ definition: string | null }>(
-    'SELECT pg_get_functiondef(to_regprocedure($1)) AS definition',
-    [`${SCHEMA}.${signature}`],
-  );
+  const res = await client.query<{ definition: string | null }>('SELECT pg_get_functiondef(to_regprocedure($1)) AS definition', [
+    `${SCHEMA}.${signature}`,
+  ]);
   return res.rows[0]?.definition ?? null;
 }
 

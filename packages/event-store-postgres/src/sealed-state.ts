@@ -38,7 +38,13 @@ function aad(streamId: string, version: number): Buffer {
 }
 
 /** Seal a state for its stream and version under the keys of `subjects` (same order: sorted). */
-export function sealState(streamId: string, version: number, state: unknown, subjects: readonly string[], keys: readonly Buffer[]): { readonly [SEALED_STATE_KEY]: SealedStateEnvelope } {
+export function sealState(
+  streamId: string,
+  version: number,
+  state: unknown,
+  subjects: readonly string[],
+  keys: readonly Buffer[],
+): { readonly [SEALED_STATE_KEY]: SealedStateEnvelope } {
   const iv = randomBytes(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', stateKey(keys, subjects), iv);
   cipher.setAAD(aad(streamId, version));

@@ -45,7 +45,12 @@ function aad(subject: string): Buffer {
  * Seal a value for its subject: encrypted under `key`, or, when the subject is forgotten (`key`
  * null), an envelope with no ciphertext at all — a value of someone forgotten is never stored.
  */
-export function sealValue(subject: string, key: Buffer | null, value: unknown, placeholder: unknown): { readonly [SEALED_KEY]: SealedEnvelope } {
+export function sealValue(
+  subject: string,
+  key: Buffer | null,
+  value: unknown,
+  placeholder: unknown,
+): { readonly [SEALED_KEY]: SealedEnvelope } {
   const extra = placeholder === FORGOTTEN ? {} : { placeholder };
   if (key === null) return { [SEALED_KEY]: { v: 1, subject, ...extra } };
   const iv = randomBytes(IV_BYTES);
@@ -83,7 +88,12 @@ export function openValue(envelope: SealedEnvelope, key: Buffer): unknown {
     decipher.setAuthTag(body.subarray(body.length - TAG_BYTES));
     text = Buffer.concat([decipher.update(body.subarray(0, body.length - TAG_BYTES)), decipher.final()]).toString('utf8');
   } catch (cause) {
-    throw new SensitiveDataError('wrong-key', `the key of subject "${subject}" does not open its sealed value (another key, or changed bytes)`, subject, { cause });
+    throw new SensitiveDataError(
+      'wrong-key',
+      `the key of subject "${subject}" does not open its sealed value (another key, or changed bytes)`,
+      subject,
+      { cause },
+    );
   }
   try {
     return JSON.parse(text) as unknown;

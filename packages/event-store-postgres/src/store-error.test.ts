@@ -19,7 +19,11 @@ describe('toStoreError', () => {
   });
 
   it('maps other failures to INTERNAL and passes Ratchet errors through', () => {
-    expect(toStoreError(pgError('23505'), 'append')).toMatchObject({ code: ErrorCode.INTERNAL, retryable: false, details: { pgCode: '23505' } });
+    expect(toStoreError(pgError('23505'), 'append')).toMatchObject({
+      code: ErrorCode.INTERNAL,
+      retryable: false,
+      details: { pgCode: '23505' },
+    });
     const conflict = new VersionConflictError('s', 1, 2);
     expect(toStoreError(conflict, 'append')).toBe(conflict);
     expect(toStoreError('weird', 'append')).toBeInstanceOf(RatchetError);

@@ -49,7 +49,11 @@ export function subjectKeyStore(query: StoreQuery, s: string): SubjectKeyStore {
     async readSubjectKeys(subjects) {
       subjects.forEach(checkSubject);
       if (subjects.length === 0) return [];
-      const res = await query<KeyRow>('readSubjectKeys', `SELECT subject, key, wrapped_by, forgotten_at FROM ${s}.read_subject_keys($1::text[])`, [subjects]);
+      const res = await query<KeyRow>(
+        'readSubjectKeys',
+        `SELECT subject, key, wrapped_by, forgotten_at FROM ${s}.read_subject_keys($1::text[])`,
+        [subjects],
+      );
       return res.rows.map(rowOf);
     },
 

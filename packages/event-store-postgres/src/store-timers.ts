@@ -12,7 +12,10 @@ export interface StoredTimer {
   readonly dueAt: Date;
   readonly startedVersion: number;
   /** `{ event }` for a statechart delay, `{ command }` for a scheduled command. */
-  readonly body: { readonly event?: { readonly type: string; readonly data: unknown }; readonly command?: { readonly type: string; readonly payload: unknown } };
+  readonly body: {
+    readonly event?: { readonly type: string; readonly data: unknown };
+    readonly command?: { readonly type: string; readonly payload: unknown };
+  };
 }
 
 /** Durable timers in Postgres: written with appends (`AppendRequest.timers`), read and removed here. */
@@ -89,7 +92,10 @@ export function timerStore(query: StoreQuery, s: string): TimerStore {
     async readTimer(streamId, timerId) {
       assertStreamId(streamId);
       checkText(timerId, 'timerId', 300);
-      const res = await query<TimerRow>('readTimer', `SELECT ${COLUMNS} FROM ${s}.timers WHERE stream_id = $1 AND timer_id = $2`, [streamId, timerId]);
+      const res = await query<TimerRow>('readTimer', `SELECT ${COLUMNS} FROM ${s}.timers WHERE stream_id = $1 AND timer_id = $2`, [
+        streamId,
+        timerId,
+      ]);
       const row = res.rows[0];
       return row === undefined ? null : timerOf(row);
     },
@@ -98,11 +104,11 @@ export function timerStore(query: StoreQuery, s: string): TimerStore {
       assertStreamId(streamId);
       checkText(timerId, 'timerId', 300);
       checkInt(startedVersion, 'startedVersion', 0);
-      const res = await query(
-        'deleteTimer',
-        `DELETE FROM ${s}.timers WHERE stream_id = $1 AND timer_id = $2 AND started_version = $3`,
-        [streamId, timerId, startedVersion],
-      );
+      const res = await query('deleteTimer', `DELETE FROM ${s}.timers WHERE stream_id = $1 AND timer_id = $2 AND started_version = $3`, [
+        streamId,
+        timerId,
+        startedVersion,
+      ]);
       return res.rowCount === 1;
     },
 

@@ -34,7 +34,9 @@ describe('ensure_subject_keys', () => {
     const stored = rows.map((r) => r[0]!.key!.toString('hex'));
     expect(new Set(stored).size).toBe(1);
     expect(offers.map((k) => k.toString('hex'))).toContain(stored[0]);
-    expect(await store.readSubjectKeys(['race-1', 'nobody'])).toEqual([{ subject: 'race-1', key: rows[0]![0]!.key, wrappedBy: 'none', forgottenAt: null }]);
+    expect(await store.readSubjectKeys(['race-1', 'nobody'])).toEqual([
+      { subject: 'race-1', key: rows[0]![0]!.key, wrappedBy: 'none', forgottenAt: null },
+    ]);
   });
 
   it('never makes a key for a forgotten subject again', async () => {
@@ -70,7 +72,11 @@ describe('the cipher over the store', () => {
 
   it('refuses a sealed value whose subject has no key and no forget with a typed error', async () => {
     const sealed = { data: { email: sealValue('lost-1', key(), 'ben@sequent.io', FORGOTTEN) } };
-    await expect(store.cipher.openEvents([sealed])).rejects.toMatchObject({ code: 'SENSITIVE_DATA_UNREADABLE', reason: 'missing-key', subject: 'lost-1' });
+    await expect(store.cipher.openEvents([sealed])).rejects.toMatchObject({
+      code: 'SENSITIVE_DATA_UNREADABLE',
+      reason: 'missing-key',
+      subject: 'lost-1',
+    });
   });
 
   it('leaves events without sealed values as they are', async () => {

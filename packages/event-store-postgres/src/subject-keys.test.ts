@@ -6,7 +6,11 @@ import { keyBytes } from './subject-key.js';
 import { SubjectKeys } from './subject-keys.js';
 
 /** The key table in memory, counting reads; `gate` holds a read until released. */
-function memoryStore(): Pick<SubjectKeyStore, 'readSubjectKeys' | 'ensureSubjectKeys' | 'forgetSubject'> & { rows: Map<string, SubjectKeyRow>; reads: number; gate?: Promise<void> } {
+function memoryStore(): Pick<SubjectKeyStore, 'readSubjectKeys' | 'ensureSubjectKeys' | 'forgetSubject'> & {
+  rows: Map<string, SubjectKeyRow>;
+  reads: number;
+  gate?: Promise<void>;
+} {
   const rows = new Map<string, SubjectKeyRow>();
   const store = {
     rows,
@@ -79,8 +83,13 @@ describe('SubjectKeys', () => {
   it('refuses a key wrapped by another master key, or by one when none is configured, with a typed error', async () => {
     const store = memoryStore();
     await new SubjectKeys({ store, masterKey: parseMasterKey(randomBytes(32).toString('base64')) }).get(['a'], true);
-    await expect(new SubjectKeys({ store }).get(['a'], false)).rejects.toMatchObject({ code: 'SENSITIVE_DATA_UNREADABLE', reason: 'wrong-master-key' });
-    await expect(new SubjectKeys({ store, masterKey: parseMasterKey(randomBytes(32).toString('base64')) }).get(['a'], false)).rejects.toMatchObject({
+    await expect(new SubjectKeys({ store }).get(['a'], false)).rejects.toMatchObject({
+      code: 'SENSITIVE_DATA_UNREADABLE',
+      reason: 'wrong-master-key',
+    });
+    await expect(
+      new SubjectKeys({ store, masterKey: parseMasterKey(randomBytes(32).toString('base64')) }).get(['a'], false),
+    ).rejects.toMatchObject({
       reason: 'wrong-master-key',
     });
   });

@@ -110,10 +110,18 @@ export class SubjectKeys {
     if (row.key === null) return { kind: 'forgotten', at: row.forgottenAt ?? new Date(0) };
     if (row.wrappedBy === UNWRAPPED) return { kind: 'key', key: new SubjectKey(row.subject, row.key) };
     if (this.#masterKey === undefined) {
-      throw new SensitiveDataError('wrong-master-key', `the key of subject "${row.subject}" is wrapped by ${row.wrappedBy} and no master key is configured (RATCHET_MASTER_KEY)`, row.subject);
+      throw new SensitiveDataError(
+        'wrong-master-key',
+        `the key of subject "${row.subject}" is wrapped by ${row.wrappedBy} and no master key is configured (RATCHET_MASTER_KEY)`,
+        row.subject,
+      );
     }
     if (row.wrappedBy !== this.#masterKey.id) {
-      throw new SensitiveDataError('wrong-master-key', `the key of subject "${row.subject}" is wrapped by ${row.wrappedBy}, not by the configured ${this.#masterKey.id}`, row.subject);
+      throw new SensitiveDataError(
+        'wrong-master-key',
+        `the key of subject "${row.subject}" is wrapped by ${row.wrappedBy}, not by the configured ${this.#masterKey.id}`,
+        row.subject,
+      );
     }
     return { kind: 'key', key: new SubjectKey(row.subject, this.#masterKey.unwrap(row.subject, row.key)) };
   }

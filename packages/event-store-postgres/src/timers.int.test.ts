@@ -49,12 +49,22 @@ async function rows(streamId: string) {
 
 describe('timers written with appends', () => {
   it('starts a timer in the append that commits, due from the transaction start, at the new version', async () => {
-    await store.append('t-1', 0, [{ type: 'a', data: {} }, { type: 'b', data: {} }], { fence: { partition: 3, epoch }, timers: delay('visit', 30_000) });
+    await store.append(
+      't-1',
+      0,
+      [
+        { type: 'a', data: {} },
+        { type: 'b', data: {} },
+      ],
+      { fence: { partition: 3, epoch }, timers: delay('visit', 30_000) },
+    );
     expect(await rows('t-1')).toEqual([{ id: 'visit', startedVersion: 2, kind: 'delay', ms: 30_000 }]);
   });
 
   it('restarts a timer started again (re-entry) and removes a cancelled one, with the events that did it', async () => {
-    await store.appendBatch([request('t-2', 0, { timers: { start: [...delay('a', 1_000).start, ...delay('b', 2_000).start], cancel: [] } })]);
+    await store.appendBatch([
+      request('t-2', 0, { timers: { start: [...delay('a', 1_000).start, ...delay('b', 2_000).start], cancel: [] } }),
+    ]);
     await store.appendBatch([request('t-2', 1, { timers: { start: delay('a', 5_000).start, cancel: ['b'] } })]);
     expect(await rows('t-2')).toEqual([{ id: 'a', startedVersion: 2, kind: 'delay', ms: 5_000 }]);
   });
@@ -73,7 +83,11 @@ describe('timers written with appends', () => {
   });
 
   it('a retried command id whose first append started a timer leaves it as the first append wrote it', async () => {
-    await store.append('t-7', 0, [{ type: 'a', data: {} }], { commandId: 'tc-7', fence: { partition: 3, epoch }, timers: delay('once', 60_000) });
+    await store.append('t-7', 0, [{ type: 'a', data: {} }], {
+      commandId: 'tc-7',
+      fence: { partition: 3, epoch },
+      timers: delay('once', 60_000),
+    });
     const [again] = await store.appendBatch([request('t-7', 0, { commandId: 'tc-7', timers: delay('once', 1) })]);
     expect(again?.ok && again.result.duplicate).toBe(true);
     expect(await rows('t-7')).toEqual([{ id: 'once', startedVersion: 1, kind: 'delay', ms: 60_000 }]);
@@ -81,7 +95,9 @@ describe('timers written with appends', () => {
 
   it('refuses timers without a fence, and bad timer ids or times, as validation errors writing nothing', async () => {
     await expect(store.append('t-8', 0, [{ type: 'a', data: {} }], { timers: delay('x', 1) })).rejects.toBeInstanceOf(ValidationError);
-    await expect(store.append('t-8', 0, [{ type: 'a', data: {} }], { fence: { partition: 3, epoch }, timers: delay('', 1) })).rejects.toBeInstanceOf(ValidationError);
+    await expect(
+      store.append('t-8', 0, [{ type: 'a', data: {} }], { fence: { partition: 3, epoch }, timers: delay('', 1) }),
+    ).rejects.toBeInstanceOf(ValidationError);
     await expect(
       store.append('t-8', 0, [{ type: 'a', data: {} }], {
         fence: { partition: 3, epoch },
@@ -98,7 +114,14 @@ describe('reading timers', () => {
     const command = (id: string, when: string) => ({ kind: 'command' as const, id, command: { type: 'ping', payload: {} }, at: when });
     await store.append('t-due', 0, [{ type: 'a', data: {} }], {
       fence: { partition: 3, epoch },
-      timers: { start: [command('late', at(60_000)), command('later', at(1_000)), command('future', new Date(Date.now() + 3_600_000).toISOString())], cancel: [] },
+      timers: {
+        start: [
+          command('late', at(60_000)),
+          command('later', at(1_000)),
+          command('future', new Date(Date.now() + 3_600_000).toISOString()),
+        ],
+        cancel: [],
+      },
     });
     const due = (await store.dueTimers([3], 100)).filter((t) => t.streamId === 't-due');
     expect(due.map((t) => t.timerId)).toEqual(['late', 'later']);

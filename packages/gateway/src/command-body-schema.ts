@@ -12,7 +12,9 @@ export const CommandBodySchema = z.strictObject({
     .string()
     .regex(COMMAND_ID_PATTERN, 'must be 1 to 128 characters of A-Z a-z 0-9 _ : . -')
     .optional()
-    .describe('idempotency key; the Idempotency-Key header is the preferred place (they must agree when both are given); default a new UUID'),
+    .describe(
+      'idempotency key; the Idempotency-Key header is the preferred place (they must agree when both are given); default a new UUID',
+    ),
   expectedVersion: z
     .number()
     .int()
@@ -20,10 +22,7 @@ export const CommandBodySchema = z.strictObject({
     .max(Number.MAX_SAFE_INTEGER)
     .optional()
     .describe('fail with VERSION_CONFLICT unless the stream is at this version (0: no events yet)'),
-  metadata: z
-    .record(z.string(), z.string())
-    .optional()
-    .describe('correlationId, causationId and other strings, stored with the events'),
+  metadata: z.record(z.string(), z.string()).optional().describe('correlationId, causationId and other strings, stored with the events'),
 });
 
 /** A command request body as parsed. */

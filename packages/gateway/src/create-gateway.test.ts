@@ -22,7 +22,10 @@ describe('createGateway: what is sent', () => {
     const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
     const res = await send(
       t.port,
-      add({ 'idempotency-key': 'key-1', traceparent }, { command: 'add', payload: { n: 2, note: 'hi' }, expectedVersion: 0, metadata: { correlationId: 'x' } }),
+      add(
+        { 'idempotency-key': 'key-1', traceparent },
+        { command: 'add', payload: { n: 2, note: 'hi' }, expectedVersion: 0, metadata: { correlationId: 'x' } },
+      ),
     );
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
@@ -77,12 +80,25 @@ describe('createGateway: every result and its status', () => {
   it('answers a duplicate 200 with duplicate: true, and a rejection 409', async () => {
     const client = new FakeClient();
     t = await startTestGateway({ client });
-    client.answer = (call) => ({ status: 'ok', version: 3, events: [], duplicate: true, commandId: call.options.commandId ?? '', attempts: 2 });
+    client.answer = (call) => ({
+      status: 'ok',
+      version: 3,
+      events: [],
+      duplicate: true,
+      commandId: call.options.commandId ?? '',
+      attempts: 2,
+    });
     const dup = await send(t.port, add({ 'idempotency-key': 'k' }));
     expect(dup.status).toBe(200);
     expect(dup.body).toMatchObject({ status: 'ok', duplicate: true, version: 3, commandId: 'k' });
 
-    client.answer = (call) => ({ status: 'rejected', reason: 'nothing to clear', version: 0, commandId: call.options.commandId ?? '', attempts: 1 });
+    client.answer = (call) => ({
+      status: 'rejected',
+      reason: 'nothing to clear',
+      version: 0,
+      commandId: call.options.commandId ?? '',
+      attempts: 1,
+    });
     const rejected = await send(t.port, { path: '/commands/counter/c-1', body: { command: 'clear' }, headers: { 'idempotency-key': 'r' } });
     expect(rejected.status).toBe(409);
     expect(rejected.body).toEqual({ status: 'rejected', reason: 'nothing to clear', version: 0, commandId: 'r', attempts: 1 });
@@ -100,17 +116,29 @@ describe('createGateway: every result and its status', () => {
     const statuses: Record<string, number> = HTTP_STATUS.errors;
     expect(res.status).toBe(statuses[code]);
     const retryable = new RatchetError(code, '').retryable;
-    expect(res.body).toEqual({ status: 'error', error: { code, message: `failed with ${code}`, retryable, details: { why: 'test' } }, commandId: 'k', attempts: 3 });
+    expect(res.body).toEqual({
+      status: 'error',
+      error: { code, message: `failed with ${code}`, retryable, details: { why: 'test' } },
+      commandId: 'k',
+      attempts: 3,
+    });
     expect(res.headers['retry-after']).toBe(res.status === 503 && retryable ? '7' : undefined);
     expect(GatewayResultSchema.safeParse(res.body).success).toBe(true);
   });
 
   it('carries a version conflict with its details, and a worker-side validation failure with paths in the body', async () => {
-    const client = new FakeClient((call) => ({ status: 'error', error: new VersionConflictError('counter/c-1', 0, 4), commandId: call.options.commandId ?? '', attempts: 1 }));
+    const client = new FakeClient((call) => ({
+      status: 'error',
+      error: new VersionConflictError('counter/c-1', 0, 4),
+      commandId: call.options.commandId ?? '',
+      attempts: 1,
+    }));
     t = await startTestGateway({ client });
     const conflict = await send(t.port, add());
     expect(conflict.status).toBe(409);
-    expect(conflict.body).toMatchObject({ error: { code: 'VERSION_CONFLICT', details: { streamId: 'counter/c-1', expectedVersion: 0, actualVersion: 4 } } });
+    expect(conflict.body).toMatchObject({
+      error: { code: 'VERSION_CONFLICT', details: { streamId: 'counter/c-1', expectedVersion: 0, actualVersion: 4 } },
+    });
 
     client.answer = (call) => ({
       status: 'error',
@@ -120,7 +148,9 @@ describe('createGateway: every result and its status', () => {
     });
     const invalid = await send(t.port, add());
     expect(invalid.status).toBe(400);
-    expect(invalid.body).toMatchObject({ error: { code: 'VALIDATION_FAILED', details: { issues: [{ path: ['payload', 'n'], message: 'too big' }] } } });
+    expect(invalid.body).toMatchObject({
+      error: { code: 'VALIDATION_FAILED', details: { issues: [{ path: ['payload', 'n'], message: 'too big' }] } },
+    });
   });
 
   it('answers 500 INTERNAL, without the message, when the client throws', async () => {
@@ -130,7 +160,12 @@ describe('createGateway: every result and its status', () => {
     t = await startTestGateway({ client });
     const res = await send(t.port, add({ 'idempotency-key': 'k' }));
     expect(res.status).toBe(500);
-    expect(res.body).toEqual({ status: 'error', error: { code: 'INTERNAL', message: 'internal error', retryable: false }, commandId: 'k', attempts: 0 });
+    expect(res.body).toEqual({
+      status: 'error',
+      error: { code: 'INTERNAL', message: 'internal error', retryable: false },
+      commandId: 'k',
+      attempts: 0,
+    });
   });
 
   it('counts requests by aggregate, result and status in its metrics', async () => {

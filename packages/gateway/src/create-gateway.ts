@@ -81,13 +81,27 @@ export function createGateway(options: GatewayOptions): Gateway {
     };
     const known = settings.aggregates.has(route.rawType) ? route.rawType : 'unknown';
     if (req.method !== 'POST') {
-      return answer({ result: refusal('method-not-allowed', `${String(req.method)} is not allowed here; send commands with POST`), allow: 'POST' }, known);
+      return answer(
+        { result: refusal('method-not-allowed', `${String(req.method)} is not allowed here; send commands with POST`), allow: 'POST' },
+        known,
+      );
     }
     if (draining) {
-      return answer({ result: errorResult(new RatchetError(ErrorCode.UNAVAILABLE, 'the gateway is shutting down', { details: { reason: 'draining' } }), undefined), close: true }, known);
+      return answer(
+        {
+          result: errorResult(
+            new RatchetError(ErrorCode.UNAVAILABLE, 'the gateway is shutting down', { details: { reason: 'draining' } }),
+            undefined,
+          ),
+          close: true,
+        },
+        known,
+      );
     }
     if (inFlight >= settings.maxInFlight) {
-      const error = new RatchetError(ErrorCode.OVERLOADED, `the gateway is handling ${inFlight} requests, its limit`, { details: { limit: settings.maxInFlight } });
+      const error = new RatchetError(ErrorCode.OVERLOADED, `the gateway is handling ${inFlight} requests, its limit`, {
+        details: { limit: settings.maxInFlight },
+      });
       return answer({ result: errorResult(error, undefined) }, known);
     }
     inFlight += 1;

@@ -85,7 +85,8 @@ export interface GatewaySettings {
 
 function positiveInteger(name: string, value: number | undefined, fallback: number): number {
   const n = value ?? fallback;
-  if (!Number.isSafeInteger(n) || n < 1) throw new DefinitionError(`gateway option ${name} must be a positive integer, got ${String(value)}`);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new DefinitionError(`gateway option ${name} must be a positive integer, got ${String(value)}`);
   return n;
 }
 

@@ -13,7 +13,11 @@ afterEach(async () => {
 const good = { command: 'add', payload: { n: 2 } };
 
 /** Send `req`, check the typed error and that nothing was sent; returns the error for more checks. */
-async function refused(req: SendRequest, status: number, code: string): Promise<{ message: string; retryable: boolean; details?: Record<string, unknown> }> {
+async function refused(
+  req: SendRequest,
+  status: number,
+  code: string,
+): Promise<{ message: string; retryable: boolean; details?: Record<string, unknown> }> {
   t ??= await startTestGateway();
   const res = await send(t.port, req);
   expect(res.status).toBe(status);
@@ -48,7 +52,11 @@ describe('refused before the body is read', () => {
     ['form data', 'application/x-www-form-urlencoded'],
     ['JSON in latin1', 'application/json; charset=latin1'],
   ])('a wrong content type (%s): 415', async (_what, contentType) => {
-    const error = await refused({ path: '/commands/counter/c', body: good, headers: { 'content-type': contentType } }, 415, 'MALFORMED_REQUEST');
+    const error = await refused(
+      { path: '/commands/counter/c', body: good, headers: { 'content-type': contentType } },
+      415,
+      'MALFORMED_REQUEST',
+    );
     expect(error.details).toMatchObject({ reason: 'unsupported-media-type', contentType });
   });
 
@@ -105,7 +113,11 @@ describe('refused after the body is read', () => {
 
   it('a body larger than the limit, declared by Content-Length: 413 before reading it', async () => {
     t = await startTestGateway({ maxBodyBytes: 100 });
-    const error = await refused({ path: '/commands/counter/c', body: { ...good, metadata: { pad: 'x'.repeat(200) } } }, 413, 'PAYLOAD_TOO_LARGE');
+    const error = await refused(
+      { path: '/commands/counter/c', body: { ...good, metadata: { pad: 'x'.repeat(200) } } },
+      413,
+      'PAYLOAD_TOO_LARGE',
+    );
     expect(error.details).toMatchObject({ limit: 100 });
   });
 
@@ -113,19 +125,30 @@ describe('refused after the body is read', () => {
     t = await startTestGateway({ maxBodyBytes: 100 });
     const piece = Buffer.from(' '.repeat(60));
     // The pieces would take 20 s; the answer comes after the second.
-    const error = await refused({ path: '/commands/counter/c', chunks: { pieces: Array.from({ length: 200 }, () => piece), pauseMs: 100 } }, 413, 'PAYLOAD_TOO_LARGE');
+    const error = await refused(
+      { path: '/commands/counter/c', chunks: { pieces: Array.from({ length: 200 }, () => piece), pauseMs: 100 } },
+      413,
+      'PAYLOAD_TOO_LARGE',
+    );
     expect(error.details).toMatchObject({ size: 120, limit: 100 });
   });
 
   it('a body slower than the request timeout: 408, retryable', async () => {
     t = await startTestGateway({ requestTimeoutMs: 200 });
-    const error = await refused({ path: '/commands/counter/c', chunks: { pieces: [Buffer.from('{'), Buffer.from('}')], pauseMs: 1_000 } }, 408, 'MALFORMED_REQUEST');
+    const error = await refused(
+      { path: '/commands/counter/c', chunks: { pieces: [Buffer.from('{'), Buffer.from('}')], pauseMs: 1_000 } },
+      408,
+      'MALFORMED_REQUEST',
+    );
     expect(error).toMatchObject({ retryable: true, details: { reason: 'body-timeout' } });
   });
 
   it('envelope problems: 400 VALIDATION_FAILED listing every issue with its path', async () => {
     const error = await refused(
-      { path: '/commands/counter/c', body: { command: '', payload: {}, expectedVerison: 1, expectedVersion: -1, commandId: 'a b', metadata: { k: 1 } } },
+      {
+        path: '/commands/counter/c',
+        body: { command: '', payload: {}, expectedVerison: 1, expectedVersion: -1, commandId: 'a b', metadata: { k: 1 } },
+      },
       400,
       'VALIDATION_FAILED',
     );
@@ -147,7 +170,11 @@ describe('refused after the body is read', () => {
   });
 
   it('a body commandId that differs from the Idempotency-Key: 400 VALIDATION_FAILED at commandId', async () => {
-    const error = await refused({ path: '/commands/counter/c', body: { ...good, commandId: 'b' }, headers: { 'idempotency-key': 'a' } }, 400, 'VALIDATION_FAILED');
+    const error = await refused(
+      { path: '/commands/counter/c', body: { ...good, commandId: 'b' }, headers: { 'idempotency-key': 'a' } },
+      400,
+      'VALIDATION_FAILED',
+    );
     expect(error.details?.issues).toEqual([{ path: ['commandId'], message: 'differs from the Idempotency-Key header ("a")' }]);
   });
 
@@ -157,7 +184,11 @@ describe('refused after the body is read', () => {
   });
 
   it('a payload its schema refuses: 400 VALIDATION_FAILED with every issue under payload', async () => {
-    const error = await refused({ path: '/commands/counter/c', body: { command: 'add', payload: { n: -1.5, note: 'far too long here' } } }, 400, 'VALIDATION_FAILED');
+    const error = await refused(
+      { path: '/commands/counter/c', body: { command: 'add', payload: { n: -1.5, note: 'far too long here' } } },
+      400,
+      'VALIDATION_FAILED',
+    );
     expect(error.details?.issues).toEqual([
       { path: ['payload', 'n'], message: expect.any(String) },
       { path: ['payload', 'note'], message: expect.any(String) },
@@ -166,7 +197,11 @@ describe('refused after the body is read', () => {
   });
 
   it('a strict payload with an extra key, and a missing payload where one is required', async () => {
-    const strict = await refused({ path: '/commands/counter/c', body: { command: 'clear', payload: { extra: 1 } } }, 400, 'VALIDATION_FAILED');
+    const strict = await refused(
+      { path: '/commands/counter/c', body: { command: 'clear', payload: { extra: 1 } } },
+      400,
+      'VALIDATION_FAILED',
+    );
     expect(strict.details?.issues).toEqual([{ path: ['payload'], message: expect.stringContaining('extra') }]);
     const missing = await refused({ path: '/commands/counter/c', body: { command: 'add' } }, 400, 'VALIDATION_FAILED');
     expect(missing.details?.issues).toEqual([{ path: ['payload', 'n'], message: expect.any(String) }]);

@@ -26,7 +26,9 @@ export const OkResultSchema = z.object({
   waited: z
     .boolean()
     .optional()
-    .describe('present with ?waitFor: true when the projection applied the stream up to `version` before answering (200), false when the deadline passed first (202)'),
+    .describe(
+      'present with ?waitFor: true when the projection applied the stream up to `version` before answering (200), false when the deadline passed first (202)',
+    ),
 });
 
 /** The aggregate refused the command by a business rule; nothing was written. */

@@ -14,7 +14,12 @@ afterEach(async () => {
 });
 
 /** A second aggregate, with a recursive payload schema (its JSON Schema refers to itself). */
-const TreeNode: z.ZodType<{ name: string; children: unknown[] }> = z.object({ name: z.string(), get children() { return z.array(TreeNode); } });
+const TreeNode: z.ZodType<{ name: string; children: unknown[] }> = z.object({
+  name: z.string(),
+  get children() {
+    return z.array(TreeNode);
+  },
+});
 const Folder = defineAggregate({
   type: 'folder',
   machine: setup({ types: { events: {} as { type: 'planted'; data: { at: string } } } }).createMachine({ id: 'folder' }),
@@ -56,7 +61,8 @@ describe('GET /openapi.json', () => {
 
   it('gives each command its zod schema as z.toJSONSchema writes it, in a union discriminated by `command`', () => {
     const doc = openApiDocument({ aggregates: [Counter, Folder] });
-    const body = ((((doc.paths as JsonObject)['/commands/counter/{id}'] as JsonObject).post as JsonObject).requestBody as JsonObject).content as JsonObject;
+    const body = ((((doc.paths as JsonObject)['/commands/counter/{id}'] as JsonObject).post as JsonObject).requestBody as JsonObject)
+      .content as JsonObject;
     const union = resolve(doc, ((body['application/json'] as JsonObject).schema as JsonObject).$ref);
     const mapping = (union.discriminator as JsonObject).mapping as JsonObject;
     expect(Object.keys(mapping)).toEqual(Object.keys(Counter.commands));
@@ -76,15 +82,36 @@ describe('GET /openapi.json', () => {
     const { $id, ...rest } = payload;
     expect($id).toBe('urn:ratchet:schema:folder.plant.payload');
     expect(rest).toEqual(z.toJSONSchema(Folder.commands.plant, { io: 'input', unrepresentable: 'any' }));
-    expect(((rest.properties as JsonObject).when as JsonObject)).toEqual({});
+    expect((rest.properties as JsonObject).when as JsonObject).toEqual({});
   });
 
   it('resolves every $ref outside the payload schemas, and describes results, events and error codes', () => {
-    const doc = openApiDocument({ aggregates: [Counter], projections: [{ name: 'totals', aggregateTypes: ['counter'] }, { name: 'other', aggregateTypes: ['x'] }] });
+    const doc = openApiDocument({
+      aggregates: [Counter],
+      projections: [
+        { name: 'totals', aggregateTypes: ['counter'] },
+        { name: 'other', aggregateTypes: ['x'] },
+      ],
+    });
     for (const ref of refsIn(doc).filter((r) => r.startsWith('#/components'))) expect(() => resolve(doc, ref)).not.toThrow();
     const post = ((doc.paths as JsonObject)['/commands/counter/{id}'] as JsonObject).post as JsonObject;
     const responses = post.responses as JsonObject;
-    expect(Object.keys(responses).sort()).toEqual(['200', '202', '400', '404', '405', '408', '409', '413', '415', '422', '500', '502', '503', '504']);
+    expect(Object.keys(responses).sort()).toEqual([
+      '200',
+      '202',
+      '400',
+      '404',
+      '405',
+      '408',
+      '409',
+      '413',
+      '415',
+      '422',
+      '500',
+      '502',
+      '503',
+      '504',
+    ]);
     expect((responses['409'] as JsonObject).description).toContain('VERSION_CONFLICT');
     const waitFor = (post.parameters as JsonObject[]).find((p) => p.name === 'waitFor');
     expect(waitFor?.schema).toEqual({ type: 'string', enum: ['totals'] });

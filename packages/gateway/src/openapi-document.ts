@@ -109,7 +109,9 @@ export function openApiDocument(options: OpenApiDocumentOptions): JsonObject {
     const okProperties = ok.properties as JsonObject;
     schemas[componentName(type, 'ok')] = { ...ok, properties: { ...okProperties, events: { type: 'array', items: { oneOf: events } } } };
 
-    const waitFor = (options.projections ?? []).filter((p) => p.aggregateTypes === undefined || p.aggregateTypes.includes(type)).map((p) => p.name);
+    const waitFor = (options.projections ?? [])
+      .filter((p) => p.aggregateTypes === undefined || p.aggregateTypes.includes(type))
+      .map((p) => p.name);
     paths[`/commands/${type}/{id}`] = { post: commandOperation(type, commandUnion, componentName(type, 'ok'), [...new Set(waitFor)]) };
   }
 
@@ -138,8 +140,14 @@ export function openApiDocument(options: OpenApiDocumentOptions): JsonObject {
 
 function commandOperation(type: string, body: string, ok: string, projections: string[]): JsonObject {
   const responses: JsonObject = {
-    '200': { description: 'Committed (also a duplicate of a committed command); with `waitFor`, the projection has caught up (`waited: true`).', content: json(ref(ok)) },
-    '202': { description: 'Committed, but the projection named in `waitFor` had not caught up by the deadline (`waited: false`).', content: json(ref(ok)) },
+    '200': {
+      description: 'Committed (also a duplicate of a committed command); with `waitFor`, the projection has caught up (`waited: true`).',
+      content: json(ref(ok)),
+    },
+    '202': {
+      description: 'Committed, but the projection named in `waitFor` had not caught up by the deadline (`waited: false`).',
+      content: json(ref(ok)),
+    },
   };
   for (const [status, codes] of errorStatuses()) {
     const what = `error: ${codes.join(', ')}`;
@@ -153,7 +161,13 @@ function commandOperation(type: string, body: string, ok: string, projections: s
     summary: `Send a ${type} command`,
     tags: [type],
     parameters: [
-      { name: 'id', in: 'path', required: true, description: 'aggregate id (docs/protocol.md, section 4); percent-encode `/`', schema: { type: 'string', minLength: 1, maxLength: 128 } },
+      {
+        name: 'id',
+        in: 'path',
+        required: true,
+        description: 'aggregate id (docs/protocol.md, section 4); percent-encode `/`',
+        schema: { type: 'string', minLength: 1, maxLength: 128 },
+      },
       {
         name: 'Idempotency-Key',
         in: 'header',

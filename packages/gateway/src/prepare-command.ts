@@ -79,9 +79,13 @@ export function checkTarget(
   validateAggregateId(id);
   const contentType = headers['content-type'];
   if (!isJsonContentType(contentType)) {
-    throw new RatchetError(ErrorCode.MALFORMED_REQUEST, `content type must be application/json (UTF-8), got ${JSON.stringify(contentType ?? null)}`, {
-      details: { reason: 'unsupported-media-type', contentType: contentType ?? null },
-    });
+    throw new RatchetError(
+      ErrorCode.MALFORMED_REQUEST,
+      `content type must be application/json (UTF-8), got ${JSON.stringify(contentType ?? null)}`,
+      {
+        details: { reason: 'unsupported-media-type', contentType: contentType ?? null },
+      },
+    );
   }
 
   const issues: ValidationIssue[] = [];
@@ -101,7 +105,8 @@ export function checkTarget(
     }
   } else if (waitFor !== undefined) {
     const known = settings.waiter === undefined ? [] : [...settings.projections.keys()];
-    const message = known.length === 0 ? 'read-your-writes is not configured on this gateway' : `unknown projection; one of ${known.join(', ')}`;
+    const message =
+      known.length === 0 ? 'read-your-writes is not configured on this gateway' : `unknown projection; one of ${known.join(', ')}`;
     issues.push({ path: ['query', 'waitFor'], message });
   }
   if (issues.length > 0) throw invalid('request', issues);
@@ -134,7 +139,10 @@ export function prepareCommand(target: CommandTarget, body: Uint8Array): Prepare
   try {
     json = JSON.parse(strictUtf8.decode(body));
   } catch (err) {
-    throw new RatchetError(ErrorCode.MALFORMED_REQUEST, 'request body is not valid UTF-8 JSON', { cause: err, details: { reason: 'not-json' } });
+    throw new RatchetError(ErrorCode.MALFORMED_REQUEST, 'request body is not valid UTF-8 JSON', {
+      cause: err,
+      details: { reason: 'not-json' },
+    });
   }
   const parsed = CommandBodySchema.safeParse(json);
   const issues: ValidationIssue[] = parsed.success ? [] : issuesOf(parsed.error);
@@ -161,7 +169,11 @@ export function prepareCommand(target: CommandTarget, body: Uint8Array): Prepare
       { maxBytes: Number.MAX_SAFE_INTEGER },
     );
   } catch (err) {
-    if (err instanceof ValidationError) throw invalid('request body', err.issues.map((i) => ({ ...i, path: bodyPath(i.path) })));
+    if (err instanceof ValidationError)
+      throw invalid(
+        'request body',
+        err.issues.map((i) => ({ ...i, path: bodyPath(i.path) })),
+      );
     throw err;
   }
 
@@ -169,7 +181,10 @@ export function prepareCommand(target: CommandTarget, body: Uint8Array): Prepare
     target.aggregate.runtime.parseCommand(command);
   } catch (err) {
     if (err instanceof ValidationError) {
-      throw invalid(`payload of command "${command.type}"`, err.issues.map((i) => ({ ...i, path: ['payload', ...i.path] })));
+      throw invalid(
+        `payload of command "${command.type}"`,
+        err.issues.map((i) => ({ ...i, path: ['payload', ...i.path] })),
+      );
     }
     throw err;
   }

@@ -46,7 +46,9 @@ describe('startGateway', () => {
   it('cuts off what is still in flight at the drain deadline and resolves false', async () => {
     const client = new FakeClient(() => new Promise(() => undefined));
     const gateway = await startGateway({ port: 0, host: '127.0.0.1', client, aggregates: [Counter] });
-    const inFlight = send(gateway.port, { path: '/commands/counter/c', body: { command: 'add', payload: { n: 1 } } }).catch((error: unknown) => error);
+    const inFlight = send(gateway.port, { path: '/commands/counter/c', body: { command: 'add', payload: { n: 1 } } }).catch(
+      (error: unknown) => error,
+    );
     while (client.calls.length === 0) await new Promise((r) => setTimeout(r, 5));
     expect(await gateway.close(100)).toBe(false);
     expect(await inFlight).toBeInstanceOf(Error);

@@ -52,7 +52,13 @@ describe('?waitFor=<projection>', () => {
 
   it('does not wait after a rejection or an error, and leaves waited out of results without waitFor', async () => {
     const waiter = new FakeWaiter(async () => undefined);
-    const client = new FakeClient((call) => ({ status: 'rejected', reason: 'nothing to clear', version: 0, commandId: call.options.commandId ?? '', attempts: 1 }));
+    const client = new FakeClient((call) => ({
+      status: 'rejected',
+      reason: 'nothing to clear',
+      version: 0,
+      commandId: call.options.commandId ?? '',
+      attempts: 1,
+    }));
     t = await startTestGateway({ client, projections: projections(waiter) });
     const rejected = await send(t.port, { path: '/commands/counter/c?waitFor=totals', body: { command: 'clear' } });
     expect(rejected.status).toBe(409);
@@ -65,10 +71,17 @@ describe('?waitFor=<projection>', () => {
     t = await startTestGateway({ projections: projections(waiter) });
     const unknown = await send(t.port, { path: '/commands/counter/c?waitFor=nope', body: add });
     expect(unknown.status).toBe(400);
-    expect(unknown.body).toMatchObject({ error: { code: 'VALIDATION_FAILED', details: { issues: [{ path: ['query', 'waitFor'], message: 'unknown projection; one of totals, elsewhere' }] } } });
+    expect(unknown.body).toMatchObject({
+      error: {
+        code: 'VALIDATION_FAILED',
+        details: { issues: [{ path: ['query', 'waitFor'], message: 'unknown projection; one of totals, elsewhere' }] },
+      },
+    });
     const elsewhere = await send(t.port, { path: '/commands/counter/c?waitFor=elsewhere', body: add });
     expect(elsewhere.status).toBe(400);
-    expect(elsewhere.body).toMatchObject({ error: { details: { issues: [{ message: 'projection "elsewhere" does not read counter events' }] } } });
+    expect(elsewhere.body).toMatchObject({
+      error: { details: { issues: [{ message: 'projection "elsewhere" does not read counter events' }] } },
+    });
     expect(t.client.calls).toEqual([]);
   });
 });

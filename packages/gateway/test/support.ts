@@ -93,7 +93,11 @@ export interface SendRequest {
 /** Send one request over a fresh connection and read the whole answer. */
 export async function send(port: number, req: SendRequest): Promise<Answer> {
   const body =
-    req.body === undefined ? undefined : typeof req.body === 'string' || req.body instanceof Uint8Array ? Buffer.from(req.body) : Buffer.from(JSON.stringify(req.body));
+    req.body === undefined
+      ? undefined
+      : typeof req.body === 'string' || req.body instanceof Uint8Array
+        ? Buffer.from(req.body)
+        : Buffer.from(JSON.stringify(req.body));
   const headers: Record<string, string> = {
     ...(body !== undefined || req.chunks !== undefined ? { 'content-type': 'application/json' } : {}),
     ...(body === undefined ? {} : { 'content-length': String(body.byteLength) }),

@@ -74,14 +74,19 @@ export async function chooseContainerImage(kind: ContainerServerKind): Promise<s
 export async function startPostgresContainer(options: ContainerServerOptions = {}): Promise<ContainerServerHandle> {
   const port = options.port ?? (await findFreePort());
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
-  return startContainer('postgres', options, port, url, (tc, image) =>
-    new tc.GenericContainer(image)
-      .withEnvironment({ POSTGRES_HOST_AUTH_METHOD: 'trust', PGPORT: String(port) })
-      .withCommand(['postgres', '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off'])
-      // pg_isready over TCP: during the image's first-start initialisation Postgres listens on
-      // its unix socket only, so this passes once the real server is up. Both the official image
-      // and the local one have pg_isready.
-      .withWaitStrategy(tc.Wait.forSuccessfulCommand(`pg_isready -q -h 127.0.0.1 -p ${port} -U postgres`)),
+  return startContainer(
+    'postgres',
+    options,
+    port,
+    url,
+    (tc, image) =>
+      new tc.GenericContainer(image)
+        .withEnvironment({ POSTGRES_HOST_AUTH_METHOD: 'trust', PGPORT: String(port) })
+        .withCommand(['postgres', '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off'])
+        // pg_isready over TCP: during the image's first-start initialisation Postgres listens on
+        // its unix socket only, so this passes once the real server is up. Both the official image
+        // and the local one have pg_isready.
+        .withWaitStrategy(tc.Wait.forSuccessfulCommand(`pg_isready -q -h 127.0.0.1 -p ${port} -U postgres`)),
     () => checkPostgres(url).then(() => true),
   );
 }
@@ -96,14 +101,19 @@ export async function startPostgresContainer(options: ContainerServerOptions = {
 export async function startNatsContainer(options: ContainerServerOptions = {}): Promise<ContainerServerHandle> {
   const port = options.port ?? (await findFreePort());
   const url = `nats://127.0.0.1:${port}`;
-  return startContainer('nats', options, port, url, (tc, image) =>
-    new tc.GenericContainer(image)
-      // Arguments only: the official image's entrypoint is nats-server, the local one's passes
-      // arguments starting with "-" to nats-server.
-      .withCommand(['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', '/data/jetstream'])
-      // A log line, not a port check: testcontainers' port checks go through mapped ports,
-      // which the host network does not have.
-      .withWaitStrategy(tc.Wait.forLogMessage(/Server is ready/)),
+  return startContainer(
+    'nats',
+    options,
+    port,
+    url,
+    (tc, image) =>
+      new tc.GenericContainer(image)
+        // Arguments only: the official image's entrypoint is nats-server, the local one's passes
+        // arguments starting with "-" to nats-server.
+        .withCommand(['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', '/data/jetstream'])
+        // A log line, not a port check: testcontainers' port checks go through mapped ports,
+        // which the host network does not have.
+        .withWaitStrategy(tc.Wait.forLogMessage(/Server is ready/)),
     () => readNatsInfo(url).then((info) => info.jetstream === true),
   );
 }
@@ -138,7 +148,10 @@ async function startContainer(
     await waitFor(answers, { what: `${kind} in ${image} at ${url}`, timeoutMs, intervalMs: 200 });
   } catch (error) {
     await server.stop();
-    throw new LauncherError(`${image} (${kind}) started but does not answer at ${url}`, { code: LauncherErrorCode.START_FAILED, cause: error });
+    throw new LauncherError(`${image} (${kind}) started but does not answer at ${url}`, {
+      code: LauncherErrorCode.START_FAILED,
+      cause: error,
+    });
   }
   return server;
 }

@@ -131,9 +131,7 @@ async function provide(options: EnsureServersOptions): Promise<Started> {
     }),
   ]);
   const stop = async (): Promise<void> => {
-    await Promise.all(
-      [postgres, nats].map((r) => (r.status === 'fulfilled' ? r.value.stop() : Promise.resolve())),
-    );
+    await Promise.all([postgres, nats].map((r) => (r.status === 'fulfilled' ? r.value.stop() : Promise.resolve())));
   };
   const failures = [postgres, nats].filter((r) => r.status === 'rejected').map((r) => r.reason as unknown);
   if (failures.length > 0) {
@@ -202,7 +200,9 @@ async function provideOne(p: ProvideOne): Promise<Provided> {
     } else {
       if (!p.required && error instanceof LauncherError && error.code === LauncherErrorCode.NOT_FOUND) {
         const noDocker = p.containers ? '; no Docker engine answers for a container either' : '';
-        p.log(`[ratchet] WARNING: no ${p.label} (${p.envVar} unset), so what needs it (integration tests) will fail: ${error.message}${noDocker}`);
+        p.log(
+          `[ratchet] WARNING: no ${p.label} (${p.envVar} unset), so what needs it (integration tests) will fail: ${error.message}${noDocker}`,
+        );
         return { url: undefined, pid: undefined, summary: 'none (what needs it will fail)', stop: async () => undefined };
       }
       throw new LauncherError(`${p.envVar} is unset and starting a ${p.label} failed`, {

@@ -88,9 +88,7 @@ export class ServerProcess {
     });
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
-      child.once('error', (error) =>
-        reject(new LauncherError(`could not start ${command}: ${error.message}`, { cause: error })),
-      );
+      child.once('error', (error) => reject(new LauncherError(`could not start ${command}: ${error.message}`, { cause: error })));
     });
     const pid = child.pid;
     if (pid === undefined) throw new LauncherError(`could not start ${command}: no pid`);
@@ -153,10 +151,7 @@ export class ServerProcess {
   async #exitWithin(ms: number): Promise<ServerExit | undefined> {
     const timer = new AbortController();
     try {
-      return await Promise.race([
-        this.exited,
-        delay(ms, undefined, { signal: timer.signal }).catch(() => undefined),
-      ]);
+      return await Promise.race([this.exited, delay(ms, undefined, { signal: timer.signal }).catch(() => undefined)]);
     } finally {
       timer.abort();
     }

@@ -137,7 +137,8 @@ class ChildService implements ServiceProcess {
     this.name = name;
     // Made only after 'spawn' (so it has a pid), with stdout and stderr piped.
     const { pid, stdout, stderr } = child;
-    if (pid === undefined || stdout === null || stderr === null) throw new LauncherError(`${name} started without a pid or without its output pipes`);
+    if (pid === undefined || stdout === null || stderr === null)
+      throw new LauncherError(`${name} started without a pid or without its output pipes`);
     this.pid = pid;
     this.#max = options.maxLogLines ?? Number.POSITIVE_INFINITY;
     this.exited = new Promise((resolve) =>

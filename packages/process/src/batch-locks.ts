@@ -42,7 +42,12 @@ async function lockAll(client: Queryable, lockClass: string, process: string, ke
  * Lock the batch's source streams and read their positions (current: read after the locks). With
  * `lock` false (a runner that is alone on its process) the positions are only read.
  */
-export async function lockStreams(client: Queryable, process: string, streams: readonly string[], lock = true): Promise<Map<string, StreamPosition>> {
+export async function lockStreams(
+  client: Queryable,
+  process: string,
+  streams: readonly string[],
+  lock = true,
+): Promise<Map<string, StreamPosition>> {
   await lockAll(client, 'streams', process, lock ? streams : null);
   const res = await client.query<{ stream_id: string; last_version: number; parked_version: number | null }>({
     name: 'ratchet_process_read_positions',
@@ -53,13 +58,24 @@ export async function lockStreams(client: Queryable, process: string, streams: r
   return new Map(
     streams.map((s) => {
       const r = found.get(s);
-      return [s, r === undefined ? { existed: false, lastVersion: 0, parkedVersion: null } : { existed: true, lastVersion: r.last_version, parkedVersion: r.parked_version }];
+      return [
+        s,
+        r === undefined
+          ? { existed: false, lastVersion: 0, parkedVersion: null }
+          : { existed: true, lastVersion: r.last_version, parkedVersion: r.parked_version },
+      ];
     }),
   );
 }
 
 /** Lock the batch's instances (unless `lock` is false) and read their states; a missing one starts from `initialState` (JSON text). */
-export async function lockInstances(client: Queryable, process: string, instances: readonly string[], initialState: string, lock = true): Promise<Map<string, InstanceState>> {
+export async function lockInstances(
+  client: Queryable,
+  process: string,
+  instances: readonly string[],
+  initialState: string,
+  lock = true,
+): Promise<Map<string, InstanceState>> {
   await lockAll(client, 'instances', process, lock ? instances : null);
   if (instances.length === 0) return new Map();
   const res = await client.query<{ instance: string; state: string; version: string }>({
@@ -71,7 +87,12 @@ export async function lockInstances(client: Queryable, process: string, instance
   return new Map(
     instances.map((i) => {
       const r = found.get(i);
-      return [i, r === undefined ? { existed: false, state: initialState, version: 0 } : { existed: true, state: r.state, version: Number(r.version) }];
+      return [
+        i,
+        r === undefined
+          ? { existed: false, state: initialState, version: 0 }
+          : { existed: true, state: r.state, version: Number(r.version) },
+      ];
     }),
   );
 }
@@ -83,7 +104,13 @@ export async function readJournal(
   triggers: ReadonlyArray<{ readonly streamId: string; readonly version: number }>,
 ): Promise<Map<string, CommandAnswer>> {
   if (triggers.length === 0) return new Map();
-  const res = await client.query<{ command_id: string; outcome: 'rejected' | 'failed'; reason: string; code: string | null; target_version: number | null }>({
+  const res = await client.query<{
+    command_id: string;
+    outcome: 'rejected' | 'failed';
+    reason: string;
+    code: string | null;
+    target_version: number | null;
+  }>({
     name: 'ratchet_process_read_journal',
     text: `SELECT a.command_id, a.outcome, a.reason, a.code, a.target_version FROM ${S}.answers a
            JOIN unnest($2::text[], $3::int[]) AS t(s, v) ON a.trigger_stream = t.s AND a.trigger_version = t.v
@@ -93,8 +120,15 @@ export async function readJournal(
   return new Map(res.rows.map((r) => [r.command_id, journaled(r)]));
 }
 
-function journaled(r: { outcome: 'rejected' | 'failed'; reason: string; code: string | null; target_version: number | null }): CommandAnswer {
-  return r.outcome === 'rejected' ? { outcome: 'rejected', reason: r.reason, version: r.target_version ?? 0 } : { outcome: 'failed', reason: r.reason, code: r.code ?? 'INTERNAL' };
+function journaled(r: {
+  outcome: 'rejected' | 'failed';
+  reason: string;
+  code: string | null;
+  target_version: number | null;
+}): CommandAnswer {
+  return r.outcome === 'rejected'
+    ? { outcome: 'rejected', reason: r.reason, version: r.target_version ?? 0 }
+    : { outcome: 'failed', reason: r.reason, code: r.code ?? 'INTERNAL' };
 }
 
 /**

@@ -24,7 +24,12 @@ export class BatchAborted extends RatchetError {
 }
 
 /** Sends one command of a process until a definite answer. */
-export type CommandSender = (commandId: string, command: ProcessCommand, trigger: ProcessEvent, signal: AbortSignal) => Promise<CommandAnswer | Unanswered>;
+export type CommandSender = (
+  commandId: string,
+  command: ProcessCommand,
+  trigger: ProcessEvent,
+  signal: AbortSignal,
+) => Promise<CommandAnswer | Unanswered>;
 
 // The outcome may be unknown, or a retry can help: send again with the same id, which returns the
 // first answer if the first send was committed. A closed connection is retried too: the runner's
@@ -51,11 +56,17 @@ export function createCommandSender(client: Pick<RatchetClient, 'sendRaw'>, proc
     let last = '';
     for (let send = 1; send <= maxSends; send += 1) {
       if (signal.aborted) throw new BatchAborted(`batch stopped while ${commandId} was unanswered`);
-      const result = await client.sendRaw(c.aggregateType, c.aggregateId, { type: c.command.type, payload: c.command.payload ?? {} }, { commandId, timeoutMs: sendTimeoutMs, metadata });
+      const result = await client.sendRaw(
+        c.aggregateType,
+        c.aggregateId,
+        { type: c.command.type, payload: c.command.payload ?? {} },
+        { commandId, timeoutMs: sendTimeoutMs, metadata },
+      );
       if (result.status === 'ok') return { outcome: 'ok', version: result.version };
       if (result.status === 'rejected') return { outcome: 'rejected', reason: result.reason, version: result.version };
       const e = result.error;
-      const again = e.retryable || UNKNOWN_OUTCOME.has(e.code) || (e.code === ErrorCode.UNAVAILABLE && e.message.includes('connection is closed'));
+      const again =
+        e.retryable || UNKNOWN_OUTCOME.has(e.code) || (e.code === ErrorCode.UNAVAILABLE && e.message.includes('connection is closed'));
       if (!again) return { outcome: 'failed', reason: e.message, code: e.code };
       last = `${e.code}: ${e.message}`;
       if (send < maxSends) await delay(Math.min(5_000, backoffMs * 2 ** (send - 1)), undefined, { signal }).catch(() => undefined);

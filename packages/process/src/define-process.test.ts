@@ -17,7 +17,18 @@ function refusal(config: unknown): DefinitionError {
 }
 
 const event = (streamId: string, type: string, version = 1) =>
-  toProcessEvent({ streamId, version, type, data: {}, schemaVersion: 1, metadata: {}, globalPosition: version, transactionId: '1', recordedAt: new Date(0), epoch: null });
+  toProcessEvent({
+    streamId,
+    version,
+    type,
+    data: {},
+    schemaVersion: 1,
+    metadata: {},
+    globalPosition: version,
+    transactionId: '1',
+    recordedAt: new Date(0),
+    epoch: null,
+  });
 
 describe('defineProcess', () => {
   it('returns a branded, frozen process with its consumer, types and the default correlation by stream', () => {
@@ -40,7 +51,16 @@ describe('defineProcess', () => {
   });
 
   it('lists every problem at once, with a path into the definition', () => {
-    const error = refusal({ name: 'Bad Name', subscribe: [{ aggregateType: 'turnstile', events: [] }, { aggregateType: 'turnstile', events: ['x'] }], handle: 1, initialState: 1n, extra: true });
+    const error = refusal({
+      name: 'Bad Name',
+      subscribe: [
+        { aggregateType: 'turnstile', events: [] },
+        { aggregateType: 'turnstile', events: ['x'] },
+      ],
+      handle: 1,
+      initialState: 1n,
+      extra: true,
+    });
     expect(error.code).toBe(ErrorCode.DEFINITION_ERROR);
     expect(error.retryable).toBe(false);
     expect((error.details.issues as Array<{ path: unknown[] }>).map((i) => i.path.join('.'))).toEqual([
@@ -55,8 +75,12 @@ describe('defineProcess', () => {
   });
 
   it('refuses a process without subscriptions and a subscription to no aggregate type', () => {
-    expect(refusal({ name: 'p', subscribe: [], initialState: 0, handle: () => ({}) }).message).toMatch(/subscribe: list at least one subscription/);
-    expect(refusal({ name: 'p', subscribe: [{ events: ['a'] }], initialState: 0, handle: () => ({}) }).message).toMatch(/subscribe\.0\.aggregateType/);
+    expect(refusal({ name: 'p', subscribe: [], initialState: 0, handle: () => ({}) }).message).toMatch(
+      /subscribe: list at least one subscription/,
+    );
+    expect(refusal({ name: 'p', subscribe: [{ events: ['a'] }], initialState: 0, handle: () => ({}) }).message).toMatch(
+      /subscribe\.0\.aggregateType/,
+    );
   });
 
   it('eventsOf refuses an event the aggregate does not define (for plain JavaScript)', () => {

@@ -84,7 +84,8 @@ function configIssues(config: Record<string, unknown>): ValidationIssue[] {
         issues.push({ path: ['subscribe', i, 'aggregateType'], message: `must be an aggregate type (${AGGREGATE_TYPE_PATTERN.source})` });
         return;
       }
-      if (seen.has(sub.aggregateType)) issues.push({ path: ['subscribe', i], message: `aggregate type "${sub.aggregateType}" is subscribed twice: list its events once` });
+      if (seen.has(sub.aggregateType))
+        issues.push({ path: ['subscribe', i], message: `aggregate type "${sub.aggregateType}" is subscribed twice: list its events once` });
       seen.add(sub.aggregateType);
       if (!Array.isArray(sub.events) || sub.events.length === 0 || !sub.events.every((e) => typeof e === 'string' && e !== '')) {
         issues.push({ path: ['subscribe', i, 'events'], message: 'list at least one event type' });
@@ -121,14 +122,21 @@ function configIssues(config: Record<string, unknown>): ValidationIssue[] {
  *     : { state: { pushes: 0 }, commands: [command(Station, stationOf(event.aggregateId), { type: 'callTechnician', payload: { turnstileId: event.aggregateId } }, 'call')] },
  * });
  */
-export function defineProcess<const TSubs extends readonly Subscription<DomainEvent>[], TState>(config: ProcessConfig<TSubs, TState>): Process<TState> {
-  const issues = typeof config === 'object' && config !== null ? configIssues(config as unknown as Record<string, unknown>) : [{ path: [], message: 'give defineProcess an object' }];
+export function defineProcess<const TSubs extends readonly Subscription<DomainEvent>[], TState>(
+  config: ProcessConfig<TSubs, TState>,
+): Process<TState> {
+  const issues =
+    typeof config === 'object' && config !== null
+      ? configIssues(config as unknown as Record<string, unknown>)
+      : [{ path: [], message: 'give defineProcess an object' }];
   if (issues.length > 0) {
     const name = typeof config?.name === 'string' ? config.name : '(unnamed)';
     const list = issues.map((i) => `${i.path.join('.') || '(process)'}: ${i.message}`).join('; ');
     throw new DefinitionError(`process "${name}" is invalid: ${list}`, { details: { process: name, issues } });
   }
-  const subscribe = Object.freeze(config.subscribe.map((s) => Object.freeze({ aggregateType: s.aggregateType, events: Object.freeze([...s.events]) })));
+  const subscribe = Object.freeze(
+    config.subscribe.map((s) => Object.freeze({ aggregateType: s.aggregateType, events: Object.freeze([...s.events]) })),
+  );
   const handled = new Map(subscribe.map((s) => [s.aggregateType, new Set<string>(s.events)]));
   const initial = JSON.stringify(config.initialState);
   const correlate = config.correlate as ((event: ProcessEvent) => string) | undefined;

@@ -65,7 +65,9 @@ const typeOf = (streamId: string): string => streamId.slice(0, streamId.indexOf(
  * order into the slots that stream occupies, so the order is a linearisation of every stream.
  */
 function linearise(events: readonly RecordedEvent[]): RecordedEvent[] {
-  const sorted = [...events].sort((a, b) => a.globalPosition - b.globalPosition || (a.streamId < b.streamId ? -1 : a.streamId > b.streamId ? 1 : a.version - b.version));
+  const sorted = [...events].sort(
+    (a, b) => a.globalPosition - b.globalPosition || (a.streamId < b.streamId ? -1 : a.streamId > b.streamId ? 1 : a.version - b.version),
+  );
   const byStream = new Map<string, RecordedEvent[]>();
   for (const e of sorted) byStream.set(e.streamId, [...(byStream.get(e.streamId) ?? []), e]);
   for (const list of byStream.values()) list.sort((a, b) => a.version - b.version);
@@ -86,11 +88,25 @@ function linearise(events: readonly RecordedEvent[]): RecordedEvent[] {
  * every command of the batch has its answer; a crash anywhere before the commit runs the events
  * again with the old states, sending the same command ids.
  */
-export async function runProcessBatch(ctx: BatchContext, events: readonly RecordedEvent[], options: BatchOptions = {}): Promise<BatchReport> {
+export async function runProcessBatch(
+  ctx: BatchContext,
+  events: readonly RecordedEvent[],
+  options: BatchOptions = {},
+): Promise<BatchReport> {
   const p = ctx.process;
-  const report: BatchReport = { handled: 0, duplicates: 0, waiting: 0, gapFilled: 0, sent: 0, commands: [], parked: [], lastRecordedAt: null };
+  const report: BatchReport = {
+    handled: 0,
+    duplicates: 0,
+    waiting: 0,
+    gapFilled: 0,
+    sent: 0,
+    commands: [],
+    parked: [],
+    lastRecordedAt: null,
+  };
   const byStream = new Map<string, RecordedEvent[]>();
-  for (const e of events) if (p.aggregateTypes.includes(typeOf(e.streamId))) byStream.set(e.streamId, [...(byStream.get(e.streamId) ?? []), e]);
+  for (const e of events)
+    if (p.aggregateTypes.includes(typeOf(e.streamId))) byStream.set(e.streamId, [...(byStream.get(e.streamId) ?? []), e]);
   const streams = [...byStream.keys()].sort();
   if (streams.length === 0 && options.feed === undefined) return report;
 
@@ -156,7 +172,10 @@ export async function runProcessBatch(ctx: BatchContext, events: readonly Record
       if (!p.handles(e.streamId, e.type)) continue;
       try {
         const key = p.correlate(toProcessEvent(e));
-        keyOf.set(e, typeof key === 'string' && key !== '' ? key : new Error(`correlate returned ${JSON.stringify(key)}, not a non-empty string`));
+        keyOf.set(
+          e,
+          typeof key === 'string' && key !== '' ? key : new Error(`correlate returned ${JSON.stringify(key)}, not a non-empty string`),
+        );
       } catch (error) {
         keyOf.set(e, error instanceof Error ? error : new Error(String(error)));
       }
@@ -203,11 +222,14 @@ export async function runProcessBatch(ctx: BatchContext, events: readonly Record
           return;
         }
         if (key instanceof Error) return park(e, 'handler-failed', `correlate failed: ${key.message}`);
-        const outcome = await runTrigger(p, toProcessEvent(e), requireEntry(states, key, 'state of instance'), dispatch, { maxRounds: ctx.maxRounds });
+        const outcome = await runTrigger(p, toProcessEvent(e), requireEntry(states, key, 'state of instance'), dispatch, {
+          maxRounds: ctx.maxRounds,
+        });
         if (outcome.kind === 'parked') return park(e, outcome.reason, outcome.error);
         states.set(key, outcome.state);
         cursors.set(e.streamId, e.version);
-        for (const c of outcome.commands) report.commands.push({ ...c, triggerStream: e.streamId, triggerVersion: e.version, instance: key });
+        for (const c of outcome.commands)
+          report.commands.push({ ...c, triggerStream: e.streamId, triggerVersion: e.version, instance: key });
         handledTriggers.push({ streamId: e.streamId, version: e.version });
         report.handled += 1;
         if (report.lastRecordedAt === null || e.recordedAt > report.lastRecordedAt) report.lastRecordedAt = e.recordedAt;
@@ -229,7 +251,13 @@ export async function runProcessBatch(ctx: BatchContext, events: readonly Record
       const parked = parkedAt.get(s);
       const last = requireEntry(cursors, s, 'cursor of stream');
       if (last === before.lastVersion && parked === undefined && !retried.has(s)) continue;
-      positionWrites.push({ streamId: s, existed: before.existed, oldVersion: before.lastVersion, lastVersion: last, parkedVersion: parked?.version ?? null });
+      positionWrites.push({
+        streamId: s,
+        existed: before.existed,
+        oldVersion: before.lastVersion,
+        lastVersion: last,
+        parkedVersion: parked?.version ?? null,
+      });
     }
     const instanceWrites: InstanceWrite[] = [];
     for (const [instance, state] of states) {

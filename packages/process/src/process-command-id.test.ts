@@ -4,7 +4,9 @@ import { processCommandId, processCommandIdPrefix } from './process-command-id.j
 
 describe('processCommandId', () => {
   it('is readable for plain ids: the stream id with its slash as a colon, the version and the step', () => {
-    expect(processCommandId('technician-dispatch', 'turnstile/t-0007', 12, 'call')).toBe('proc:technician-dispatch:turnstile:t-0007:12:call');
+    expect(processCommandId('technician-dispatch', 'turnstile/t-0007', 12, 'call')).toBe(
+      'proc:technician-dispatch:turnstile:t-0007:12:call',
+    );
     expect(processCommandId('p', 'order/eu:42', 3, 'ship')).toBe('proc:p:order:eu:42:3:ship');
   });
 
@@ -28,7 +30,12 @@ describe('processCommandId', () => {
     expect(unicode).toMatch(/^proc:p:doc:\.[A-Za-z0-9_-]{43}:1:s$/);
     expect(slashy).not.toBe(unicode);
     expect(slashy).not.toBe(processCommandId('p', 'doc/a:b', 1, 's'));
-    const long = processCommandId('a-rather-long-process-name-of-forty-chr', `${'t'.repeat(64)}/${'x'.repeat(120)}`, 2_000_000_000, 'S'.repeat(40));
+    const long = processCommandId(
+      'a-rather-long-process-name-of-forty-chr',
+      `${'t'.repeat(64)}/${'x'.repeat(120)}`,
+      2_000_000_000,
+      'S'.repeat(40),
+    );
     expect(long).toMatch(/^proc:a-rather-long-process-name-of-forty-chr:\.[A-Za-z0-9_-]{43}$/);
     for (const id of [slashy, unicode, long]) expect(COMMAND_ID_PATTERN.test(id)).toBe(true);
     expect(long.startsWith(processCommandIdPrefix('a-rather-long-process-name-of-forty-chr'))).toBe(true);

@@ -29,6 +29,11 @@ export interface CommandedAggregate {
  * @example
  * command(Station, 's-03', { type: 'callTechnician', payload: { turnstileId: 't-7' } }, 'call-technician');
  */
-export function command<A extends CommandedAggregate>(aggregate: A, aggregateId: string, cmd: CommandUnion<A['commands']>, step: string): ProcessCommand {
+export function command<A extends CommandedAggregate>(
+  aggregate: A,
+  aggregateId: string,
+  cmd: CommandUnion<A['commands']>,
+  step: string,
+): ProcessCommand {
   return { aggregateType: aggregate.type, aggregateId, command: { type: cmd.type, payload: cmd.payload }, step };
 }

@@ -105,7 +105,11 @@ export class ProcessFollower {
     const cipher = this.#s.store.cipher;
     const events = cipher === undefined ? stored : await cipher.openEvents(stored);
     // Feed mode has one runner by definition: no locks, no transaction held while commands are answered.
-    const report = await runProcessBatch({ ...this.#batch, signal: this.#hardStop.signal, exclusive: this.#consumer === undefined }, events, options);
+    const report = await runProcessBatch(
+      { ...this.#batch, signal: this.#hardStop.signal, exclusive: this.#consumer === undefined },
+      events,
+      options,
+    );
     end();
     m.handled.inc(label, report.handled);
     m.duplicates.inc(label, report.duplicates);
@@ -196,7 +200,10 @@ export class ProcessFollower {
     await consumer.open();
     this.#phase = 'following';
     this.#log.info('following JetStream');
-    const stats = setInterval(() => void consumer.probeLag().then((lag) => lag !== undefined && this.#reportLag(lag)), this.#s.statsIntervalMs);
+    const stats = setInterval(
+      () => void consumer.probeLag().then((lag) => lag !== undefined && this.#reportLag(lag)),
+      this.#s.statsIntervalMs,
+    );
     stats.unref();
     try {
       let failures = 0;
@@ -239,9 +246,12 @@ export class ProcessFollower {
     }
     // Commands may take a while to be answered: keep JetStream from redelivering meanwhile.
     const ackWaitMs = this.#s.jetstream?.ackWaitMs ?? 30_000;
-    const working = setInterval(() => {
-      for (const m of keep) m.working();
-    }, Math.max(500, ackWaitMs / 3));
+    const working = setInterval(
+      () => {
+        for (const m of keep) m.working();
+      },
+      Math.max(500, ackWaitMs / 3),
+    );
     let report: BatchReport;
     try {
       report = await this.apply(events);

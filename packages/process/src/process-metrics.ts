@@ -23,9 +23,19 @@ export class ProcessMetrics {
     const registers = [registry];
     const labelNames = ['process'] as const;
     this.handled = new Counter({ name: 'ratchet_process_events_handled_total', help: 'Events a process handled', labelNames, registers });
-    this.duplicates = new Counter({ name: 'ratchet_process_events_duplicate_total', help: 'Events dropped as handled before (stream, version)', labelNames, registers });
+    this.duplicates = new Counter({
+      name: 'ratchet_process_events_duplicate_total',
+      help: 'Events dropped as handled before (stream, version)',
+      labelNames,
+      registers,
+    });
     this.sent = new Counter({ name: 'ratchet_process_commands_sent_total', help: 'Commands sent by a process', labelNames, registers });
-    this.answered = new Counter({ name: 'ratchet_process_commands_answered_total', help: 'Commands of handled events by answer', labelNames: ['process', 'outcome'] as const, registers });
+    this.answered = new Counter({
+      name: 'ratchet_process_commands_answered_total',
+      help: 'Commands of handled events by answer',
+      labelNames: ['process', 'outcome'] as const,
+      registers,
+    });
     this.lagEvents = new Gauge({ name: 'ratchet_process_lag_events', help: 'Events not yet handled', labelNames, registers });
     this.parked = new Gauge({ name: 'ratchet_process_parked', help: 'Streams held by a parked event', labelNames, registers });
     this.batchSeconds = new Histogram({

@@ -32,17 +32,35 @@ async function push(id: string, ...commands: Array<'install' | 'insertCoin' | 'p
 
 async function alarmEvents(site: string) {
   const events = await env.store.readStream(`alarm/${site}`);
-  return events.map((e) => ({ version: e.version, type: e.type, data: e.data, commandId: e.metadata.commandId, causationId: e.metadata.causationId, process: e.metadata.process, step: e.metadata.processStep }));
+  return events.map((e) => ({
+    version: e.version,
+    type: e.type,
+    data: e.data,
+    commandId: e.metadata.commandId,
+    causationId: e.metadata.causationId,
+    process: e.metadata.process,
+    step: e.metadata.processStep,
+  }));
 }
 
 async function stateOf(process: string, instance: string): Promise<unknown> {
-  const r = await env.pool.query<{ state: unknown }>(`SELECT state FROM ratchet_processes.instances WHERE process = $1 AND instance = $2`, [process, instance]);
+  const r = await env.pool.query<{ state: unknown }>(`SELECT state FROM ratchet_processes.instances WHERE process = $1 AND instance = $2`, [
+    process,
+    instance,
+  ]);
   return r.rows[0]?.state;
 }
 
 describe('process runner over JetStream', () => {
   it('raises the alarm at the third ineffective push in a row, once, with an id and metadata derived from the push', async () => {
-    const runner = createProcessRunner({ nats: env.nc, client: env.client, store: env.store, pool: env.pool, processes: [pushWatch], logger: pino({ level: 'silent' }) });
+    const runner = createProcessRunner({
+      nats: env.nc,
+      client: env.client,
+      store: env.store,
+      pool: env.pool,
+      processes: [pushWatch],
+      logger: pino({ level: 'silent' }),
+    });
     await runner.start();
     try {
       await push('north-1', 'install', 'pushArm', 'pushArm', 'insertCoin', 'pushArm', 'pushArm', 'pushArm', 'pushArm');
@@ -66,15 +84,40 @@ describe('process runner over JetStream', () => {
       await env.caughtUp('push-watch');
       expect(await alarmEvents('north')).toHaveLength(1);
       expect(await stateOf('push-watch', 'turnstile/north-2')).toEqual({ pushes: 0, raised: 1, refused: 1 });
-      const log = await env.pool.query(`SELECT command_id, trigger_stream, trigger_version, outcome, reason, target_stream, command FROM ratchet_processes.commands ORDER BY trigger_stream`);
+      const log = await env.pool.query(
+        `SELECT command_id, trigger_stream, trigger_version, outcome, reason, target_stream, command FROM ratchet_processes.commands ORDER BY trigger_stream`,
+      );
       expect(log.rows).toEqual([
-        { command_id: 'proc:push-watch:turnstile:north-1:8:raise', trigger_stream: 'turnstile/north-1', trigger_version: 8, outcome: 'ok', reason: null, target_stream: 'alarm/north', command: { type: 'raise', payload: { turnstileId: 'north-1' } } },
-        { command_id: 'proc:push-watch:turnstile:north-2:4:raise', trigger_stream: 'turnstile/north-2', trigger_version: 4, outcome: 'rejected', reason: 'alarm already ringing', target_stream: 'alarm/north', command: { type: 'raise', payload: { turnstileId: 'north-2' } } },
+        {
+          command_id: 'proc:push-watch:turnstile:north-1:8:raise',
+          trigger_stream: 'turnstile/north-1',
+          trigger_version: 8,
+          outcome: 'ok',
+          reason: null,
+          target_stream: 'alarm/north',
+          command: { type: 'raise', payload: { turnstileId: 'north-1' } },
+        },
+        {
+          command_id: 'proc:push-watch:turnstile:north-2:4:raise',
+          trigger_stream: 'turnstile/north-2',
+          trigger_version: 4,
+          outcome: 'rejected',
+          reason: 'alarm already ringing',
+          target_stream: 'alarm/north',
+          command: { type: 'raise', payload: { turnstileId: 'north-2' } },
+        },
       ]);
       // Answered and checkpointed: nothing left in the journal.
       expect((await env.pool.query(`SELECT * FROM ratchet_processes.answers`)).rows).toEqual([]);
       const [state] = await readProcessStates(env.pool);
-      expect(state).toMatchObject({ name: 'push-watch', aggregateTypes: ['turnstile'], eventsHandled: 10, commands: { ok: 1, rejected: 1, failed: 0 }, lagEvents: 0, parked: 0 });
+      expect(state).toMatchObject({
+        name: 'push-watch',
+        aggregateTypes: ['turnstile'],
+        eventsHandled: 10,
+        commands: { ok: 1, rejected: 1, failed: 0 },
+        lagEvents: 0,
+        parked: 0,
+      });
       expect(runner.status()).toEqual([{ process: 'push-watch', phase: 'following', lagEvents: expect.any(Number) }]);
     } finally {
       await runner.stop();
@@ -132,7 +175,13 @@ describe('one batch, again and again (redelivery, re-runs)', () => {
 
   it('drops a redelivered batch (the ack was lost): nothing sent, nothing moved', async () => {
     let sends = 0;
-    const report = await runProcessBatch(context(async () => { sends += 1; return { outcome: 'ok', version: 1 }; }), events);
+    const report = await runProcessBatch(
+      context(async () => {
+        sends += 1;
+        return { outcome: 'ok', version: 1 };
+      }),
+      events,
+    );
     expect(report).toMatchObject({ handled: 0, duplicates: events.length, sent: 0, commands: [] });
     expect(sends).toBe(0);
   });
@@ -150,12 +199,24 @@ describe('one batch, again and again (redelivery, re-runs)', () => {
     const all = await env.store.readStream('turnstile/south-3');
     const silent: CommandSender = async () => ({ outcome: 'unanswered', reason: 'no definite answer after 1 sends' });
     const parked = await runProcessBatch(context(silent), all);
-    expect(parked.parked).toEqual([{ streamId: 'turnstile/south-3', version: 4, type: 'armPushedIneffectively', reason: 'unanswered', error: 'no definite answer after 1 sends' }]);
+    expect(parked.parked).toEqual([
+      {
+        streamId: 'turnstile/south-3',
+        version: 4,
+        type: 'armPushedIneffectively',
+        reason: 'unanswered',
+        error: 'no definite answer after 1 sends',
+      },
+    ]);
     expect(parked).toMatchObject({ handled: 2, waiting: 1 });
-    expect((await readParkedTriggers(env.pool, 'push-watch-b')).map((p) => [p.streamId, p.version, p.reason])).toEqual([['turnstile/south-3', 4, 'unanswered']]);
+    expect((await readParkedTriggers(env.pool, 'push-watch-b')).map((p) => [p.streamId, p.version, p.reason])).toEqual([
+      ['turnstile/south-3', 4, 'unanswered'],
+    ]);
     // Later events of the stream wait behind it.
     expect(await runProcessBatch(context(silent), all.slice(4))).toMatchObject({ handled: 0, waiting: 1 });
-    const retried = await runProcessBatch(context(createCommandSender(env.client, watch.name)), all.slice(3), { retry: ['turnstile/south-3'] });
+    const retried = await runProcessBatch(context(createCommandSender(env.client, watch.name)), all.slice(3), {
+      retry: ['turnstile/south-3'],
+    });
     expect(retried).toMatchObject({ handled: 2, waiting: 0, parked: [] });
     expect(await readParkedTriggers(env.pool, 'push-watch-b')).toEqual([]);
   });
@@ -169,8 +230,12 @@ describe('feed mode (no NATS consumer: one runner, as in the embedded demo)', ()
     try {
       await push('east-1', 'install', 'pushArm', 'pushArm', 'pushArm');
       await env.caughtUp('push-watch-feed');
-      expect((await alarmEvents('east')).map((e) => [e.type, e.commandId])).toEqual([['raised', 'proc:push-watch-feed:turnstile:east-1:4:raise']]);
-      const feed = await env.pool.query<{ p: string }>(`SELECT feed_global_position AS p FROM ratchet_processes.processes WHERE name = 'push-watch-feed'`);
+      expect((await alarmEvents('east')).map((e) => [e.type, e.commandId])).toEqual([
+        ['raised', 'proc:push-watch-feed:turnstile:east-1:4:raise'],
+      ]);
+      const feed = await env.pool.query<{ p: string }>(
+        `SELECT feed_global_position AS p FROM ratchet_processes.processes WHERE name = 'push-watch-feed'`,
+      );
       expect(Number(feed.rows[0]!.p)).toBeGreaterThan(0);
     } finally {
       await runner.stop();
@@ -188,13 +253,21 @@ describe('a custom correlation', () => {
       handle: (e, state) =>
         state.pushes + 1 < 5
           ? { state: { pushes: state.pushes + 1 } }
-          : { state: { pushes: 0 }, commands: [command(Alarm, `site-${siteOf(e.aggregateId)}`, { type: 'raise', payload: { turnstileId: e.aggregateId } }, 'raise')] },
+          : {
+              state: { pushes: 0 },
+              commands: [
+                command(Alarm, `site-${siteOf(e.aggregateId)}`, { type: 'raise', payload: { turnstileId: e.aggregateId } }, 'raise'),
+              ],
+            },
     });
     const runner = createProcessRunner({ nats: env.nc, client: env.client, store: env.store, pool: env.pool, processes: [bySite] });
     await runner.start();
     try {
       // Six ineffective pushes at the site, from two turnstiles at once: one alarm at the fifth.
-      await Promise.all([push('west-1', 'install', 'pushArm', 'pushArm', 'pushArm'), push('west-2', 'install', 'pushArm', 'pushArm', 'pushArm')]);
+      await Promise.all([
+        push('west-1', 'install', 'pushArm', 'pushArm', 'pushArm'),
+        push('west-2', 'install', 'pushArm', 'pushArm', 'pushArm'),
+      ]);
       await env.caughtUp('by-site');
       expect(await stateOf('by-site', 'west')).toEqual({ pushes: 1 });
       expect((await alarmEvents('site-west')).map((e) => e.type)).toEqual(['raised']);

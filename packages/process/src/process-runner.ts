@@ -109,7 +109,14 @@ export class ProcessRunner {
     const nats = this.#o.source === 'feed' ? undefined : this.#o.nats;
     const jsm = nats === undefined ? undefined : await jetstreamManager(nats);
     const streamName = this.#o.streamName ?? EVENTS_STREAM;
-    if (jsm !== undefined && this.#o.streamName === undefined && !(await jsm.streams.info(EVENTS_STREAM).then(() => true, () => false))) {
+    if (
+      jsm !== undefined &&
+      this.#o.streamName === undefined &&
+      !(await jsm.streams.info(EVENTS_STREAM).then(
+        () => true,
+        () => false,
+      ))
+    ) {
       await ensureEventsStream(jsm);
     }
     const batchSize = this.#o.batchSize ?? 100;
@@ -119,7 +126,13 @@ export class ProcessRunner {
       jetstream:
         nats === undefined || jsm === undefined
           ? undefined
-          : { js: jetstream(nats), jsm, streamName, subjectPrefix: this.#o.subjectPrefix ?? 'ratchet.evt', ackWaitMs: this.#o.ackWaitMs ?? 30_000 },
+          : {
+              js: jetstream(nats),
+              jsm,
+              streamName,
+              subjectPrefix: this.#o.subjectPrefix ?? 'ratchet.evt',
+              ackWaitMs: this.#o.ackWaitMs ?? 30_000,
+            },
       feedPollIntervalMs: this.#o.feedPollIntervalMs ?? 20,
       statsIntervalMs: this.#o.statsIntervalMs ?? 1_000,
       unansweredRetryMs: this.#o.unansweredRetryMs ?? 30_000,

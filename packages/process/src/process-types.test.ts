@@ -9,12 +9,24 @@ import { describe, expect, it } from 'vitest';
 describe('typed processes', () => {
   it('refuse an unknown event or command name, a bad payload and a state of another type', () => {
     const configPath = fileURLToPath(new URL('../tsconfig.check.json', import.meta.url));
-    const parsed = ts.getParsedCommandLineOfConfigFile(configPath, {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => { throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n')); } });
+    const parsed = ts.getParsedCommandLineOfConfigFile(
+      configPath,
+      {},
+      {
+        ...ts.sys,
+        onUnRecoverableConfigFileDiagnostic: (d) => {
+          throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+        },
+      },
+    );
     if (parsed === undefined) throw new Error(`cannot read ${configPath}`);
     const program = ts.createProgram({ rootNames: parsed.fileNames, options: parsed.options });
     expect(parsed.fileNames.some((f) => f.endsWith('test/fixtures/typed-process.ts'))).toBe(true);
     const diagnostics = ts.getPreEmitDiagnostics(program).map((d) => {
-      const where = d.file === undefined || d.start === undefined ? '' : `${d.file.fileName}:${d.file.getLineAndCharacterOfPosition(d.start).line + 1}: `;
+      const where =
+        d.file === undefined || d.start === undefined
+          ? ''
+          : `${d.file.fileName}:${d.file.getLineAndCharacterOfPosition(d.start).line + 1}: `;
       return `${where}${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
     });
     expect(diagnostics).toEqual([]);

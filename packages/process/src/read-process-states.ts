@@ -77,10 +77,16 @@ export async function readProcessStates(pool: pg.Pool, storeSchema = 'ratchet'):
 /** Parked events, oldest first, of one process or all. */
 export async function readParkedTriggers(pool: pg.Pool, name?: string): Promise<ParkedTrigger[]> {
   if (!(await hasProcessSchema(pool))) return [];
-  const res = await pool.query<{ process: string; stream_id: string; event_version: number; type: string; reason: string; error: string; attempts: number; parked_at: Date }>(
-    `SELECT * FROM ${S}.parked WHERE $1::text IS NULL OR process = $1 ORDER BY parked_at, stream_id`,
-    [name ?? null],
-  );
+  const res = await pool.query<{
+    process: string;
+    stream_id: string;
+    event_version: number;
+    type: string;
+    reason: string;
+    error: string;
+    attempts: number;
+    parked_at: Date;
+  }>(`SELECT * FROM ${S}.parked WHERE $1::text IS NULL OR process = $1 ORDER BY parked_at, stream_id`, [name ?? null]);
   return res.rows.map((r) => ({
     process: r.process,
     streamId: r.stream_id,

@@ -8,7 +8,18 @@ import { runTrigger, type CommandAnswer, type Dispatch, type Unanswered } from '
 import { eventsOf } from './subscription.js';
 
 const event = (aggregateId: string, type: string, version: number) =>
-  toProcessEvent({ streamId: `turnstile/${aggregateId}`, version, type, data: {}, schemaVersion: 1, metadata: {}, globalPosition: version, transactionId: '1', recordedAt: new Date(0), epoch: null });
+  toProcessEvent({
+    streamId: `turnstile/${aggregateId}`,
+    version,
+    type,
+    data: {},
+    schemaVersion: 1,
+    metadata: {},
+    globalPosition: version,
+    transactionId: '1',
+    recordedAt: new Date(0),
+    epoch: null,
+  });
 
 /** A dispatch that answers from a script and records what was sent. */
 function scripted(answer: (commandId: string) => CommandAnswer | Unanswered) {
@@ -26,7 +37,13 @@ describe('runTrigger', () => {
   it('threads the state through handle and sends nothing until the third push in a row', async () => {
     const { sent, dispatch } = scripted(() => ok);
     let state = JSON.stringify(pushWatch.initialState);
-    for (const [v, type] of [[1, 'armPushedIneffectively'], [2, 'armPushedIneffectively'], [3, 'coinInserted'], [4, 'armPushedIneffectively'], [5, 'armPushedIneffectively']] as const) {
+    for (const [v, type] of [
+      [1, 'armPushedIneffectively'],
+      [2, 'armPushedIneffectively'],
+      [3, 'coinInserted'],
+      [4, 'armPushedIneffectively'],
+      [5, 'armPushedIneffectively'],
+    ] as const) {
       const r = await runTrigger(pushWatch, event('north-1', type, v), state, dispatch, { maxRounds: 8 });
       expect(r.kind).toBe('handled');
       if (r.kind === 'handled') state = r.state;
@@ -40,7 +57,12 @@ describe('runTrigger', () => {
       commands: [
         {
           commandId: 'proc:push-watch:turnstile:north-1:6:raise',
-          command: { aggregateType: 'alarm', aggregateId: 'north', command: { type: 'raise', payload: { turnstileId: 'north-1' } }, step: 'raise' },
+          command: {
+            aggregateType: 'alarm',
+            aggregateId: 'north',
+            command: { type: 'raise', payload: { turnstileId: 'north-1' } },
+            step: 'raise',
+          },
           round: 1,
           answer: ok,
         },
@@ -68,11 +90,16 @@ describe('runTrigger', () => {
         commands: [command(Alarm, 'a', { type: 'raise', payload: { turnstileId: 'x' } }, `raise-${state.tries + 1}`)],
       }),
     });
-    const rejectUntil = (n: number) => scripted((id) => (Number(id.slice(id.lastIndexOf('-') + 1)) < n ? { outcome: 'rejected', reason: 'no', version: 1 } : ok));
+    const rejectUntil = (n: number) =>
+      scripted((id) => (Number(id.slice(id.lastIndexOf('-') + 1)) < n ? { outcome: 'rejected', reason: 'no', version: 1 } : ok));
     const two = rejectUntil(2);
     const r = await runTrigger(escalating, event('t', 'armTurned', 1), '{"tries":0}', two.dispatch, { maxRounds: 8 });
     expect(r.kind === 'handled' && r.state).toBe('{"tries":2}');
-    expect(r.commands.map((c) => [c.command.step, c.round, c.answer.outcome])).toEqual([['raise-0', 1, 'rejected'], ['raise-1', 2, 'rejected'], ['raise-2', 3, 'ok']]);
+    expect(r.commands.map((c) => [c.command.step, c.round, c.answer.outcome])).toEqual([
+      ['raise-0', 1, 'rejected'],
+      ['raise-1', 2, 'rejected'],
+      ['raise-2', 3, 'ok'],
+    ]);
     const never = rejectUntil(100);
     const parked = await runTrigger(escalating, event('t', 'armTurned', 1), '{"tries":0}', never.dispatch, { maxRounds: 3 });
     expect(parked).toMatchObject({ kind: 'parked', reason: 'handler-failed', error: 'onRejected kept sending commands past 3 rounds' });
@@ -83,15 +110,30 @@ describe('runTrigger', () => {
       defineProcess({ name: 'bad', subscribe: [eventsOf(Turnstile, 'armTurned')], initialState: 0, handle: handle as never });
     const { dispatch } = scripted(() => ok);
     const run = (p: ReturnType<typeof make>, d: Dispatch = dispatch) => runTrigger(p, event('t', 'armTurned', 1), '0', d, { maxRounds: 8 });
-    expect(await run(make(() => { throw new Error('boom'); }))).toMatchObject({ kind: 'parked', reason: 'handler-failed', error: 'handle threw Error: boom' });
+    expect(
+      await run(
+        make(() => {
+          throw new Error('boom');
+        }),
+      ),
+    ).toMatchObject({ kind: 'parked', reason: 'handler-failed', error: 'handle threw Error: boom' });
     expect(await run(make(() => undefined))).toMatchObject({ kind: 'parked', reason: 'handler-failed' });
     expect(await run(make(() => ({ state: 1n })))).toMatchObject({ kind: 'parked', reason: 'handler-failed' });
     const cmd = (step: string, aggregateId = 'a') => ({ aggregateType: 'alarm', aggregateId, command: { type: 'clear' }, step });
-    expect(await run(make(() => ({ commands: [cmd('s'), cmd('s')] })))).toMatchObject({ kind: 'parked', reason: 'invalid-command', error: 'a command step "s" is used twice for one event (steps make the command ids)' });
+    expect(await run(make(() => ({ commands: [cmd('s'), cmd('s')] })))).toMatchObject({
+      kind: 'parked',
+      reason: 'invalid-command',
+      error: 'a command step "s" is used twice for one event (steps make the command ids)',
+    });
     expect(await run(make(() => ({ commands: [cmd('has space')] })))).toMatchObject({ kind: 'parked', reason: 'invalid-command' });
     expect(await run(make(() => ({ commands: [cmd('s', 'a.b')] })))).toMatchObject({ kind: 'parked', reason: 'invalid-command' });
     const silent = scripted(() => ({ outcome: 'unanswered', reason: 'no definite answer after 3 sends' }));
-    expect(await run(make(() => ({ commands: [cmd('s')] })), silent.dispatch)).toMatchObject({ kind: 'parked', reason: 'unanswered', error: 'no definite answer after 3 sends' });
+    expect(
+      await run(
+        make(() => ({ commands: [cmd('s')] })),
+        silent.dispatch,
+      ),
+    ).toMatchObject({ kind: 'parked', reason: 'unanswered', error: 'no definite answer after 3 sends' });
   });
 
   it('gives every handler its own copy of the state', async () => {

@@ -58,14 +58,19 @@ function describe(error: unknown): string {
 }
 
 /** Run a handler: its step, with the state as JSON text, or a Park. */
-function step(run: () => ProcessStep<unknown> | undefined, state: string, what: string): { state: string; commands: readonly ProcessCommand[] } {
+function step(
+  run: () => ProcessStep<unknown> | undefined,
+  state: string,
+  what: string,
+): { state: string; commands: readonly ProcessCommand[] } {
   let result: ProcessStep<unknown> | undefined;
   try {
     result = run();
   } catch (error) {
     throw new Park('handler-failed', `${what} threw ${describe(error)}`);
   }
-  if (typeof result !== 'object' || result === null) throw new Park('handler-failed', `${what} returned ${String(result)}, not { state?, commands? }`);
+  if (typeof result !== 'object' || result === null)
+    throw new Park('handler-failed', `${what} returned ${String(result)}, not { state?, commands? }`);
   let next = state;
   if (result.state !== undefined) {
     try {
@@ -120,7 +125,10 @@ export async function runTrigger(
       if (round > options.maxRounds) throw new Park('handler-failed', `onRejected kept sending commands past ${options.maxRounds} rounds`);
       const commands = current.commands;
       for (const c of commands) checkCommand(c, steps);
-      const toSend = commands.map((command) => ({ command, commandId: processCommandId(process.name, event.streamId, event.version, command.step) }));
+      const toSend = commands.map((command) => ({
+        command,
+        commandId: processCommandId(process.name, event.streamId, event.version, command.step),
+      }));
       const sends = await Promise.all(toSend.map(async (s) => ({ ...s, answer: await dispatch(s.commandId, s.command, event) })));
       const unanswered = sends.map((s) => s.answer).find((a): a is Unanswered => a.outcome === 'unanswered');
       if (unanswered !== undefined) throw new Park('unanswered', unanswered.reason);

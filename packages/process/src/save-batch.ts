@@ -58,7 +58,10 @@ export interface BatchWrites {
 export class ProcessConflictError extends RatchetError {
   override readonly name = 'ProcessConflictError';
   constructor(process: string, what: string) {
-    super(ErrorCode.VERSION_CONFLICT, `process ${process}: ${what} moved under the batch; it runs again`, { retryable: true, details: { process } });
+    super(ErrorCode.VERSION_CONFLICT, `process ${process}: ${what} moved under the batch; it runs again`, {
+      retryable: true,
+      details: { process },
+    });
   }
 }
 
@@ -86,7 +89,8 @@ export async function saveBatch(client: pg.ClientBase, process: string, w: Batch
         w.positions.map((p) => p.parkedVersion),
       ],
     });
-    if (Number(requireItem(res.rows, 0, 'row of the position update').n) !== w.positions.length) throw new ProcessConflictError(process, 'a stream position');
+    if (Number(requireItem(res.rows, 0, 'row of the position update').n) !== w.positions.length)
+      throw new ProcessConflictError(process, 'a stream position');
   }
   if (w.instances.length > 0) {
     const res = await client.query<{ n: string }>({
@@ -97,9 +101,16 @@ export async function saveBatch(client: pg.ClientBase, process: string, w: Batch
              ins AS (INSERT INTO ${S}.instances (process, instance, state, version)
                      SELECT $1, i, state, 1 FROM m WHERE NOT existed ON CONFLICT DO NOTHING RETURNING 1)
              SELECT (SELECT count(*) FROM upd) + (SELECT count(*) FROM ins) AS n`,
-      values: [process, w.instances.map((i) => i.instance), w.instances.map((i) => i.existed), w.instances.map((i) => i.oldVersion), w.instances.map((i) => i.state)],
+      values: [
+        process,
+        w.instances.map((i) => i.instance),
+        w.instances.map((i) => i.existed),
+        w.instances.map((i) => i.oldVersion),
+        w.instances.map((i) => i.state),
+      ],
     });
-    if (Number(requireItem(res.rows, 0, 'row of the instance update').n) !== w.instances.length) throw new ProcessConflictError(process, 'an instance state');
+    if (Number(requireItem(res.rows, 0, 'row of the instance update').n) !== w.instances.length)
+      throw new ProcessConflictError(process, 'an instance state');
   }
   if (w.commands.length > 0) {
     const c = w.commands;
@@ -150,6 +161,15 @@ export async function saveBatch(client: pg.ClientBase, process: string, w: Batch
              last_recorded_at = GREATEST(last_recorded_at, $6::timestamptz), updated_at = now(),
              feed_transaction_id = COALESCE($7::xid8, feed_transaction_id), feed_global_position = COALESCE($8::bigint, feed_global_position)
            WHERE name = $1`,
-    values: [process, w.handled, count('ok'), count('rejected'), count('failed'), w.lastRecordedAt, w.feed?.transactionId ?? null, w.feed?.globalPosition ?? null],
+    values: [
+      process,
+      w.handled,
+      count('ok'),
+      count('rejected'),
+      count('failed'),
+      w.lastRecordedAt,
+      w.feed?.transactionId ?? null,
+      w.feed?.globalPosition ?? null,
+    ],
   });
 }

@@ -32,7 +32,14 @@ export async function startProcessEnv(prefix: string): Promise<ProcessEnv> {
   await store.migrate();
   const pool = new pg.Pool({ connectionString: db.url, max: 8 });
   pool.on('error', () => undefined);
-  const worker = createWorker({ nats: nc, jetstream: nc, store, aggregates: [Turnstile, Alarm], relayPollIntervalMs: 20, logger: pino({ level: 'silent' }) });
+  const worker = createWorker({
+    nats: nc,
+    jetstream: nc,
+    store,
+    aggregates: [Turnstile, Alarm],
+    relayPollIntervalMs: 20,
+    logger: pino({ level: 'silent' }),
+  });
   await worker.start();
   const client = await connectClient({ servers: nats.url, timeoutMs: 5_000 });
   return {

@@ -47,7 +47,10 @@ export async function activateVersion(pool: pg.Pool, name: string, version: numb
       }
     }
     if (from !== undefined && from !== version) {
-      const old = await client.query<{ tables: string[] }>(`SELECT tables FROM ${S}.versions WHERE name = $1 AND version = $2`, [name, from]);
+      const old = await client.query<{ tables: string[] }>(`SELECT tables FROM ${S}.versions WHERE name = $1 AND version = $2`, [
+        name,
+        from,
+      ]);
       for (const table of old.rows[0]?.tables ?? []) {
         if (!row.tables.includes(table)) await client.query(`DROP VIEW IF EXISTS "${viewSchema}"."${table}"`);
       }

@@ -250,7 +250,13 @@ async function applyOne(
     }
   }
   const message = lastError instanceof Error ? `${lastError.name}: ${lastError.message}` : String(lastError);
-  return { streamId: event.streamId, version: event.version, type: event.type, error: message.slice(0, 4000), attempts: options.maxAttempts };
+  return {
+    streamId: event.streamId,
+    version: event.version,
+    type: event.type,
+    error: message.slice(0, 4000),
+    attempts: options.maxAttempts,
+  };
 }
 
 async function park(client: pg.ClientBase, projection: Projection, p: ParkedEvent): Promise<void> {
@@ -262,8 +268,10 @@ async function park(client: pg.ClientBase, projection: Projection, p: ParkedEven
            attempts = t.attempts + excluded.attempts, parked_at = now()`,
     [projection.name, projection.version, p.streamId, p.version, p.type, p.error, p.attempts],
   );
-  await client.query(
-    `UPDATE ${S}.positions SET parked_version = $4 WHERE name = $1 AND version = $2 AND stream_id = $3`,
-    [projection.name, projection.version, p.streamId, p.version],
-  );
+  await client.query(`UPDATE ${S}.positions SET parked_version = $4 WHERE name = $1 AND version = $2 AND stream_id = $3`, [
+    projection.name,
+    projection.version,
+    p.streamId,
+    p.version,
+  ]);
 }

@@ -10,7 +10,11 @@ import type { ProjectorStore } from './projector-store.js';
  * transactions move the checkpoint, so a page read ahead and never applied (stop, error) is
  * simply read again. Never ends by itself: the caller stops iterating.
  */
-export async function* feedPages(store: Pick<ProjectorStore, 'readFeed'>, from: FeedCheckpoint, sizes: BatchSizes): AsyncGenerator<FeedPage> {
+export async function* feedPages(
+  store: Pick<ProjectorStore, 'readFeed'>,
+  from: FeedCheckpoint,
+  sizes: BatchSizes,
+): AsyncGenerator<FeedPage> {
   const read = (after: FeedCheckpoint, limit: number): Promise<FeedPage> => {
     const page = store.readFeed(after, limit);
     page.catch(() => undefined); // a read ahead nobody waits for must not be an unhandled rejection

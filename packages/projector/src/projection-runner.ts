@@ -44,7 +44,8 @@ export class ProjectionRunner {
     this.#log = settings.logger.child({ projection: projection.key });
     this.#registry = new VersionRegistry(projection, settings.pool, settings.storePool);
     this.#applier = new VersionApplier(projection, settings, this.#log);
-    this.#consumer = settings.jetstream === undefined ? undefined : new DurableConsumer(projection, settings.jetstream, settings, this.#log);
+    this.#consumer =
+      settings.jetstream === undefined ? undefined : new DurableConsumer(projection, settings.jetstream, settings, this.#log);
     this.#started = new Promise((resolve) => {
       this.#resolveStarted = resolve;
     });

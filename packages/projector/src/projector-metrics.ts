@@ -29,12 +29,37 @@ export class ProjectorMetrics {
     this.registry = registry;
     const registers = [registry];
     const labelNames = ['projection'] as const;
-    this.applied = new Counter({ name: 'ratchet_projection_events_applied_total', help: 'Events applied to read models', labelNames, registers });
-    this.duplicates = new Counter({ name: 'ratchet_projection_events_duplicate_total', help: 'Events dropped as already applied (stream, version)', labelNames, registers });
-    this.gapFilled = new Counter({ name: 'ratchet_projection_events_gap_filled_total', help: 'Events read from the store to fill a stream gap', labelNames, registers });
-    this.malformed = new Counter({ name: 'ratchet_projection_messages_malformed_total', help: 'Undecodable JetStream messages (terminated)', labelNames, registers });
+    this.applied = new Counter({
+      name: 'ratchet_projection_events_applied_total',
+      help: 'Events applied to read models',
+      labelNames,
+      registers,
+    });
+    this.duplicates = new Counter({
+      name: 'ratchet_projection_events_duplicate_total',
+      help: 'Events dropped as already applied (stream, version)',
+      labelNames,
+      registers,
+    });
+    this.gapFilled = new Counter({
+      name: 'ratchet_projection_events_gap_filled_total',
+      help: 'Events read from the store to fill a stream gap',
+      labelNames,
+      registers,
+    });
+    this.malformed = new Counter({
+      name: 'ratchet_projection_messages_malformed_total',
+      help: 'Undecodable JetStream messages (terminated)',
+      labelNames,
+      registers,
+    });
     this.lagEvents = new Gauge({ name: 'ratchet_projection_lag_events', help: 'Events not yet applied', labelNames, registers });
-    this.lagSeconds = new Gauge({ name: 'ratchet_projection_lag_seconds', help: 'Age of the last applied event while events wait', labelNames, registers });
+    this.lagSeconds = new Gauge({
+      name: 'ratchet_projection_lag_seconds',
+      help: 'Age of the last applied event while events wait',
+      labelNames,
+      registers,
+    });
     this.parked = new Gauge({ name: 'ratchet_projection_parked', help: 'Streams held by a parked event', labelNames, registers });
     this.batchSeconds = new Histogram({
       name: 'ratchet_projection_batch_seconds',
@@ -43,9 +68,24 @@ export class ProjectorMetrics {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     });
-    this.rebuildDone = new Gauge({ name: 'ratchet_projection_rebuild_done_events', help: 'Feed events read by a rebuild', labelNames, registers });
-    this.rebuildTotal = new Gauge({ name: 'ratchet_projection_rebuild_total_events', help: 'Feed events a rebuild has to read', labelNames, registers });
+    this.rebuildDone = new Gauge({
+      name: 'ratchet_projection_rebuild_done_events',
+      help: 'Feed events read by a rebuild',
+      labelNames,
+      registers,
+    });
+    this.rebuildTotal = new Gauge({
+      name: 'ratchet_projection_rebuild_total_events',
+      help: 'Feed events a rebuild has to read',
+      labelNames,
+      registers,
+    });
     this.rebuildRate = new Gauge({ name: 'ratchet_projection_rebuild_events_per_second', help: 'Rebuild rate', labelNames, registers });
-    this.rebuildEtaSeconds = new Gauge({ name: 'ratchet_projection_rebuild_eta_seconds', help: 'Rebuild time left at the current rate', labelNames, registers });
+    this.rebuildEtaSeconds = new Gauge({
+      name: 'ratchet_projection_rebuild_eta_seconds',
+      help: 'Rebuild time left at the current rate',
+      labelNames,
+      registers,
+    });
   }
 }

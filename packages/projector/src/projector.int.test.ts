@@ -32,7 +32,9 @@ function countingProjection(): Projection {
     tables: ['counting'],
     aggregateTypes: ['counter'],
     setup: async (sql, t) => {
-      await sql.query(`CREATE TABLE IF NOT EXISTS ${t.name('counting')} (stream_id text PRIMARY KEY, n int NOT NULL, versions int[] NOT NULL)`);
+      await sql.query(
+        `CREATE TABLE IF NOT EXISTS ${t.name('counting')} (stream_id text PRIMARY KEY, n int NOT NULL, versions int[] NOT NULL)`,
+      );
     },
     handlers: {
       ticked: async (e, sql, t) => {
@@ -238,7 +240,9 @@ describe('a JetStream backlog', () => {
     tables: ['bulk_counts'],
     aggregateTypes: ['bulk'],
     setup: async (sql, t) => {
-      await sql.query(`CREATE TABLE IF NOT EXISTS ${t.name('bulk_counts')} (stream_id text PRIMARY KEY, n int NOT NULL, last int NOT NULL)`);
+      await sql.query(
+        `CREATE TABLE IF NOT EXISTS ${t.name('bulk_counts')} (stream_id text PRIMARY KEY, n int NOT NULL, last int NOT NULL)`,
+      );
     },
     handlers: {
       ticked: async (e, sql, t) => {
@@ -285,7 +289,9 @@ describe('a JetStream backlog', () => {
     });
     // Built already: the version follows JetStream from its consumer.
     await migrateProjectionSchema(pool);
-    await pool.query(`INSERT INTO ratchet_projections.versions (name, version, status, tables) VALUES ('bulk', 1, 'following', $1)`, [bulk.tables]);
+    await pool.query(`INSERT INTO ratchet_projections.versions (name, version, status, tables) VALUES ('bulk', 1, 'following', $1)`, [
+      bulk.tables,
+    ]);
     const projector = createProjector({ nats: nc, store, pool, projections: [bulk], batchSize: 50, maxBatchSize: 1_000 });
     await projector.start();
     try {

@@ -11,11 +11,17 @@ const store: ProjectorStore = {
   feedHead: async () => ({ eventCount: 0 }),
 };
 // Refused before any pool is made, so nothing connects.
-const make = (sizes: Pick<ProjectorOptions, 'batchSize' | 'maxBatchSize'>) =>
-  () => createProjector({ source: 'feed', store, connectionString: 'postgres://127.0.0.1:1/none', projections: [projection], ...sizes });
+const make = (sizes: Pick<ProjectorOptions, 'batchSize' | 'maxBatchSize'>) => () =>
+  createProjector({ source: 'feed', store, connectionString: 'postgres://127.0.0.1:1/none', projections: [projection], ...sizes });
 
 describe('createProjector: batch sizes', () => {
-  it.each([{ batchSize: 0 }, { batchSize: 2.5 }, { maxBatchSize: -1 }, { batchSize: 500, maxBatchSize: 100 }, { maxBatchSize: 199 }])('refuses %o', (sizes) => {
+  it.each([
+    { batchSize: 0 },
+    { batchSize: 2.5 },
+    { maxBatchSize: -1 },
+    { batchSize: 500, maxBatchSize: 100 },
+    { maxBatchSize: 199 },
+  ])('refuses %o', (sizes) => {
     expect(make(sizes)).toThrow(ValidationError);
   });
 

@@ -185,7 +185,14 @@ export class Projector {
     this.#jsm = jsm;
     const streamName = this.#o.streamName ?? EVENTS_STREAM;
     // Create the stream only when it is missing: updating it needs rights a consume-only user lacks.
-    if (jsm !== undefined && this.#o.streamName === undefined && !(await jsm.streams.info(EVENTS_STREAM).then(() => true, () => false))) {
+    if (
+      jsm !== undefined &&
+      this.#o.streamName === undefined &&
+      !(await jsm.streams.info(EVENTS_STREAM).then(
+        () => true,
+        () => false,
+      ))
+    ) {
       await ensureEventsStream(jsm);
     }
     const settings: RunnerSettings = {
@@ -195,7 +202,13 @@ export class Projector {
       jetstream:
         nats === undefined || jsm === undefined
           ? undefined
-          : { js: jetstream(nats), jsm, streamName, subjectPrefix: this.#o.subjectPrefix ?? 'ratchet.evt', ackWaitMs: this.#o.ackWaitMs ?? 30_000 },
+          : {
+              js: jetstream(nats),
+              jsm,
+              streamName,
+              subjectPrefix: this.#o.subjectPrefix ?? 'ratchet.evt',
+              ackWaitMs: this.#o.ackWaitMs ?? 30_000,
+            },
       feedPollIntervalMs: this.#o.feedPollIntervalMs ?? 20,
       statsIntervalMs: this.#o.statsIntervalMs ?? 1_000,
       batchSize: this.#o.batchSize ?? 200,
@@ -269,7 +282,6 @@ export class Projector {
     return readParkedEvents(this.#pool, name);
   }
 
-
   /**
    * Retry parked events (after a fix was deployed): each stream is unparked and its events from
    * the parked one to the end are read from the store and applied in one transaction; an event
@@ -297,7 +309,11 @@ export class Projector {
           },
           after: async (client, r) => {
             if (r.parked.length === 0) {
-              await client.query(`DELETE FROM ${S}.parked WHERE name = $1 AND version = $2 AND stream_id = $3`, [p.name, p.version, row.stream_id]);
+              await client.query(`DELETE FROM ${S}.parked WHERE name = $1 AND version = $2 AND stream_id = $3`, [
+                p.name,
+                p.version,
+                row.stream_id,
+              ]);
               unparked = true;
             }
           },
@@ -323,7 +339,8 @@ export class Projector {
     );
     const dropped: number[] = [];
     for (const row of res.rows) {
-      if (row.version === active) throw new ValidationError(`version ${row.version} of ${name} is active`, [{ path: ['version'], message: 'active' }]);
+      if (row.version === active)
+        throw new ValidationError(`version ${row.version} of ${name} is active`, [{ path: ['version'], message: 'active' }]);
       const runner = this.#runners.find((r) => r.projection.name === name && r.projection.version === row.version);
       if (runner !== undefined) {
         await runner.stop();
@@ -357,7 +374,8 @@ export class Projector {
 
   #runner(name: string, version: number): ProjectionRunner {
     const r = this.#runners.find((x) => x.projection.name === name && x.projection.version === version);
-    if (r === undefined) throw new ValidationError(`projection ${name}@v${version} is not run here`, [{ path: ['name'], message: 'unknown' }]);
+    if (r === undefined)
+      throw new ValidationError(`projection ${name}@v${version} is not run here`, [{ path: ['name'], message: 'unknown' }]);
     return r;
   }
 

@@ -59,7 +59,10 @@ export class RebuildProgress {
     const m = this.#run.settings.metrics;
     const key = this.#run.projection.key;
     const next = this.#run.settings.jetstream === undefined ? 'following the feed' : 'JetStream';
-    this.#run.log.info({ done: this.#done, seconds: (Date.now() - this.#startedAt) / 1000 }, `rebuild reached the fence; switching to ${next}`);
+    this.#run.log.info(
+      { done: this.#done, seconds: (Date.now() - this.#startedAt) / 1000 },
+      `rebuild reached the fence; switching to ${next}`,
+    );
     m.rebuildDone.set({ projection: key }, this.#done);
     m.rebuildEtaSeconds.set({ projection: key }, 0);
   }

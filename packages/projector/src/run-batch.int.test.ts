@@ -98,7 +98,8 @@ function event(streamId: string, version: number, type = 'ticked'): RecordedEven
   };
 }
 const NOTED = new Set(['ledger/d@2']);
-const at = (streamId: string, version: number): RecordedEvent => event(streamId, version, NOTED.has(`${streamId}@${version}`) ? 'noted' : 'ticked');
+const at = (streamId: string, version: number): RecordedEvent =>
+  event(streamId, version, NOTED.has(`${streamId}@${version}`) ? 'noted' : 'ticked');
 const readGap = async (streamId: string, from: number, to?: number): Promise<RecordedEvent[]> =>
   Array.from({ length: (to ?? from) - from + 1 }, (_, i) => at(streamId, from + i));
 const options = { readGap, maxAttempts: 2, retryBackoffMs: 1 };
@@ -108,8 +109,12 @@ async function state(p: Projection): Promise<unknown> {
   const q = async (sql: string): Promise<unknown[]> => (await pool.query(sql, [p.name, p.version])).rows;
   return {
     entries: (await pool.query(`SELECT stream_id, n, versions FROM ${p.tableNames.name(p.name)} ORDER BY stream_id`)).rows,
-    positions: await q(`SELECT stream_id, last_version, parked_version FROM ratchet_projections.positions WHERE name = $1 AND version = $2 ORDER BY stream_id`),
-    parked: await q(`SELECT stream_id, event_version, type, attempts FROM ratchet_projections.parked WHERE name = $1 AND version = $2 ORDER BY stream_id`),
+    positions: await q(
+      `SELECT stream_id, last_version, parked_version FROM ratchet_projections.positions WHERE name = $1 AND version = $2 ORDER BY stream_id`,
+    ),
+    parked: await q(
+      `SELECT stream_id, event_version, type, attempts FROM ratchet_projections.parked WHERE name = $1 AND version = $2 ORDER BY stream_id`,
+    ),
     counters: await q(`SELECT events_applied FROM ratchet_projections.versions WHERE name = $1 AND version = $2`),
   };
 }
@@ -157,7 +162,11 @@ describe('runBatch', () => {
     ];
     const after = [at('ledger/c', 4), at('ledger/a', 6)];
 
-    const reports = [await runBatch(pool, together, before, options), await runBatch(pool, together, mixed, options), await runBatch(pool, together, after, options)];
+    const reports = [
+      await runBatch(pool, together, before, options),
+      await runBatch(pool, together, mixed, options),
+      await runBatch(pool, together, after, options),
+    ];
     const single: ApplyReport[] = [await runBatch(pool, oneByOne, before, options)];
     for (const e of [...mixed, ...after]) single.push(await runBatch(pool, oneByOne, [e], options));
 
@@ -202,8 +211,15 @@ describe('runBatch', () => {
       return batch.sort(() => random(3) - 1);
     });
     await Promise.all(batches.map((b) => runBatch(pool, p, b, options)));
-    await runBatch(pool, p, streams.map((s) => at(s, 30)), options);
-    const rows = (await pool.query<{ stream_id: string; versions: number[] }>(`SELECT stream_id, versions FROM ${p.tableNames.name(p.name)}`)).rows;
+    await runBatch(
+      pool,
+      p,
+      streams.map((s) => at(s, 30)),
+      options,
+    );
+    const rows = (
+      await pool.query<{ stream_id: string; versions: number[] }>(`SELECT stream_id, versions FROM ${p.tableNames.name(p.name)}`)
+    ).rows;
     expect(rows).toHaveLength(streams.length);
     for (const row of rows) expect(row.versions).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
   });
@@ -218,7 +234,10 @@ describe('runBatch', () => {
           [p.name],
         )
       ).rows[0];
-    await runBatch(pool, p, [at('ledger/f', 1), at('ledger/f', 2)], { ...options, feed: { transactionId: '10', globalPosition: 5, events: 2 } });
+    await runBatch(pool, p, [at('ledger/f', 1), at('ledger/f', 2)], {
+      ...options,
+      feed: { transactionId: '10', globalPosition: 5, events: 2 },
+    });
     expect(await checkpoint()).toEqual({ tx: '10', pos: 5, events: 2 });
     // Another process's older page commits late: the checkpoint stays.
     await runBatch(pool, p, [at('ledger/f', 1)], { ...options, feed: { transactionId: '9', globalPosition: 100, events: 1 } });

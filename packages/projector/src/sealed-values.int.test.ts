@@ -15,7 +15,10 @@ import { defineProjection } from './define-projection.js';
 import { createProjector } from './projector.js';
 
 const KEY = randomBytes(32).toString('base64');
-const Member = { type: 'member', events: { joined: z.object({ name: sensitive(z.string(), { subject: (_d, where) => where.aggregateId }) }) } };
+const Member = {
+  type: 'member',
+  events: { joined: z.object({ name: sensitive(z.string(), { subject: (_d, where) => where.aggregateId }) }) },
+};
 
 let db: TestDatabase;
 let pool: pg.Pool;
@@ -43,7 +46,10 @@ beforeAll(async () => {
   pool.on('error', () => undefined);
   store = createPostgresEventStore({ pool, masterKey: parseMasterKey(KEY) });
   await store.migrate();
-  for (const [id, name] of [['m-1', 'Ann'], ['m-2', 'Bo']]) {
+  for (const [id, name] of [
+    ['m-1', 'Ann'],
+    ['m-2', 'Bo'],
+  ]) {
     await store.append(`member/${id}`, 0, await store.cipher.sealEvents(Member, `member/${id}`, [{ type: 'joined', data: { name } }]));
   }
 });
@@ -55,17 +61,24 @@ afterAll(async () => {
 });
 
 const names = async (version: number): Promise<Record<string, string>> =>
-  Object.fromEntries((await pool.query<{ id: string; name: string }>(`SELECT id, name FROM ratchet_projections.proj_members_v${version} ORDER BY id`)).rows.map((r) => [r.id, r.name]));
+  Object.fromEntries(
+    (
+      await pool.query<{ id: string; name: string }>(`SELECT id, name FROM ratchet_projections.proj_members_v${version} ORDER BY id`)
+    ).rows.map((r) => [r.id, r.name]),
+  );
 
 describe('a projector over sealed values', () => {
   it('does not crash or apply with the wrong master key, and catches up with the right one', async () => {
     const logged: string[] = [];
-    const logger = pino({ level: 'error' }, new Writable({
+    const logger = pino(
+      { level: 'error' },
+      new Writable({
         write: (chunk, _enc, done) => {
           logged.push(String(chunk));
           done();
         },
-      }));
+      }),
+    );
     const wrongStore = createPostgresEventStore({ pool, masterKey: parseMasterKey(randomBytes(32).toString('base64')) });
     const wrong = createProjector({ source: 'feed', store: wrongStore, pool, projections: [members(1)], logger });
     try {

@@ -81,7 +81,10 @@ export class VersionApplier {
   /** Recount this version's parked streams into the gauge. */
   async refreshParked(): Promise<void> {
     const p = this.#projection;
-    const res = await this.#s.pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${S}.parked WHERE name = $1 AND version = $2`, [p.name, p.version]);
+    const res = await this.#s.pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${S}.parked WHERE name = $1 AND version = $2`, [
+      p.name,
+      p.version,
+    ]);
     this.#s.metrics.parked.set({ projection: p.key }, Number(res.rows[0]?.n ?? 0));
   }
 }

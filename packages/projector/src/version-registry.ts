@@ -81,7 +81,11 @@ export class VersionRegistry {
    */
   async takeFence(): Promise<string> {
     const p = this.#projection;
-    const fence = requireItem((await this.#storePool.query<{ x: string }>(`SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS x`)).rows, 0, 'row of pg_snapshot_xmax').x;
+    const fence = requireItem(
+      (await this.#storePool.query<{ x: string }>(`SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS x`)).rows,
+      0,
+      'row of pg_snapshot_xmax',
+    ).x;
     await this.#pool.query(`UPDATE ${S}.versions SET feed_fence = $3::xid8 WHERE name = $1 AND version = $2`, [p.name, p.version, fence]);
     return fence;
   }
@@ -89,6 +93,9 @@ export class VersionRegistry {
   /** The rebuild is done: from now on the version follows its source (and may be switched to). */
   async markFollowing(): Promise<void> {
     const p = this.#projection;
-    await this.#pool.query(`UPDATE ${S}.versions SET status = 'following', following_at = now() WHERE name = $1 AND version = $2`, [p.name, p.version]);
+    await this.#pool.query(`UPDATE ${S}.versions SET status = 'following', following_at = now() WHERE name = $1 AND version = $2`, [
+      p.name,
+      p.version,
+    ]);
   }
 }

@@ -14,7 +14,8 @@ function fakeClient() {
       await sleep(0);
       const state = states.get(id) ?? Turnstile.initialState();
       const decision = Turnstile.decide({ type: command.type, payload: {} } as never, state);
-      if (decision.status === 'rejected') return { status: 'rejected', reason: decision.reason, version: state.version, commandId: 'x', attempts: 1 };
+      if (decision.status === 'rejected')
+        return { status: 'rejected', reason: decision.reason, version: state.version, commandId: 'x', attempts: 1 };
       states.set(id, decision.state);
       return { status: 'ok', version: decision.state.version, events: [], duplicate: false, commandId: 'x', attempts: 1 };
     },
@@ -49,7 +50,15 @@ describe('simulator', () => {
       send: (a: { type: string }, id: string, command: { type: string }) => {
         if (a.type !== 'station') return (client as { send: (...x: unknown[]) => unknown }).send(a, id, command);
         completions.push(`${id} ${command.type}`);
-        return Promise.resolve({ status: completions.length % 2 === 0 ? 'ok' : 'rejected', reason: 'no visit to complete', version: 1, events: [], duplicate: false, commandId: 'x', attempts: 1 });
+        return Promise.resolve({
+          status: completions.length % 2 === 0 ? 'ok' : 'rejected',
+          reason: 'no visit to complete',
+          version: 1,
+          events: [],
+          duplicate: false,
+          commandId: 'x',
+          attempts: 1,
+        });
       },
     };
     const sim = createSimulator({ client: withStations as never, turnstiles: 10, riders: 2, technicianEveryMs: 20, rate: 50 });

@@ -152,7 +152,7 @@ export class Simulator {
 
   /** Totals of the run so far. */
   stats(): SimulatorStats {
-    const elapsedMs = ((this.#stoppedAt ?? performance.now()) - this.#startedAt) || 0;
+    const elapsedMs = (this.#stoppedAt ?? performance.now()) - this.#startedAt || 0;
     const answered = this.#counts.ok + this.#counts.rejected + this.#counts.failed;
     return {
       ...this.#counts,
@@ -195,7 +195,8 @@ export class Simulator {
     const lateCount = Math.floor(this.ids.length * this.#o.lateFraction);
     // Late turnstiles are spread over the station, never among the hot ones.
     const late = new Set<string>();
-    for (let i = this.ids.length - 1; late.size < lateCount && i >= this.#o.hotTurnstiles; i -= 7) late.add(requireItem(this.ids, i, 'turnstile id'));
+    for (let i = this.ids.length - 1; late.size < lateCount && i >= this.#o.hotTurnstiles; i -= 7)
+      late.add(requireItem(this.ids, i, 'turnstile id'));
     const toInstall = this.ids.filter((id) => !late.has(id));
     let cursor = 0;
     await this.#crowd(async () => {

@@ -101,7 +101,9 @@ export async function verifyTurnstiles(options: VerifyTurnstilesOptions): Promis
 
   const rows = await readRows(pool, views);
   const totalsRow = await pool
-    .query<{ turnstiles: string; coins: string; turns: string; pushes: string }>(`SELECT turnstiles, coins, turns, pushes FROM ${views}.turnstile_totals`)
+    .query<{ turnstiles: string; coins: string; turns: string; pushes: string }>(
+      `SELECT turnstiles, coins, turns, pushes FROM ${views}.turnstile_totals`,
+    )
     .then((r) => r.rows[0])
     .catch(() => undefined);
   const projection: TurnstileTotals = {

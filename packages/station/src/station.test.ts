@@ -9,22 +9,36 @@ const timedOut = { type: VISIT_TIMED_OUT, data: {} } as unknown as typeof called
 
 describe('Station', () => {
   it('calls a technician when idle, refuses a second call while one is on the way', () => {
-    spec([]).when({ type: 'callTechnician', payload: { turnstileId: 't-1' } }).then([called]);
-    spec([called]).when({ type: 'callTechnician', payload: { turnstileId: 't-2' } }).then({ status: 'rejected', reason: 'a technician is already called (for t-1)' });
-    spec([called, timedOut]).when({ type: 'callTechnician', payload: { turnstileId: 't-2' } }).then({ status: 'rejected' });
+    spec([])
+      .when({ type: 'callTechnician', payload: { turnstileId: 't-1' } })
+      .then([called]);
+    spec([called])
+      .when({ type: 'callTechnician', payload: { turnstileId: 't-2' } })
+      .then({ status: 'rejected', reason: 'a technician is already called (for t-1)' });
+    spec([called, timedOut])
+      .when({ type: 'callTechnician', payload: { turnstileId: 't-2' } })
+      .then({ status: 'rejected' });
   });
 
   it('completes a visit, in time or escalated, and refuses one that was never called', () => {
-    spec([called]).when({ type: 'completeVisit' }).then([{ type: 'visitCompleted', data: {} }]);
-    spec([called, timedOut]).when({ type: 'completeVisit' }).then([{ type: 'visitCompleted', data: {} }]);
+    spec([called])
+      .when({ type: 'completeVisit' })
+      .then([{ type: 'visitCompleted', data: {} }]);
+    spec([called, timedOut])
+      .when({ type: 'completeVisit' })
+      .then([{ type: 'visitCompleted', data: {} }]);
     spec([]).when({ type: 'completeVisit' }).then({ status: 'rejected', reason: 'no visit to complete' });
-    spec([called, { type: 'visitCompleted', data: {} }]).when({ type: 'callTechnician', payload: { turnstileId: 't-3' } }).then([{ type: 'technicianCalled', data: { turnstileId: 't-3' } }]);
+    spec([called, { type: 'visitCompleted', data: {} }])
+      .when({ type: 'callTechnician', payload: { turnstileId: 't-3' } })
+      .then([{ type: 'technicianCalled', data: { turnstileId: 't-3' } }]);
   });
 
   it('starts the visit timeout when called and cancels it when the visit is completed (durable timers)', () => {
     const short = defineStation({ visitTimeoutMs: 1_500 });
     const call = short.decide({ type: 'callTechnician', payload: { turnstileId: 't-1' } }, short.initialState());
-    expect(call.status === 'accepted' && call.timers.start).toEqual([{ id: VISIT_TIMED_OUT, kind: 'delay', delayMs: 1_500, event: { type: VISIT_TIMED_OUT, data: {} } }]);
+    expect(call.status === 'accepted' && call.timers.start).toEqual([
+      { id: VISIT_TIMED_OUT, kind: 'delay', delayMs: 1_500, event: { type: VISIT_TIMED_OUT, data: {} } },
+    ]);
     if (call.status !== 'accepted') return;
     const done = short.decide({ type: 'completeVisit', payload: {} }, call.state);
     expect(done.status === 'accepted' && done.timers.cancel).toEqual([VISIT_TIMED_OUT]);

@@ -12,10 +12,14 @@ export type SpecCommand<A extends AnyAggregate> =
     : never;
 
 /** A stored event given to a spec: a current event, or an older schema version to upcast. */
-export type GivenEvent<A extends AnyAggregate> = EventOf<A> | { readonly type: EventOf<A>['type']; readonly data: unknown; readonly schemaVersion: number };
+export type GivenEvent<A extends AnyAggregate> =
+  | EventOf<A>
+  | { readonly type: EventOf<A>['type']; readonly data: unknown; readonly schemaVersion: number };
 
 /** What a spec expects: exactly these events, or a rejection (its reason matched when given). */
-export type Expectation<A extends AnyAggregate> = readonly EventOf<A>[] | { readonly status: 'rejected'; readonly reason?: string | RegExp };
+export type Expectation<A extends AnyAggregate> =
+  | readonly EventOf<A>[]
+  | { readonly status: 'rejected'; readonly reason?: string | RegExp };
 
 /** The `when` step of a spec. */
 export interface WhenStep<A extends AnyAggregate> {

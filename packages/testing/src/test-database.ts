@@ -13,9 +13,7 @@ export interface TestDatabase {
 export function serverDatabaseUrl(): string {
   const url = process.env.DATABASE_URL;
   if (url === undefined || url === '') {
-    throw new Error(
-      'DATABASE_URL is not set: run tests through vitest (its global setup starts or finds Postgres) or set it',
-    );
+    throw new Error('DATABASE_URL is not set: run tests through vitest (its global setup starts or finds Postgres) or set it');
   }
   return url;
 }

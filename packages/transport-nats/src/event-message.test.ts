@@ -44,12 +44,17 @@ describe('event message codec', () => {
   it('round-trips any event the store can record', () => {
     const json: fc.Arbitrary<unknown> = fc.jsonValue().map((v) => JSON.parse(JSON.stringify(v)) as unknown);
     const recorded = fc.record({
-      streamId: fc.tuple(fc.stringMatching(/^[a-z][a-z0-9_-]{0,10}$/), fc.string({ minLength: 1, maxLength: 20 })).map(([t, id]) => `${t}/${id}`),
+      streamId: fc
+        .tuple(fc.stringMatching(/^[a-z][a-z0-9_-]{0,10}$/), fc.string({ minLength: 1, maxLength: 20 }))
+        .map(([t, id]) => `${t}/${id}`),
       version: fc.integer({ min: 1, max: 2 ** 31 }),
       type: fc.string({ maxLength: 20 }),
       schemaVersion: fc.integer({ min: 1, max: 100 }),
       data: json,
-      metadata: fc.dictionary(fc.string({ maxLength: 8 }).filter((k) => k !== '__proto__'), fc.string({ maxLength: 8 })),
+      metadata: fc.dictionary(
+        fc.string({ maxLength: 8 }).filter((k) => k !== '__proto__'),
+        fc.string({ maxLength: 8 }),
+      ),
       globalPosition: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
       transactionId: fc.bigInt({ min: 1n, max: 2n ** 63n }).map(String),
       recordedAt: fc.date({ min: new Date(0), max: new Date('2999-12-31T00:00:00Z'), noInvalidDate: true }),
@@ -126,14 +131,15 @@ describe('event message headers and subject', () => {
     expect(eventMessageHeaders({ ...event, metadata: {} }).has('traceparent')).toBe(false);
   });
 
-  it.each(['00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\nX-Evil: 1', 'not a trace', 42])(
-    'leaves out a stored traceparent that is not valid (%j) instead of failing the publish',
-    (traceparent) => {
-      const h = eventMessageHeaders({ ...event, metadata: { traceparent } as unknown as typeof event.metadata });
-      expect(h.has('traceparent')).toBe(false);
-      expect(h.get('Nats-Msg-Id')).toBe('order/eu/2024/17:3');
-    },
-  );
+  it.each([
+    '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\nX-Evil: 1',
+    'not a trace',
+    42,
+  ])('leaves out a stored traceparent that is not valid (%j) instead of failing the publish', (traceparent) => {
+    const h = eventMessageHeaders({ ...event, metadata: { traceparent } as unknown as typeof event.metadata });
+    expect(h.has('traceparent')).toBe(false);
+    expect(h.get('Nats-Msg-Id')).toBe('order/eu/2024/17:3');
+  });
 
   it('publishes on ratchet.evt.<type>.<id>', () => {
     const m = eventMessage(event);

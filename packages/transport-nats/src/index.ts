@@ -1,5 +1,12 @@
 export { partitionOf, fnv1a32, DEFAULT_PARTITION_COUNT } from './partition-of.js';
-export { commandSubject, eventSubject, unroutedSubjectFor, COMMAND_SUBJECT_PREFIX, EVENT_SUBJECT_PREFIX, UNROUTED_SUBJECT_PREFIX } from './subjects.js';
+export {
+  commandSubject,
+  eventSubject,
+  unroutedSubjectFor,
+  COMMAND_SUBJECT_PREFIX,
+  EVENT_SUBJECT_PREFIX,
+  UNROUTED_SUBJECT_PREFIX,
+} from './subjects.js';
 export { streamIdOf, parseStreamId, eventMessageId } from './stream-id.js';
 export {
   eventMessage,

@@ -12,7 +12,9 @@ describe('natsConnectOptions', () => {
   });
 
   it('keeps URLs without credentials as they are, host:port included', () => {
-    expect(natsConnectOptions('nats://127.0.0.1:4222, 127.0.0.1:4223')).toEqual({ servers: ['nats://127.0.0.1:4222', 'nats://127.0.0.1:4223'] });
+    expect(natsConnectOptions('nats://127.0.0.1:4222, 127.0.0.1:4223')).toEqual({
+      servers: ['nats://127.0.0.1:4222', 'nats://127.0.0.1:4223'],
+    });
   });
 
   it('reads user info without a password as a token', () => {

@@ -24,7 +24,10 @@ export function natsConnectOptions(urls: string): NatsServerOptions {
   const servers: string[] = [];
   let credentials: { user?: string; pass?: string; token?: string } | undefined;
   let seen: string | undefined;
-  for (const raw of urls.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+  for (const raw of urls
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')) {
     // nats.js accepts "host:port" without a scheme; so do we.
     const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `nats://${raw}`;
     let url: URL;
@@ -40,7 +43,10 @@ export function natsConnectOptions(urls: string): NatsServerOptions {
       const key = JSON.stringify(these);
       if (seen !== undefined && seen !== key) {
         throw new ValidationError('NATS URLs carry different credentials', [
-          { path: ['NATS_URL'], message: 'every URL with credentials must carry the same user and password (one connection, one identity)' },
+          {
+            path: ['NATS_URL'],
+            message: 'every URL with credentials must carry the same user and password (one connection, one identity)',
+          },
         ]);
       }
       seen = key;

@@ -71,7 +71,13 @@ describe('parseCommandRequest', () => {
     }
   });
 
-  it.each(['', 'has space', 'ü', 'a/b', 'c'.repeat(129)])('answers a bad commandId %j with VALIDATION_FAILED at ["commandId"]', (commandId) => {
+  it.each([
+    '',
+    'has space',
+    'ü',
+    'a/b',
+    'c'.repeat(129),
+  ])('answers a bad commandId %j with VALIDATION_FAILED at ["commandId"]', (commandId) => {
     const err = failure(bytes({ ...valid, commandId }));
     expect(err.code).toBe(ErrorCode.VALIDATION_FAILED);
     expect((err.details.issues as Array<{ path: unknown[] }>).map((i) => i.path)).toEqual([['commandId']]);
@@ -96,7 +102,9 @@ describe('parseCommandRequest', () => {
   });
 
   it('lists every envelope issue', () => {
-    const err = failure(bytes({ id: 7, command: { type: '', extra: 1 }, commandId: 'has space', expectedVersion: -1, metadata: { a: 1 }, x: 0 }));
+    const err = failure(
+      bytes({ id: 7, command: { type: '', extra: 1 }, commandId: 'has space', expectedVersion: -1, metadata: { a: 1 }, x: 0 }),
+    );
     expect(err.code).toBe(ErrorCode.VALIDATION_FAILED);
     const paths = (err.details.issues as Array<{ path: unknown[] }>).map((i) => i.path.join('.'));
     expect(paths.sort()).toEqual(['command.extra', 'command.type', 'commandId', 'expectedVersion', 'id', 'metadata.a', 'x']);

@@ -21,7 +21,10 @@ describe('reply codec', () => {
     ['an array', utf8.encode('[]')],
     ['an unknown status', utf8.encode('{"status":"maybe"}')],
     ['an ok without events', utf8.encode('{"status":"ok","version":1,"duplicate":false}')],
-    ['an event without data', utf8.encode('{"status":"ok","version":1,"duplicate":false,"events":[{"version":1,"type":"a","schemaVersion":1}]}')],
+    [
+      'an event without data',
+      utf8.encode('{"status":"ok","version":1,"duplicate":false,"events":[{"version":1,"type":"a","schemaVersion":1}]}'),
+    ],
     ['an error without retryable', utf8.encode('{"status":"error","error":{"code":"X","message":"m"}}')],
     ['empty bytes', new Uint8Array()],
   ])('turns %s into MALFORMED_REPLY', (_what, data) => {

@@ -12,11 +12,18 @@ describe('requestHash', () => {
   it('is a stable sha256 hex', () => {
     // sha256 of {"aggregateType":"counter","expectedVersion":null,"id":"t1","payload":{"a":[2,{"c":4,"d":3}],"b":1},"type":"add"}
     expect(requestHash('counter', base)).toMatch(/^[0-9a-f]{64}$/);
-    expect(requestHash('counter', base)).toBe(requestHash('counter', { ...base, command: { type: 'add', payload: { a: [2, { c: 4, d: 3 }], b: 1 } } }));
+    expect(requestHash('counter', base)).toBe(
+      requestHash('counter', { ...base, command: { type: 'add', payload: { a: [2, { c: 4, d: 3 }], b: 1 } } }),
+    );
   });
 
   it('matches the vector in docs/protocol.md (cross-checked with Python hashlib)', () => {
-    const request: CommandRequest = { id: 'turnstile-1', command: { type: 'insertCoin', payload: {} }, commandId: 'any', expectedVersion: 1 };
+    const request: CommandRequest = {
+      id: 'turnstile-1',
+      command: { type: 'insertCoin', payload: {} },
+      commandId: 'any',
+      expectedVersion: 1,
+    };
     expect(requestHash('turnstile', request)).toBe('13d6c0e847d890f6f68c16d11abba07df268573177e1aa4e60f328e4ab00faa8');
   });
 

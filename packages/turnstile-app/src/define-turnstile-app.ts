@@ -32,7 +32,10 @@ export function defineTurnstileApp(options: TurnstileAppOptions = {}): Turnstile
   return defineApp({
     name: 'turnstile',
     aggregates: [Turnstile, defineStation({ visitTimeoutMs: options.stationVisitTimeoutMs ?? 20_000 })],
-    projections: [...(options.projectionVersions ?? [1]).map((version) => defineTurnstileProjection({ version })), defineStationProjection()],
+    projections: [
+      ...(options.projectionVersions ?? [1]).map((version) => defineTurnstileProjection({ version })),
+      defineStationProjection(),
+    ],
     processes: [technicianDispatch],
   });
 }

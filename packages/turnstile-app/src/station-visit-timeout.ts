@@ -13,7 +13,9 @@ export function stationVisitTimeoutMs(env: NodeJS.ProcessEnv = process.env): num
   const ms = Number(raw);
   if (!/^\d+$/.test(raw) || ms < 100 || ms > 86_400_000) {
     const message = `milliseconds from 100 to 86,400,000 (got "${raw}")`;
-    throw new ValidationError(`invalid configuration: STATION_VISIT_TIMEOUT_MS: ${message}`, [{ path: ['STATION_VISIT_TIMEOUT_MS'], message }]);
+    throw new ValidationError(`invalid configuration: STATION_VISIT_TIMEOUT_MS: ${message}`, [
+      { path: ['STATION_VISIT_TIMEOUT_MS'], message },
+    ]);
   }
   return ms;
 }

@@ -5,7 +5,18 @@ import { stationVisitTimeoutMs } from './station-visit-timeout.js';
 import { technicianDispatch } from './technician-dispatch.js';
 
 const at = (type: string, version: number, id = 't-0007') =>
-  toProcessEvent({ streamId: `turnstile/${id}`, version, type, data: {}, schemaVersion: 1, metadata: {}, globalPosition: version, transactionId: '1', recordedAt: new Date(0), epoch: null });
+  toProcessEvent({
+    streamId: `turnstile/${id}`,
+    version,
+    type,
+    data: {},
+    schemaVersion: 1,
+    metadata: {},
+    globalPosition: version,
+    transactionId: '1',
+    recordedAt: new Date(0),
+    epoch: null,
+  });
 
 /** Run a turnstile's events through the dispatch; every command gets `answer`. */
 async function run(types: readonly string[], answer: CommandAnswer) {
@@ -27,7 +38,7 @@ const ok: CommandAnswer = { outcome: 'ok', version: 1 };
 const push = 'armPushedIneffectively';
 
 describe('technicianDispatch', () => {
-  it('calls the turnstile\'s station at the third ineffective push in a row, and again at the sixth', async () => {
+  it("calls the turnstile's station at the third ineffective push in a row, and again at the sixth", async () => {
     const r = await run([push, push, push, push, push, push], ok);
     expect(r.sent).toEqual([
       `proc:technician-dispatch:turnstile:t-0007:4:call-technician → station/${stationOf('t-0007')} callTechnician {"turnstileId":"t-0007"}`,

@@ -33,7 +33,14 @@ export const technicianDispatch = defineProcess({
     if (state.inARow + 1 < PUSHES_BEFORE_CALL) return { state: { ...state, inARow: state.inARow + 1 } };
     return {
       state: { ...state, inARow: 0, calls: state.calls + 1 },
-      commands: [command(Station, stationOf(event.aggregateId), { type: 'callTechnician', payload: { turnstileId: event.aggregateId } }, 'call-technician')],
+      commands: [
+        command(
+          Station,
+          stationOf(event.aggregateId),
+          { type: 'callTechnician', payload: { turnstileId: event.aggregateId } },
+          'call-technician',
+        ),
+      ],
     };
   },
   onRejected: (_rejection, state) => ({ state: { ...state, refused: state.refused + 1 } }),

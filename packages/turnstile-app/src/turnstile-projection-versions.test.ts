@@ -13,7 +13,9 @@ describe('turnstileProjectionVersions', () => {
 
   it.each(['3', '1;2', 'v1', '1,'])('refuses %s, naming the variable', (value) => {
     expect(() => turnstileProjectionVersions({ TURNSTILE_PROJECTION_VERSIONS: value })).toThrow(ValidationError);
-    expect(() => turnstileProjectionVersions({ TURNSTILE_PROJECTION_VERSIONS: value })).toThrow(/^invalid configuration: TURNSTILE_PROJECTION_VERSIONS: comma-separated versions among 1, 2/);
+    expect(() => turnstileProjectionVersions({ TURNSTILE_PROJECTION_VERSIONS: value })).toThrow(
+      /^invalid configuration: TURNSTILE_PROJECTION_VERSIONS: comma-separated versions among 1, 2/,
+    );
   });
 });
 

@@ -18,7 +18,9 @@ export function turnstileProjectionVersions(env: NodeJS.ProcessEnv = process.env
   if (raw === '') return [1];
   if (!LIST.test(raw)) {
     const message = `comma-separated versions among 1, 2 (got "${raw}")`;
-    throw new ValidationError(`invalid configuration: TURNSTILE_PROJECTION_VERSIONS: ${message}`, [{ path: ['TURNSTILE_PROJECTION_VERSIONS'], message }]);
+    throw new ValidationError(`invalid configuration: TURNSTILE_PROJECTION_VERSIONS: ${message}`, [
+      { path: ['TURNSTILE_PROJECTION_VERSIONS'], message },
+    ]);
   }
   return [...new Set(raw.split(',').map((v) => Number(v) as TurnstileProjectionVersion))];
 }

@@ -57,13 +57,18 @@ function history(turnstiles: number, count: number): RecordedEvent[] {
 function memoryStore(events: readonly RecordedEvent[], limits: number[]): ProjectorStore {
   return {
     async readStream(streamId, options = {}) {
-      return events.filter((e) => e.streamId === streamId && e.version >= (options.fromVersion ?? 1) && e.version <= (options.toVersion ?? Infinity));
+      return events.filter(
+        (e) => e.streamId === streamId && e.version >= (options.fromVersion ?? 1) && e.version <= (options.toVersion ?? Infinity),
+      );
     },
     async readFeed(after: FeedCheckpoint, limit: number) {
       limits.push(limit);
       const page = events.filter((e) => e.globalPosition > after.globalPosition).slice(0, limit);
       const last = page.at(-1);
-      return { events: page, checkpoint: last === undefined ? after : { transactionId: last.transactionId, globalPosition: last.globalPosition } };
+      return {
+        events: page,
+        checkpoint: last === undefined ? after : { transactionId: last.transactionId, globalPosition: last.globalPosition },
+      };
     },
     async feedHead() {
       return { eventCount: events.length };
@@ -94,7 +99,9 @@ async function build(projection: Projection, events: readonly RecordedEvent[]) {
   try {
     await projector.whenFollowing('turnstile', projection.version);
     const q = async (sql: string): Promise<unknown[]> => (await pool.query(sql)).rows;
-    const batches = (await projector.metrics.batchSeconds.get()).values.find((v) => v.metricName === 'ratchet_projection_batch_seconds_count')?.value;
+    const batches = (await projector.metrics.batchSeconds.get()).values.find(
+      (v) => v.metricName === 'ratchet_projection_batch_seconds_count',
+    )?.value;
     return {
       state: {
         turnstiles: await q('SELECT * FROM turnstiles ORDER BY id'),
@@ -112,34 +119,38 @@ async function build(projection: Projection, events: readonly RecordedEvent[]) {
 }
 
 describe('turnstile projection', () => {
-  it.each([1, 2] as const)('v%i: the batch handler gives the read model the per-event handlers give, equal to the fold', { timeout: 120_000 }, async (version) => {
-    const events = history(40, 3_000);
-    const batched = await build(defineTurnstileProjection({ version }), events);
-    const perEvent = await build(defineTurnstileProjection({ version, wrap: (_type, handler) => handler }), events);
-    expect(batched.state).toEqual(perEvent.state);
+  it.each([1, 2] as const)(
+    'v%i: the batch handler gives the read model the per-event handlers give, equal to the fold',
+    { timeout: 120_000 },
+    async (version) => {
+      const events = history(40, 3_000);
+      const batched = await build(defineTurnstileProjection({ version }), events);
+      const perEvent = await build(defineTurnstileProjection({ version, wrap: (_type, handler) => handler }), events);
+      expect(batched.state).toEqual(perEvent.state);
 
-    const rows = batched.state.turnstiles as Array<Record<string, unknown>>;
-    expect(rows).toHaveLength(40);
-    for (const row of rows) {
-      const stream = events.filter((e) => e.streamId === `turnstile/${String(row.id)}`);
-      const fold = Turnstile.replay(stream);
-      expect(row).toMatchObject({
-        state: String(fold.snapshot.value),
-        coins: fold.snapshot.context.coins,
-        turns: fold.snapshot.context.turns,
-        pushes: fold.snapshot.context.pushes,
-        version: stream.length,
-        updated_at: stream.at(-1)!.recordedAt,
-        ...(version === 2 ? { last_event_type: stream.at(-1)!.type } : {}),
-      });
-    }
-    const perSecond = batched.state.perSecond as Array<{ events: number }>;
-    expect(perSecond.length).toBeGreaterThan(10);
-    expect(perSecond.reduce((n, s) => n + s.events, 0)).toBe(events.length - 2);
-    expect(batched.state.parked).toEqual([{ stream_id: 'turnstile/ghost', event_version: 1, type: 'coinInserted', attempts: 2 }]);
+      const rows = batched.state.turnstiles as Array<Record<string, unknown>>;
+      expect(rows).toHaveLength(40);
+      for (const row of rows) {
+        const stream = events.filter((e) => e.streamId === `turnstile/${String(row.id)}`);
+        const fold = Turnstile.replay(stream);
+        expect(row).toMatchObject({
+          state: String(fold.snapshot.value),
+          coins: fold.snapshot.context.coins,
+          turns: fold.snapshot.context.turns,
+          pushes: fold.snapshot.context.pushes,
+          version: stream.length,
+          updated_at: stream.at(-1)!.recordedAt,
+          ...(version === 2 ? { last_event_type: stream.at(-1)!.type } : {}),
+        });
+      }
+      const perSecond = batched.state.perSecond as Array<{ events: number }>;
+      expect(perSecond.length).toBeGreaterThan(10);
+      expect(perSecond.reduce((n, s) => n + s.events, 0)).toBe(events.length - 2);
+      expect(batched.state.parked).toEqual([{ stream_id: 'turnstile/ghost', event_version: 1, type: 'coinInserted', attempts: 2 }]);
 
-    // A backlog: after a full page of 50, pages of up to 400.
-    expect(batched.limits.slice(0, 4)).toEqual([50, 400, 400, 400]);
-    expect(batched.batches).toBeLessThan(15); // 60 at a fixed 50 per batch
-  });
+      // A backlog: after a full page of 50, pages of up to 400.
+      expect(batched.limits.slice(0, 4)).toEqual([50, 400, 400, 400]);
+      expect(batched.batches).toBeLessThan(15); // 60 at a fixed 50 per batch
+    },
+  );
 });

@@ -132,7 +132,17 @@ function applyBatch(version: number) {
       const { aggregateId } = parseStreamId(e.streamId);
       let row = rows.get(aggregateId);
       if (row === undefined) {
-        row = { id: aggregateId, ins: false, state: null, coins: 0, turns: 0, pushes: 0, version: 0, updated_at: e.recordedAt, last_type: '' };
+        row = {
+          id: aggregateId,
+          ins: false,
+          state: null,
+          coins: 0,
+          turns: 0,
+          pushes: 0,
+          version: 0,
+          updated_at: e.recordedAt,
+          last_type: '',
+        };
         rows.set(aggregateId, row);
       }
       if (delta === INSTALLED) {

@@ -15,15 +15,21 @@ describe('turnstile rules', () => {
   });
 
   it('rejects installing twice', () => {
-    spec([installed]).when({ type: 'install' }).then({ status: 'rejected', reason: /already installed/ });
+    spec([installed])
+      .when({ type: 'install' })
+      .then({ status: 'rejected', reason: /already installed/ });
   });
 
   it('rejects a coin before install', () => {
-    spec([]).when({ type: 'insertCoin' }).then({ status: 'rejected', reason: /not installed/ });
+    spec([])
+      .when({ type: 'insertCoin' })
+      .then({ status: 'rejected', reason: /not installed/ });
   });
 
   it('rejects a push before install', () => {
-    spec([]).when({ type: 'pushArm' }).then({ status: 'rejected', reason: /not installed/ });
+    spec([])
+      .when({ type: 'pushArm' })
+      .then({ status: 'rejected', reason: /not installed/ });
   });
 
   it('counts a coin and unlocks', () => {
@@ -55,8 +61,10 @@ describe('turnstile rules', () => {
   });
 
   it('rejects a payload with unknown fields as a validation error', () => {
-    // @ts-expect-error -- the typed spec refuses this payload at compile time; at run time, decide does.
-    spec([installed]).when({ type: 'insertCoin', payload: { amount: 5 } }).thenThrows('VALIDATION_FAILED');
+    spec([installed])
+      // @ts-expect-error -- the typed spec refuses this payload at compile time; at run time, decide does.
+      .when({ type: 'insertCoin', payload: { amount: 5 } })
+      .thenThrows('VALIDATION_FAILED');
   });
 
   it('rejects an unknown command as UNKNOWN_COMMAND', () => {

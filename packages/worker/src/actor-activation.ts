@@ -94,7 +94,8 @@ export class ActorActivation {
       }
     }
     const snapshot = await this.#store.loadSnapshot(streamId, aggregate.machineVersion);
-    const from = snapshot === null ? aggregate.initialState() : aggregate.runtime.restore(snapshot.state as PersistedState, snapshot.version);
+    const from =
+      snapshot === null ? aggregate.initialState() : aggregate.runtime.restore(snapshot.state as PersistedState, snapshot.version);
     const tail = await this.#store.readStream(streamId, { fromVersion: from.version + 1 });
     actor.snapshotVersion = snapshot?.version ?? 0;
     this.#activations += 1;

@@ -53,7 +53,8 @@ class FakeStore {
     const fault = this.faults.get(commandId) ?? 'none';
     const faultNow = fault !== 'none' && !this.#faulted.has(commandId);
     if (faultNow) this.#faulted.add(commandId);
-    if (faultNow && fault === 'unavailable-not-committed') return { ok: false, error: new RatchetError(ErrorCode.STORE_UNAVAILABLE, 'lost') };
+    if (faultNow && fault === 'unavailable-not-committed')
+      return { ok: false, error: new RatchetError(ErrorCode.STORE_UNAVAILABLE, 'lost') };
     const added: RecordedEvent[] = r.events.map((e, i) => ({
       streamId: STREAM,
       version: version + i + 1,
@@ -139,8 +140,16 @@ function expectedVersions(steps: readonly Step[]): Array<number | undefined> {
 const step: fc.Arbitrary<Step> = fc.record({
   type: fc.constantFrom('install', 'insertCoin', 'pushArm', 'pushArm', 'insertCoin'),
   idIndex: fc.nat(30),
-  expect: fc.oneof({ weight: 6, arbitrary: fc.constant('none' as const) }, { weight: 3, arbitrary: fc.constant('current' as const) }, { weight: 1, arbitrary: fc.nat(12) }),
-  fault: fc.oneof({ weight: 10, arbitrary: fc.constant('none' as const) }, fc.constant('unavailable-committed' as const), fc.constant('unavailable-not-committed' as const)),
+  expect: fc.oneof(
+    { weight: 6, arbitrary: fc.constant('none' as const) },
+    { weight: 3, arbitrary: fc.constant('current' as const) },
+    { weight: 1, arbitrary: fc.nat(12) },
+  ),
+  fault: fc.oneof(
+    { weight: 10, arbitrary: fc.constant('none' as const) },
+    fc.constant('unavailable-committed' as const),
+    fc.constant('unavailable-not-committed' as const),
+  ),
 });
 
 describe('a pipelined actor', () => {
@@ -180,7 +189,11 @@ describe('a pipelined actor', () => {
     };
     const send = (i: number, type: 'install' | 'insertCoin') => {
       const request = { id: 't-1', command: { type, payload: {} }, commandId: `p${i}` };
-      return actor.submit(context, { request, command: Turnstile.runtime.parseCommand(request.command), hash: requestHash('turnstile', request), metadata: {} }, 32);
+      return actor.submit(
+        context,
+        { request, command: Turnstile.runtime.parseCommand(request.command), hash: requestHash('turnstile', request), metadata: {} },
+        32,
+      );
     };
     const replies = await Promise.all([send(0, 'install'), ...Array.from({ length: 20 }, (_, i) => send(i + 1, 'insertCoin'))]);
     expect(replies.map((r) => r.status === 'ok' && r.version)).toEqual(Array.from({ length: 21 }, (_, i) => i + 1));

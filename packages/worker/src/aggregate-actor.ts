@@ -39,7 +39,10 @@ interface InFlight {
 /** The outcome of an append whose `settled` has resolved: it is set before that. */
 function settledOutcome(entry: InFlight): AppendOutcome {
   if (entry.outcome === undefined) {
-    throw new RatchetError(ErrorCode.INTERNAL, `the append of command ${entry.pending.admitted.request.commandId} settled without an outcome`);
+    throw new RatchetError(
+      ErrorCode.INTERNAL,
+      `the append of command ${entry.pending.admitted.request.commandId} settled without an outcome`,
+    );
   }
   return entry.outcome;
 }
@@ -154,7 +157,9 @@ export class AggregateActor {
    */
   #mustWait(next: Pending): boolean {
     const commandId = next.admitted.request.commandId;
-    return this.#inFlight.some((e) => (e.prepared.kind === 'answer' && e.prepared.firstAnswerWins) || e.pending.admitted.request.commandId === commandId);
+    return this.#inFlight.some(
+      (e) => (e.prepared.kind === 'answer' && e.prepared.firstAnswerWins) || e.pending.admitted.request.commandId === commandId,
+    );
   }
 
   /** The state the last decided command in flight leads to, if any. */
@@ -206,7 +211,9 @@ export class AggregateActor {
         const context = this.#requireContext();
         if (head.prepared.kind === 'answer') {
           this.#inFlight.shift();
-          head.pending.answer(await answerWithoutWriting(context, head.pending.admitted, head.prepared).catch((error: unknown) => errorReply(error)));
+          head.pending.answer(
+            await answerWithoutWriting(context, head.pending.admitted, head.prepared).catch((error: unknown) => errorReply(error)),
+          );
           continue;
         }
         const outcome = settledOutcome(head);
@@ -266,7 +273,9 @@ export class AggregateActor {
           if (entry.base.version !== version) break;
           const prepared = entry.prepared;
           if (prepared.kind === 'answer') {
-            entry.pending.answer(await answerWithoutWriting(context, entry.pending.admitted, prepared).catch((error: unknown) => errorReply(error)));
+            entry.pending.answer(
+              await answerWithoutWriting(context, entry.pending.admitted, prepared).catch((error: unknown) => errorReply(error)),
+            );
           } else {
             const outcome = settledOutcome(entry);
             if (!outcome.ok && outcome.error.code === ErrorCode.VERSION_CONFLICT) break;
@@ -278,7 +287,8 @@ export class AggregateActor {
               entry.pending.answer(okReply(outcome.result));
             } else {
               if (outcome.error.code === ErrorCode.FENCED) context.onFenced(this.partition, outcome.error);
-              if (outcome.error.code === ErrorCode.STORE_UNAVAILABLE && (await this.#committedAfterAll(entry))) version += prepared.request.events.length;
+              if (outcome.error.code === ErrorCode.STORE_UNAVAILABLE && (await this.#committedAfterAll(entry)))
+                version += prepared.request.events.length;
               entry.pending.answer(errorReply(outcome.error));
             }
           }

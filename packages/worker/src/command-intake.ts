@@ -135,7 +135,12 @@ export class CommandIntake {
       return;
     }
     if (this.#inFlight >= maxInFlight) {
-      this.#finish(message, type, started, errorReply(new RatchetError(ErrorCode.OVERLOADED, `worker has ${this.#inFlight} commands in flight`)));
+      this.#finish(
+        message,
+        type,
+        started,
+        errorReply(new RatchetError(ErrorCode.OVERLOADED, `worker has ${this.#inFlight} commands in flight`)),
+      );
       return;
     }
     const aggregate = this.#options.aggregates.get(type) as AnyAggregate;
@@ -160,7 +165,8 @@ export class CommandIntake {
     void this.#options
       .dispatch(admitted, aggregate, partition)
       .catch((error: unknown) => {
-        if (!(error instanceof RatchetError)) this.#options.logger.error({ err: error, id: admitted.request.id, type }, 'command failed unexpectedly');
+        if (!(error instanceof RatchetError))
+          this.#options.logger.error({ err: error, id: admitted.request.id, type }, 'command failed unexpectedly');
         return errorReply(error);
       })
       .then((reply) => {
@@ -210,9 +216,13 @@ export class CommandIntake {
     } else if (this.serves(p)) {
       // Asked directly, or a handover ended between the client's no-responders and this probe:
       // the retry belongs on the command subject, where this worker answers. The probe never runs commands.
-      error = new RatchetError(ErrorCode.UNAVAILABLE, `partition ${p} of "${type}" is served: send the command to ${commandSubject(type, p)}, not to the probe`, {
-        details: { partition: p, reason: 'served' },
-      });
+      error = new RatchetError(
+        ErrorCode.UNAVAILABLE,
+        `partition ${p} of "${type}" is served: send the command to ${commandSubject(type, p)}, not to the probe`,
+        {
+          details: { partition: p, reason: 'served' },
+        },
+      );
     } else {
       error = new RatchetError(ErrorCode.UNAVAILABLE, `partition ${p} of "${type}" is between owners (handover or restart); retry`, {
         details: { partition: p, reason: 'unrouted' },

@@ -55,7 +55,12 @@ export type PreparedCommand =
  * it: committed, or the state the commits in flight before it will leave (the actor pipelines).
  * Throws a retryable UNAVAILABLE when the partition is not held.
  */
-export function prepareCommand(context: CommandHandlerContext, actor: AggregateActor, admitted: AdmittedCommand, state: AggregateState): PreparedCommand {
+export function prepareCommand(
+  context: CommandHandlerContext,
+  actor: AggregateActor,
+  admitted: AdmittedCommand,
+  state: AggregateState,
+): PreparedCommand {
   const { request, command, hash, metadata } = admitted;
   const fence = context.ownership.fenceFor(actor.partition);
   if (fence === undefined) {
@@ -91,7 +96,11 @@ export function prepareCommand(context: CommandHandlerContext, actor: AggregateA
 }
 
 /** The answer of a command that wrote nothing: a retry of a command that already committed gets its first answer instead. */
-export async function answerWithoutWriting(context: CommandHandlerContext, admitted: AdmittedCommand, prepared: Extract<PreparedCommand, { kind: 'answer' }>): Promise<CommandReply> {
+export async function answerWithoutWriting(
+  context: CommandHandlerContext,
+  admitted: AdmittedCommand,
+  prepared: Extract<PreparedCommand, { kind: 'answer' }>,
+): Promise<CommandReply> {
   if (!prepared.firstAnswerWins) return prepared.reply;
   return (await firstAnswer(context, admitted.request.commandId, admitted.hash)) ?? prepared.reply;
 }
@@ -142,7 +151,11 @@ export function newEvents(actor: AggregateActor, events: readonly DomainEvent[],
   const out: NewEvent[] = events.map((e) => ({ type: e.type, data: e.data, schemaVersion: runtime.schemaVersionOf(e.type) }));
   const last = out[out.length - 1];
   if ((timers.start.length > 0 || timers.cancel.length > 0) && last !== undefined) {
-    const start = timers.start.map((t) => ({ id: t.id, kind: t.kind, ...(t.kind === 'command' && t.at !== undefined ? { at: t.at } : { delayMs: t.delayMs ?? 0 }) }));
+    const start = timers.start.map((t) => ({
+      id: t.id,
+      kind: t.kind,
+      ...(t.kind === 'command' && t.at !== undefined ? { at: t.at } : { delayMs: t.delayMs ?? 0 }),
+    }));
     out[out.length - 1] = { ...last, metadata: { timers: { start, cancel: timers.cancel } } };
   }
   return out;

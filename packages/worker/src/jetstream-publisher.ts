@@ -61,13 +61,17 @@ export class JetStreamPublisher {
     this.#waiting.delete(token);
     if (headers !== undefined && headers.code >= 300) {
       // 503: no stream listens on the subject (no responders).
-      waiting.reject(new RatchetError(ErrorCode.STORE_UNAVAILABLE, `JetStream did not take the message (${headers.code} ${headers.description})`));
+      waiting.reject(
+        new RatchetError(ErrorCode.STORE_UNAVAILABLE, `JetStream did not take the message (${headers.code} ${headers.description})`),
+      );
       return;
     }
     try {
       const ack = JSON.parse(new TextDecoder().decode(data)) as { seq?: number; duplicate?: boolean; error?: { description?: string } };
       if (ack.error !== undefined || typeof ack.seq !== 'number') {
-        waiting.reject(new RatchetError(ErrorCode.STORE_UNAVAILABLE, `JetStream refused the message: ${ack.error?.description ?? 'no sequence'}`));
+        waiting.reject(
+          new RatchetError(ErrorCode.STORE_UNAVAILABLE, `JetStream refused the message: ${ack.error?.description ?? 'no sequence'}`),
+        );
         return;
       }
       waiting.resolve({ duplicate: ack.duplicate === true, seq: ack.seq });

@@ -168,7 +168,9 @@ export class OutboxRelay {
     if (this.#leader) {
       // Pages already sent: keep what JetStream acknowledged, then save durably.
       await this.#settle(0).catch(() => undefined);
-      await this.#saveCheckpoint(true).catch((err: unknown) => this.#o.logger.warn({ err }, 'outbox relay could not save its checkpoint on stop'));
+      await this.#saveCheckpoint(true).catch((err: unknown) =>
+        this.#o.logger.warn({ err }, 'outbox relay could not save its checkpoint on stop'),
+      );
       this.#leader = false;
       await this.#o.store.releaseLease(this.#o.name, this.#o.holder).catch(() => undefined);
     }
@@ -230,7 +232,8 @@ export class OutboxRelay {
     const acks = Promise.all(page.events.map((event) => this.#publish(event))).then(() => performance.now());
     acks.catch(() => undefined); // observed in #settle
     const transactions = new Map<string, number>();
-    if (this.#o.onEventLag !== undefined) for (const e of page.events) transactions.set(e.transactionId, (transactions.get(e.transactionId) ?? 0) + 1);
+    if (this.#o.onEventLag !== undefined)
+      for (const e of page.events) transactions.set(e.transactionId, (transactions.get(e.transactionId) ?? 0) + 1);
     this.#inFlight.push({ checkpoint: page.checkpoint, events: page.events.length, transactions, acks });
     this.#cursor = page.checkpoint;
     await this.#settle(this.#o.pagesInFlight - 1);

@@ -38,7 +38,8 @@ export class StaticOwnership implements PartitionOwnership {
     const waiting = new Set<number>();
     for (let p = 0; p < count; p += 1) {
       while ((await leases.claim(p)) === null) {
-        if (!waiting.has(p)) logger.info({ partition: p }, 'waiting for the previous holder of the partition to release it or its lease to expire');
+        if (!waiting.has(p))
+          logger.info({ partition: p }, 'waiting for the previous holder of the partition to release it or its lease to expire');
         waiting.add(p);
         await sleep(Math.min(250, leases.leaseMs / 10));
       }

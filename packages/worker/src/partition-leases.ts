@@ -5,7 +5,11 @@ import type { Logger } from 'pino';
 /** The store calls that leases make: Postgres holds every lease and decides every claim. */
 export interface LeaseStore {
   tryClaimPartition(partition: number, claim: PartitionClaim): Promise<number | null>;
-  stealPartition(partition: number, claim: PartitionClaim, from: { readonly owner: string; readonly epoch: number }): Promise<number | null>;
+  stealPartition(
+    partition: number,
+    claim: PartitionClaim,
+    from: { readonly owner: string; readonly epoch: number },
+  ): Promise<number | null>;
   renewPartitionLeases(renewal: PartitionLeaseRenewal): Promise<number[]>;
   releasePartition(partition: number, owner: string, epoch: number): Promise<boolean>;
 }
@@ -93,7 +97,9 @@ export class PartitionLeases {
     this.#renewEveryMs = options.renewEveryMs ?? Math.max(50, Math.floor(this.leaseMs / 5));
     this.#marginMs = options.marginMs ?? Math.max(50, Math.floor(this.leaseMs / 5));
     if (this.#marginMs + this.#renewEveryMs >= this.leaseMs) {
-      throw new RangeError(`lease ${this.leaseMs} ms leaves no time between renewals (renew every ${this.#renewEveryMs} ms, margin ${this.#marginMs} ms)`);
+      throw new RangeError(
+        `lease ${this.leaseMs} ms leaves no time between renewals (renew every ${this.#renewEveryMs} ms, margin ${this.#marginMs} ms)`,
+      );
     }
     this.#onLost = options.onLost;
     this.#log = options.logger;
@@ -142,7 +148,10 @@ export class PartitionLeases {
     this.#refusedInLapse += 1;
     if (this.#lapsedSince === undefined) {
       this.#lapsedSince = now;
-      this.#log.warn({ partition, overdueMs: Math.round(now - held.deadline) }, 'partition lease lapsed: answering UNAVAILABLE until it is renewed');
+      this.#log.warn(
+        { partition, overdueMs: Math.round(now - held.deadline) },
+        'partition lease lapsed: answering UNAVAILABLE until it is renewed',
+      );
     }
     this.renewSoon();
     return false;

@@ -32,7 +32,14 @@ describe('PeerWatch', () => {
   it('reports a member gone on two asks, takes it back when it answers, and listens on its own subject', async () => {
     const { state, probe } = fakeProbe();
     let changes = 0;
-    const watch = new PeerWatch({ self: 'a', probe, members: () => ['a', 'b', 'c'], onChange: () => (changes += 1), intervalMs: 10, logger: pino({ level: 'silent' }) });
+    const watch = new PeerWatch({
+      self: 'a',
+      probe,
+      members: () => ['a', 'b', 'c'],
+      onChange: () => (changes += 1),
+      intervalMs: 10,
+      logger: pino({ level: 'silent' }),
+    });
     watch.start();
     try {
       expect(state.listening).toEqual(['a']);
@@ -52,7 +59,15 @@ describe('PeerWatch', () => {
 
   it('judges nobody right after its own reconnect (peers may be reconnecting too)', async () => {
     const { state, probe } = fakeProbe();
-    const watch = new PeerWatch({ self: 'a', probe, members: () => ['a', 'b'], onChange: () => undefined, intervalMs: 10, settleMs: 300, logger: pino({ level: 'silent' }) });
+    const watch = new PeerWatch({
+      self: 'a',
+      probe,
+      members: () => ['a', 'b'],
+      onChange: () => undefined,
+      intervalMs: 10,
+      settleMs: 300,
+      logger: pino({ level: 'silent' }),
+    });
     watch.start();
     try {
       await until('a look', () => state.asks > 0);

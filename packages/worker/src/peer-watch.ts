@@ -106,7 +106,10 @@ export class PeerWatch {
       this.#options.onChange();
     } else if (gone && !this.#gone.has(member)) {
       this.#gone.add(member);
-      logger.warn({ member }, 'member gone from NATS (no responders on its liveness subject): taking its partitions without waiting for its lease');
+      logger.warn(
+        { member },
+        'member gone from NATS (no responders on its liveness subject): taking its partitions without waiting for its lease',
+      );
       this.#options.onChange();
     }
   }

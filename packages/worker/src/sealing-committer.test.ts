@@ -89,7 +89,12 @@ describe('SealingCommitter', () => {
 
   it('asks for a reload after storing a placeholder for a forgotten subject', async () => {
     const reloads: string[] = [];
-    const committer = new SealingCommitter({ submit: async (r) => okOutcome(r) }, fakeCipher(), () => Member, (s) => reloads.push(s));
+    const committer = new SealingCommitter(
+      { submit: async (r) => okOutcome(r) },
+      fakeCipher(),
+      () => Member,
+      (s) => reloads.push(s),
+    );
     await committer.submit(request('member/d', 0, 'fast'));
     await committer.submit(request('member/d', 1, 'gone'));
     await new Promise((r) => setImmediate(r));

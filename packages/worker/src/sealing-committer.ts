@@ -68,5 +68,9 @@ export class SealingCommitter implements AppendSubmitter {
 
 function asRatchetError(error: unknown): RatchetError {
   if (error instanceof RatchetError) return error;
-  return new RatchetError(ErrorCode.INTERNAL, `sealing sensitive fields failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  return new RatchetError(
+    ErrorCode.INTERNAL,
+    `sealing sensitive fields failed: ${error instanceof Error ? error.message : String(error)}`,
+    { cause: error },
+  );
 }

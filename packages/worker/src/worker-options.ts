@@ -129,4 +129,3 @@ export interface WorkerStats {
   readonly partitionsOwned: number;
   readonly partitionMoves: number;
 }
-

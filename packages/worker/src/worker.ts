@@ -89,7 +89,9 @@ export class Worker {
     const aggregateOf = (streamId: string): AnyAggregate | undefined => byType.get(streamId.slice(0, streamId.indexOf('/')));
     const sensitive = options.aggregates.filter(hasSensitiveFields).map((a) => a.type);
     if (sensitive.length > 0 && cipher === undefined) {
-      throw new DefinitionError(`aggregates ${sensitive.join(', ')} have sensitive fields: give the worker a store with a cipher (or the cipher option)`);
+      throw new DefinitionError(
+        `aggregates ${sensitive.join(', ')} have sensitive fields: give the worker a store with a cipher (or the cipher option)`,
+      );
     }
     this.#activation = new ActorActivation({
       store: cipher === undefined ? options.store : openingStore(options.store, cipher, aggregateOf),
@@ -137,7 +139,9 @@ export class Worker {
       committer:
         cipher === undefined || sensitive.length === 0
           ? this.#committer
-          : new SealingCommitter(this.#committer, cipher, aggregateOf, (streamId) => this.#actors.dropWhere((a) => a.streamId === streamId)),
+          : new SealingCommitter(this.#committer, cipher, aggregateOf, (streamId) =>
+              this.#actors.dropWhere((a) => a.streamId === streamId),
+            ),
       store: options.store,
       onLeaseRefused: () => this.metrics.leaseRefusals.inc(),
       onFenced: (partition, error) => {

@@ -1,6 +1,5 @@
 // The dashboard page: a server-sent event stream drives the grid, totals, workers and charts.
 
-
 const $ = (id) => document.getElementById(id);
 const cells = new Map(); // turnstile id -> cell element
 let selected = null;
@@ -178,7 +177,10 @@ function makeChart(el, series) {
       width: width(),
       height: 180,
       series: [{}, ...series.map(([label, stroke]) => ({ label, stroke, width: 1.5, points: { show: false } }))],
-      axes: [{ stroke: '#7c8896', grid: { stroke: '#26303a' } }, { stroke: '#7c8896', grid: { stroke: '#26303a' } }],
+      axes: [
+        { stroke: '#7c8896', grid: { stroke: '#26303a' } },
+        { stroke: '#7c8896', grid: { stroke: '#26303a' } },
+      ],
       scales: { x: { time: true } },
     },
     [[], ...series.map(() => [])],
@@ -187,8 +189,16 @@ function makeChart(el, series) {
   window.addEventListener('resize', () => chart.setSize({ width: width(), height: 180 }));
   return chart;
 }
-const rateChart = makeChart($('rate-chart'), [['ok', '#2fb36b'], ['rejected', '#e8a33d'], ['failed', '#e0564f'], ['events projected', '#5fa8e8']]);
-const latencyChart = makeChart($('latency-chart'), [['p50', '#5fa8e8'], ['p99', '#e8a33d']]);
+const rateChart = makeChart($('rate-chart'), [
+  ['ok', '#2fb36b'],
+  ['rejected', '#e8a33d'],
+  ['failed', '#e0564f'],
+  ['events projected', '#5fa8e8'],
+]);
+const latencyChart = makeChart($('latency-chart'), [
+  ['p50', '#5fa8e8'],
+  ['p99', '#e8a33d'],
+]);
 
 function applyCharts(sim, eventsPerSecond) {
   const seconds = sim?.seconds || [];

@@ -16,6 +16,12 @@ describe('appView', () => {
 
   it('shows only the generic panels without the turnstile read model, even with the turnstile aggregate', () => {
     const gates = defineApp({ name: 'gates', aggregates: defineTurnstileApp().aggregates });
-    expect(appView(gates)).toEqual({ name: 'gates', aggregateTypes: ['turnstile', 'station'], turnstile: false, stations: false, processes: [] });
+    expect(appView(gates)).toEqual({
+      name: 'gates',
+      aggregateTypes: ['turnstile', 'station'],
+      turnstile: false,
+      stations: false,
+      processes: [],
+    });
   });
 });

@@ -45,7 +45,11 @@ async function getJson<T>(url: string, timeoutMs: number): Promise<T> {
  * Ask each worker for its /cluster: from the demo launcher's list (which also knows killed ones)
  * when there is one, else from fixed ops URLs.
  */
-export async function readCluster(controlUrl: string | undefined, workerUrls: readonly string[], timeoutMs = 400): Promise<ClusterSnapshot> {
+export async function readCluster(
+  controlUrl: string | undefined,
+  workerUrls: readonly string[],
+  timeoutMs = 400,
+): Promise<ClusterSnapshot> {
   let known: Array<{ id: string | null; pid: number | null; url: string | null; alive: boolean; exit: number | string | null }>;
   if (controlUrl !== undefined) {
     const list = await getJson<LauncherWorker[]>(`${controlUrl}/workers`, timeoutMs).catch(() => []);
@@ -60,7 +64,9 @@ export async function readCluster(controlUrl: string | undefined, workerUrls: re
     known = workerUrls.map((url) => ({ id: null, pid: null, url, alive: true, exit: null }));
   }
   const answers = await Promise.all(
-    known.map((w) => (w.alive && w.url !== null ? getJson<WorkerCluster>(`${w.url}/cluster`, timeoutMs).catch(() => undefined) : undefined)),
+    known.map((w) =>
+      w.alive && w.url !== null ? getJson<WorkerCluster>(`${w.url}/cluster`, timeoutMs).catch(() => undefined) : undefined,
+    ),
   );
   const workers = known.map((w, i): WorkerView => {
     const answer = answers[i];
@@ -74,5 +80,9 @@ export async function readCluster(controlUrl: string | undefined, workerUrls: re
     };
   });
   const partitions = answers.find((a) => a !== undefined)?.partitions ?? [];
-  return { workers, partitions: partitions.map((p) => ({ partition: p.partition, owner: p.owner, epoch: p.epoch })), controllable: controlUrl !== undefined };
+  return {
+    workers,
+    partitions: partitions.map((p) => ({ partition: p.partition, owner: p.owner, epoch: p.epoch })),
+    controllable: controlUrl !== undefined,
+  };
 }

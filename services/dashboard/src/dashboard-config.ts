@@ -1,7 +1,6 @@
 import { envBool, envLogLevel, envMasterKey } from '@ratchet/ops';
 import { z } from 'zod';
 
-
 /** The dashboard process's environment, validated. */
 export const DashboardConfigSchema = z.object({
   /** The app module the workers serve, relative to the working directory; default the turnstile app. A path argument wins over it. */
@@ -23,15 +22,26 @@ export const DashboardConfigSchema = z.object({
   WORKER_URLS: z
     .string()
     .default('')
-    .transform((s) => s.split(',').map((u) => u.trim()).filter((u) => u !== '')),
+    .transform((s) =>
+      s
+        .split(',')
+        .map((u) => u.trim())
+        .filter((u) => u !== ''),
+    ),
   /** False in embedded mode: the page says "not distributed". */
   DEMO_DISTRIBUTED: envBool(true),
   /** Where the servers are, shown on the page. */
   DEMO_INFRASTRUCTURE: z.string().default(''),
   /** Read-model views schema. */
-  VIEW_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('public'),
+  VIEW_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]*$/)
+    .default('public'),
   /** Event store schema. */
-  STORE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('ratchet'),
+  STORE_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]*$/)
+    .default('ratchet'),
 });
 
 /** The dashboard's validated config. */

@@ -119,11 +119,23 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
         view.processes.length > 0 ? readModel.processes() : [],
         options.controlUrl === undefined
           ? Promise.resolve(null)
-          : fetch(`${options.controlUrl}/simulator`, { signal: AbortSignal.timeout(400) }).then((r) => r.json() as Promise<unknown>).catch(() => null),
+          : fetch(`${options.controlUrl}/simulator`, { signal: AbortSignal.timeout(400) })
+              .then((r) => r.json() as Promise<unknown>)
+              .catch(() => null),
       ]);
       const changed = rows.filter((r) => !same(current.get(r[0]), r));
       for (const r of changed) current.set(r[0], r);
-      last = { at: Date.now(), ...(totals === undefined ? {} : { totals }), lagEvents, eventsPerSecond, cluster, aggregates, ...(stations === undefined ? {} : { stations }), processes, simulator };
+      last = {
+        at: Date.now(),
+        ...(totals === undefined ? {} : { totals }),
+        lagEvents,
+        eventsPerSecond,
+        cluster,
+        aggregates,
+        ...(stations === undefined ? {} : { stations }),
+        processes,
+        simulator,
+      };
       broadcast('tick', { ...last, rows: changed });
     } catch (error) {
       log.warn({ err: error }, 'refresh failed');
@@ -133,7 +145,13 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   };
   const timer = setInterval(() => void tick(), options.tickMs ?? 500);
 
-  const config = { distributed: options.distributed ?? true, infrastructure: options.infrastructure ?? '', controllable: options.controlUrl !== undefined, fixedWorkers: options.fixedWorkers ?? null, app: view };
+  const config = {
+    distributed: options.distributed ?? true,
+    infrastructure: options.infrastructure ?? '',
+    controllable: options.controlUrl !== undefined,
+    fixedWorkers: options.fixedWorkers ?? null,
+    app: view,
+  };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
@@ -154,7 +172,10 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     if (req.method === 'GET' && path.startsWith('/api/time-travel')) {
       const answer = await travel?.answer(path, new URLSearchParams((req.url ?? '').split('?')[1] ?? ''));
       if (answer !== undefined) return json(res, answer.status, answer.body);
-      if (travel === undefined) return json(res, 404, { error: { code: 'UNAVAILABLE', message: 'this dashboard was started without the event store: no time travel here' } });
+      if (travel === undefined)
+        return json(res, 404, {
+          error: { code: 'UNAVAILABLE', message: 'this dashboard was started without the event store: no time travel here' },
+        });
     }
     const commandFor = /^\/api\/turnstiles\/([^/]+)\/commands$/.exec(path)?.[1];
     if (req.method === 'POST' && commandFor !== undefined) return sendCommand(decodeURIComponent(commandFor), await body(req), res);
@@ -165,7 +186,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   };
 
   const sendCommand = async (id: string, input: unknown, res: ServerResponse): Promise<void> => {
-    if (!view.turnstile) return json(res, 404, { error: `app "${view.name}" has no turnstile read model: commands from the page are for the turnstile app` });
+    if (!view.turnstile)
+      return json(res, 404, { error: `app "${view.name}" has no turnstile read model: commands from the page are for the turnstile app` });
     const type = (input as { type?: unknown } | null)?.type;
     if (!ID.test(id) || typeof type !== 'string' || !COMMANDS.has(type)) {
       return json(res, 400, { error: 'give a turnstile id ([A-Za-z0-9_-]{1,64}) and a type among install, insertCoin, pushArm' });
@@ -173,8 +195,10 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     const started = performance.now();
     const result = await options.client.sendRaw('turnstile', id, { type, payload: {} });
     const replyMs = Math.round(performance.now() - started);
-    if (result.status === 'rejected') return json(res, 200, { status: 'rejected', reason: result.reason, version: result.version, replyMs });
-    if (result.status === 'error') return json(res, 200, { status: 'error', code: result.error.code, message: result.error.message, replyMs });
+    if (result.status === 'rejected')
+      return json(res, 200, { status: 'rejected', reason: result.reason, version: result.version, replyMs });
+    if (result.status === 'error')
+      return json(res, 200, { status: 'error', code: result.error.code, message: result.error.message, replyMs });
     // Read-your-writes: answer once the read model shows this command's version.
     const row = await readModel.waitForVersion(id, result.version, options.readYourWritesTimeoutMs ?? 10_000);
     const projectedMs = Math.round(performance.now() - started);
@@ -182,11 +206,20 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       current.set(id, row);
       broadcast('tick', { rows: [row] });
     }
-    return json(res, 200, { status: 'ok', version: result.version, events: result.events.map((e) => e.type), row: row ?? null, replyMs, projectedMs, projected: row !== undefined });
+    return json(res, 200, {
+      status: 'ok',
+      version: result.version,
+      events: result.events.map((e) => e.type),
+      row: row ?? null,
+      replyMs,
+      projectedMs,
+      projected: row !== undefined,
+    });
   };
 
   const control = async (res: ServerResponse, path: string): Promise<void> => {
-    if (options.controlUrl === undefined) return json(res, 409, { error: 'workers can only be killed and added when the demo launcher runs them' });
+    if (options.controlUrl === undefined)
+      return json(res, 409, { error: 'workers can only be killed and added when the demo launcher runs them' });
     const answer = await fetch(`${options.controlUrl}${path}`, { method: 'POST', signal: AbortSignal.timeout(90_000) });
     json(res, answer.status, await answer.json());
     void tick();

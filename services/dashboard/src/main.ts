@@ -57,7 +57,10 @@ const dashboard = await startDashboard({
     ...(config.RATCHET_MASTER_KEY === undefined ? {} : { masterKey: parseMasterKey(config.RATCHET_MASTER_KEY) }),
   }),
 });
-log.info({ httpPort: dashboard.port, url: `http://${config.HTTP_HOST}:${dashboard.port}/`, app: app.name, file: appFile }, 'dashboard ready');
+log.info(
+  { httpPort: dashboard.port, url: `http://${config.HTTP_HOST}:${dashboard.port}/`, app: app.name, file: appFile },
+  'dashboard ready',
+);
 
 // Launched by the demo or a test harness: do not outlive it.
 exitWithParent(log, () => process.kill(process.pid, 'SIGTERM'));

@@ -20,7 +20,14 @@ export interface AggregateCount {
 }
 
 /** A station cell: id, state (idle, visiting, escalated), calls, visits, escalations, turnstile of the last call. */
-export type StationRow = readonly [id: string, state: string, calls: number, visits: number, escalations: number, turnstileId: string | null];
+export type StationRow = readonly [
+  id: string,
+  state: string,
+  calls: number,
+  visits: number,
+  escalations: number,
+  turnstileId: string | null,
+];
 
 /** A process manager as the page shows it: its lag and its commands' answers, from its own tables. */
 export interface ProcessView {
@@ -72,7 +79,12 @@ export class ReadModel {
       `SELECT turnstiles, coins, turns, pushes FROM ${this.#views}.turnstile_totals`,
     );
     const r = res[0];
-    return { turnstiles: Number(r?.turnstiles ?? 0), coins: Number(r?.coins ?? 0), turns: Number(r?.turns ?? 0), pushes: Number(r?.pushes ?? 0) };
+    return {
+      turnstiles: Number(r?.turnstiles ?? 0),
+      coins: Number(r?.coins ?? 0),
+      turns: Number(r?.turns ?? 0),
+      pushes: Number(r?.pushes ?? 0),
+    };
   }
 
   /** Projected events per second of commit time, the last `seconds` seconds: [epoch ms, events]. */
@@ -96,9 +108,14 @@ export class ReadModel {
 
   /** Every station of the stations read model, ordered by id; empty until the projector has made its view. */
   async stations(): Promise<StationRow[]> {
-    const res = await this.#query<{ id: string; state: string; calls: number; visits: number; escalations: number; turnstile_id: string | null }>(
-      `SELECT id, state, calls, visits, escalations, turnstile_id FROM ${this.#views}.stations ORDER BY id`,
-    );
+    const res = await this.#query<{
+      id: string;
+      state: string;
+      calls: number;
+      visits: number;
+      escalations: number;
+      turnstile_id: string | null;
+    }>(`SELECT id, state, calls, visits, escalations, turnstile_id FROM ${this.#views}.stations ORDER BY id`);
     return res.map((r) => [r.id, r.state, r.calls, r.visits, r.escalations, r.turnstile_id] as const);
   }
 
@@ -109,7 +126,15 @@ export class ReadModel {
    * runner has run.
    */
   async processes(): Promise<ProcessView[]> {
-    const res = await this.#query<{ name: string; lag: string; handled: string; ok: string; rejected: string; failed: string; parked: string }>(
+    const res = await this.#query<{
+      name: string;
+      lag: string;
+      handled: string;
+      ok: string;
+      rejected: string;
+      failed: string;
+      parked: string;
+    }>(
       `SELECT p.name, p.events_handled AS handled, p.commands_ok AS ok, p.commands_rejected AS rejected, p.commands_failed AS failed,
               (SELECT coalesce(sum(s.version), 0) FROM ${this.#store}.streams s WHERE split_part(s.stream_id, '/', 1) = ANY(p.aggregate_types))
                 - (SELECT coalesce(sum(x.last_version), 0) FROM ratchet_processes.positions x WHERE x.process = p.name) AS lag,
@@ -138,7 +163,11 @@ export class ReadModel {
       [types],
     );
     const found = new Map(res.map((r) => [r.type, r]));
-    return types.map((type) => ({ type, instances: Number(found.get(type)?.instances ?? 0), events: Number(found.get(type)?.events ?? 0) }));
+    return types.map((type) => ({
+      type,
+      instances: Number(found.get(type)?.instances ?? 0),
+      events: Number(found.get(type)?.events ?? 0),
+    }));
   }
 
   /**

@@ -48,20 +48,35 @@ export function timeTravelView(app: App, store: TimeTravelStore) {
     /** The answer for a path under `/api/time-travel/`, or undefined when the path is not one. */
     async answer(path: string, query: URLSearchParams): Promise<TimeTravelAnswer | undefined> {
       const [, rawType, rawId] = /^\/api\/time-travel\/([^/]+)\/([^/]+)$/.exec(path) ?? [];
-      if (rawType === undefined || rawId === undefined) return path === '/api/time-travel' ? { status: 200, body: { types: [...aggregates.keys()] } } : undefined;
+      if (rawType === undefined || rawId === undefined)
+        return path === '/api/time-travel' ? { status: 200, body: { types: [...aggregates.keys()] } } : undefined;
       const [type, id] = [decodeURIComponent(rawType), decodeURIComponent(rawId)];
       const aggregate = aggregates.get(type);
       if (aggregate === undefined) {
-        return { status: 404, body: { error: { code: ErrorCode.UNKNOWN_AGGREGATE, message: `app "${app.name}" has no aggregate "${type}"` } } };
+        return {
+          status: 404,
+          body: { error: { code: ErrorCode.UNKNOWN_AGGREGATE, message: `app "${app.name}" has no aggregate "${type}"` } },
+        };
       }
-      if (!ID.test(id)) return { status: 400, body: { error: { code: ErrorCode.INVALID_ID, message: 'an id of 1 to 128 letters, digits and _ . : -' } } };
+      if (!ID.test(id))
+        return { status: 400, body: { error: { code: ErrorCode.INVALID_ID, message: 'an id of 1 to 128 letters, digits and _ . : -' } } };
       try {
         const version = query.get('version');
         const at = query.get('at');
-        const target = version !== null ? { version: /^\d{1,9}$/.test(version) ? Number(version) : Number.NaN } : at !== null ? { at: new Date(at) } : undefined;
+        const target =
+          version !== null
+            ? { version: /^\d{1,9}$/.test(version) ? Number(version) : Number.NaN }
+            : at !== null
+              ? { at: new Date(at) }
+              : undefined;
         if (target === undefined) {
           const events = await store.readStream(`${type}/${id}`);
-          if (events.length === 0) return failure(new RatchetError(ErrorCode.OUT_OF_RANGE, `${type}/${id}: the stream has no events`, { details: { streamId: `${type}/${id}` } }));
+          if (events.length === 0)
+            return failure(
+              new RatchetError(ErrorCode.OUT_OF_RANGE, `${type}/${id}: the stream has no events`, {
+                details: { streamId: `${type}/${id}` },
+              }),
+            );
           return {
             status: 200,
             body: {

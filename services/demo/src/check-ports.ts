@@ -27,6 +27,8 @@ export async function checkPortsFree(wanted: readonly WantedPort[]): Promise<voi
   const taken: WantedPort[] = [];
   for (const w of wanted) if (w.port !== 0 && !(await free(w.port))) taken.push(w);
   if (taken.length === 0) return;
-  const lines = taken.map((t) => `port ${t.port} (${t.what}) is in use: pass ${t.flag} N (0 for any free port), or stop what listens there`);
+  const lines = taken.map(
+    (t) => `port ${t.port} (${t.what}) is in use: pass ${t.flag} N (0 for any free port), or stop what listens there`,
+  );
   throw new DemoUsage(lines.join('\n'), 2);
 }

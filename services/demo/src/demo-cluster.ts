@@ -101,7 +101,12 @@ export class DemoCluster implements ScalableWorkers {
    * and the gateway's addresses in its environment; ready once `port` accepts connections.
    */
   async startWeb(entry: string, port: number, gatewayUrl: string): Promise<ServiceProcess> {
-    const handle = await this.#start('web', entry, { readyPort: port }, { HTTP_PORT: String(port), HTTP_HOST: '127.0.0.1', GATEWAY_URL: gatewayUrl });
+    const handle = await this.#start(
+      'web',
+      entry,
+      { readyPort: port },
+      { HTTP_PORT: String(port), HTTP_HOST: '127.0.0.1', GATEWAY_URL: gatewayUrl },
+    );
     this.#others.push(handle);
     this.#o.log.info({ pid: handle.pid, httpPort: port, entry: basename(entry) }, 'web ready');
     return handle;
@@ -127,7 +132,12 @@ export class DemoCluster implements ScalableWorkers {
     return this.#start(name, serviceEntry(service), { readyMessage }, env);
   }
 
-  async #start(name: string, entry: string, ready: { readyMessage: string } | { readyPort: number }, env: Record<string, string>): Promise<ServiceProcess> {
+  async #start(
+    name: string,
+    entry: string,
+    ready: { readyMessage: string } | { readyPort: number },
+    env: Record<string, string>,
+  ): Promise<ServiceProcess> {
     return startServiceProcess({
       name,
       entry,
@@ -151,6 +161,12 @@ export class DemoCluster implements ScalableWorkers {
 
   #info(id: string, h: ServiceProcess): DemoWorkerInfo {
     const port = h.ready.httpPort;
-    return { id, pid: h.pid, httpPort: typeof port === 'number' ? port : null, alive: h.exit === undefined, exit: this.#exits.get(id) ?? null };
+    return {
+      id,
+      pid: h.pid,
+      httpPort: typeof port === 'number' ? port : null,
+      alive: h.exit === undefined,
+      exit: this.#exits.get(id) ?? null,
+    };
   }
 }

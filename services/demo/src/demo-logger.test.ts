@@ -16,7 +16,10 @@ describe('createDemoLogger on a terminal', () => {
     log.error({ err: new Error('connect ECONNREFUSED 127.0.0.1:5432\n    at stack') }, 'refresh failed');
     log.flush();
     expect(file).toBe(join(dir, 'demo.log'));
-    const json = readFileSync(file!, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { msg: string });
+    const json = readFileSync(file!, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { msg: string });
     expect(json.map((l) => l.msg)).toEqual(['progress', 'worker exited', 'refresh failed']);
     expect(terminal).toBe('warning: worker exited (worker=demo-worker-1)\nerror: refresh failed: connect ECONNREFUSED 127.0.0.1:5432\n');
   });
@@ -24,7 +27,16 @@ describe('createDemoLogger on a terminal', () => {
 
 describe('readableLine', () => {
   it('keeps the message, the component and the fields, drops time, pid and stack', () => {
-    const line = JSON.stringify({ level: 40, time: 1, pid: 7, hostname: 'h', service: 'demo', component: 'worker', msg: 'lease lapsed', partition: 3 });
+    const line = JSON.stringify({
+      level: 40,
+      time: 1,
+      pid: 7,
+      hostname: 'h',
+      service: 'demo',
+      component: 'worker',
+      msg: 'lease lapsed',
+      partition: 3,
+    });
     expect(readableLine(line)).toBe('warning: worker: lease lapsed (partition=3)');
     expect(readableLine('not json\n')).toBe('not json');
   });

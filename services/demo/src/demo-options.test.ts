@@ -26,11 +26,19 @@ describe('parseDemoOptions', () => {
     expect(usage(['one', 'two']).message).toMatch(/^unexpected argument "two": give one app \(a module or a project directory\)/);
   });
 
-  it('takes one app, and refuses the riders\' flags with it (an app has no riders)', () => {
-    expect(parseDemoOptions(['examples/bookstore', '--workers', '2'], {})).toMatchObject({ app: 'examples/bookstore', workers: 2, gatewayPort: 8082, webPort: 8088 });
+  it("takes one app, and refuses the riders' flags with it (an app has no riders)", () => {
+    expect(parseDemoOptions(['examples/bookstore', '--workers', '2'], {})).toMatchObject({
+      app: 'examples/bookstore',
+      workers: 2,
+      gatewayPort: 8082,
+      webPort: 8088,
+    });
     expect(parseDemoOptions([]).app).toBeUndefined();
     const riders = usage(['src/app.ts', '--riders', '4', '--headless']);
-    expect(riders).toMatchObject({ exitCode: 2, message: expect.stringMatching(/^--headless, --riders: for the turnstile demo only \(no app\)/) });
+    expect(riders).toMatchObject({
+      exitCode: 2,
+      message: expect.stringMatching(/^--headless, --riders: for the turnstile demo only \(no app\)/),
+    });
   });
 
   it('takes the ports from RATCHET_DASHBOARD_PORT, RATCHET_GATEWAY_PORT and RATCHET_WEB_PORT unless a flag gives them', () => {
@@ -46,7 +54,21 @@ describe('parseDemoOptions', () => {
       expect(help.exitCode).toBe(0);
       expect(help.message).toBe(demoHelp());
     }
-    for (const flag of ['--headless', '--duration', '--turnstiles', '--riders', '--rate', '--skew', '--workers', '--port', '--gateway-port', '--web-port', '--fresh', '--log-level', '--help']) {
+    for (const flag of [
+      '--headless',
+      '--duration',
+      '--turnstiles',
+      '--riders',
+      '--rate',
+      '--skew',
+      '--workers',
+      '--port',
+      '--gateway-port',
+      '--web-port',
+      '--fresh',
+      '--log-level',
+      '--help',
+    ]) {
       expect(demoHelp()).toContain(flag);
     }
   });

@@ -61,7 +61,8 @@ const PORT_ENV: ReadonlyArray<readonly [option: string, variable: string]> = [
 
 const HINT = 'Run `ratchet dev --help` (or `npm run demo -- --help`) for the flags.';
 
-const flagLines = (flags: typeof FLAGS) => flags.map(([name, value, meaning]) => `  ${`--${name}${value === '' ? '' : ` ${value}`}`.padEnd(18)} ${meaning}`);
+const flagLines = (flags: typeof FLAGS) =>
+  flags.map(([name, value, meaning]) => `  ${`--${name}${value === '' ? '' : ` ${value}`}`.padEnd(18)} ${meaning}`);
 
 /** The text `ratchet dev --help` and `npm run demo -- --help` print. */
 export function demoHelp(): string {
@@ -122,7 +123,9 @@ export function parseDemoOptions(argv: readonly string[], env: Readonly<Record<s
       strict: true,
       allowPositionals: true,
       options: {
-        ...Object.fromEntries([...FLAGS, ...RIDER_FLAGS].map(([name, value]) => [name, { type: value === '' ? ('boolean' as const) : ('string' as const) }])),
+        ...Object.fromEntries(
+          [...FLAGS, ...RIDER_FLAGS].map(([name, value]) => [name, { type: value === '' ? ('boolean' as const) : ('string' as const) }]),
+        ),
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -130,7 +133,8 @@ export function parseDemoOptions(argv: readonly string[], env: Readonly<Record<s
     throw new DemoUsage(`${argumentProblem(error)}\n${HINT}`, 2, { cause: error });
   }
   if (values.help === true) throw new DemoUsage(demoHelp(), 0);
-  if (positionals.length > 1) throw new DemoUsage(`unexpected argument "${positionals[1]}": give one app (a module or a project directory)\n${HINT}`, 2);
+  if (positionals.length > 1)
+    throw new DemoUsage(`unexpected argument "${positionals[1]}": give one app (a module or a project directory)\n${HINT}`, 2);
   const app = positionals[0];
   if (app !== undefined) {
     const riderFlags = RIDER_FLAGS.map(([name]) => name).filter((name) => values[name] !== undefined);

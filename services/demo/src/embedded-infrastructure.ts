@@ -59,7 +59,8 @@ export async function startEmbeddedInfrastructure(options: StartEmbeddedOptions)
     pool,
     store,
     async startServices(workers, cleanups) {
-      if (workers !== 1) log.info({ asked: workers }, 'embedded mode runs one worker: several in one process would share one thread and one connection');
+      if (workers !== 1)
+        log.info({ asked: workers }, 'embedded mode runs one worker: several in one process would share one thread and one connection');
       const w = createWorker({
         nats: bus.connect('worker'),
         store,
@@ -87,14 +88,24 @@ export async function startEmbeddedInfrastructure(options: StartEmbeddedOptions)
         // Process managers follow the feed too: one runner, so it holds no transaction while its
         // commands are answered (PGlite has one connection, which the worker needs for them).
         const client = await connectClient({ connection: bus.connect('processes'), timeoutMs: 20_000 });
-        const runner = createProcessRunner({ source: 'feed', client, store, pool, processes: app.processes, logger: log.child({ component: 'processes' }) });
+        const runner = createProcessRunner({
+          source: 'feed',
+          client,
+          store,
+          pool,
+          processes: app.processes,
+          logger: log.child({ component: 'processes' }),
+        });
         await runner.start();
         cleanups.push(async () => {
           await runner.stop(5_000);
           await client.close();
         });
       }
-      log.info({ worker: WORKER_ID, projector: projector !== undefined, processes: app.processes.map((p) => p.name) }, 'embedded worker, projector and processes (feed mode) started');
+      log.info(
+        { worker: WORKER_ID, projector: projector !== undefined, processes: app.processes.map((p) => p.name) },
+        'embedded worker, projector and processes (feed mode) started',
+      );
       return 1;
     },
     connectClient: () => connectClient({ connection: bus.connect('client'), timeoutMs: 20_000 }),
@@ -103,7 +114,8 @@ export async function startEmbeddedInfrastructure(options: StartEmbeddedOptions)
       if (served === undefined) throw new Error('start the embedded worker before the dashboard');
       // The dashboard reads /cluster from each listed worker's ops port: the one worker lists this server as its own.
       let controlPort = 0;
-      const fixed = 'Embedded mode: one worker inside the demo process, so workers cannot be killed or added. Run the demo with NATS and Postgres to try failover.';
+      const fixed =
+        'Embedded mode: one worker inside the demo process, so workers cannot be killed or added. Run the demo with NATS and Postgres to try failover.';
       const control = await startControlServer(
         {
           workers: () => [{ id: WORKER_ID, pid: process.pid, httpPort: controlPort, alive: true, exit: null }],

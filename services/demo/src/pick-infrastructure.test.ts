@@ -72,7 +72,9 @@ describe('pickInfrastructure', () => {
   });
 
   it('does not hide a server that is named but does not answer', async () => {
-    ensureServers.mockRejectedValue(new LauncherError('NATS_URL=nats://x is set but NATS does not answer there', { code: LauncherErrorCode.UNREACHABLE }));
+    ensureServers.mockRejectedValue(
+      new LauncherError('NATS_URL=nats://x is set but NATS does not answer there', { code: LauncherErrorCode.UNREACHABLE }),
+    );
     await expect(pick()).rejects.toThrow(/does not answer/);
   });
 

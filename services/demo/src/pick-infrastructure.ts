@@ -35,7 +35,8 @@ export interface PickInfrastructureOptions {
  */
 export async function pickInfrastructure(options: PickInfrastructureOptions): Promise<Infrastructure> {
   const mode = process.env.RATCHET_DEMO_INFRA || 'auto';
-  if (mode === 'embedded') return startEmbeddedInfrastructure({ log: options.log, app: options.app, reason: 'RATCHET_DEMO_INFRA=embedded' });
+  if (mode === 'embedded')
+    return startEmbeddedInfrastructure({ log: options.log, app: options.app, reason: 'RATCHET_DEMO_INFRA=embedded' });
   const storeDir = join(options.dataDir, 'nats');
   const dataDir = join(options.dataDir, 'postgres');
   if (options.fresh) {

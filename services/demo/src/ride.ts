@@ -26,17 +26,45 @@ export interface RideContext {
 export async function ride(ctx: RideContext): Promise<Simulator> {
   const { client, options, log, signal, cleanups } = ctx;
   // Technicians complete the visits the turnstile app's technician dispatch calls them to (some escalate first).
-  const sim = createSimulator({ client, turnstiles: options.turnstiles, riders: options.riders, rate: options.rate, skew: options.skew, technicianEveryMs: 1_500 });
+  const sim = createSimulator({
+    client,
+    turnstiles: options.turnstiles,
+    riders: options.riders,
+    rate: options.rate,
+    skew: options.skew,
+    technicianEveryMs: 1_500,
+  });
   sim.start();
   ctx.onStart?.(sim);
   cleanups.push(() => Promise.race([sim.stop(), sleep(3_000)]));
   const duration = options.duration ?? (options.headless ? 20 : undefined);
-  log.info({ durationS: duration ?? 'until Ctrl-C', turnstiles: options.turnstiles, riders: options.riders, rate: options.rate, skew: options.skew }, 'riders started');
+  log.info(
+    {
+      durationS: duration ?? 'until Ctrl-C',
+      turnstiles: options.turnstiles,
+      riders: options.riders,
+      rate: options.rate,
+      skew: options.skew,
+    },
+    'riders started',
+  );
   const progress = setInterval(() => {
     const s = sim.stats();
     // The run's p99 hides when a spike happened: the worst second of the last five shows it.
     const worstRecentP99Ms = Math.max(0, ...sim.recentSeconds(5).map((b) => b.p99Ms));
-    log.info({ sent: s.sent, ok: s.ok, rejected: s.rejected, failed: s.failed, throughput: s.throughput, p50Ms: s.p50Ms, p99Ms: s.p99Ms, worstRecentP99Ms }, 'progress');
+    log.info(
+      {
+        sent: s.sent,
+        ok: s.ok,
+        rejected: s.rejected,
+        failed: s.failed,
+        throughput: s.throughput,
+        p50Ms: s.p50Ms,
+        p99Ms: s.p99Ms,
+        worstRecentP99Ms,
+      },
+      'progress',
+    );
   }, 5_000);
   try {
     await sleep(duration === undefined ? 2 ** 31 - 1 : duration * 1_000, undefined, { signal }).catch(() => undefined);

@@ -60,7 +60,16 @@ export async function runDemo(ctx: RunDemoContext): Promise<number> {
   try {
     // A taken port would otherwise fail the run only after the servers and workers started.
     await checkPortsFree(wantedPorts(options, app));
-    const infra = await pickInfrastructure({ root: ctx.root, app, dataDir, logDir, fresh: options.fresh, log, signal, ...(ctx.kill === undefined ? {} : { kill: ctx.kill }) });
+    const infra = await pickInfrastructure({
+      root: ctx.root,
+      app,
+      dataDir,
+      logDir,
+      fresh: options.fresh,
+      log,
+      signal,
+      ...(ctx.kill === undefined ? {} : { kill: ctx.kill }),
+    });
     cleanups.push(() => infra.stop());
     log.info({ infrastructure: infra.label, app: app.app.name, file: app.file }, 'infrastructure');
     if (signal.aborted) return 0;
@@ -134,7 +143,10 @@ async function startFrontEnds(
   const served = { dashboardUrl: `http://127.0.0.1:${dashboardPort}/`, gatewayUrl: `${gatewayUrl}/` };
   if (app.web === undefined) return served;
   if (infra.startWeb === undefined) {
-    log.warn({ web: app.web }, "embedded mode does not run the app's web server: it needs Postgres and NATS at URLs, which embedded mode has not");
+    log.warn(
+      { web: app.web },
+      "embedded mode does not run the app's web server: it needs Postgres and NATS at URLs, which embedded mode has not",
+    );
     return served;
   }
   const webPort = options.webPort === 0 ? await findFreePort() : options.webPort;
@@ -148,7 +160,9 @@ function greet(ctx: RunDemoContext, infra: Infrastructure, workers: number, serv
   const warning = infra.warning === undefined ? '' : `, ${infra.warning}`;
   const running = `${workers === 1 ? '1 worker' : `${workers} workers`}${needsProjector(app.app) ? ', a projector' : ''}`;
   if (app.riders) {
-    ctx.print(`Ratchet turnstile demo${warning}: ${running}, ${options.turnstiles} turnstiles, ${options.riders} riders at ${options.rate || 'max'} commands/s`);
+    ctx.print(
+      `Ratchet turnstile demo${warning}: ${running}, ${options.turnstiles} turnstiles, ${options.riders} riders at ${options.rate || 'max'} commands/s`,
+    );
   } else {
     ctx.print(`Ratchet dev: app ${app.app.name} (${shortPath(app.file)})${warning}: ${running}`);
   }

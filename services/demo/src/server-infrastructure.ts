@@ -61,7 +61,10 @@ export function createServerInfrastructure(servers: Servers, options: ServerInfr
       await Promise.all([...Array.from({ length: workers }, () => cluster.addWorker()), ...(projector ? [cluster.startProjector()] : [])]);
       const wait = await waitForAssignment({
         owners: () => store.partitionEpochs(),
-        workers: cluster.workers().filter((w) => w.alive).map((w) => w.id),
+        workers: cluster
+          .workers()
+          .filter((w) => w.alive)
+          .map((w) => w.id),
         partitions: Number(process.env.RATCHET_PARTITIONS || 64),
         timeoutMs: 30_000,
         signal,

@@ -29,7 +29,8 @@ describe('waitForAssignment', () => {
 
   it('gives up at the deadline and says how many partitions were still elsewhere', async () => {
     const wait = await waitForAssignment({
-      owners: async () => Array.from({ length: 8 }, (_, partition) => ({ partition, owner: partition < 2 ? null : 'demo-worker-1', epoch: 1 })),
+      owners: async () =>
+        Array.from({ length: 8 }, (_, partition) => ({ partition, owner: partition < 2 ? null : 'demo-worker-1', epoch: 1 })),
       workers,
       partitions: 8,
       timeoutMs: 20,

@@ -39,7 +39,11 @@ log.info({ app: app.name, file: appFile, aggregates: app.aggregates.map((a) => a
 const metrics = new GatewayMetrics();
 collectDefaultMetrics({ register: metrics.registry });
 
-const nats = await retryAtStart('connecting to NATS', () => connect({ ...natsConnectOptions(config.NATS_URL), name: `ratchet-gateway-${process.pid}`, maxReconnectAttempts: -1 }), log);
+const nats = await retryAtStart(
+  'connecting to NATS',
+  () => connect({ ...natsConnectOptions(config.NATS_URL), name: `ratchet-gateway-${process.pid}`, maxReconnectAttempts: -1 }),
+  log,
+);
 const client = await connectClient({
   connection: nats,
   partitionCount: config.RATCHET_PARTITIONS,
@@ -47,7 +51,8 @@ const client = await connectClient({
   timeoutMs: config.GATEWAY_REQUEST_TIMEOUT_MS,
 });
 // Postgres only for read-your-writes: the projections' positions in the read-model database.
-const pool = config.DATABASE_URL === undefined ? undefined : new pg.Pool({ connectionString: config.DATABASE_URL, max: config.PG_POOL_SIZE });
+const pool =
+  config.DATABASE_URL === undefined ? undefined : new pg.Pool({ connectionString: config.DATABASE_URL, max: config.PG_POOL_SIZE });
 pool?.on('error', (err) => log.warn({ err }, 'idle Postgres client failed'));
 const projections = pool === undefined ? undefined : readYourWrites(app, pool, nats, config.GATEWAY_WAIT_FOR_TIMEOUT_MS);
 
@@ -68,7 +73,11 @@ const running = await startGateway({
   ready: () => !nats.isClosed(),
 });
 log.info(
-  { httpPort: running.port, app: app.name, waitFor: projections === undefined ? [] : [...new Set(projections.definitions.map((p) => p.name))] },
+  {
+    httpPort: running.port,
+    app: app.name,
+    waitFor: projections === undefined ? [] : [...new Set(projections.definitions.map((p) => p.name))],
+  },
   'gateway ready',
 );
 

@@ -37,22 +37,38 @@ try {
 const projections = config.PROJECTOR_PROJECTIONS ? app.projections : [];
 const processes = config.PROJECTOR_PROCESSES ? app.processes : [];
 if (projections.length === 0 && processes.length === 0) {
-  const what = app.projections.length + app.processes.length === 0 ? 'defines no projections and no processes' : 'has nothing left to run with PROJECTOR_PROJECTIONS and PROJECTOR_PROCESSES as set';
-  boot.fatal({ file: appFile, app: app.name }, `app module ${appFile}: app "${app.name}" ${what}, so there is nothing for a projector to run`);
+  const what =
+    app.projections.length + app.processes.length === 0
+      ? 'defines no projections and no processes'
+      : 'has nothing left to run with PROJECTOR_PROJECTIONS and PROJECTOR_PROCESSES as set';
+  boot.fatal(
+    { file: appFile, app: app.name },
+    `app module ${appFile}: app "${app.name}" ${what}, so there is nothing for a projector to run`,
+  );
   process.exit(2);
 }
 
 const log = pino({ level: config.LOG_LEVEL, base: { service: 'projector', pid: process.pid } });
-log.info({ app: app.name, file: appFile, projections: projections.map((p) => p.key), processes: processes.map((p) => p.name) }, 'app loaded');
+log.info(
+  { app: app.name, file: appFile, projections: projections.map((p) => p.key), processes: processes.map((p) => p.name) },
+  'app loaded',
+);
 const metrics = new ProjectorMetrics();
 collectDefaultMetrics({ register: metrics.registry });
 const processMetrics = new ProcessMetrics(metrics.registry);
 
-const nats = await retryAtStart('connecting to NATS', () => connect({ ...natsConnectOptions(config.NATS_URL), name: `ratchet-projector-${process.pid}`, maxReconnectAttempts: -1 }), log);
+const nats = await retryAtStart(
+  'connecting to NATS',
+  () => connect({ ...natsConnectOptions(config.NATS_URL), name: `ratchet-projector-${process.pid}`, maxReconnectAttempts: -1 }),
+  log,
+);
 const pool = handlePoolErrors(new pg.Pool({ connectionString: config.DATABASE_URL, max: config.PG_POOL_SIZE }), (err) =>
   log.warn({ err }, 'Postgres connection lost'),
 );
-const store = createPostgresEventStore({ pool, ...(config.RATCHET_MASTER_KEY === undefined ? {} : { masterKey: parseMasterKey(config.RATCHET_MASTER_KEY) }) });
+const store = createPostgresEventStore({
+  pool,
+  ...(config.RATCHET_MASTER_KEY === undefined ? {} : { masterKey: parseMasterKey(config.RATCHET_MASTER_KEY) }),
+});
 await retryAtStart('migrating the event store', () => store.migrate(), log);
 
 const projector =
@@ -74,7 +90,11 @@ const projector =
 await projector?.start();
 
 // Process managers send their commands through a client on the same connection.
-const client = await connectClient({ connection: nats, partitionCount: config.RATCHET_PARTITIONS, timeoutMs: config.PROCESS_SEND_TIMEOUT_MS });
+const client = await connectClient({
+  connection: nats,
+  partitionCount: config.RATCHET_PARTITIONS,
+  timeoutMs: config.PROCESS_SEND_TIMEOUT_MS,
+});
 const runner =
   processes.length === 0
     ? undefined
@@ -105,7 +125,12 @@ const ops = await startOpsServer({
   },
 });
 log.info(
-  { httpPort: ops.port, app: app.name, projections: projector?.status().map((s) => s.projection) ?? [], processes: runner?.status().map((s) => s.process) ?? [] },
+  {
+    httpPort: ops.port,
+    app: app.name,
+    projections: projector?.status().map((s) => s.projection) ?? [],
+    processes: runner?.status().map((s) => s.process) ?? [],
+  },
   'projector ready',
 );
 

@@ -40,10 +40,17 @@ log.info({ app: app.name, file: appFile, aggregates: app.aggregates.map((a) => a
 const metrics = new WorkerMetrics();
 collectDefaultMetrics({ register: metrics.registry });
 
-const nats = await retryAtStart('connecting to NATS', () => connect({ ...natsConnectOptions(config.NATS_URL), name: `ratchet-worker-${workerId}`, maxReconnectAttempts: -1 }), log);
+const nats = await retryAtStart(
+  'connecting to NATS',
+  () => connect({ ...natsConnectOptions(config.NATS_URL), name: `ratchet-worker-${workerId}`, maxReconnectAttempts: -1 }),
+  log,
+);
 const masterKey = config.RATCHET_MASTER_KEY === undefined ? undefined : parseMasterKey(config.RATCHET_MASTER_KEY);
 if (masterKey === undefined && app.aggregates.some(hasSensitiveFields)) {
-  log.warn({ aggregates: app.aggregates.filter(hasSensitiveFields).map((a) => a.type) }, 'RATCHET_MASTER_KEY is not set: the keys of sensitive fields are stored unwrapped (docs/sensitive-data.md)');
+  log.warn(
+    { aggregates: app.aggregates.filter(hasSensitiveFields).map((a) => a.type) },
+    'RATCHET_MASTER_KEY is not set: the keys of sensitive fields are stored unwrapped (docs/sensitive-data.md)',
+  );
 }
 const store = createPostgresEventStore({ connectionString: config.DATABASE_URL, poolSize: config.PG_POOL_SIZE, masterKey });
 await retryAtStart('migrating the event store', () => store.migrate(), log);
@@ -64,7 +71,12 @@ const ops = await startOpsServer({
         workerId,
         mode: config.CLUSTER_MODE,
         members: membership === undefined ? [workerId] : describeCluster(membership.records(), assignment).members,
-        partitions: epochs.map((e) => ({ partition: e.partition, owner: e.owner, epoch: e.epoch, assignedTo: assignment[e.partition] ?? null })),
+        partitions: epochs.map((e) => ({
+          partition: e.partition,
+          owner: e.owner,
+          epoch: e.epoch,
+          assignedTo: assignment[e.partition] ?? null,
+        })),
         owned: worker?.ownedPartitions() ?? [],
       };
     },

@@ -1,7 +1,6 @@
 import { envBool, envInt, envLogLevel, envMasterKey } from '@ratchet/ops';
 import { z } from 'zod';
 
-
 /** The worker process's environment, validated. Every variable and default is listed in docs/operations.md. */
 export const WorkerConfigSchema = z.object({
   /** The app module to serve (its aggregates), relative to the working directory; default the turnstile app. A path argument wins over it. */
@@ -10,7 +9,10 @@ export const WorkerConfigSchema = z.object({
   DATABASE_URL: z.string().url('DATABASE_URL must be a postgres:// URL'),
   /** Wraps the subject keys of sensitive fields (docs/sensitive-data.md); unset: stored unwrapped. */
   RATCHET_MASTER_KEY: envMasterKey,
-  WORKER_ID: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
+  WORKER_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/)
+    .optional(),
   RATCHET_PARTITIONS: envInt(1, 64).pipe(z.number().max(4096)),
   CLUSTER_MODE: z.enum(['membership', 'static']).default('membership'),
   HEARTBEAT_INTERVAL_MS: envInt(50, 1_000),

@@ -6,20 +6,26 @@ import { Author } from './author.js';
 const spec = given(Author);
 const added = { type: 'authorAdded', data: { name: 'Ben', email: 'ben@sequent.io' } } as const;
 
-describe('author rules (Sequent\'s AddAuthor)', () => {
+describe("author rules (Sequent's AddAuthor)", () => {
   it('adds an author with a name and an e-mail address, both trimmed', () => {
-    spec([]).when({ type: 'add', payload: { name: ' Ben ', email: ' ben@sequent.io' } }).then([added]);
+    spec([])
+      .when({ type: 'add', payload: { name: ' Ben ', email: ' ben@sequent.io' } })
+      .then([added]);
     const state = Author.replay([added]);
     expect(state.snapshot.value).toBe('added');
     expect(state.snapshot.context).toEqual({ name: 'Ben', email: 'ben@sequent.io' });
   });
 
   it('keeps the address as typed (case included): only its claim is normalized', () => {
-    spec([]).when({ type: 'add', payload: { name: 'Ben', email: 'Ben@Sequent.io' } }).then([{ type: 'authorAdded', data: { name: 'Ben', email: 'Ben@Sequent.io' } }]);
+    spec([])
+      .when({ type: 'add', payload: { name: 'Ben', email: 'Ben@Sequent.io' } })
+      .then([{ type: 'authorAdded', data: { name: 'Ben', email: 'Ben@Sequent.io' } }]);
   });
 
   it('rejects adding the same author twice', () => {
-    spec([added]).when({ type: 'add', payload: { name: 'Ben', email: 'ben@sequent.io' } }).then({ status: 'rejected', reason: 'This author was already added' });
+    spec([added])
+      .when({ type: 'add', payload: { name: 'Ben', email: 'ben@sequent.io' } })
+      .then({ status: 'rejected', reason: 'This author was already added' });
   });
 
   it.each([
@@ -34,12 +40,18 @@ describe('author rules (Sequent\'s AddAuthor)', () => {
   });
 
   it('refuses fields it does not know', () => {
-    // @ts-expect-error -- the typed spec refuses an unknown field at compile time; at run time, the strict schema does.
-    spec([]).when({ type: 'add', payload: { name: 'Ben', email: 'ben@sequent.io', admin: true } }).thenThrows('VALIDATION_FAILED');
+    spec([])
+      // @ts-expect-error -- the typed spec refuses an unknown field at compile time; at run time, the strict schema does.
+      .when({ type: 'add', payload: { name: 'Ben', email: 'ben@sequent.io', admin: true } })
+      .thenThrows('VALIDATION_FAILED');
   });
 
   it('a spec with the wrong expectation fails', () => {
-    expect(() => spec([]).when({ type: 'add', payload: { name: 'Ben', email: 'ben@sequent.io' } }).then({ status: 'rejected' })).toThrow();
+    expect(() =>
+      spec([])
+        .when({ type: 'add', payload: { name: 'Ben', email: 'ben@sequent.io' } })
+        .then({ status: 'rejected' }),
+    ).toThrow();
   });
 });
 
@@ -61,11 +73,18 @@ describe('forget me (issue 16)', () => {
   it('folds an added event whose address was forgotten (its placeholder is no address) and stays forgotten', () => {
     const state = Author.replay([{ type: 'authorAdded', data: { name: 'Ben', email: FORGOTTEN } }, forgotten]);
     expect(state.snapshot.context).toEqual({ name: 'Ben', email: FORGOTTEN });
-    spec([added, forgotten]).when({ type: 'add', payload: { name: 'Ben', email: 'ben@sequent.io' } }).then({ status: 'rejected', reason: 'This author was already added' });
+    spec([added, forgotten])
+      .when({ type: 'add', payload: { name: 'Ben', email: 'ben@sequent.io' } })
+      .then({ status: 'rejected', reason: 'This author was already added' });
   });
 
   it('marks the stored address as personal data of the author, and nothing else', () => {
-    expect(sensitiveFieldsOf(Author.events.authorAdded).map((f) => [f.path, f.subject({}, { aggregateType: 'author', aggregateId: 'a-1', eventType: 'authorAdded' })])).toEqual([[['email'], 'a-1']]);
+    expect(
+      sensitiveFieldsOf(Author.events.authorAdded).map((f) => [
+        f.path,
+        f.subject({}, { aggregateType: 'author', aggregateId: 'a-1', eventType: 'authorAdded' }),
+      ]),
+    ).toEqual([[['email'], 'a-1']]);
     expect(sensitiveFieldsOf(Author.commands.add)).toEqual([]);
   });
 });

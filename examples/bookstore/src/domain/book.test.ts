@@ -8,12 +8,16 @@ const added = { type: 'bookAdded', data: { title: 'Domain-Driven Design', author
 
 describe('book rules', () => {
   it('adds a book by an author, the title trimmed', () => {
-    spec([]).when({ type: 'add', payload: { title: ' Domain-Driven Design ', authorId } }).then([added]);
+    spec([])
+      .when({ type: 'add', payload: { title: ' Domain-Driven Design ', authorId } })
+      .then([added]);
     expect(Book.replay([added]).snapshot.context).toEqual({ title: 'Domain-Driven Design', authorId });
   });
 
   it('rejects adding the same book twice', () => {
-    spec([added]).when({ type: 'add', payload: { title: 'Another', authorId } }).then({ status: 'rejected', reason: 'This book was already added' });
+    spec([added])
+      .when({ type: 'add', payload: { title: 'Another', authorId } })
+      .then({ status: 'rejected', reason: 'This book was already added' });
   });
 
   it.each([
@@ -25,7 +29,9 @@ describe('book rules', () => {
   });
 
   it('needs an author', () => {
-    // @ts-expect-error -- a book without its author's id does not compile, and fails validation at run time.
-    spec([]).when({ type: 'add', payload: { title: 'Anonymous' } }).thenThrows('VALIDATION_FAILED');
+    spec([])
+      // @ts-expect-error -- a book without its author's id does not compile, and fails validation at run time.
+      .when({ type: 'add', payload: { title: 'Anonymous' } })
+      .thenThrows('VALIDATION_FAILED');
   });
 });

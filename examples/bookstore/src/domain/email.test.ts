@@ -8,7 +8,9 @@ const kim = '85507d60-8645-4a8a-bdb8-3a9c86a0c635';
 
 describe('email claim rules', () => {
   it('claims a free address for an author', () => {
-    spec([]).when({ type: 'claim', payload: { authorId: ben } }).then([{ type: 'emailClaimed', data: { authorId: ben } }]);
+    spec([])
+      .when({ type: 'claim', payload: { authorId: ben } })
+      .then([{ type: 'emailClaimed', data: { authorId: ben } }]);
   });
 
   it("rejects another author's claim of a claimed address, with the message the form shows", () => {
@@ -18,14 +20,20 @@ describe('email claim rules', () => {
   });
 
   it('accepts the same author claiming again, writing nothing (a resent form)', () => {
-    spec([{ type: 'emailClaimed', data: { authorId: ben } }]).when({ type: 'claim', payload: { authorId: ben } }).then([]);
+    spec([{ type: 'emailClaimed', data: { authorId: ben } }])
+      .when({ type: 'claim', payload: { authorId: ben } })
+      .then([]);
   });
 
   it('releases an address for the author holding it, after which another author may claim it', () => {
     const claimed = { type: 'emailClaimed', data: { authorId: ben } } as const;
     const released = { type: 'emailReleased', data: { authorId: ben } } as const;
-    spec([claimed]).when({ type: 'release', payload: { authorId: ben } }).then([released]);
-    spec([claimed, released]).when({ type: 'claim', payload: { authorId: kim } }).then([{ type: 'emailClaimed', data: { authorId: kim } }]);
+    spec([claimed])
+      .when({ type: 'release', payload: { authorId: ben } })
+      .then([released]);
+    spec([claimed, released])
+      .when({ type: 'claim', payload: { authorId: kim } })
+      .then([{ type: 'emailClaimed', data: { authorId: kim } }]);
     expect(Email.replay([claimed, released]).snapshot.value).toBe('free');
   });
 
@@ -33,16 +41,22 @@ describe('email claim rules', () => {
     spec([{ type: 'emailClaimed', data: { authorId: ben } }])
       .when({ type: 'release', payload: { authorId: kim } })
       .then({ status: 'rejected', reason: /Only the author holding/ });
-    spec([]).when({ type: 'release', payload: { authorId: ben } }).then({ status: 'rejected', reason: /not claimed/ });
+    spec([])
+      .when({ type: 'release', payload: { authorId: ben } })
+      .then({ status: 'rejected', reason: /not claimed/ });
   });
 
   it('refuses an author id that is not a UUID as a validation error', () => {
-    spec([]).when({ type: 'claim', payload: { authorId: 'ben' } }).thenThrows('VALIDATION_FAILED');
+    spec([])
+      .when({ type: 'claim', payload: { authorId: 'ben' } })
+      .thenThrows('VALIDATION_FAILED');
   });
 
   it('has no command but claim and release', () => {
-    // @ts-expect-error -- "take" is no email command: a compile error, and UNKNOWN_COMMAND at run time.
-    spec([]).when({ type: 'take', payload: { authorId: ben } }).thenThrows('UNKNOWN_COMMAND');
+    spec([])
+      // @ts-expect-error -- "take" is no email command: a compile error, and UNKNOWN_COMMAND at run time.
+      .when({ type: 'take', payload: { authorId: ben } })
+      .thenThrows('UNKNOWN_COMMAND');
   });
 
   it('keeps the address out of its events: they name the author only', () => {

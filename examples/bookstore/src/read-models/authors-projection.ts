@@ -38,7 +38,11 @@ export const authorsProjection = defineProjection({
       ]);
     },
     async authorForgotten(event, sql, t) {
-      await sql.query(`UPDATE ${t.name('bookstore_authors')} SET email = $2, version = $3 WHERE id = $1`, [aggregateIdOf(event.streamId), FORGOTTEN, event.version]);
+      await sql.query(`UPDATE ${t.name('bookstore_authors')} SET email = $2, version = $3 WHERE id = $1`, [
+        aggregateIdOf(event.streamId),
+        FORGOTTEN,
+        event.version,
+      ]);
     },
   },
 });

@@ -13,7 +13,9 @@ export const booksProjection = defineProjection({
       `CREATE TABLE IF NOT EXISTS ${t.name('bookstore_books')} (
          id text PRIMARY KEY, author_id text NOT NULL, title text NOT NULL, added_at timestamptz NOT NULL, version int NOT NULL)`,
     );
-    await sql.query(`CREATE INDEX IF NOT EXISTS ${t.physical('bookstore_books')}_author ON ${t.name('bookstore_books')} (author_id, added_at)`);
+    await sql.query(
+      `CREATE INDEX IF NOT EXISTS ${t.physical('bookstore_books')}_author ON ${t.name('bookstore_books')} (author_id, added_at)`,
+    );
   },
   handlers: {
     async bookAdded(event, sql, t) {

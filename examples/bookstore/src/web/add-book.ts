@@ -36,7 +36,14 @@ export async function addBook(
   if ((await authors.author(authorId)) === undefined) return { status: 'refused', fields: { form: UNKNOWN_AUTHOR } };
   const add = await sendUntilKnown(
     sender,
-    { aggregate: Book.type, id: bookId, command: 'add', payload: checked.value, commandId: `add-book:${bookId}`, waitFor: booksProjection.name },
+    {
+      aggregate: Book.type,
+      id: bookId,
+      command: 'add',
+      payload: checked.value,
+      commandId: `add-book:${bookId}`,
+      waitFor: booksProjection.name,
+    },
     retries,
   );
   if (add.status === 'ok') return { status: 'added', bookId, waited: add.waited === true };

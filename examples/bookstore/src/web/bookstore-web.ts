@@ -56,7 +56,12 @@ export function createBookstoreWeb(options: BookstoreWebOptions): BookstoreWeb {
       if (!allow(req, res, 'GET')) return;
       const added = url.searchParams.get('added');
       const author = added === null ? undefined : (await readModels.authors()).find((a) => a.id === added);
-      const notice = added === null ? undefined : author === undefined ? 'Author added; the list will show them in a moment.' : `Author ${author.name} added.`;
+      const notice =
+        added === null
+          ? undefined
+          : author === undefined
+            ? 'Author added; the list will show them in a moment.'
+            : `Author ${author.name} added.`;
       return authorsList(res, 200, emptyForm(), notice);
     }
     if (path === '/authors') {
@@ -79,10 +84,21 @@ export function createBookstoreWeb(options: BookstoreWebOptions): BookstoreWeb {
       const bookId = formId(form.fields.bookId);
       const values = { title: form.fields.title ?? '' };
       const outcome = await addBook(sender, readModels, authorId, values, bookId);
-      if (outcome.status === 'added') return redirect(res, `/authors/${encodeURIComponent(authorId)}?added=${encodeURIComponent(outcome.bookId)}`);
+      if (outcome.status === 'added')
+        return redirect(res, `/authors/${encodeURIComponent(authorId)}?added=${encodeURIComponent(outcome.bookId)}`);
       const author = await readModels.author(authorId);
       if (author === undefined) return send(res, 404, messagePage('No such author', 'There is no such author.'));
-      return send(res, statusOf(outcome), authorPage(author, await readModels.booksBy(authorId), formAgain(outcome, bookId, values), undefined, options.forgetter !== undefined));
+      return send(
+        res,
+        statusOf(outcome),
+        authorPage(
+          author,
+          await readModels.booksBy(authorId),
+          formAgain(outcome, bookId, values),
+          undefined,
+          options.forgetter !== undefined,
+        ),
+      );
     }
     const forgetId = FORGET_PATH.exec(path)?.[1];
     if (forgetId !== undefined && options.forgetter !== undefined) {
@@ -103,7 +119,8 @@ export function createBookstoreWeb(options: BookstoreWebOptions): BookstoreWeb {
       const bookList = await readModels.booksBy(authorId);
       const added = url.searchParams.get('added');
       const book = added === null ? undefined : bookList.find((b) => b.id === added);
-      const addedNotice = added === null ? undefined : book === undefined ? 'Book added; the list will show it in a moment.' : `Book ${book.title} added.`;
+      const addedNotice =
+        added === null ? undefined : book === undefined ? 'Book added; the list will show it in a moment.' : `Book ${book.title} added.`;
       const notice = url.searchParams.has('forgotten') ? 'Your e-mail address was forgotten.' : addedNotice;
       return send(res, 200, authorPage(author, bookList, emptyForm(), notice, options.forgetter !== undefined));
     }
@@ -114,7 +131,8 @@ export function createBookstoreWeb(options: BookstoreWebOptions): BookstoreWeb {
   return (req, res) => {
     routes(req, res).catch((error: unknown) => {
       options.logger?.error({ err: error, url: req.url }, 'bookstore page failed');
-      if (!res.headersSent) send(res, 500, messagePage('Something went wrong', 'The bookstore could not answer this request. Try again in a moment.'));
+      if (!res.headersSent)
+        send(res, 500, messagePage('Something went wrong', 'The bookstore could not answer this request. Try again in a moment.'));
       else res.destroy();
     });
   };

@@ -53,7 +53,12 @@ export function createGatewaySender(options: GatewaySenderOptions): CommandSende
         // Sent or not is unknown once the request may have left: TIMEOUT (retryable with the same key).
         const timedOut = error instanceof DOMException && error.name === 'TimeoutError';
         const code = timedOut ? ErrorCode.TIMEOUT : ErrorCode.UNAVAILABLE;
-        return failure(code, `the gateway at ${base} ${timedOut ? `did not answer within ${timeoutMs} ms` : `could not be reached: ${describe(error)}`}`, true, request.commandId);
+        return failure(
+          code,
+          `the gateway at ${base} ${timedOut ? `did not answer within ${timeoutMs} ms` : `could not be reached: ${describe(error)}`}`,
+          true,
+          request.commandId,
+        );
       }
       const text = await response.text().catch(() => '');
       let body: unknown;
@@ -64,7 +69,12 @@ export function createGatewaySender(options: GatewaySenderOptions): CommandSende
       }
       const parsed = GatewayResultSchema.safeParse(body);
       if (parsed.success) return parsed.data;
-      return failure(ErrorCode.MALFORMED_REPLY, `the gateway answered ${response.status} with a body that is not a command result`, false, request.commandId);
+      return failure(
+        ErrorCode.MALFORMED_REPLY,
+        `the gateway answered ${response.status} with a body that is not a command result`,
+        false,
+        request.commandId,
+      );
     },
   };
 }

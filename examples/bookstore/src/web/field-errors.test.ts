@@ -14,12 +14,20 @@ describe('field errors', () => {
         'not an issue',
       ],
     });
-    expect(fieldErrors(issues)).toEqual({ name: 'Enter a name', email: 'Enter an e-mail address', commandId: 'bad command id', form: 'Unrecognized key: "admin"' });
+    expect(fieldErrors(issues)).toEqual({
+      name: 'Enter a name',
+      email: 'Enter an e-mail address',
+      commandId: 'bad command id',
+      form: 'Unrecognized key: "admin"',
+    });
     expect(issuesOf(undefined)).toEqual([]);
   });
 
   it("check a form with the command's own schema: the trimmed values, or the messages", () => {
-    expect(checkForm(authorCommands.add, { name: ' Ben ', email: 'ben@sequent.io' })).toEqual({ ok: true, value: { name: 'Ben', email: 'ben@sequent.io' } });
+    expect(checkForm(authorCommands.add, { name: ' Ben ', email: 'ben@sequent.io' })).toEqual({
+      ok: true,
+      value: { name: 'Ben', email: 'ben@sequent.io' },
+    });
     expect(checkForm(authorCommands.add, { name: '', email: 'nope' })).toEqual({
       ok: false,
       fields: { name: 'Enter a name', email: 'Enter an e-mail address like ben@sequent.io' },

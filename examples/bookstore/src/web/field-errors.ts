@@ -20,7 +20,10 @@ export function fieldErrors(issues: readonly ValidationIssue[]): FieldErrors {
 }
 
 /** Parse form values with a command's own schema: the values to send, or the field errors. */
-export function checkForm<S extends z.ZodType>(schema: S, values: unknown): { readonly ok: true; readonly value: z.output<S> } | { readonly ok: false; readonly fields: FieldErrors } {
+export function checkForm<S extends z.ZodType>(
+  schema: S,
+  values: unknown,
+): { readonly ok: true; readonly value: z.output<S> } | { readonly ok: false; readonly fields: FieldErrors } {
   const parsed = schema.safeParse(values);
   return parsed.success ? { ok: true, value: parsed.data } : { ok: false, fields: fieldErrors(issuesFromZod(parsed.error)) };
 }
@@ -28,5 +31,7 @@ export function checkForm<S extends z.ZodType>(schema: S, values: unknown): { re
 /** The issues of a gateway error's details, when it has them. */
 export function issuesOf(details: Readonly<Record<string, unknown>> | undefined): ValidationIssue[] {
   const issues = details?.issues;
-  return Array.isArray(issues) ? issues.filter((i): i is ValidationIssue => typeof i === 'object' && i !== null && Array.isArray((i as ValidationIssue).path)) : [];
+  return Array.isArray(issues)
+    ? issues.filter((i): i is ValidationIssue => typeof i === 'object' && i !== null && Array.isArray((i as ValidationIssue).path))
+    : [];
 }

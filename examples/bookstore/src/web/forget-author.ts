@@ -40,13 +40,24 @@ export async function forgetAuthor(
   if (author === undefined) return { status: 'unknown-author' };
   if (!isForgotten(author.email)) {
     const key = emailKey(author.email);
-    const release = await sendUntilKnown(sender, { aggregate: Email.type, id: key, command: 'release', payload: { authorId }, commandId: `release-email:${authorId}:${randomUUID()}` }, retries);
+    const release = await sendUntilKnown(
+      sender,
+      { aggregate: Email.type, id: key, command: 'release', payload: { authorId }, commandId: `release-email:${authorId}:${randomUUID()}` },
+      retries,
+    );
     // Rejected: not claimed, or by someone else (a claim left by an earlier attempt was released): nothing to free.
     if (release.status === 'error') return refusalOf(release.error);
   }
   const forget = await sendUntilKnown(
     sender,
-    { aggregate: Author.type, id: authorId, command: 'forget', payload: {}, commandId: `forget-author:${authorId}`, waitFor: authorsProjection.name },
+    {
+      aggregate: Author.type,
+      id: authorId,
+      command: 'forget',
+      payload: {},
+      commandId: `forget-author:${authorId}`,
+      waitFor: authorsProjection.name,
+    },
     retries,
   );
   if (forget.status === 'rejected') return { status: 'failed', message: forget.reason, retry: false };

@@ -9,14 +9,15 @@ import { fieldErrors, issuesOf, type FieldErrors } from './field-errors.js';
  * unless `retry` is false (that id is used up). `warning` is for the log: something an operator may
  * have to fix.
  */
-export type FormRefusal = (
+export type FormRefusal =
   /** A field's value is wrong (the schema said so, here or at the gateway): fix and resubmit. */
-  | { readonly status: 'invalid'; readonly fields: FieldErrors }
-  /** A business rule refused it (the address is taken, the author is unknown). */
-  | { readonly status: 'refused'; readonly fields: FieldErrors }
-  /** It could not be done (`retry` false), or its outcome is unknown (`retry`: submitting the same form again does nothing twice). */
-  | { readonly status: 'failed'; readonly message: string; readonly retry: boolean }
-) & { readonly warning?: string };
+  (
+    | { readonly status: 'invalid'; readonly fields: FieldErrors }
+    /** A business rule refused it (the address is taken, the author is unknown). */
+    | { readonly status: 'refused'; readonly fields: FieldErrors }
+    /** It could not be done (`retry` false), or its outcome is unknown (`retry`: submitting the same form again does nothing twice). */
+    | { readonly status: 'failed'; readonly message: string; readonly retry: boolean }
+  ) & { readonly warning?: string };
 
 /** The message of a failure whose outcome is unknown. */
 export const TRY_AGAIN = 'The bookstore could not confirm this in time. Submit the form again: nothing will be added twice.';

@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { html } from './html.js';
 import { authorPage, authorsPage } from './pages.js';
 
-const author = { id: 'a8b1a534-f50b-4173-a73b-5b4a8bbcdd12', name: '<script>alert(1)</script>', email: 'ben@sequent.io', addedAt: new Date(0), books: 1 };
+const author = {
+  id: 'a8b1a534-f50b-4173-a73b-5b4a8bbcdd12',
+  name: '<script>alert(1)</script>',
+  email: 'ben@sequent.io',
+  addedAt: new Date(0),
+  books: 1,
+};
 
 describe('pages', () => {
   it('escape every value, in text and in attributes', () => {
@@ -15,7 +21,11 @@ describe('pages', () => {
   });
 
   it("show a field's message beside it, and the typed values again", () => {
-    const page = authorsPage([], { id: 'form-1', values: { name: '', email: 'ben@' }, errors: { email: 'Enter an e-mail address like ben@sequent.io' } }).toString();
+    const page = authorsPage([], {
+      id: 'form-1',
+      values: { name: '', email: 'ben@' },
+      errors: { email: 'Enter an e-mail address like ben@sequent.io' },
+    }).toString();
     expect(page).toContain('<input type="hidden" name="authorId" value="form-1">');
     expect(page).toContain('id="email" name="email" type="email" value="ben@" aria-invalid="true" aria-describedby="email-error"');
     expect(page).toContain('<span class="error" id="email-error">Enter an e-mail address like ben@sequent.io</span>');
@@ -24,7 +34,12 @@ describe('pages', () => {
   });
 
   it("list an author's books and show a message about the whole form", () => {
-    const page = authorPage(author, [{ id: 'b-1', title: 'Sequent & you', authorId: author.id, addedAt: new Date(0) }], { id: 'form-2', values: {}, errors: {}, message: 'There is no such author' }).toString();
+    const page = authorPage(author, [{ id: 'b-1', title: 'Sequent & you', authorId: author.id, addedAt: new Date(0) }], {
+      id: 'form-2',
+      values: {},
+      errors: {},
+      message: 'There is no such author',
+    }).toString();
     expect(page).toContain('<li data-id="b-1">Sequent &amp; you</li>');
     expect(page).toContain('<p class="error" id="form-error" role="alert">There is no such author</p>');
     expect(page).toContain(`action="/authors/${author.id}/books"`);

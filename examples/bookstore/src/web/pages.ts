@@ -16,7 +16,8 @@ export interface FormState {
 /** The list of authors with the "add author" form (Sequent's index and authors pages in one). */
 export function authorsPage(authors: readonly AuthorRow[], form: FormState, notice?: string): SafeHtml {
   const rows = authors.map(
-    (a) => html`<tr data-id="${a.id}"><td><a href="/authors/${encodeURIComponent(a.id)}">${a.name}</a></td><td>${a.email}</td><td class="n">${a.books}</td></tr>`,
+    (a) =>
+      html`<tr data-id="${a.id}"><td><a href="/authors/${encodeURIComponent(a.id)}">${a.name}</a></td><td>${a.email}</td><td class="n">${a.books}</td></tr>`,
   );
   return layout(
     'Authors',

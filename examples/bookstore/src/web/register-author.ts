@@ -31,7 +31,12 @@ export type RegisterAuthorOutcome = { readonly status: 'added'; readonly authorI
  * `authorId` is the form's hidden id (`formId`). Why this order and what it guarantees:
  * examples/bookstore/README.md.
  */
-export async function registerAuthor(sender: CommandSender, form: AuthorForm, authorId: string, retries?: SendUntilKnownOptions): Promise<RegisterAuthorOutcome> {
+export async function registerAuthor(
+  sender: CommandSender,
+  form: AuthorForm,
+  authorId: string,
+  retries?: SendUntilKnownOptions,
+): Promise<RegisterAuthorOutcome> {
   const checked = checkForm(authorCommands.add, { name: form.name ?? '', email: form.email ?? '' });
   if (!checked.ok) return { status: 'invalid', fields: checked.fields };
   const { name, email } = checked.value;
@@ -40,16 +45,29 @@ export async function registerAuthor(sender: CommandSender, form: AuthorForm, au
   // no-op by the rule itself), so their command ids are this request's; only the add's is the form's.
   const request = randomUUID();
 
-  const claim = await sendUntilKnown(sender, { aggregate: Email.type, id: key, command: 'claim', payload: { authorId }, commandId: `claim-email:${authorId}:${request}` }, retries);
+  const claim = await sendUntilKnown(
+    sender,
+    { aggregate: Email.type, id: key, command: 'claim', payload: { authorId }, commandId: `claim-email:${authorId}:${request}` },
+    retries,
+  );
   if (claim.status === 'rejected') {
-    return claim.reason === EMAIL_TAKEN ? { status: 'refused', fields: { email: EMAIL_TAKEN } } : { status: 'failed', message: claim.reason, retry: false };
+    return claim.reason === EMAIL_TAKEN
+      ? { status: 'refused', fields: { email: EMAIL_TAKEN } }
+      : { status: 'failed', message: claim.reason, retry: false };
   }
   if (claim.status === 'error') return refusalOf(claim.error);
   const claimedHere = claim.events.some((e) => e.type === 'emailClaimed');
 
   const add = await sendUntilKnown(
     sender,
-    { aggregate: Author.type, id: authorId, command: 'add', payload: { name, email }, commandId: `add-author:${authorId}`, waitFor: authorsProjection.name },
+    {
+      aggregate: Author.type,
+      id: authorId,
+      command: 'add',
+      payload: { name, email },
+      commandId: `add-author:${authorId}`,
+      waitFor: authorsProjection.name,
+    },
     retries,
   );
   if (add.status === 'ok') return { status: 'added', authorId, waited: add.waited === true };
@@ -58,7 +76,11 @@ export async function registerAuthor(sender: CommandSender, form: AuthorForm, au
 
   const refusal: FormRefusal = add.status === 'rejected' ? { status: 'failed', message: add.reason, retry: false } : refusalOf(add.error);
   if (!claimedHere) return refusal;
-  const release = await sendUntilKnown(sender, { aggregate: Email.type, id: key, command: 'release', payload: { authorId }, commandId: `release-email:${authorId}:${request}` }, retries);
+  const release = await sendUntilKnown(
+    sender,
+    { aggregate: Email.type, id: key, command: 'release', payload: { authorId }, commandId: `release-email:${authorId}:${request}` },
+    retries,
+  );
   if (release.status === 'ok') return refusal;
   const why = release.status === 'rejected' ? release.reason : `${release.error.code}: ${release.error.message}`;
   // The form keeps its author id (unless it is used up), so submitting it again finishes the job.

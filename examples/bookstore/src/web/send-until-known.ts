@@ -15,7 +15,11 @@ export interface SendUntilKnownOptions {
  * (the gateway timed out, a worker was handing its partition over): the resend is answered with
  * the first outcome if there was one, so this never does a command twice. Returns the last answer.
  */
-export async function sendUntilKnown(sender: CommandSender, request: CommandRequest, options: SendUntilKnownOptions = {}): Promise<GatewayResult> {
+export async function sendUntilKnown(
+  sender: CommandSender,
+  request: CommandRequest,
+  options: SendUntilKnownOptions = {},
+): Promise<GatewayResult> {
   const attempts = options.attempts ?? 3;
   let pause = options.backoffMs ?? 100;
   let result = await sender.send(request);

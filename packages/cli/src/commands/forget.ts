@@ -20,7 +20,10 @@ export async function runForget(ctx: CliContext, positionals: readonly string[])
     await requireEventStore(pool, ctx.options);
     const at = await store.cipher.forget(subject);
     if (ctx.options.json) ctx.out(JSON.stringify({ subject, forgottenAt: at.toISOString() }));
-    else ctx.out(`forgot ${subject}: its key is deleted (first forgotten ${at.toISOString()}); rebuild the read models that copied its values`);
+    else
+      ctx.out(
+        `forgot ${subject}: its key is deleted (first forgotten ${at.toISOString()}); rebuild the read models that copied its values`,
+      );
     return ExitCode.OK;
   } finally {
     await store.close().catch(() => undefined);

@@ -45,7 +45,11 @@ beforeAll(async () => {
   await store.migrate();
   const types = ['installed', 'coinInserted', 'armTurned', 'armPushedIneffectively'];
   for (const [i, type] of types.entries()) await store.append('turnstile/h-1', i, [{ type, data: {} }]);
-  await store.append('member/m-1', 0, await store.cipher.sealEvents(Member, 'member/m-1', [{ type: 'joined', data: { email: 'ann@example.com' } }]));
+  await store.append(
+    'member/m-1',
+    0,
+    await store.cipher.sealEvents(Member, 'member/m-1', [{ type: 'joined', data: { email: 'ann@example.com' } }]),
+  );
 });
 
 afterAll(async () => {
@@ -74,7 +78,10 @@ describe('ratchet history --version / --at', () => {
       head: 4,
       value: 'unlocked',
       context: { coins: 1, turns: 0, pushes: 0 },
-      events: [{ version: 1, state: { value: 'locked' } }, { version: 2, state: { value: 'unlocked' } }],
+      events: [
+        { version: 1, state: { value: 'locked' } },
+        { version: 2, state: { value: 'unlocked' } },
+      ],
     });
   });
 
@@ -89,10 +96,14 @@ describe('ratchet history --version / --at', () => {
     const out = await run(['history', 'turnstile', 'h-1', '--version', '9', '--app', TURNSTILE_APP]);
     expect(out).toMatchObject({ code: 1, stdout: '' });
     expect(out.stderr).toMatch(/^ratchet: OUT_OF_RANGE: turnstile\/h-1: version 9 is outside its history \(1\.\.4\)\n$/);
-    expect((await run(['history', 'turnstile', 'h-1', '--at', '2001-01-01T00:00:00Z', '--app', TURNSTILE_APP])).stderr).toMatch(/OUT_OF_RANGE: .*before its first event/);
+    expect((await run(['history', 'turnstile', 'h-1', '--at', '2001-01-01T00:00:00Z', '--app', TURNSTILE_APP])).stderr).toMatch(
+      /OUT_OF_RANGE: .*before its first event/,
+    );
     expect((await run(['history', 'turnstile', 'h-1', '--version', '0', '--app', TURNSTILE_APP])).code).toBe(2);
     expect((await run(['history', 'turnstile', 'h-1', '--at', 'yesterday', '--app', TURNSTILE_APP])).code).toBe(2);
-    expect((await run(['history', 'turnstile', 'h-1', '--at', '2026-01-01T00:00:00Z', '--version', '1', '--app', TURNSTILE_APP])).code).toBe(2);
+    expect(
+      (await run(['history', 'turnstile', 'h-1', '--at', '2026-01-01T00:00:00Z', '--version', '1', '--app', TURNSTILE_APP])).code,
+    ).toBe(2);
     const noApp = await run(['history', 'turnstile', 'h-1', '--version', '1']);
     expect(noApp.code).toBe(2);
     expect(noApp.stderr).toMatch(/needs the app/);
@@ -107,7 +118,9 @@ describe('sensitive values in ratchet history, and ratchet forget', () => {
 
     const wrong = await run(['history', 'member', 'm-1'], { RATCHET_MASTER_KEY: randomBytes(32).toString('hex') });
     expect(wrong.code).toBe(1);
-    expect(wrong.stderr).toMatch(/^ratchet: SENSITIVE_DATA_UNREADABLE: the key of subject "m-1" is wrapped by master:[0-9a-f]{16}, not by the configured master:[0-9a-f]{16}\n$/);
+    expect(wrong.stderr).toMatch(
+      /^ratchet: SENSITIVE_DATA_UNREADABLE: the key of subject "m-1" is wrapped by master:[0-9a-f]{16}, not by the configured master:[0-9a-f]{16}\n$/,
+    );
     expect((await run(['history', 'member', 'm-1'], { RATCHET_MASTER_KEY: 'not-a-key' })).code).toBe(2);
 
     const forgot = await run(['forget', 'm-1']);

@@ -22,10 +22,12 @@ import { checkId } from '../check-id.js';
  */
 export async function runHistory(ctx: CliContext, positionals: readonly string[], flags: CommandFlags = {}): Promise<number> {
   const [type, id, ...extra] = positionals;
-  if (type === undefined || id === undefined || extra.length > 0) throw usageError(`usage: ratchet history <aggregate> <id> [--version N | --at <time>]`);
+  if (type === undefined || id === undefined || extra.length > 0)
+    throw usageError(`usage: ratchet history <aggregate> <id> [--version N | --at <time>]`);
   const target = targetOf(flags);
   // With an app known, an aggregate type it does not have is a typo, not an empty stream; time travel folds, so it needs the app.
-  const app = target === undefined ? await loadCliApp(ctx) : await requireCliApp(ctx, `ratchet history --${'version' in target ? 'version' : 'at'}`);
+  const app =
+    target === undefined ? await loadCliApp(ctx) : await requireCliApp(ctx, `ratchet history --${'version' in target ? 'version' : 'at'}`);
   const aggregate = app === undefined ? undefined : aggregateNamed(app, type);
   checkId(id);
   const pool = await openPostgres(ctx.options);
@@ -69,14 +71,21 @@ function targetOf(flags: CommandFlags): LoadAtTarget | undefined {
   }
   if (typeof at === 'string') {
     const time = new Date(at);
-    if (!/^\d{4}-\d{2}-\d{2}/.test(at) || Number.isNaN(time.getTime())) throw usageError(`--at must be an ISO 8601 time such as 2026-11-01T12:00:00Z, got "${at}"`);
+    if (!/^\d{4}-\d{2}-\d{2}/.test(at) || Number.isNaN(time.getTime()))
+      throw usageError(`--at must be an ISO 8601 time such as 2026-11-01T12:00:00Z, got "${at}"`);
     return { at: time };
   }
   return undefined;
 }
 
 /** The events up to the target, each with the state after it, and the state there (OUT_OF_RANGE outside the stream: exit 1). */
-async function printStateAt(ctx: CliContext, store: PostgresEventStore, aggregate: AnyAggregate, id: string, target: LoadAtTarget): Promise<number> {
+async function printStateAt(
+  ctx: CliContext,
+  store: PostgresEventStore,
+  aggregate: AnyAggregate,
+  id: string,
+  target: LoadAtTarget,
+): Promise<number> {
   // From the first event, not a snapshot: every event's state is printed.
   const at = await store.loadAt(aggregate, id, target, { snapshots: false });
   let state = aggregate.initialState();
@@ -102,10 +111,19 @@ async function printStateAt(ctx: CliContext, store: PostgresEventStore, aggregat
   ctx.out(
     formatTable(
       ['VERSION', 'TYPE', 'DATA', 'STATE', 'CONTEXT', 'RECORDED AT'],
-      steps.map((s) => [String(s.event.version), s.event.type, formatJsonCell(s.event.data), stateText(s.value), formatJsonCell(s.context), s.event.recordedAt.toISOString()]),
+      steps.map((s) => [
+        String(s.event.version),
+        s.event.type,
+        formatJsonCell(s.event.data),
+        stateText(s.value),
+        formatJsonCell(s.context),
+        s.event.recordedAt.toISOString(),
+      ]),
     ),
   );
-  ctx.out(`${at.streamId} at version ${at.version} of ${at.head} (${at.recordedAt.toISOString()}): ${stateText(at.value)} ${JSON.stringify(at.context)}`);
+  ctx.out(
+    `${at.streamId} at version ${at.version} of ${at.head} (${at.recordedAt.toISOString()}): ${stateText(at.value)} ${JSON.stringify(at.context)}`,
+  );
   return ExitCode.OK;
 }
 

@@ -50,7 +50,15 @@ export async function runProjectionsParked(ctx: CliContext, positionals: readonl
       ctx.out(
         formatTable(
           ['PROJECTION', 'STREAM', 'VERSION', 'TYPE', 'ATTEMPTS', 'PARKED AT', 'ERROR'],
-          rows.map((r) => [`${r.projection}@v${r.projectionVersion}`, r.streamId, String(r.version), r.type, String(r.attempts), r.parkedAt, r.error]),
+          rows.map((r) => [
+            `${r.projection}@v${r.projectionVersion}`,
+            r.streamId,
+            String(r.version),
+            r.type,
+            String(r.attempts),
+            r.parkedAt,
+            r.error,
+          ]),
         ),
       );
     }
@@ -128,9 +136,7 @@ export async function runProjectionsRebuild(ctx: CliContext, positionals: readon
   const pool = await openPostgres(ctx.options, 8);
   try {
     await requireEventStore(pool, ctx.options);
-    return flags.watch === true
-      ? await watchBuild(ctx, pool, projection)
-      : await runBuild(ctx, pool, projection, flags.switch === true);
+    return flags.watch === true ? await watchBuild(ctx, pool, projection) : await runBuild(ctx, pool, projection, flags.switch === true);
   } finally {
     await pool.end().catch(() => undefined);
   }
@@ -143,7 +149,14 @@ async function runBuild(ctx: CliContext, pool: pg.Pool, projection: Projection, 
   }
   const nc = await connectNats(ctx.options);
   const store = createPostgresEventStore({ pool });
-  const projector: Projector = createProjector({ nats: nc, store, pool, projections: [projection], autoSwitch: switchNow, logger: errorLogger() });
+  const projector: Projector = createProjector({
+    nats: nc,
+    store,
+    pool,
+    projections: [projection],
+    autoSwitch: switchNow,
+    logger: errorLogger(),
+  });
   let interrupted = false;
   const onSigint = () => {
     interrupted = true;
@@ -155,9 +168,13 @@ async function runBuild(ctx: CliContext, pool: pg.Pool, projection: Projection, 
     const following = projector.whenFollowing(projection.name, projection.version).then(() => true);
     const failed = () => projector.status().some((s) => s.phase === 'stopped' || s.phase === 'retrying');
     const last = await trackProgress(ctx, pool, projection, following, () => interrupted || failed());
-    if (failed()) throw new CliError(`the build of ${projection.key} stopped on an error (logged above); run it again to resume`, ExitCode.FAILED);
+    if (failed())
+      throw new CliError(`the build of ${projection.key} stopped on an error (logged above); run it again to resume`, ExitCode.FAILED);
     if (interrupted) {
-      throw new CliError(`interrupted at ${last.done}/${last.total}; the build resumes from its checkpoint when run again`, ExitCode.FAILED);
+      throw new CliError(
+        `interrupted at ${last.done}/${last.total}; the build resumes from its checkpoint when run again`,
+        ExitCode.FAILED,
+      );
     }
     // The version row says 'following' a moment before the projector has switched readers to it:
     // wait for the projector itself, so the report sees the switch.
@@ -186,7 +203,11 @@ async function watchBuild(ctx: CliContext, pool: pg.Pool, projection: Projection
   try {
     const last = await trackProgress(ctx, pool, projection, undefined, () => interrupted);
     if (interrupted) throw new CliError(`stopped watching at ${last.done}/${last.total}`, ExitCode.FAILED);
-    return await report(ctx, pool, projection, { alreadyBuilt: row.status === 'following', seconds: (Date.now() - startedAt) / 1000, done: last.done });
+    return await report(ctx, pool, projection, {
+      alreadyBuilt: row.status === 'following',
+      seconds: (Date.now() - startedAt) / 1000,
+      done: last.done,
+    });
   } finally {
     process.off('SIGINT', onSigint);
   }

@@ -50,10 +50,15 @@ export async function runSend(ctx: CliContext, positionals: readonly string[], f
   const nc = await connectNats(ctx.options);
   try {
     const client = await connectClient({ connection: nc, partitionCount: ctx.options.partitions, timeoutMs: ctx.options.timeoutMs });
-    const result = await client.sendRaw(type, id, { type: commandType, payload }, {
-      ...(typeof commandId === 'string' ? { commandId } : {}),
-      ...(expectedVersion === undefined ? {} : { expectedVersion }),
-    });
+    const result = await client.sendRaw(
+      type,
+      id,
+      { type: commandType, payload },
+      {
+        ...(typeof commandId === 'string' ? { commandId } : {}),
+        ...(expectedVersion === undefined ? {} : { expectedVersion }),
+      },
+    );
     printResult(ctx, `${type}/${id}`, result);
     return result.status === 'ok' ? ExitCode.OK : ExitCode.FAILED;
   } finally {
@@ -106,7 +111,12 @@ function printResult(ctx: CliContext, stream: string, result: SendResult): void 
       const dup = result.duplicate ? ' (duplicate: committed before, nothing new written)' : '';
       ctx.out(`ok  ${stream} at version ${result.version}${dup}  command ${result.commandId}`);
       if (result.events.length > 0) {
-        ctx.out(formatTable(['VERSION', 'TYPE', 'DATA'], result.events.map((e) => [String(e.version), e.type, formatJsonCell(e.data)])));
+        ctx.out(
+          formatTable(
+            ['VERSION', 'TYPE', 'DATA'],
+            result.events.map((e) => [String(e.version), e.type, formatJsonCell(e.data)]),
+          ),
+        );
       }
       return;
     }

@@ -59,7 +59,10 @@ export async function runStatus(ctx: CliContext, positionals: readonly string[])
         readProjectionStates(pool, nc),
         readProcessStates(pool),
       ]);
-      const report = { ...buildReport(members, epochs, ctx.options.partitions, checkpoint?.globalPosition ?? 0, maxPosition, projections), processes };
+      const report = {
+        ...buildReport(members, epochs, ctx.options.partitions, checkpoint?.globalPosition ?? 0, maxPosition, projections),
+        processes,
+      };
       if (ctx.options.json) ctx.out(JSON.stringify(report));
       else printReport(ctx.out, report);
       return ExitCode.OK;
@@ -123,7 +126,8 @@ function buildReport(
     partitions: held.get(m.workerId) ?? [],
   }));
   for (const [owner, owned] of held) {
-    if (!members.some((m) => m.workerId === owner)) workers.push({ workerId: owner, member: false, heartbeatAt: null, info: {}, partitions: owned });
+    if (!members.some((m) => m.workerId === owner))
+      workers.push({ workerId: owner, member: false, heartbeatAt: null, info: {}, partitions: owned });
   }
   workers.sort((a, b) => (a.workerId < b.workerId ? -1 : a.workerId > b.workerId ? 1 : 0));
   return {
@@ -143,7 +147,13 @@ function printReport(out: (line: string) => void, r: StatusReport): void {
       indent(
         formatTable(
           ['WORKER', 'MEMBER', 'PARTITIONS', 'OWNED', 'HEARTBEAT'],
-          r.workers.map((w) => [w.workerId, w.member ? 'yes' : 'no', String(w.partitions.length), formatRanges(w.partitions) || '-', w.heartbeatAt ?? '-']),
+          r.workers.map((w) => [
+            w.workerId,
+            w.member ? 'yes' : 'no',
+            String(w.partitions.length),
+            formatRanges(w.partitions) || '-',
+            w.heartbeatAt ?? '-',
+          ]),
         ),
       ),
     );
@@ -169,7 +179,15 @@ function printReport(out: (line: string) => void, r: StatusReport): void {
       indent(
         formatTable(
           ['PROCESS', 'HANDLED', 'LAG', 'OK', 'REJECTED', 'FAILED', 'PARKED'],
-          r.processes.map((p) => [p.name, String(p.eventsHandled), String(p.lagEvents), String(p.commands.ok), String(p.commands.rejected), String(p.commands.failed), String(p.parked)]),
+          r.processes.map((p) => [
+            p.name,
+            String(p.eventsHandled),
+            String(p.lagEvents),
+            String(p.commands.ok),
+            String(p.commands.rejected),
+            String(p.commands.failed),
+            String(p.parked),
+          ]),
         ),
       ),
     );
