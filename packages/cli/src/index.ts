@@ -1,4 +1,5 @@
-export { runCli, helpText, commandHelp, COMMANDS } from './run-cli.js';
+export { COMMANDS } from './command-table.js';
+export { runCli, helpText, commandHelp } from './run-cli.js';
 export type { RunCliOptions } from './run-cli.js';
 export { ExitCode } from './exit-code.js';
 export { CliError } from './cli-error.js';

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ExitCode } from './exit-code.js';
-import { COMMANDS, commandHelp, helpText, runCli } from './run-cli.js';
+import { COMMANDS } from './command-table.js';
+import { commandHelp, helpText, runCli } from './run-cli.js';
 
 /** Run the CLI in this process with captured output. */
 async function run(argv: string[], env: Record<string, string | undefined> = {}) {
