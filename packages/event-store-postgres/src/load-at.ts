@@ -1,7 +1,7 @@
 import { ErrorCode, RatchetError, type AggregateState, type AnyAggregate, type PersistedState, type RecordedEvent } from '@ratchet/core';
 import { assertStreamId } from './encode-append-request.js';
 import type { EventCipher } from './event-cipher.js';
-import type { ReadStreamOptions } from './postgres-event-store.js';
+import type { ReadStreamOptions } from './read-stream-options.js';
 import type { Snapshot } from './snapshot.js';
 import { checkInt, invalid } from './store-input.js';
 import type { StoreQuery } from './store-query.js';

@@ -21,6 +21,7 @@ import { toStoreError } from './store-error.js';
 import { handlePoolErrors } from './handle-pool-errors.js';
 import { EventCipher } from './event-cipher.js';
 import { listenForForgets } from './forget-listener.js';
+import type { ReadStreamOptions } from './read-stream-options.js';
 import { loadAt, type LoadAtOptions, type LoadAtTarget, type StateAt } from './load-at.js';
 import type { MasterKey } from './master-key.js';
 import { subjectKeyStore, type SubjectKeyStore } from './store-subject-keys.js';
@@ -49,15 +50,7 @@ export interface AppendBatchOptions {
   readonly maxAttempts?: number;
 }
 
-/** Options of {@link PostgresEventStore.readStream}. */
-export interface ReadStreamOptions {
-  /** First version to read. Default 1. */
-  readonly fromVersion?: number;
-  /** Last version to read, inclusive. Default: the end of the stream. */
-  readonly toVersion?: number;
-  /** Most events to return. Default: no limit. */
-  readonly limit?: number;
-}
+export type { ReadStreamOptions } from './read-stream-options.js';
 
 /**
  * The Postgres event store: the only source of truth of Ratchet. Streams, appends, snapshots and

@@ -1,7 +1,7 @@
 import { hasSensitiveFields, type AggregateState, type PersistedState } from '@ratchet/core';
 import type { PostgresEventStore } from '@ratchet/event-store-postgres';
 import type { Logger } from 'pino';
-import type { AggregateActor } from './aggregate-actor.js';
+import type { ActorRef } from './actor-ref.js';
 import { PassivatedCache } from './passivated-cache.js';
 import type { WorkerMetrics } from './worker-metrics.js';
 
@@ -74,7 +74,7 @@ export class ActorActivation {
   }
 
   /** The actor's state as the store holds it now: from the passivated tier or a snapshot, plus the tail. */
-  async load(actor: AggregateActor): Promise<AggregateState> {
+  async load(actor: ActorRef): Promise<AggregateState> {
     const { aggregate, streamId } = actor;
     const passivated = this.#passivated.take(streamId);
     if (passivated !== undefined) {
@@ -109,7 +109,7 @@ export class ActorActivation {
    * a known, committed state of a partition served here now; the tail read on reactivation brings it
    * up to date (events are append-only), and the append's expected version guards the rest.
    */
-  passivated(actor: AggregateActor): void {
+  passivated(actor: ActorRef): void {
     this.#passivations += 1;
     this.#metrics.passivations.inc();
     const state = actor.state;
@@ -128,7 +128,7 @@ export class ActorActivation {
   }
 
   /** Save a snapshot in the background when `snapshotEvery` events have passed since the last. */
-  snapshotIfDue(actor: AggregateActor, state: AggregateState): void {
+  snapshotIfDue(actor: ActorRef, state: AggregateState): void {
     if (state.version - actor.snapshotVersion < this.#snapshotEvery) return;
     actor.snapshotVersion = state.version;
     this.#store

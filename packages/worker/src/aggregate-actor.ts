@@ -1,6 +1,7 @@
 import { ErrorCode, RatchetError, type AggregateState, type AnyAggregate } from '@ratchet/core';
 import type { AppendOutcome } from '@ratchet/event-store-postgres';
 import { errorReply, type CommandReply } from '@ratchet/transport-nats';
+import type { ActorRef } from './actor-ref.js';
 import { CrashPoint, crashPoint } from './crash-point.js';
 import {
   answerWithoutWriting,
@@ -57,7 +58,7 @@ function settledOutcome(entry: InFlight): AppendOutcome {
  * a duplicate command id, the store), everything decided after it is decided again, against the
  * state reloaded from the store, once the appends still in flight have returned.
  */
-export class AggregateActor {
+export class AggregateActor implements ActorRef {
   readonly aggregate: AnyAggregate;
   readonly id: string;
   readonly streamId: string;

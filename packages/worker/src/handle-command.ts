@@ -13,7 +13,7 @@ import {
 import type { AppendOutcome, AppendRequest, AppendResult, PostgresEventStore } from '@ratchet/event-store-postgres';
 import { errorReply, type CommandReply, type CommandRequest } from '@ratchet/transport-nats';
 import type { ActorActivation } from './actor-activation.js';
-import type { AggregateActor } from './aggregate-actor.js';
+import type { ActorRef } from './actor-ref.js';
 import type { PartitionOwnership } from './ownership.js';
 
 /** A command that passed intake: its envelope, its validated payload, its request hash and the metadata its events carry. */
@@ -57,7 +57,7 @@ export type PreparedCommand =
  */
 export function prepareCommand(
   context: CommandHandlerContext,
-  actor: AggregateActor,
+  actor: ActorRef,
   admitted: AdmittedCommand,
   state: AggregateState,
 ): PreparedCommand {
@@ -146,7 +146,7 @@ export function noteTimersStarted(context: Pick<CommandHandlerContext, 'onTimers
  * (`metadata.timers`): the stream then tells which timers were pending at any version, which the
  * history checker (C11) and time travel read.
  */
-export function newEvents(actor: AggregateActor, events: readonly DomainEvent[], timers: TimerEffects): NewEvent[] {
+export function newEvents(actor: ActorRef, events: readonly DomainEvent[], timers: TimerEffects): NewEvent[] {
   const runtime = actor.aggregate.runtime;
   const out: NewEvent[] = events.map((e) => ({ type: e.type, data: e.data, schemaVersion: runtime.schemaVersionOf(e.type) }));
   const last = out[out.length - 1];
