@@ -108,24 +108,3 @@ export interface WorkerClusterOptions {
   /** How often peers are asked (ms). Default 250. */
   readonly peerCheckIntervalMs?: number;
 }
-
-/** Counters a test or a status page can read. */
-export interface WorkerStats {
-  readonly inFlight: number;
-  readonly residentActors: number;
-  /** Passivated actors kept in memory in their persisted form (the passivated tier). */
-  readonly passivatedActors: number;
-  /** Actors loaded from the store (snapshot and/or events); reactivations from the passivated tier are not counted here. */
-  readonly activations: number;
-  readonly snapshotActivations: number;
-  /** Actors reactivated from the passivated tier (its state, then the tail read from the store; no snapshot load). */
-  readonly passivatedActivations: number;
-  readonly passivations: number;
-  readonly published: number;
-  readonly outboxLag: number;
-  readonly fencedWrites: number;
-  /** Commands answered UNAVAILABLE because the partition's lease had lapsed (e.g. after a pause). */
-  readonly leaseRefusals: number;
-  readonly partitionsOwned: number;
-  readonly partitionMoves: number;
-}
