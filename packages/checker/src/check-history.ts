@@ -14,6 +14,7 @@ import { verifyTimers } from './verify-timers.js';
 import { verifyProcesses } from './verify-processes.js';
 import type { AnyAggregate } from '@ratchet/core';
 import { processCommandIdPrefix, type AnyProcess } from '@ratchet/process';
+import type { OpenEvents } from './open-events.js';
 
 /** Options of {@link checkHistory}. */
 export interface CheckHistoryOptions {
@@ -33,7 +34,7 @@ export interface CheckHistoryOptions {
   readonly scope?: 'history' | 'all';
   /** Event-store schema. Default `ratchet`. */
   readonly schema?: string;
-  /** The workers' master key, for the store C7 gets: a read-model check opens sealed values with `store.cipher.openEvents`. Default none. */
+  /** The workers' master key: checks that replay streams (C7 through its store, C10, C11, C12) see sealed values opened. Default none. */
   readonly masterKey?: MasterKey;
   /** Most violation details kept per category (counts stay exact). Default 100. */
   readonly maxDetails?: number;
@@ -68,6 +69,9 @@ export async function checkHistory(options: CheckHistoryOptions): Promise<CheckR
   const inScope = (streamId: string): boolean => scope === null || scope.has(streamId);
 
   const pool = handlePoolErrors(new pg.Pool({ connectionString: options.databaseUrl, max: 4 }));
+  // Checks that replay streams through the app's code see sealed sensitive values opened, as decide did.
+  const store = createPostgresEventStore({ pool, schema, ...(options.masterKey === undefined ? {} : { masterKey: options.masterKey }) });
+  const open: OpenEvents = (events) => store.cipher.openEvents(events);
   try {
     const client = await pool.connect();
     let loaded: Awaited<ReturnType<typeof loadStoredEvents>>;
@@ -81,7 +85,7 @@ export async function checkHistory(options: CheckHistoryOptions): Promise<CheckR
       await verifyTimers(
         client,
         schema,
-        { graceMs: options.timerGraceMs ?? 15_000, ...(options.aggregates === undefined ? {} : { aggregates: options.aggregates }) },
+        { graceMs: options.timerGraceMs ?? 15_000, open, ...(options.aggregates === undefined ? {} : { aggregates: options.aggregates }) },
         tally,
       );
     } finally {
@@ -96,7 +100,7 @@ export async function checkHistory(options: CheckHistoryOptions): Promise<CheckR
     else {
       const client = await pool.connect();
       try {
-        await verifyProcesses(client, schema, options.processes, tally);
+        await verifyProcesses(client, schema, options.processes, tally, open);
       } finally {
         client.release();
       }
@@ -111,6 +115,7 @@ export async function checkHistory(options: CheckHistoryOptions): Promise<CheckR
           rejections.map((c) => c.record),
           options.aggregates,
           tally,
+          open,
         );
       } finally {
         client.release();
@@ -131,11 +136,6 @@ export async function checkHistory(options: CheckHistoryOptions): Promise<CheckR
 
     if (options.readModel === undefined) tally.skip('C7');
     else {
-      const store = createPostgresEventStore({
-        pool,
-        schema,
-        ...(options.masterKey === undefined ? {} : { masterKey: options.masterKey }),
-      });
       const result = await options.readModel(store, pool);
       tally.checked('C7', result.checked);
       for (const m of result.mismatches) tally.violation('C7', m);

@@ -1,4 +1,4 @@
-import { handlePoolErrors } from '@ratchet/event-store-postgres';
+import { createPostgresEventStore, handlePoolErrors, type MasterKey } from '@ratchet/event-store-postgres';
 import type { AnyProcess } from '@ratchet/process';
 import pg from 'pg';
 import { Tally, type Violation } from './check-category.js';
@@ -13,6 +13,8 @@ export interface CheckProcessesOptions {
   readonly schema?: string;
   /** Most violation details kept (the count stays exact). Default 100. */
   readonly maxDetails?: number;
+  /** The workers' master key, so streams with sealed sensitive values replay opened. Default none. */
+  readonly masterKey?: MasterKey;
 }
 
 /**
@@ -26,11 +28,17 @@ export async function checkProcesses(
   options: CheckProcessesOptions,
 ): Promise<{ readonly checked: number; readonly violations: readonly Violation[]; readonly count: number }> {
   const tally = new Tally(options.maxDetails ?? 100);
-  const pool = handlePoolErrors(new pg.Pool({ connectionString: options.databaseUrl, max: 1 }));
+  const pool = handlePoolErrors(new pg.Pool({ connectionString: options.databaseUrl, max: 2 }));
   try {
     const client = await pool.connect();
     try {
-      await verifyProcesses(client, options.schema ?? 'ratchet', options.processes, tally);
+      const schema = options.schema ?? 'ratchet';
+      const store = createPostgresEventStore({
+        pool,
+        schema,
+        ...(options.masterKey === undefined ? {} : { masterKey: options.masterKey }),
+      });
+      await verifyProcesses(client, schema, options.processes, tally, (events) => store.cipher.openEvents(events));
     } finally {
       client.release();
     }

@@ -4,6 +4,7 @@ import { toProcessEvent, type AnyProcess, type ProcessCommand, type ProcessRejec
 import { canonicalJson } from '@ratchet/transport-nats';
 import type pg from 'pg';
 import type { Tally } from './check-category.js';
+import { asStored, type OpenEvents } from './open-events.js';
 
 const P = '"ratchet_processes"';
 
@@ -66,6 +67,7 @@ export async function verifyProcesses(
   schema: string,
   processes: readonly AnyProcess[],
   tally: Tally,
+  open: OpenEvents = asStored,
 ): Promise<void> {
   const s = `"${schema}"`;
   const exists = await client.query<{ t: string | null }>(`SELECT to_regclass('ratchet_processes.positions')::text AS t`);
@@ -186,7 +188,7 @@ export async function verifyProcesses(
       else if (handledTo !== head.version)
         tally.violation('C12', `${head.stream_id}: ${p.name} handled it to version ${handledTo} of ${head.version}`);
       if (!p.keyedByStream) continue;
-      const events = await readStream(client, s, head.stream_id, handledTo);
+      const events = await open(await readStream(client, s, head.stream_id, handledTo));
       const problem = replay(
         p,
         events,

@@ -3,6 +3,7 @@ import { streamIdOf } from '@ratchet/transport-nats';
 import type pg from 'pg';
 import type { Tally } from './check-category.js';
 import type { HistoryRecord } from './history-record.js';
+import { asStored, type OpenEvents } from './open-events.js';
 
 /**
  * C10, for aggregates the checker knows: replaying a rejected command's stream up to the version it
@@ -15,6 +16,7 @@ export async function verifyRejections(
   rejections: readonly HistoryRecord[],
   aggregates: readonly AnyAggregate[],
   tally: Tally,
+  open: OpenEvents = asStored,
 ): Promise<void> {
   const byType = new Map(aggregates.map((a) => [a.type, a]));
   // Per stream: its aggregate, and the records with the version each was rejected at.
@@ -42,7 +44,7 @@ export async function verifyRejections(
     let state = aggregate.initialState();
     const wanted = new Set(records.map((e) => e.version));
     if (wanted.has(0)) states.set(0, state);
-    for (const row of rows.rows) {
+    for (const row of await open(rows.rows)) {
       state = aggregate.replay([{ type: row.type, data: row.data, schemaVersion: row.schema_version }], state);
       if (wanted.has(row.version)) states.set(row.version, state);
     }

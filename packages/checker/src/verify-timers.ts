@@ -1,6 +1,7 @@
 import type { AggregateState, AnyAggregate } from '@ratchet/core';
 import type pg from 'pg';
 import type { Tally } from './check-category.js';
+import { asStored, type OpenEvents } from './open-events.js';
 
 /** Options of {@link verifyTimers}. */
 export interface VerifyTimersOptions {
@@ -8,6 +9,8 @@ export interface VerifyTimersOptions {
   readonly aggregates?: readonly AnyAggregate[];
   /** A timer due less than this long before the check may not have fired yet (ms). */
   readonly graceMs: number;
+  /** Opens sealed values before the aggregate folds a stream. Default: events as stored. */
+  readonly open?: OpenEvents;
 }
 
 interface TimerEventRow {
@@ -96,7 +99,7 @@ export async function verifyTimers(client: pg.ClientBase, schema: string, option
       // Removed without an event: a no-op fire. A delay is rightly one only if the state no longer takes it.
       const aggregate = byType.get(streamId.slice(0, streamId.indexOf('/')));
       if (aggregate === undefined || timer.kind !== 'delay' || !id.startsWith('xstate.after.')) continue;
-      const state = await finalState(client, s, streamId, aggregate);
+      const state = await finalState(client, s, streamId, aggregate, options.open ?? asStored);
       if (aggregate.runtime.fireDelay(state, { id, event: { type: id, data: {} } }).status === 'accepted') {
         tally.violation(
           'C11',
@@ -110,10 +113,16 @@ export async function verifyTimers(client: pg.ClientBase, schema: string, option
   }
 }
 
-async function finalState(client: pg.ClientBase, s: string, streamId: string, aggregate: AnyAggregate): Promise<AggregateState> {
+async function finalState(
+  client: pg.ClientBase,
+  s: string,
+  streamId: string,
+  aggregate: AnyAggregate,
+  open: OpenEvents,
+): Promise<AggregateState> {
   const res = await client.query<{ type: string; data: unknown; schema_version: number }>(
     `SELECT type, data, schema_version FROM ${s}.events WHERE stream_id = $1 ORDER BY version`,
     [streamId],
   );
-  return aggregate.replay(res.rows.map((r) => ({ type: r.type, data: r.data, schemaVersion: r.schema_version })));
+  return aggregate.replay((await open(res.rows)).map((r) => ({ type: r.type, data: r.data, schemaVersion: r.schema_version })));
 }
