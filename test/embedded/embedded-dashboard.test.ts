@@ -2,7 +2,7 @@
 // transport in one process) in headless Chromium: it must say "not distributed", disable the worker
 // buttons with the reason instead of showing ones that fail silently, and load with no console
 // error and no failed request (the favicon's 404 was the only one). The technician dispatch runs in
-// it too, on the store's feed.
+// it too, on the store's feed, and the time-travel API reads the same PGlite store.
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -87,6 +87,18 @@ describe('dashboard of the embedded demo', () => {
       )
       .toBe(1);
   }, 90_000);
+
+  it('travels in time over the embedded store: a turnstile at version 1 is locked, with its install event', async () => {
+    const id = `travel-${Date.now().toString(36)}`;
+    await page.goto(url);
+    await page.fill('#turnstile-id', id);
+    await page.click('button[data-command="install"]');
+    await expect.poll(() => page.locator(`.cell[data-id="${id}"]`).getAttribute('data-state'), { timeout: 20_000 }).toBe('locked');
+    const r = await page.request.get(new URL(`api/time-travel/turnstile/${id}?version=1`, url).toString());
+    expect(r.status()).toBe(200);
+    const body = (await r.json()) as { version: number; value: unknown; event: { type: string } | null };
+    expect(body).toMatchObject({ version: 1, value: 'locked', event: { type: 'installed' } });
+  }, 60_000);
 
   it('serves its favicon, and the page has no console error and no failed request', async () => {
     expect(await page.locator('link[rel="icon"]').getAttribute('href')).toBe('/favicon.svg');

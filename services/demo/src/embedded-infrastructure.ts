@@ -133,6 +133,8 @@ export async function startEmbeddedInfrastructure(options: StartEmbeddedOptions)
       const dashboard = await startDashboard({
         port: request.port,
         readModel: new ReadModel(pool, 'public', store.schema),
+        // The time-travel page reads the same PGlite store the worker writes.
+        timeTravel: store,
         app,
         client: request.client,
         log: log.child({ component: 'dashboard' }),
