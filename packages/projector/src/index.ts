@@ -1,7 +1,9 @@
 export { defineProjection, projectionTables, PROJECTIONS_SCHEMA } from './define-projection.js';
 export type { Projection, ProjectionConfig, ProjectionHandler, ProjectionSql, ProjectionTables } from './define-projection.js';
-export { createProjector, Projector, readParkedEvents } from './projector.js';
-export type { ParkedRecord, ProjectionStatus, ProjectorOptions, RetryReport } from './projector.js';
+export { createProjector, Projector } from './projector.js';
+export { readParkedEvents } from './parked-events.js';
+export type { ParkedRecord } from './parked-events.js';
+export type { ProjectionStatus, ProjectorOptions, RetryReport } from './projector.js';
 export type { RunnerPhase } from './projection-runner.js';
 export type { EventOpener, ProjectorStore } from './projector-store.js';
 export { ProjectorMetrics } from './projector-metrics.js';
@@ -19,3 +21,6 @@ export type { JetStreamAccess } from './runner-settings.js';
 export { feedPages } from './feed-pages.js';
 export { nextBatchLimit } from './next-batch-limit.js';
 export type { BatchSizes } from './next-batch-limit.js';
+export { openJetStream } from './open-jetstream.js';
+export type { JetStreamOptions } from './open-jetstream.js';
+export { runWithRestarts } from './run-with-restarts.js';

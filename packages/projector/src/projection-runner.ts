@@ -1,4 +1,3 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import type { RecordedEvent } from '@ratchet/core';
 import { DeliverPolicy } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
@@ -8,6 +7,7 @@ import { DurableConsumer } from './durable-consumer.js';
 import { followFeed } from './follow-feed.js';
 import { followJetStream } from './follow-jetstream.js';
 import { rebuildFromFeed } from './rebuild-from-feed.js';
+import { runWithRestarts } from './run-with-restarts.js';
 import type { BatchHooks } from './run-batch.js';
 import type { RunnerSettings } from './runner-settings.js';
 import { VersionApplier } from './version-applier.js';
@@ -25,7 +25,8 @@ export type RunnerPhase = 'starting' | 'building' | 'following' | 'retrying' | '
  */
 export class ProjectionRunner {
   readonly projection: Projection;
-  readonly #s: RunnerSettings;
+  /** Passed on whole to the rebuild and the followers (through {@link VersionRun}). */
+  readonly #settings: RunnerSettings;
   readonly #log: Logger;
   readonly #registry: VersionRegistry;
   readonly #applier: VersionApplier;
@@ -40,7 +41,7 @@ export class ProjectionRunner {
 
   constructor(projection: Projection, settings: RunnerSettings) {
     this.projection = projection;
-    this.#s = settings;
+    this.#settings = settings;
     this.#log = settings.logger.child({ projection: projection.key });
     this.#registry = new VersionRegistry(projection, settings.pool, settings.storePool);
     this.#applier = new VersionApplier(projection, settings, this.#log);
@@ -78,21 +79,15 @@ export class ProjectionRunner {
    * keep projecting: the fault campaign once found one alive, healthy and stalled for good.
    */
   async #supervise(): Promise<void> {
-    let failures = 0;
-    while (!this.#stop.signal.aborted) {
-      try {
-        await this.#run();
-        return;
-      } catch (error) {
-        if (this.#stop.signal.aborted) return;
-        failures += 1;
+    await runWithRestarts(
+      () => this.#run(),
+      this.#stop.signal,
+      async (error, failures, retryInMs) => {
         this.#phase = 'retrying';
-        const waitMs = Math.min(30_000, 250 * 2 ** Math.min(failures, 7));
-        this.#log.error({ err: error, failures, retryInMs: waitMs }, 'projection failed; starting over from its saved position');
+        this.#log.error({ err: error, failures, retryInMs }, 'projection failed; starting over from its saved position');
         await this.#consumer?.close();
-        await delay(waitMs);
-      }
-    }
+      },
+    );
   }
 
   /** Drain: stop pulling, finish the batch in hand (commit and ack), hand the rest back. */
@@ -121,7 +116,7 @@ export class ProjectionRunner {
       await consumer?.ensure(DeliverPolicy.All);
     }
     if (this.#stop.signal.aborted) return;
-    await this.#s.onFollowing(p);
+    await this.#settings.onFollowing(p);
     this.#phase = 'following';
     this.#resolveStarted();
     if (consumer === undefined) {
@@ -136,13 +131,13 @@ export class ProjectionRunner {
   #versionRun(): VersionRun {
     return {
       projection: this.projection,
-      settings: this.#s,
+      settings: this.#settings,
       log: this.#log,
       applier: this.#applier,
       signal: this.#stop.signal,
       reportLag: (events) => {
         this.#lagEvents = events;
-        this.#s.metrics.lagEvents.set({ projection: this.projection.key }, events);
+        this.#settings.metrics.lagEvents.set({ projection: this.projection.key }, events);
       },
     };
   }

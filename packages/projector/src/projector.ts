@@ -1,9 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { ErrorCode, RatchetError, ValidationError } from '@ratchet/core';
-import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { handlePoolErrors } from '@ratchet/event-store-postgres';
-import { EVENTS_STREAM, ensureEventsStream } from '@ratchet/transport-nats';
 import pg from 'pg';
 import { pino, type Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -11,12 +9,14 @@ import { activateVersion } from './activate-version.js';
 import type { Projection } from './define-projection.js';
 import { PROJECTIONS_SCHEMA } from './define-projection.js';
 import { inTransaction } from './in-transaction.js';
+import { openJetStream, type JetStreamOptions } from './open-jetstream.js';
+import { readParkedEvents, type ParkedRecord } from './parked-events.js';
 import { migrateProjectionSchema } from './projection-schema.js';
 import { ProjectionRunner } from './projection-runner.js';
 import type { RunnerPhase } from './projection-runner.js';
 import { ProjectorMetrics } from './projector-metrics.js';
 import type { ProjectorStore } from './projector-store.js';
-import type { RunnerSettings } from './runner-settings.js';
+import type { JetStreamAccess, RunnerSettings } from './runner-settings.js';
 
 const S = `"${PROJECTIONS_SCHEMA}"`;
 
@@ -73,43 +73,6 @@ export interface ProjectorOptions {
   readonly registry?: Registry;
 }
 
-/** A parked (dead-lettered) event and the stream it holds up. */
-/** Parked events, oldest first, of one projection name or all (for the runtime and the CLI). */
-export async function readParkedEvents(pool: pg.Pool, name?: string): Promise<ParkedRecord[]> {
-  const res = await pool.query<{
-    name: string;
-    version: number;
-    stream_id: string;
-    event_version: number;
-    type: string;
-    error: string;
-    attempts: number;
-    parked_at: Date;
-  }>(`SELECT * FROM ${S}.parked WHERE $1::text IS NULL OR name = $1 ORDER BY parked_at, stream_id`, [name ?? null]);
-  return res.rows.map((r) => ({
-    projection: r.name,
-    projectionVersion: r.version,
-    streamId: r.stream_id,
-    version: r.event_version,
-    type: r.type,
-    error: r.error,
-    attempts: r.attempts,
-    parkedAt: r.parked_at,
-  }));
-}
-
-/** A parked event. */
-export interface ParkedRecord {
-  readonly projection: string;
-  readonly projectionVersion: number;
-  readonly streamId: string;
-  readonly version: number;
-  readonly type: string;
-  readonly error: string;
-  readonly attempts: number;
-  readonly parkedAt: Date;
-}
-
 /** What {@link Projector.retryParked} did. */
 export interface RetryReport {
   /** Streams now caught up. */
@@ -128,12 +91,21 @@ export interface ProjectionStatus {
 /** Runs projection versions: JetStream consumers, rebuilds, parked events, read-your-writes. */
 export class Projector {
   readonly metrics: ProjectorMetrics;
-  readonly #o: ProjectorOptions;
+  readonly #projections: readonly Projection[];
+  readonly #store: ProjectorStore;
+  /** Undefined in feed mode. */
+  readonly #nats: NatsConnection | undefined;
+  readonly #jetstreamOptions: JetStreamOptions;
+  readonly #autoSwitch: boolean;
+  readonly #viewSchema: string | undefined;
   readonly #pool: pg.Pool;
   readonly #ownsPool: boolean;
   readonly #log: Logger;
+  /** What every runner shares but JetStream, which `start()` opens. */
+  readonly #runnerSettings: Omit<RunnerSettings, 'jetstream'>;
   readonly #runners: ProjectionRunner[] = [];
-  #jsm: JetStreamManager | undefined;
+  /** Opened by `start()`; undefined in feed mode. */
+  #jetstream: JetStreamAccess | undefined;
   #started = false;
   /** Stops hearing forgets. */
   #forgets: (() => Promise<void>) | undefined;
@@ -159,7 +131,12 @@ export class Projector {
     if (options.source !== 'feed' && options.nats === undefined) {
       throw new ValidationError('nats is required', [{ path: ['nats'], message: "required unless source is 'feed'" }]);
     }
-    this.#o = options;
+    this.#projections = options.projections;
+    this.#store = options.store;
+    this.#nats = options.source === 'feed' ? undefined : options.nats;
+    this.#jetstreamOptions = { streamName: options.streamName, subjectPrefix: options.subjectPrefix, ackWaitMs: options.ackWaitMs };
+    this.#autoSwitch = options.autoSwitch !== false;
+    this.#viewSchema = options.viewSchema;
     this.#ownsPool = options.pool === undefined;
     if (options.pool !== undefined) this.#pool = options.pool;
     else if (options.connectionString !== undefined) {
@@ -170,6 +147,21 @@ export class Projector {
     }
     this.#log = options.logger ?? pino({ level: 'silent' });
     this.metrics = options.metrics ?? new ProjectorMetrics(options.registry);
+    const batchSize = options.batchSize ?? 200;
+    this.#runnerSettings = {
+      pool: this.#pool,
+      storePool: options.storePool ?? this.#pool,
+      store: options.store,
+      feedPollIntervalMs: options.feedPollIntervalMs ?? 20,
+      statsIntervalMs: options.statsIntervalMs ?? 1_000,
+      batchSize,
+      maxBatchSize: options.maxBatchSize ?? Math.max(2_000, batchSize),
+      maxAttempts: options.maxAttempts ?? 5,
+      retryBackoffMs: options.retryBackoffMs ?? 20,
+      logger: this.#log,
+      metrics: this.metrics,
+      onFollowing: (p: Projection) => this.#afterBuild(p),
+    };
   }
 
   /** Whether every version has started (building or following). */
@@ -180,49 +172,12 @@ export class Projector {
   /** Create the projector's tables and every version's tables, then build or follow each version in the background. */
   async start(): Promise<void> {
     await migrateProjectionSchema(this.#pool);
-    const nats = this.#o.source === 'feed' ? undefined : this.#o.nats;
-    const jsm = nats === undefined ? undefined : await jetstreamManager(nats);
-    this.#jsm = jsm;
-    const streamName = this.#o.streamName ?? EVENTS_STREAM;
-    // Create the stream only when it is missing: updating it needs rights a consume-only user lacks.
-    if (
-      jsm !== undefined &&
-      this.#o.streamName === undefined &&
-      !(await jsm.streams.info(EVENTS_STREAM).then(
-        () => true,
-        () => false,
-      ))
-    ) {
-      await ensureEventsStream(jsm);
-    }
-    const settings: RunnerSettings = {
-      pool: this.#pool,
-      storePool: this.#o.storePool ?? this.#pool,
-      store: this.#o.store,
-      jetstream:
-        nats === undefined || jsm === undefined
-          ? undefined
-          : {
-              js: jetstream(nats),
-              jsm,
-              streamName,
-              subjectPrefix: this.#o.subjectPrefix ?? 'ratchet.evt',
-              ackWaitMs: this.#o.ackWaitMs ?? 30_000,
-            },
-      feedPollIntervalMs: this.#o.feedPollIntervalMs ?? 20,
-      statsIntervalMs: this.#o.statsIntervalMs ?? 1_000,
-      batchSize: this.#o.batchSize ?? 200,
-      maxBatchSize: this.#o.maxBatchSize ?? Math.max(2_000, this.#o.batchSize ?? 200),
-      maxAttempts: this.#o.maxAttempts ?? 5,
-      retryBackoffMs: this.#o.retryBackoffMs ?? 20,
-      logger: this.#log,
-      metrics: this.metrics,
-      onFollowing: (p: Projection) => this.#afterBuild(p),
-    };
+    this.#jetstream = this.#nats === undefined ? undefined : await openJetStream(this.#nats, this.#jetstreamOptions);
+    const settings: RunnerSettings = { ...this.#runnerSettings, jetstream: this.#jetstream };
     // Hear forgets, so a key cached for a sealed value is dropped the moment its subject is forgotten
     // (a rebuild right after a forget must not open the value); the LISTEN starts with the first key needed.
-    this.#forgets = this.#o.store.cipher?.onForget(() => undefined);
-    for (const p of this.#o.projections) {
+    this.#forgets = this.#store.cipher?.onForget(() => undefined);
+    for (const p of this.#projections) {
       const runner = new ProjectionRunner(p, settings);
       await runner.start();
       await runner.refreshParked();
@@ -233,8 +188,8 @@ export class Projector {
 
   async #afterBuild(p: Projection): Promise<void> {
     const active = await this.activeVersion(p.name);
-    if (active === null || (this.#o.autoSwitch !== false && active < p.version)) {
-      const switched = await activateVersion(this.#pool, p.name, p.version, { viewSchema: this.#o.viewSchema });
+    if (active === null || (this.#autoSwitch && active < p.version)) {
+      const switched = await activateVersion(this.#pool, p.name, p.version, { viewSchema: this.#viewSchema });
       if (switched) this.#log.info({ projection: p.key, from: active }, 'projection switched: readers now see this version');
     }
   }
@@ -252,7 +207,7 @@ export class Projector {
 
   /** Point the stable views at `version` now (`force` allows going back to an older one). */
   async activate(name: string, version: number, options: { force?: boolean } = {}): Promise<boolean> {
-    return activateVersion(this.#pool, name, version, { viewSchema: this.#o.viewSchema, force: options.force });
+    return activateVersion(this.#pool, name, version, { viewSchema: this.#viewSchema, force: options.force });
   }
 
   /**
@@ -297,7 +252,7 @@ export class Projector {
         [p.name, p.version, streamId ?? null],
       );
       for (const row of rows.rows) {
-        const events = await this.#o.store.readStream(row.stream_id, { fromVersion: row.event_version });
+        const events = await this.#store.readStream(row.stream_id, { fromVersion: row.event_version });
         let unparked = false;
         const report = await runner.applyDirect(events, {
           before: async (client) => {
@@ -352,7 +307,7 @@ export class Projector {
           await client.query(`DELETE FROM ${S}.${table} WHERE name = $1 AND version = $2`, [name, row.version]);
         }
       });
-      await this.#jsm?.consumers.delete(this.#o.streamName ?? EVENTS_STREAM, `proj_${name}_v${row.version}`).catch(() => undefined);
+      await this.#jetstream?.jsm.consumers.delete(this.#jetstream.streamName, `proj_${name}_v${row.version}`).catch(() => undefined);
       this.#log.info({ projection: `${name}@v${row.version}` }, 'old projection version dropped');
       dropped.push(row.version);
     }
@@ -380,7 +335,7 @@ export class Projector {
   }
 
   #newest(name: string): number {
-    const versions = this.#o.projections.filter((p) => p.name === name).map((p) => p.version);
+    const versions = this.#projections.filter((p) => p.name === name).map((p) => p.version);
     if (versions.length === 0) throw new ValidationError(`projection ${name} is not run here`, [{ path: ['name'], message: 'unknown' }]);
     return Math.max(...versions);
   }

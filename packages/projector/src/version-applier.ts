@@ -24,13 +24,21 @@ export interface ApplyExtra {
  */
 export class VersionApplier {
   readonly #projection: Projection;
-  readonly #s: RunnerSettings;
+  readonly #pool: RunnerSettings['pool'];
+  readonly #store: RunnerSettings['store'];
+  readonly #metrics: RunnerSettings['metrics'];
+  readonly #maxAttempts: number;
+  readonly #retryBackoffMs: number;
   readonly #log: Logger;
   #lastRecordedAt: Date | null = null;
 
   constructor(projection: Projection, settings: RunnerSettings, log: Logger) {
     this.#projection = projection;
-    this.#s = settings;
+    this.#pool = settings.pool;
+    this.#store = settings.store;
+    this.#metrics = settings.metrics;
+    this.#maxAttempts = settings.maxAttempts;
+    this.#retryBackoffMs = settings.retryBackoffMs;
     this.#log = log;
   }
 
@@ -47,19 +55,19 @@ export class VersionApplier {
    */
   async apply(stored: readonly RecordedEvent[], extra: ApplyExtra = {}): Promise<ApplyReport> {
     const p = this.#projection;
-    const m = this.#s.metrics;
-    const cipher = this.#s.store.cipher;
+    const m = this.#metrics;
+    const cipher = this.#store.cipher;
     const end = m.batchSeconds.startTimer({ projection: p.key });
     const events = cipher === undefined ? stored : await cipher.openEvents(stored);
     const report = await runBatch(
-      this.#s.pool,
+      this.#pool,
       p,
       events,
       {
-        maxAttempts: this.#s.maxAttempts,
-        retryBackoffMs: this.#s.retryBackoffMs,
+        maxAttempts: this.#maxAttempts,
+        retryBackoffMs: this.#retryBackoffMs,
         readGap: async (streamId, fromVersion, toVersion) => {
-          const gap = await this.#s.store.readStream(streamId, { fromVersion, toVersion });
+          const gap = await this.#store.readStream(streamId, { fromVersion, toVersion });
           return cipher === undefined ? gap : cipher.openEvents(gap);
         },
         feed: extra.feed,
@@ -81,10 +89,10 @@ export class VersionApplier {
   /** Recount this version's parked streams into the gauge. */
   async refreshParked(): Promise<void> {
     const p = this.#projection;
-    const res = await this.#s.pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${S}.parked WHERE name = $1 AND version = $2`, [
+    const res = await this.#pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${S}.parked WHERE name = $1 AND version = $2`, [
       p.name,
       p.version,
     ]);
-    this.#s.metrics.parked.set({ projection: p.key }, Number(res.rows[0]?.n ?? 0));
+    this.#metrics.parked.set({ projection: p.key }, Number(res.rows[0]?.n ?? 0));
   }
 }
