@@ -3,7 +3,15 @@ import type { RecordedEvent } from '@ratchet/core';
 import { DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
 import type { FeedCheckpoint } from '@ratchet/event-store-postgres';
 import { crashPoint } from '@ratchet/ops';
-import { DurableConsumer, feedPages, nextBatchLimit, type DeliveredEvent, type JetStreamAccess, type BatchSizes } from '@ratchet/projector';
+import {
+  DurableConsumer,
+  feedPages,
+  nextBatchLimit,
+  runWithRestarts,
+  type BatchSizes,
+  type DeliveredEvent,
+  type JetStreamAccess,
+} from '@ratchet/projector';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { ProcessCrashPoint } from './crash-point.js';
@@ -39,7 +47,15 @@ export interface FollowerSettings extends BatchSizes {
  */
 export class ProcessFollower {
   readonly process: AnyProcess;
-  readonly #s: FollowerSettings;
+  readonly #pool: pg.Pool;
+  readonly #store: ProcessRunnerStore;
+  readonly #metrics: ProcessMetrics;
+  readonly #sizes: BatchSizes;
+  readonly #feedPollIntervalMs: number;
+  readonly #statsIntervalMs: number;
+  readonly #unansweredRetryMs: number;
+  /** How long JetStream waits for an ack (ms); batches in progress extend it. */
+  readonly #ackWaitMs: number;
   readonly #batch: Omit<BatchContext, 'signal'>;
   readonly #log: Logger;
   readonly #consumer: DurableConsumer | undefined;
@@ -53,7 +69,14 @@ export class ProcessFollower {
 
   constructor(process: AnyProcess, settings: FollowerSettings, batch: Omit<BatchContext, 'signal'>) {
     this.process = process;
-    this.#s = settings;
+    this.#pool = settings.pool;
+    this.#store = settings.store;
+    this.#metrics = settings.metrics;
+    this.#sizes = { batchSize: settings.batchSize, maxBatchSize: settings.maxBatchSize };
+    this.#feedPollIntervalMs = settings.feedPollIntervalMs;
+    this.#statsIntervalMs = settings.statsIntervalMs;
+    this.#unansweredRetryMs = settings.unansweredRetryMs;
+    this.#ackWaitMs = settings.jetstream?.ackWaitMs ?? 30_000;
     this.#batch = batch;
     this.#log = settings.logger.child({ process: process.name });
     this.#consumer = settings.jetstream === undefined ? undefined : new DurableConsumer(process, settings.jetstream, settings, this.#log);
@@ -98,11 +121,11 @@ export class ProcessFollower {
   }
 
   async #apply(stored: readonly RecordedEvent[], options: BatchOptions): Promise<BatchReport> {
-    const m = this.#s.metrics;
+    const m = this.#metrics;
     const label = { process: this.process.name };
     const end = m.batchSeconds.startTimer(label);
     // Handlers see sensitive values opened (their placeholders once forgotten), whatever the source.
-    const cipher = this.#s.store.cipher;
+    const cipher = this.#store.cipher;
     const events = cipher === undefined ? stored : await cipher.openEvents(stored);
     // Feed mode has one runner by definition: no locks, no transaction held while commands are answered.
     const report = await runProcessBatch(
@@ -124,14 +147,14 @@ export class ProcessFollower {
 
   /** Run parked streams again from their parked event to their end (all, one, or those parked for `reason`). */
   async retryParked(filter: { streamId?: string; reason?: string } = {}): Promise<{ released: string[]; stillParked: string[] }> {
-    const rows = await this.#s.pool.query<{ stream_id: string; event_version: number }>(
+    const rows = await this.#pool.query<{ stream_id: string; event_version: number }>(
       `SELECT stream_id, event_version FROM ${S}.parked WHERE process = $1 AND ($2::text IS NULL OR stream_id = $2) AND ($3::text IS NULL OR reason = $3)`,
       [this.process.name, filter.streamId ?? null, filter.reason ?? null],
     );
     const released: string[] = [];
     const stillParked: string[] = [];
     for (const row of rows.rows) {
-      const events = await this.#s.store.readStream(row.stream_id, { fromVersion: row.event_version });
+      const events = await this.#store.readStream(row.stream_id, { fromVersion: row.event_version });
       const report = await this.apply(events, { retry: [row.stream_id] });
       (report.parked.some((p) => p.streamId === row.stream_id) ? stillParked : released).push(row.stream_id);
     }
@@ -140,35 +163,29 @@ export class ProcessFollower {
 
   /** Recount parked streams into the gauge. */
   async refreshParked(): Promise<void> {
-    const res = await this.#s.pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${S}.parked WHERE process = $1`, [this.process.name]);
-    this.#s.metrics.parked.set({ process: this.process.name }, Number(res.rows[0]?.n ?? 0));
+    const res = await this.#pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${S}.parked WHERE process = $1`, [this.process.name]);
+    this.#metrics.parked.set({ process: this.process.name }, Number(res.rows[0]?.n ?? 0));
   }
 
   #reportLag(events: number): void {
     this.#lagEvents = events;
-    this.#s.metrics.lagEvents.set({ process: this.process.name }, events);
+    this.#metrics.lagEvents.set({ process: this.process.name }, events);
   }
 
   /** Run, and after any error start over from the committed positions with backoff, until stopped. */
   async #supervise(): Promise<void> {
-    let failures = 0;
-    const retries = this.#s.unansweredRetryMs > 0 ? setInterval(() => void this.#retryUnanswered(), this.#s.unansweredRetryMs) : undefined;
+    const retries = this.#unansweredRetryMs > 0 ? setInterval(() => void this.#retryUnanswered(), this.#unansweredRetryMs) : undefined;
     retries?.unref();
     try {
-      while (!this.#stop.signal.aborted) {
-        try {
-          await this.#run();
-          return;
-        } catch (error) {
-          if (this.#stop.signal.aborted) return;
-          failures += 1;
+      await runWithRestarts(
+        () => this.#run(),
+        this.#stop.signal,
+        async (error, failures, retryInMs) => {
           this.#phase = 'retrying';
-          const waitMs = Math.min(30_000, 250 * 2 ** Math.min(failures, 7));
-          this.#log.error({ err: error, failures, retryInMs: waitMs }, 'process failed; starting over from its committed positions');
+          this.#log.error({ err: error, failures, retryInMs }, 'process failed; starting over from its committed positions');
           await this.#consumer?.close();
-          await delay(waitMs);
-        }
-      }
+        },
+      );
     } finally {
       clearInterval(retries);
     }
@@ -187,7 +204,7 @@ export class ProcessFollower {
     const consumer = this.#consumer;
     if (consumer === undefined) {
       this.#phase = 'following';
-      const res = await this.#s.pool.query<{ transaction_id: string; global_position: string }>(
+      const res = await this.#pool.query<{ transaction_id: string; global_position: string }>(
         `SELECT feed_transaction_id::text AS transaction_id, feed_global_position AS global_position FROM ${S}.processes WHERE name = $1`,
         [this.process.name],
       );
@@ -202,12 +219,12 @@ export class ProcessFollower {
     this.#log.info('following JetStream');
     const stats = setInterval(
       () => void consumer.probeLag().then((lag) => lag !== undefined && this.#reportLag(lag)),
-      this.#s.statsIntervalMs,
+      this.#statsIntervalMs,
     );
     stats.unref();
     try {
       let failures = 0;
-      let limit = this.#s.batchSize;
+      let limit = this.#sizes.batchSize;
       while (!this.#stop.signal.aborted) {
         if (consumer.lost) await consumer.recover(this.#stop.signal);
         if (consumer.buffered === 0) {
@@ -215,7 +232,7 @@ export class ProcessFollower {
           continue;
         }
         const batch = consumer.take(limit);
-        limit = nextBatchLimit(limit, batch.length, this.#s);
+        limit = nextBatchLimit(limit, batch.length, this.#sizes);
         try {
           await this.#applyDelivered(batch);
           failures = 0;
@@ -245,12 +262,11 @@ export class ProcessFollower {
       }
     }
     // Commands may take a while to be answered: keep JetStream from redelivering meanwhile.
-    const ackWaitMs = this.#s.jetstream?.ackWaitMs ?? 30_000;
     const working = setInterval(
       () => {
         for (const m of keep) m.working();
       },
-      Math.max(500, ackWaitMs / 3),
+      Math.max(500, this.#ackWaitMs / 3),
     );
     let report: BatchReport;
     try {
@@ -264,11 +280,11 @@ export class ProcessFollower {
   }
 
   async #followFeed(from: FeedCheckpoint): Promise<void> {
-    for await (const page of feedPages(this.#s.store, from, this.#s)) {
+    for await (const page of feedPages(this.#store, from, this.#sizes)) {
       if (this.#stop.signal.aborted) return;
       if (page.events.length === 0) {
         this.#reportLag(0);
-        await delay(this.#s.feedPollIntervalMs);
+        await delay(this.#feedPollIntervalMs);
         continue;
       }
       await this.apply(page.events, { feed: page.checkpoint });

@@ -1,8 +1,7 @@
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { RatchetClient } from '@ratchet/client';
 import { DefinitionError, ValidationError } from '@ratchet/core';
-import { EVENTS_STREAM, ensureEventsStream } from '@ratchet/transport-nats';
+import { openJetStream, type JetStreamOptions } from '@ratchet/projector';
 import pg from 'pg';
 import { pino, type Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -67,10 +66,19 @@ export interface ProcessStatus {
 /** Runs process managers: one follower and durable consumer per process. */
 export class ProcessRunner {
   readonly metrics: ProcessMetrics;
-  readonly #o: ProcessRunnerOptions;
+  readonly #processes: readonly AnyProcess[];
+  readonly #client: ProcessRunnerOptions['client'];
+  readonly #store: ProcessRunnerStore;
+  readonly #sendPolicy: SendPolicy | undefined;
+  readonly #maxRounds: number;
+  /** Undefined with `source: 'feed'`. */
+  readonly #nats: NatsConnection | undefined;
+  readonly #jetstreamOptions: JetStreamOptions;
   readonly #pool: pg.Pool;
   readonly #ownsPool: boolean;
   readonly #log: Logger;
+  /** What every follower shares but JetStream, which `start()` opens. */
+  readonly #followerSettings: Omit<FollowerSettings, 'jetstream'>;
   readonly #followers: ProcessFollower[] = [];
   #started = false;
 
@@ -84,7 +92,13 @@ export class ProcessRunner {
     if (options.source !== 'feed' && options.nats === undefined) {
       throw new ValidationError('nats is required', [{ path: ['nats'], message: "required unless source is 'feed'" }]);
     }
-    this.#o = options;
+    this.#processes = options.processes;
+    this.#client = options.client;
+    this.#store = options.store;
+    this.#sendPolicy = options.send;
+    this.#maxRounds = options.maxRounds ?? 8;
+    this.#nats = options.source === 'feed' ? undefined : options.nats;
+    this.#jetstreamOptions = { streamName: options.streamName, subjectPrefix: options.subjectPrefix, ackWaitMs: options.ackWaitMs };
     this.#ownsPool = options.pool === undefined;
     if (options.pool !== undefined) this.#pool = options.pool;
     else if (options.connectionString !== undefined) {
@@ -96,6 +110,18 @@ export class ProcessRunner {
     }
     this.#log = options.logger ?? pino({ level: 'silent' });
     this.metrics = options.metrics ?? new ProcessMetrics(options.registry);
+    const batchSize = options.batchSize ?? 100;
+    this.#followerSettings = {
+      pool: this.#pool,
+      store: options.store,
+      feedPollIntervalMs: options.feedPollIntervalMs ?? 20,
+      statsIntervalMs: options.statsIntervalMs ?? 1_000,
+      unansweredRetryMs: options.unansweredRetryMs ?? 30_000,
+      batchSize,
+      maxBatchSize: options.maxBatchSize ?? Math.max(1_000, batchSize),
+      metrics: this.metrics,
+      logger: this.#log,
+    };
   }
 
   /** Whether every process follows its source. */
@@ -106,52 +132,19 @@ export class ProcessRunner {
   /** Create the tables, register each process, and start following in the background. */
   async start(): Promise<void> {
     await migrateProcessSchema(this.#pool);
-    const nats = this.#o.source === 'feed' ? undefined : this.#o.nats;
-    const jsm = nats === undefined ? undefined : await jetstreamManager(nats);
-    const streamName = this.#o.streamName ?? EVENTS_STREAM;
-    if (
-      jsm !== undefined &&
-      this.#o.streamName === undefined &&
-      !(await jsm.streams.info(EVENTS_STREAM).then(
-        () => true,
-        () => false,
-      ))
-    ) {
-      await ensureEventsStream(jsm);
-    }
-    const batchSize = this.#o.batchSize ?? 100;
-    const settings: FollowerSettings = {
-      pool: this.#pool,
-      store: this.#o.store,
-      jetstream:
-        nats === undefined || jsm === undefined
-          ? undefined
-          : {
-              js: jetstream(nats),
-              jsm,
-              streamName,
-              subjectPrefix: this.#o.subjectPrefix ?? 'ratchet.evt',
-              ackWaitMs: this.#o.ackWaitMs ?? 30_000,
-            },
-      feedPollIntervalMs: this.#o.feedPollIntervalMs ?? 20,
-      statsIntervalMs: this.#o.statsIntervalMs ?? 1_000,
-      unansweredRetryMs: this.#o.unansweredRetryMs ?? 30_000,
-      batchSize,
-      maxBatchSize: this.#o.maxBatchSize ?? Math.max(1_000, batchSize),
-      metrics: this.metrics,
-      logger: this.#log,
-    };
-    for (const p of this.#o.processes) {
+    const jetstream = this.#nats === undefined ? undefined : await openJetStream(this.#nats, this.#jetstreamOptions);
+    const settings: FollowerSettings = { ...this.#followerSettings, jetstream };
+    for (const p of this.#processes) {
       await registerProcess(this.#pool, p.name, p.aggregateTypes);
       const follower = new ProcessFollower(p, settings, {
         process: p,
         pool: this.#pool,
         readGap: async (streamId, fromVersion, toVersion) => {
-          const gap = await this.#o.store.readStream(streamId, { fromVersion, toVersion });
-          return this.#o.store.cipher === undefined ? gap : this.#o.store.cipher.openEvents(gap);
+          const gap = await this.#store.readStream(streamId, { fromVersion, toVersion });
+          return this.#store.cipher === undefined ? gap : this.#store.cipher.openEvents(gap);
         },
-        send: createCommandSender(this.#o.client, p.name, this.#o.send),
-        maxRounds: this.#o.maxRounds ?? 8,
+        send: createCommandSender(this.#client, p.name, this.#sendPolicy),
+        maxRounds: this.#maxRounds,
       });
       await follower.refreshParked();
       follower.start();
