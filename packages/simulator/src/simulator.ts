@@ -91,7 +91,15 @@ const KEEP_SECONDS = 300;
 /** Riders at turnstiles, sending commands through a Ratchet client. */
 export class Simulator {
   readonly ids: readonly string[];
-  readonly #o: Required<Omit<SimulatorOptions, 'mix' | 'client'>> & Pick<SimulatorOptions, 'mix' | 'client'>;
+  readonly #client: SimulatorOptions['client'];
+  readonly #riders: number;
+  readonly #skew: number;
+  readonly #hotTurnstiles: number;
+  readonly #lateFraction: number;
+  readonly #technicianChance: number;
+  readonly #mix: RiderMix | undefined;
+  readonly #technicianEveryMs: number;
+  readonly #random: () => number;
   readonly #pacer: RatePacer;
   readonly #installed = new Set<string>();
   readonly #total = new LatencyHistogram();
@@ -106,25 +114,20 @@ export class Simulator {
   #running: Promise<void> | undefined;
 
   constructor(options: SimulatorOptions) {
-    this.#o = {
-      client: options.client,
-      turnstiles: options.turnstiles ?? 1_000,
-      riders: options.riders ?? 32,
-      rate: options.rate ?? 0,
-      skew: options.skew ?? 0.2,
-      hotTurnstiles: options.hotTurnstiles ?? 5,
-      lateFraction: options.lateFraction ?? 0.02,
-      technicianChance: options.technicianChance ?? 0.1,
-      mix: options.mix,
-      idPrefix: options.idPrefix ?? 't-',
-      technicianEveryMs: options.technicianEveryMs ?? 0,
-      random: options.random ?? Math.random,
-    };
-    this.#technicians = new Technicians(options.client, this.#o.technicianEveryMs, this.#o.random);
-    this.ids = turnstileIds(this.#o.turnstiles, this.#o.idPrefix);
-    this.#pacer = new RatePacer(this.#o.rate);
+    this.#client = options.client;
+    this.#riders = options.riders ?? 32;
+    this.#skew = options.skew ?? 0.2;
+    this.#hotTurnstiles = options.hotTurnstiles ?? 5;
+    this.#lateFraction = options.lateFraction ?? 0.02;
+    this.#technicianChance = options.technicianChance ?? 0.1;
+    this.#mix = options.mix;
+    this.#technicianEveryMs = options.technicianEveryMs ?? 0;
+    this.#random = options.random ?? Math.random;
+    this.#technicians = new Technicians(options.client, this.#technicianEveryMs, this.#random);
+    this.ids = turnstileIds(options.turnstiles ?? 1_000, options.idPrefix ?? 't-');
+    this.#pacer = new RatePacer(options.rate ?? 0);
     // Every waiting rider listens for the stop.
-    setMaxListeners(this.#o.riders + 16, this.#abort.signal);
+    setMaxListeners(this.#riders + 16, this.#abort.signal);
   }
 
   /** Target commands per second (0 = unpaced); can change while running. */
@@ -186,16 +189,16 @@ export class Simulator {
   }
 
   async #run(): Promise<void> {
-    const technicians = this.#o.technicianEveryMs > 0 ? this.#technicians.run(this.#abort.signal) : Promise.resolve();
+    const technicians = this.#technicianEveryMs > 0 ? this.#technicians.run(this.#abort.signal) : Promise.resolve();
     await Promise.all([this.#ride(), technicians]);
   }
 
   async #ride(): Promise<void> {
-    const random = this.#o.random;
-    const lateCount = Math.floor(this.ids.length * this.#o.lateFraction);
+    const random = this.#random;
+    const lateCount = Math.floor(this.ids.length * this.#lateFraction);
     // Late turnstiles are spread over the station, never among the hot ones.
     const late = new Set<string>();
-    for (let i = this.ids.length - 1; late.size < lateCount && i >= this.#o.hotTurnstiles; i -= 7)
+    for (let i = this.ids.length - 1; late.size < lateCount && i >= this.#hotTurnstiles; i -= 7)
       late.add(requireItem(this.ids, i, 'turnstile id'));
     const toInstall = this.ids.filter((id) => !late.has(id));
     let cursor = 0;
@@ -208,13 +211,13 @@ export class Simulator {
     });
     await this.#crowd(async () => {
       while (!this.#abort.signal.aborted) {
-        const index = pickTurnstile(random(), random(), this.ids.length, this.#o.skew, this.#o.hotTurnstiles);
+        const index = pickTurnstile(random(), random(), this.ids.length, this.#skew, this.#hotTurnstiles);
         const id = requireItem(this.ids, index, 'turnstile id');
-        for (const command of pickRiderScript(random(), this.#o.mix)) {
+        for (const command of pickRiderScript(random(), this.#mix)) {
           if (this.#abort.signal.aborted) return;
           const outcome = await this.#send(id, command);
           if (outcome === 'rejected' && !this.#installed.has(id)) {
-            if (random() < this.#o.technicianChance) await this.#send(id, 'install');
+            if (random() < this.#technicianChance) await this.#send(id, 'install');
             break;
           }
         }
@@ -223,7 +226,7 @@ export class Simulator {
   }
 
   async #crowd(rider: () => Promise<void>): Promise<void> {
-    await Promise.all(Array.from({ length: Math.max(1, this.#o.riders) }, rider));
+    await Promise.all(Array.from({ length: Math.max(1, this.#riders) }, rider));
   }
 
   async #send(id: string, command: RiderCommand): Promise<'ok' | 'rejected' | 'failed' | 'skipped'> {
@@ -234,7 +237,7 @@ export class Simulator {
     bucket.sent++;
     this.#inFlight++;
     const started = performance.now();
-    const result = await this.#o.client.send(Turnstile, id, { type: command, payload: {} });
+    const result = await this.#client.send(Turnstile, id, { type: command, payload: {} });
     const ms = performance.now() - started;
     this.#inFlight--;
     this.#total.record(ms);

@@ -67,7 +67,15 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref()
  * answering from memory.
  */
 export class ClusterOwnership implements PartitionOwnership {
-  readonly #o: ClusterOwnershipOptions;
+  readonly #workerId: string;
+  readonly #partitionCount: number;
+  readonly #membership: MembershipView;
+  readonly #assign: ClusterOwnershipOptions['assign'];
+  readonly #store: EpochStore;
+  readonly #log: Logger;
+  readonly #movesPerSecond: number;
+  readonly #handoverTimeoutMs: number;
+  readonly #onMove: ClusterOwnershipOptions['onMove'];
   readonly #leases: PartitionLeases;
   #host: PartitionHost | undefined;
   #target: readonly string[] = [];
@@ -83,7 +91,15 @@ export class ClusterOwnership implements PartitionOwnership {
   readonly #peers: PeerWatch | undefined;
 
   constructor(options: ClusterOwnershipOptions) {
-    this.#o = options;
+    this.#workerId = options.workerId;
+    this.#partitionCount = options.partitionCount;
+    this.#membership = options.membership;
+    this.#assign = options.assign;
+    this.#store = options.store;
+    this.#log = options.logger;
+    this.#movesPerSecond = options.movesPerSecond ?? 32;
+    this.#handoverTimeoutMs = options.handoverTimeoutMs ?? 5_000;
+    this.#onMove = options.onMove;
     this.#leases = options.leases;
     this.#peers =
       options.peers === undefined
@@ -111,7 +127,7 @@ export class ClusterOwnership implements PartitionOwnership {
   /** Whether every partition assigned to this worker is served (steady state). */
   get settled(): boolean {
     if (this.#target.length === 0) return false;
-    return this.#target.every((owner, p) => (owner === this.#o.workerId) === this.#leases.has(p));
+    return this.#target.every((owner, p) => (owner === this.#workerId) === this.#leases.has(p));
   }
 
   /** The assignment computed from the latest member set. */
@@ -131,8 +147,8 @@ export class ClusterOwnership implements PartitionOwnership {
   lost(partition: number): void {
     this.#leases.drop(partition);
     if (!this.#served.delete(partition)) return;
-    this.#o.logger.warn({ partition }, 'partition lost: another worker holds a newer epoch');
-    this.#o.onMove?.('lost', partition);
+    this.#log.warn({ partition }, 'partition lost: another worker holds a newer epoch');
+    this.#onMove?.('lost', partition);
     void this.#host?.unserve(partition);
     this.#poke();
   }
@@ -142,11 +158,11 @@ export class ClusterOwnership implements PartitionOwnership {
     this.#host = host;
     this.#running = true;
     this.#leases.start();
-    this.#o.membership.onChange((members) => {
+    this.#membership.onChange((members) => {
       this.#members = members;
       this.#poke();
     });
-    this.#members = this.#o.membership.members();
+    this.#members = this.#membership.members();
     this.#peers?.start();
     this.#dirty = true;
     this.#loop = this.#run();
@@ -180,7 +196,7 @@ export class ClusterOwnership implements PartitionOwnership {
           await this.#reconcile();
         }
       } catch (error) {
-        this.#o.logger.warn({ err: error }, 'partition reconcile failed; retrying');
+        this.#log.warn({ err: error }, 'partition reconcile failed; retrying');
         this.#dirty = true;
         await sleep(500);
       }
@@ -206,10 +222,10 @@ export class ClusterOwnership implements PartitionOwnership {
   }
 
   async #reconcile(): Promise<void> {
-    const me = this.#o.workerId;
+    const me = this.#workerId;
     const alive = this.#alive();
     const members = alive.includes(me) || alive.length === 0 ? alive : [...alive, me].sort();
-    this.#target = this.#o.assign(members, this.#o.partitionCount);
+    this.#target = this.#assign(members, this.#partitionCount);
     // Release first, so partitions flow to their new owners while we take ours.
     for (const partition of [...this.#served]) {
       if (!this.#running) return;
@@ -217,14 +233,14 @@ export class ClusterOwnership implements PartitionOwnership {
     }
     const wanted = this.#target.flatMap((owner, p) => (owner === me && !this.#served.has(p) ? [p] : []));
     if (wanted.length === 0) return;
-    const perMove = 1_000 / (this.#o.movesPerSecond ?? 32);
-    const deadline = Date.now() + (this.#o.handoverTimeoutMs ?? 5_000);
+    const perMove = 1_000 / this.#movesPerSecond;
+    const deadline = Date.now() + this.#handoverTimeoutMs;
     let pending = wanted;
     // Partitions handed over by a live owner are paced; those of a crashed or absent owner are
     // taken at once, since nobody serves them (failover should not wait on the rate limit).
     let handedOver: Set<number> | undefined;
     while (pending.length > 0 && this.#running && !this.#dirty) {
-      const rows = await this.#o.store.partitionEpochs();
+      const rows = await this.#store.partitionEpochs();
       const holder = new Map(rows.map((r) => [r.partition, r.owner]));
       const epochOf = new Map(rows.map((r) => [r.partition, r.epoch]));
       const gone = this.#peers?.gone() ?? new Set<string>();
@@ -279,8 +295,8 @@ export class ClusterOwnership implements PartitionOwnership {
     this.#served.add(partition);
     this.#moves += 1;
     this.#host?.serve(partition);
-    this.#o.onMove?.('acquired', partition);
-    this.#o.logger.info({ partition, epoch, ...(from === undefined ? {} : { stolenFrom: from.owner }) }, 'partition acquired');
+    this.#onMove?.('acquired', partition);
+    this.#log.info({ partition, epoch, ...(from === undefined ? {} : { stolenFrom: from.owner }) }, 'partition acquired');
     return true;
   }
 
@@ -290,7 +306,7 @@ export class ClusterOwnership implements PartitionOwnership {
     await this.#host?.unserve(partition);
     await this.#leases.release(partition);
     this.#moves += 1;
-    this.#o.onMove?.('released', partition);
-    this.#o.logger.info({ partition, epoch, leaving: this.#leaving }, 'partition released');
+    this.#onMove?.('released', partition);
+    this.#log.info({ partition, epoch, leaving: this.#leaving }, 'partition released');
   }
 }

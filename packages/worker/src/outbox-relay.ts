@@ -68,8 +68,22 @@ export interface OutboxRelayOptions {
  * (stream, version). A lease in Postgres keeps one relay active across the workers.
  */
 export class OutboxRelay {
-  readonly #o: Required<Omit<OutboxRelayOptions, 'onProgress' | 'commitTimeOf' | 'onEventLag'>> &
-    Pick<OutboxRelayOptions, 'onProgress' | 'commitTimeOf' | 'onEventLag'>;
+  readonly #store: RelayStore;
+  readonly #nats: NatsConnection;
+  readonly #holder: string;
+  readonly #log: Logger;
+  /** Checkpoint and lease name. */
+  readonly #name: string;
+  readonly #batchSize: number;
+  readonly #pollIntervalMs: number;
+  readonly #leaseTtlMs: number;
+  readonly #publishTimeoutMs: number;
+  readonly #coalesceMs: number;
+  readonly #pagesInFlight: number;
+  readonly #checkpointEveryMs: number;
+  readonly #onProgress: OutboxRelayOptions['onProgress'];
+  readonly #commitTimeOf: OutboxRelayOptions['commitTimeOf'];
+  readonly #onEventLag: OutboxRelayOptions['onEventLag'];
   #running = false;
   #loop: Promise<void> | undefined;
   #wake: (() => void) | undefined;
@@ -97,17 +111,21 @@ export class OutboxRelay {
   #publisher: JetStreamPublisher | undefined;
 
   constructor(options: OutboxRelayOptions) {
-    this.#o = {
-      ...options,
-      name: options.name ?? 'outbox',
-      batchSize: options.batchSize ?? 500,
-      pollIntervalMs: options.pollIntervalMs ?? 100,
-      leaseTtlMs: options.leaseTtlMs ?? 5_000,
-      publishTimeoutMs: options.publishTimeoutMs ?? 10_000,
-      coalesceMs: options.coalesceMs ?? 2,
-      pagesInFlight: options.pagesInFlight ?? 4,
-      checkpointEveryMs: options.checkpointEveryMs ?? 200,
-    };
+    this.#store = options.store;
+    this.#nats = options.nats;
+    this.#holder = options.holder;
+    this.#log = options.logger;
+    this.#name = options.name ?? 'outbox';
+    this.#batchSize = options.batchSize ?? 500;
+    this.#pollIntervalMs = options.pollIntervalMs ?? 100;
+    this.#leaseTtlMs = options.leaseTtlMs ?? 5_000;
+    this.#publishTimeoutMs = options.publishTimeoutMs ?? 10_000;
+    this.#coalesceMs = options.coalesceMs ?? 2;
+    this.#pagesInFlight = options.pagesInFlight ?? 4;
+    this.#checkpointEveryMs = options.checkpointEveryMs ?? 200;
+    this.#onProgress = options.onProgress;
+    this.#commitTimeOf = options.commitTimeOf;
+    this.#onEventLag = options.onEventLag;
   }
 
   /** Whether this relay holds the lease. */
@@ -129,7 +147,7 @@ export class OutboxRelay {
   start(): void {
     if (this.#running) return;
     this.#running = true;
-    this.#publisher = new JetStreamPublisher(this.#o.nats);
+    this.#publisher = new JetStreamPublisher(this.#nats);
     this.#loop = this.#run();
   }
 
@@ -169,10 +187,10 @@ export class OutboxRelay {
       // Pages already sent: keep what JetStream acknowledged, then save durably.
       await this.#settle(0).catch(() => undefined);
       await this.#saveCheckpoint(true).catch((err: unknown) =>
-        this.#o.logger.warn({ err }, 'outbox relay could not save its checkpoint on stop'),
+        this.#log.warn({ err }, 'outbox relay could not save its checkpoint on stop'),
       );
       this.#leader = false;
-      await this.#o.store.releaseLease(this.#o.name, this.#o.holder).catch(() => undefined);
+      await this.#store.releaseLease(this.#name, this.#holder).catch(() => undefined);
     }
     this.#publisher?.close();
   }
@@ -186,14 +204,14 @@ export class OutboxRelay {
         failures = 0;
         if (n === 0) {
           await this.#settle(0);
-          await this.#idle(this.#leader ? this.#o.pollIntervalMs : this.#o.leaseTtlMs / 3);
-        } else if (n < this.#o.batchSize && this.#o.coalesceMs > 0 && this.#running) {
+          await this.#idle(this.#leader ? this.#pollIntervalMs : this.#leaseTtlMs / 3);
+        } else if (n < this.#batchSize && this.#coalesceMs > 0 && this.#running) {
           // Caught up: let the next commits gather for a moment so a page carries many events.
-          await new Promise<void>((resolve) => setTimeout(resolve, this.#o.coalesceMs).unref());
+          await new Promise<void>((resolve) => setTimeout(resolve, this.#coalesceMs).unref());
         }
       } catch (error) {
         failures += 1;
-        this.#o.logger.warn({ err: error, failures }, 'outbox relay step failed; retrying');
+        this.#log.warn({ err: error, failures }, 'outbox relay step failed; retrying');
         await this.#idle(Math.min(5_000, 50 * 2 ** Math.min(failures, 7)));
       }
     }
@@ -201,46 +219,46 @@ export class OutboxRelay {
 
   async #ensureLease(): Promise<void> {
     const now = Date.now();
-    if (now - this.#leaseCheckedAt < this.#o.leaseTtlMs / 3) return;
+    if (now - this.#leaseCheckedAt < this.#leaseTtlMs / 3) return;
     const wasLeader = this.#leader;
-    this.#leader = await this.#o.store.tryAcquireLease(this.#o.name, this.#o.holder, this.#o.leaseTtlMs);
+    this.#leader = await this.#store.tryAcquireLease(this.#name, this.#holder, this.#leaseTtlMs);
     this.#leaseCheckedAt = now;
     if (this.#leader && !wasLeader) {
       await this.#settle(0).catch(() => undefined);
-      this.#checkpoint = (await this.#o.store.loadCheckpoint(this.#o.name)) ?? FEED_START;
+      this.#checkpoint = (await this.#store.loadCheckpoint(this.#name)) ?? FEED_START;
       this.#cursor = this.#checkpoint;
       this.#unsaved = false;
-      this.#o.logger.info({ checkpoint: this.#checkpoint }, 'outbox relay is active');
+      this.#log.info({ checkpoint: this.#checkpoint }, 'outbox relay is active');
     } else if (!this.#leader && wasLeader) {
-      this.#o.logger.warn('outbox relay lost its lease');
+      this.#log.warn('outbox relay lost its lease');
     }
   }
 
   /** Read and publish one page after the cursor; returns how many events it held. */
   async #step(): Promise<number> {
     this.#pending = false;
-    const page = await this.#o.store.readFeed(this.#cursor, this.#o.batchSize);
+    const page = await this.#store.readFeed(this.#cursor, this.#batchSize);
     if (page.events.length === 0) {
       this.#lag = 0;
       // Caught up: save now, so an idle relay never leaves a stale checkpoint behind (a restart
       // long after would republish past JetStream's duplicate window).
       await this.#settle(0);
-      await this.#saveCheckpoint(this.#o.checkpointEveryMs === 0);
+      await this.#saveCheckpoint(this.#checkpointEveryMs === 0);
       return 0;
     }
     // Published in commit order on one connection; the acks are awaited later (see #settle).
     const acks = Promise.all(page.events.map((event) => this.#publish(event))).then(() => performance.now());
     acks.catch(() => undefined); // observed in #settle
     const transactions = new Map<string, number>();
-    if (this.#o.onEventLag !== undefined)
+    if (this.#onEventLag !== undefined)
       for (const e of page.events) transactions.set(e.transactionId, (transactions.get(e.transactionId) ?? 0) + 1);
     this.#inFlight.push({ checkpoint: page.checkpoint, events: page.events.length, transactions, acks });
     this.#cursor = page.checkpoint;
-    await this.#settle(this.#o.pagesInFlight - 1);
-    if (page.events.length < this.#o.batchSize) this.#lag = 0;
+    await this.#settle(this.#pagesInFlight - 1);
+    if (page.events.length < this.#batchSize) this.#lag = 0;
     else {
       // An upper bound (positions of aborted transactions count): cheap, and exact enough for a gauge.
-      const head = await this.#o.store.feedMaxPosition();
+      const head = await this.#store.feedMaxPosition();
       this.#lag = Math.max(0, head - page.checkpoint.globalPosition);
     }
     return page.events.length;
@@ -272,13 +290,14 @@ export class OutboxRelay {
       this.#checkpoint = page.checkpoint;
       this.#unsaved = true;
       this.#published += page.events;
-      this.#o.onProgress?.(page.events, this.#lag);
-      if (Date.now() - this.#savedAt >= this.#o.checkpointEveryMs) await this.#saveCheckpoint(this.#o.checkpointEveryMs === 0);
+      this.#onProgress?.(page.events, this.#lag);
+      if (Date.now() - this.#savedAt >= this.#checkpointEveryMs) await this.#saveCheckpoint(this.#checkpointEveryMs === 0);
     }
   }
 
   #reportLag(transactions: ReadonlyMap<string, number>, ackedAt: number): void {
-    const { commitTimeOf, onEventLag } = this.#o;
+    const commitTimeOf = this.#commitTimeOf;
+    const onEventLag = this.#onEventLag;
     if (commitTimeOf === undefined || onEventLag === undefined) return;
     for (const [transactionId, n] of transactions) {
       const committed = commitTimeOf(transactionId);
@@ -289,7 +308,7 @@ export class OutboxRelay {
   async #saveCheckpoint(durable: boolean): Promise<void> {
     if (!this.#unsaved) return;
     const checkpoint = this.#checkpoint;
-    await this.#o.store.saveCheckpoint(this.#o.name, checkpoint, { durable });
+    await this.#store.saveCheckpoint(this.#name, checkpoint, { durable });
     this.#savedAt = Date.now();
     if (this.#checkpoint === checkpoint) this.#unsaved = false;
   }
@@ -298,7 +317,7 @@ export class OutboxRelay {
     const publisher = this.#publisher;
     if (publisher === undefined) throw new RatchetError(ErrorCode.UNAVAILABLE, 'outbox relay not started');
     const { subject, data, headers } = eventMessage(event);
-    await publisher.publish(subject, data, headers, this.#o.publishTimeoutMs);
+    await publisher.publish(subject, data, headers, this.#publishTimeoutMs);
   }
 
   #idle(ms: number): Promise<void> {

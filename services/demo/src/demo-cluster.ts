@@ -25,7 +25,11 @@ export interface DemoClusterOptions {
  * workers stay listed (dead) so the dashboard can show them.
  */
 export class DemoCluster implements ScalableWorkers {
-  readonly #o: DemoClusterOptions;
+  readonly #root: string;
+  readonly #logDir: string;
+  /** What every child gets: NATS, the database, its log level and the app. */
+  readonly #childEnv: Readonly<Record<string, string>>;
+  readonly #log: Logger;
   readonly #workers = new Map<string, ServiceProcess>();
   readonly #exits = new Map<string, number | string>();
   #others: ServiceProcess[] = [];
@@ -33,7 +37,16 @@ export class DemoCluster implements ScalableWorkers {
   #stopping = false;
 
   constructor(options: DemoClusterOptions) {
-    this.#o = options;
+    this.#root = options.root;
+    this.#logDir = options.logDir;
+    this.#childEnv = {
+      NATS_URL: options.natsUrl,
+      DATABASE_URL: options.databaseUrl,
+      HTTP_PORT: '0',
+      LOG_LEVEL: options.childLogLevel ?? 'info',
+      RATCHET_APP: options.app,
+    };
+    this.#log = options.log;
   }
 
   /** Every process started and not yet exited, for cleanup by pid. */
@@ -52,9 +65,9 @@ export class DemoCluster implements ScalableWorkers {
     this.#workers.set(id, handle);
     void handle.exited.then((value) => {
       this.#exits.set(id, value);
-      if (!this.#stopping) this.#o.log.warn({ worker: id, pid: handle.pid, exit: value }, 'worker exited');
+      if (!this.#stopping) this.#log.warn({ worker: id, pid: handle.pid, exit: value }, 'worker exited');
     });
-    this.#o.log.info({ worker: id, pid: handle.pid, httpPort: handle.ready.httpPort }, 'worker ready');
+    this.#log.info({ worker: id, pid: handle.pid, httpPort: handle.ready.httpPort }, 'worker ready');
     return this.#info(id, handle);
   }
 
@@ -62,7 +75,7 @@ export class DemoCluster implements ScalableWorkers {
   killWorker(id: string): DemoWorkerInfo | undefined {
     const handle = this.#workers.get(id);
     if (handle === undefined) return undefined;
-    this.#o.log.warn({ worker: id, pid: handle.pid }, 'killing worker with SIGKILL');
+    this.#log.warn({ worker: id, pid: handle.pid }, 'killing worker with SIGKILL');
     handle.kill('SIGKILL');
     return this.#info(id, handle);
   }
@@ -76,7 +89,7 @@ export class DemoCluster implements ScalableWorkers {
   async startProjector(): Promise<ServiceProcess> {
     const handle = await this.#launch('projector', 'projector', 'projector ready', {});
     this.#others.push(handle);
-    this.#o.log.info({ pid: handle.pid, httpPort: handle.ready.httpPort }, 'projector ready');
+    this.#log.info({ pid: handle.pid, httpPort: handle.ready.httpPort }, 'projector ready');
     return handle;
   }
 
@@ -84,7 +97,7 @@ export class DemoCluster implements ScalableWorkers {
   async startDashboard(env: Readonly<Record<string, string>>): Promise<ServiceProcess> {
     const handle = await this.#launch('dashboard', 'dashboard', 'dashboard ready', env);
     this.#others.push(handle);
-    this.#o.log.info({ pid: handle.pid, httpPort: handle.ready.httpPort }, 'dashboard ready');
+    this.#log.info({ pid: handle.pid, httpPort: handle.ready.httpPort }, 'dashboard ready');
     return handle;
   }
 
@@ -92,7 +105,7 @@ export class DemoCluster implements ScalableWorkers {
   async startGateway(port: number): Promise<ServiceProcess> {
     const handle = await this.#launch('gateway', 'gateway', 'gateway ready', { HTTP_PORT: String(port), HTTP_HOST: '127.0.0.1' });
     this.#others.push(handle);
-    this.#o.log.info({ pid: handle.pid, httpPort: handle.ready.httpPort }, 'gateway ready');
+    this.#log.info({ pid: handle.pid, httpPort: handle.ready.httpPort }, 'gateway ready');
     return handle;
   }
 
@@ -108,7 +121,7 @@ export class DemoCluster implements ScalableWorkers {
       { HTTP_PORT: String(port), HTTP_HOST: '127.0.0.1', GATEWAY_URL: gatewayUrl },
     );
     this.#others.push(handle);
-    this.#o.log.info({ pid: handle.pid, httpPort: port, entry: basename(entry) }, 'web ready');
+    this.#log.info({ pid: handle.pid, httpPort: port, entry: basename(entry) }, 'web ready');
     return handle;
   }
 
@@ -141,21 +154,14 @@ export class DemoCluster implements ScalableWorkers {
     return startServiceProcess({
       name,
       entry,
-      cwd: this.#o.root,
+      cwd: this.#root,
       ...ready,
-      logFile: join(this.#o.logDir, `${name}.log`),
+      logFile: join(this.#logDir, `${name}.log`),
       // The logs are in the file: keep only what a start-up failure shows.
       maxLogLines: 20,
       // Ctrl-C in the terminal reaches only the demo, which then drains its children in order.
       detached: true,
-      env: {
-        NATS_URL: this.#o.natsUrl,
-        DATABASE_URL: this.#o.databaseUrl,
-        HTTP_PORT: '0',
-        LOG_LEVEL: this.#o.childLogLevel ?? 'info',
-        RATCHET_APP: this.#o.app,
-        ...env,
-      },
+      env: { ...this.#childEnv, ...env },
     });
   }
 
