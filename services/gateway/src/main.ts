@@ -1,40 +1,19 @@
-import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
-import type { App } from '@ratchet/app';
-import { loadApp } from '@ratchet/app/load';
+import { startService } from '@ratchet/app/service';
 import { connectClient } from '@ratchet/client';
-import { RatchetError } from '@ratchet/core';
 import { GatewayMetrics, startGateway } from '@ratchet/gateway';
-import { exitWithParent, loadConfig, onShutdown, retryAtStart } from '@ratchet/ops';
+import { exitWithParent, onShutdown, retryAtStart } from '@ratchet/ops';
 import { natsConnectOptions } from '@ratchet/transport-nats';
 import pg from 'pg';
-import { pino } from 'pino';
 import { collectDefaultMetrics } from 'prom-client';
-import { type GatewayConfig, GatewayConfigSchema } from './gateway-config.js';
+import { GatewayConfigSchema } from './gateway-config.js';
 import { readYourWrites } from './read-your-writes.js';
 
-const boot = pino({ base: { service: 'gateway' } });
-let config: GatewayConfig;
-try {
-  config = loadConfig(GatewayConfigSchema);
-} catch (error) {
-  boot.fatal({ err: error instanceof RatchetError ? error.toJSON() : error }, 'invalid configuration');
-  process.exit(2);
-}
-
-// The app: `main.ts <path>`, else RATCHET_APP, else the turnstile app (src in development, dist when built).
-const appPath = process.argv[2] ?? config.RATCHET_APP ?? fileURLToPath(import.meta.resolve('@ratchet/turnstile-app'));
-let app: App;
-let appFile: string;
-try {
-  ({ app, file: appFile } = await loadApp(appPath));
-} catch (error) {
-  if (error instanceof RatchetError) boot.fatal({ code: error.code, ...error.details }, error.message);
-  else boot.fatal({ err: error }, `app module ${appPath}: ${String(error)}`);
-  process.exit(2);
-}
-
-const log = pino({ level: config.LOG_LEVEL, base: { service: 'gateway', pid: process.pid } });
+const { config, app, appFile, log } = await startService({
+  service: 'gateway',
+  schema: GatewayConfigSchema,
+  defaultApp: () => import.meta.resolve('@ratchet/turnstile-app'),
+});
 log.info({ app: app.name, file: appFile, aggregates: app.aggregates.map((a) => a.type) }, 'app loaded');
 const metrics = new GatewayMetrics();
 collectDefaultMetrics({ register: metrics.registry });

@@ -1,39 +1,20 @@
-import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
-import type { App } from '@ratchet/app';
 import { connectClient } from '@ratchet/client';
-import { loadApp } from '@ratchet/app/load';
-import { RatchetError } from '@ratchet/core';
+import { startService } from '@ratchet/app/service';
 import { createPostgresEventStore, handlePoolErrors, parseMasterKey } from '@ratchet/event-store-postgres';
-import { exitWithParent, loadConfig, onShutdown, retryAtStart, startOpsServer } from '@ratchet/ops';
+import { exitWithParent, onShutdown, retryAtStart, startOpsServer } from '@ratchet/ops';
 import { createProcessRunner, ProcessMetrics } from '@ratchet/process/runner';
 import { ProjectorMetrics, createProjector } from '@ratchet/projector';
 import { natsConnectOptions } from '@ratchet/transport-nats';
 import pg from 'pg';
-import { pino } from 'pino';
 import { collectDefaultMetrics } from 'prom-client';
-import { type ProjectorConfig, ProjectorConfigSchema } from './projector-config.js';
+import { ProjectorConfigSchema } from './projector-config.js';
 
-const boot = pino({ base: { service: 'projector' } });
-let config: ProjectorConfig;
-try {
-  config = loadConfig(ProjectorConfigSchema);
-} catch (error) {
-  boot.fatal({ err: error instanceof RatchetError ? error.toJSON() : error }, 'invalid configuration');
-  process.exit(2);
-}
-
-// The app: `main.ts <path>`, else RATCHET_APP, else the turnstile app (src in development, dist when built).
-const appPath = process.argv[2] ?? config.RATCHET_APP ?? fileURLToPath(import.meta.resolve('@ratchet/turnstile-app'));
-let app: App;
-let appFile: string;
-try {
-  ({ app, file: appFile } = await loadApp(appPath));
-} catch (error) {
-  if (error instanceof RatchetError) boot.fatal({ code: error.code, ...error.details }, error.message);
-  else boot.fatal({ err: error }, `app module ${appPath}: ${String(error)}`);
-  process.exit(2);
-}
+const { config, app, appFile, log, fatal } = await startService({
+  service: 'projector',
+  schema: ProjectorConfigSchema,
+  defaultApp: () => import.meta.resolve('@ratchet/turnstile-app'),
+});
 const projections = config.PROJECTOR_PROJECTIONS ? app.projections : [];
 const processes = config.PROJECTOR_PROCESSES ? app.processes : [];
 if (projections.length === 0 && processes.length === 0) {
@@ -41,14 +22,9 @@ if (projections.length === 0 && processes.length === 0) {
     app.projections.length + app.processes.length === 0
       ? 'defines no projections and no processes'
       : 'has nothing left to run with PROJECTOR_PROJECTIONS and PROJECTOR_PROCESSES as set';
-  boot.fatal(
-    { file: appFile, app: app.name },
-    `app module ${appFile}: app "${app.name}" ${what}, so there is nothing for a projector to run`,
-  );
-  process.exit(2);
+  fatal({ file: appFile, app: app.name }, `app module ${appFile}: app "${app.name}" ${what}, so there is nothing for a projector to run`);
 }
 
-const log = pino({ level: config.LOG_LEVEL, base: { service: 'projector', pid: process.pid } });
 log.info(
   { app: app.name, file: appFile, projections: projections.map((p) => p.key), processes: processes.map((p) => p.name) },
   'app loaded',

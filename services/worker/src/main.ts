@@ -1,41 +1,24 @@
 import { hostname } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
-import type { App } from '@ratchet/app';
-import { loadApp } from '@ratchet/app/load';
+import { startService } from '@ratchet/app/service';
 import { assignPartitions, createMembership, describeCluster, natsPeerLiveness, type Membership } from '@ratchet/cluster';
-import { hasSensitiveFields, RatchetError } from '@ratchet/core';
+import { hasSensitiveFields } from '@ratchet/core';
 import { createPostgresEventStore, parseMasterKey } from '@ratchet/event-store-postgres';
-import { exitWithParent, loadConfig, onShutdown, retryAtStart, startOpsServer } from '@ratchet/ops';
+import { exitWithParent, onShutdown, retryAtStart, startOpsServer } from '@ratchet/ops';
 import { natsConnectOptions } from '@ratchet/transport-nats';
 import { WorkerMetrics, createWorker, type Worker } from '@ratchet/worker';
-import { pino } from 'pino';
 import { collectDefaultMetrics } from 'prom-client';
 import { type WorkerConfig, WorkerConfigSchema } from './worker-config.js';
 
-const boot = pino({ base: { service: 'worker' } });
-let config: WorkerConfig;
-try {
-  config = loadConfig(WorkerConfigSchema);
-} catch (error) {
-  boot.fatal({ err: error instanceof RatchetError ? error.toJSON() : error }, 'invalid configuration');
-  process.exit(2);
-}
-
-// The app: `main.ts <path>`, else RATCHET_APP, else the turnstile app (src in development, dist when built).
-const appPath = process.argv[2] ?? config.RATCHET_APP ?? fileURLToPath(import.meta.resolve('@ratchet/turnstile-app'));
-let app: App;
-let appFile: string;
-try {
-  ({ app, file: appFile } = await loadApp(appPath));
-} catch (error) {
-  if (error instanceof RatchetError) boot.fatal({ code: error.code, ...error.details }, error.message);
-  else boot.fatal({ err: error }, `app module ${appPath}: ${String(error)}`);
-  process.exit(2);
-}
-
-const workerId = config.WORKER_ID ?? `${hostname()}-${process.pid}`;
-const log = pino({ level: config.LOG_LEVEL, base: { service: 'worker', worker: workerId } });
+/** This worker's id: WORKER_ID, else host and pid. */
+const workerIdOf = (c: WorkerConfig): string => c.WORKER_ID ?? `${hostname()}-${process.pid}`;
+const { config, app, appFile, log } = await startService({
+  service: 'worker',
+  schema: WorkerConfigSchema,
+  defaultApp: () => import.meta.resolve('@ratchet/turnstile-app'),
+  logFields: (c) => ({ worker: workerIdOf(c) }),
+});
+const workerId = workerIdOf(config);
 log.info({ app: app.name, file: appFile, aggregates: app.aggregates.map((a) => a.type) }, 'app loaded');
 const metrics = new WorkerMetrics();
 collectDefaultMetrics({ register: metrics.registry });
