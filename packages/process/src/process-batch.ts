@@ -1,5 +1,6 @@
 import { requireEntry, requireItem, type RecordedEvent } from '@ratchet/core';
 import { crashPoint } from '@ratchet/ops';
+import { readMissing } from '@ratchet/projector';
 import { canonicalJson } from '@ratchet/transport-nats';
 import type pg from 'pg';
 import { journalAnswer, lockInstances, lockStreams, readJournal } from './batch-locks.js';
@@ -153,10 +154,7 @@ export async function runProcessBatch(
         }
         if (e.version > cursor + 1) {
           // Never seen (redelivery order, a purge, another runner's batch): the store has them.
-          const missing = await ctx.readGap(s, cursor + 1, e.version - 1);
-          if (missing.length !== e.version - 1 - cursor || missing.some((m, i) => m.version !== cursor + 1 + i)) {
-            throw new Error(`event store has no versions ${cursor + 1}..${e.version - 1} of ${s}`);
-          }
+          const missing = await readMissing(ctx.readGap, s, cursor + 1, e.version - 1);
           queue.push(...missing);
           report.gapFilled += missing.length;
         }

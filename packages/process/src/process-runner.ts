@@ -1,7 +1,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { RatchetClient } from '@ratchet/client';
 import { DefinitionError, ValidationError } from '@ratchet/core';
-import { openJetStream, type JetStreamOptions } from '@ratchet/projector';
+import { openJetStream, storeGapReader, type JetStreamOptions } from '@ratchet/projector';
 import pg from 'pg';
 import { pino, type Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -139,10 +139,7 @@ export class ProcessRunner {
       const follower = new ProcessFollower(p, settings, {
         process: p,
         pool: this.#pool,
-        readGap: async (streamId, fromVersion, toVersion) => {
-          const gap = await this.#store.readStream(streamId, { fromVersion, toVersion });
-          return this.#store.cipher === undefined ? gap : this.#store.cipher.openEvents(gap);
-        },
+        readGap: storeGapReader(this.#store),
         send: createCommandSender(this.#client, p.name, this.#sendPolicy),
         maxRounds: this.#maxRounds,
       });

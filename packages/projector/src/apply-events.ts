@@ -3,11 +3,11 @@ import { requireEntry, requireItem, type RecordedEvent } from '@ratchet/core';
 import type pg from 'pg';
 import type { Projection } from './define-projection.js';
 import { PROJECTIONS_SCHEMA } from './define-projection.js';
+import { readMissing, type GapReader } from './read-gap.js';
 
 const S = `"${PROJECTIONS_SCHEMA}"`;
 
-/** Reads the events a stream is missing (versions `from`..`to`, inclusive) from the event store. */
-export type GapReader = (streamId: string, fromVersion: number, toVersion?: number) => Promise<readonly RecordedEvent[]>;
+export type { GapReader } from './read-gap.js';
 
 /** How {@link applyEvents} treats failing handlers. */
 export interface ApplyOptions {
@@ -116,10 +116,7 @@ export async function applyEvents(
       if (event.version > cursor + 1) {
         // An earlier event of this stream was never seen (purged stream, redelivery order, another
         // instance): the store has it, and reading it keeps the stream in order.
-        const missing = await options.readGap(streamId, cursor + 1, event.version - 1);
-        if (missing.length !== event.version - 1 - cursor || missing.some((m, i) => m.version !== cursor + 1 + i)) {
-          throw new Error(`event store has no versions ${cursor + 1}..${event.version - 1} of ${streamId}`);
-        }
+        const missing = await readMissing(options.readGap, streamId, cursor + 1, event.version - 1);
         run.push(...missing);
         report.gapFilled += missing.length;
       }

@@ -24,3 +24,4 @@ export type { BatchSizes } from './next-batch-limit.js';
 export { openJetStream } from './open-jetstream.js';
 export type { JetStreamOptions } from './open-jetstream.js';
 export { runWithRestarts } from './run-with-restarts.js';
+export { readMissing, storeGapReader } from './read-gap.js';

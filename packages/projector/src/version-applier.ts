@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { ApplyReport, FeedProgress } from './apply-events.js';
 import type { Projection } from './define-projection.js';
 import { PROJECTIONS_SCHEMA } from './define-projection.js';
+import { storeGapReader } from './read-gap.js';
 import type { BatchHooks } from './run-batch.js';
 import { runBatch } from './run-batch.js';
 import type { RunnerSettings } from './runner-settings.js';
@@ -66,10 +67,7 @@ export class VersionApplier {
       {
         maxAttempts: this.#maxAttempts,
         retryBackoffMs: this.#retryBackoffMs,
-        readGap: async (streamId, fromVersion, toVersion) => {
-          const gap = await this.#store.readStream(streamId, { fromVersion, toVersion });
-          return cipher === undefined ? gap : cipher.openEvents(gap);
-        },
+        readGap: storeGapReader(this.#store),
         feed: extra.feed,
       },
       extra.hooks,
