@@ -1,18 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { Fence, PartitionClaim, PartitionLeaseRenewal } from '@ratchet/event-store-postgres';
+import type { Fence, PartitionClaim, PartitionStore } from '@ratchet/event-store-postgres';
 import type { Logger } from 'pino';
 
 /** The store calls that leases make: Postgres holds every lease and decides every claim. */
-export interface LeaseStore {
-  tryClaimPartition(partition: number, claim: PartitionClaim): Promise<number | null>;
-  stealPartition(
-    partition: number,
-    claim: PartitionClaim,
-    from: { readonly owner: string; readonly epoch: number },
-  ): Promise<number | null>;
-  renewPartitionLeases(renewal: PartitionLeaseRenewal): Promise<number[]>;
-  releasePartition(partition: number, owner: string, epoch: number): Promise<boolean>;
-}
+export type LeaseStore = Pick<PartitionStore, 'tryClaimPartition' | 'stealPartition' | 'renewPartitionLeases' | 'releasePartition'>;
 
 /** Options of {@link PartitionLeases}. */
 export interface PartitionLeasesOptions {
