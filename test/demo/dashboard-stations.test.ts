@@ -3,16 +3,15 @@
 // the projector — call the turnstile's station; the station's tile shows the visit, which then ends
 // by a technician completing it or by the statechart's visit timeout (a durable timer) escalating it;
 // the process managers' table shows the dispatch caught up with its answered calls.
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startNatsServer, type NatsServerHandle } from '@ratchet/launchers';
 import { stationOf } from '@ratchet/station';
 import { createTestDatabase, type TestDatabase } from '@ratchet/testing';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../support/chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemo, type DemoProcess } from './demo-process.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const screenshots = fileURLToPath(new URL('./screenshots/', import.meta.url));
 
 describe('stations and the technician dispatch on the dashboard', () => {
@@ -23,7 +22,6 @@ describe('stations and the technician dispatch on the dashboard', () => {
   let page: Page;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: apt-get install chromium (or set CHROMIUM_PATH)`);
     nats = await startNatsServer();
     db = await createTestDatabase('dashstations');
     // Few riders, so the stations mostly wait for the page's pushes; visits time out in 4 s.
@@ -33,19 +31,7 @@ describe('stations and the technician dispatch on the dashboard', () => {
       STATION_VISIT_TIMEOUT_MS: '4000',
     });
     const url = (await demo.line(/^Dashboard: (http:\/\/\S+)$/))[1]!;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
     await page.goto(url);
   }, 180_000);

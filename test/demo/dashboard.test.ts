@@ -1,15 +1,14 @@
 // The dashboard in a real browser (headless Chromium through playwright-core): the demo runs against a
 // private nats-server and a fresh database; the page must load, its grid must follow the read model,
 // and a button press must change a turnstile's cell through command → reply → read model.
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startNatsServer, type NatsServerHandle } from '@ratchet/launchers';
 import { createTestDatabase, type TestDatabase } from '@ratchet/testing';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../support/chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemo, type DemoProcess } from './demo-process.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const screenshots = fileURLToPath(new URL('./screenshots/', import.meta.url));
 
 describe('dashboard in a browser', () => {
@@ -21,7 +20,6 @@ describe('dashboard in a browser', () => {
   let url: string;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: apt-get install chromium (or set CHROMIUM_PATH)`);
     nats = await startNatsServer();
     db = await createTestDatabase('dashboard');
     demo = startDemo(['--port', '0', '--turnstiles', '100', '--riders', '4', '--rate', '40', '--workers', '2'], {
@@ -29,19 +27,7 @@ describe('dashboard in a browser', () => {
       DATABASE_URL: db.url,
     });
     url = (await demo.line(/^Dashboard: (http:\/\/\S+)$/))[1]!;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 950 } });
   }, 180_000);
 

@@ -2,7 +2,6 @@
 // a turnstile's state at each version as loadAt does, refuses versions outside the stream with
 // OUT_OF_RANGE, and in headless Chromium dragging the slider over the versions shows the statechart
 // state and the counters at each.
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defineApp } from '@ratchet/app';
 import { startDashboard, ReadModel, type Dashboard } from '@ratchet/dashboard';
@@ -11,10 +10,10 @@ import { createTestDatabase, type TestDatabase } from '@ratchet/testing';
 import { Turnstile } from '@ratchet/turnstile';
 import pg from 'pg';
 import { pino } from 'pino';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../support/chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const screenshots = fileURLToPath(new URL('./screenshots/', import.meta.url));
 const HISTORY = ['installed', 'coinInserted', 'armTurned', 'armPushedIneffectively', 'coinInserted', 'coinInserted', 'armTurned'];
 
@@ -98,8 +97,7 @@ describe('the time-travel page in a browser', () => {
   });
 
   it('shows the statechart state and the counters at each version as the slider moves', async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: apt-get install chromium (or set CHROMIUM_PATH)`);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+    browser = await launchChromium();
     const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));

@@ -3,12 +3,10 @@
 // buttons with the reason instead of showing ones that fail silently, and load with no console
 // error and no failed request (the favicon's 404 was the only one). The technician dispatch runs in
 // it too, on the store's feed, and the time-travel API reads the same PGlite store.
-import { existsSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../support/chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemo, type DemoProcess } from '../demo/demo-process.js';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 describe('dashboard of the embedded demo', () => {
   let demo: DemoProcess | undefined;
@@ -19,7 +17,6 @@ describe('dashboard of the embedded demo', () => {
   const failed: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: apt-get install chromium (or set CHROMIUM_PATH)`);
     demo = startDemo(['--port', '0', '--turnstiles', '50', '--riders', '2', '--rate', '10'], {
       RATCHET_DEMO_INFRA: 'embedded',
       NATS_URL: '',
@@ -27,19 +24,7 @@ describe('dashboard of the embedded demo', () => {
     });
     // PGlite's cold start takes seconds, more on a loaded machine.
     url = (await demo.line(/^Dashboard: (http:\/\/\S+)$/, 180_000))[1]!;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 950 } });
     page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
     page.on('pageerror', (e) => consoleErrors.push(e.message));
