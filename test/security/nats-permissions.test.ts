@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstream, jetstreamManager, AckPolicy } from '@nats-io/jetstream';
 import { connect, errors, headers, type NatsConnection, type PermissionViolationError } from '@nats-io/transport-node';
-import { createMembership } from '@ratchet/cluster';
+import { createMembership, natsPeerLiveness } from '@ratchet/cluster';
 import { startNatsServer, waitFor, type NatsServerHandle } from '@ratchet/launchers';
 import { EVENTS_STREAM, ensureEventsStream } from '@ratchet/transport-nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -118,6 +118,22 @@ describe('worker', () => {
     expect([...worker.violations, ...client.violations]).toEqual([]);
   });
 
+  it("answers on its liveness subject and asks a peer's, so a peer whose connection closed is found gone at once", async () => {
+    const a = await connectAs('worker');
+    const b = await connectAs('worker');
+    const errors: Error[] = [];
+    const stopA = natsPeerLiveness(a.nc).listen('sec-a', (e) => errors.push(e));
+    const stopB = natsPeerLiveness(b.nc).listen('sec-b', (e) => errors.push(e));
+    await Promise.all([a.nc.flush(), b.nc.flush()]);
+    expect(await natsPeerLiveness(a.nc).ask('sec-b')).toBe('answers');
+    expect(await natsPeerLiveness(b.nc).ask('sec-a')).toBe('answers');
+    await stopB();
+    expect(await natsPeerLiveness(a.nc).ask('sec-b')).toBe('gone');
+    await stopA();
+    expect(errors).toEqual([]);
+    expect([...a.violations, ...b.violations]).toEqual([]);
+  });
+
   it.each([
     '$JS.API.STREAM.DELETE.RATCHET_EVENTS',
     '$JS.API.STREAM.PURGE.RATCHET_EVENTS',
@@ -143,7 +159,8 @@ describe('client', () => {
     ['subscription', 'ratchet.cmd.>'],
     ['subscription', 'ratchet.cmd.turnstile.3'],
     ['subscription', 'ratchet.evt.>'],
-  ] as const)('may not subscribe %s %s (cannot serve commands or read events)', async (_op, subject) => {
+    ['subscription', 'ratchet.worker.w1.alive'],
+  ] as const)('may not subscribe %s %s (cannot serve commands, read events or pose as a live worker)', async (_op, subject) => {
     expect(await subscribeRefused(await connectAs('client'), subject)).toBe(true);
   });
 

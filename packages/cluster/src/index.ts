@@ -6,4 +6,4 @@ export type { MemberRecord } from './member-record.js';
 export { describeCluster } from './describe-cluster.js';
 export type { ClusterMemberView, ClusterView, PartitionView } from './describe-cluster.js';
 export { livenessSubject, natsPeerLiveness } from './peer-liveness.js';
-export type { PeerLiveness } from './peer-liveness.js';
+export type { PeerAnswer, PeerLiveness, PeerLivenessOptions } from './peer-liveness.js';

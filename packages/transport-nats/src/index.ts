@@ -19,7 +19,7 @@ export {
   MSG_ID_HEADER,
 } from './event-message.js';
 export type { EventMessage } from './event-message.js';
-export { ensureEventsStream, EVENTS_STREAM, EVENTS_STREAM_SUBJECTS } from './events-stream.js';
+export { ensureEventsStream, ensureEventsStreamPatiently, EVENTS_STREAM, EVENTS_STREAM_SUBJECTS } from './events-stream.js';
 export type { EventsStreamOptions } from './events-stream.js';
 export { natsConnectOptions } from './nats-connect-options.js';
 export type { NatsServerOptions } from './nats-connect-options.js';

@@ -12,16 +12,26 @@ const until = async (what: string, ok: () => boolean): Promise<void> => {
 
 /** A probe whose answers the test sets: a set of gone members, a connection id, a count of asks. */
 function fakeProbe() {
-  const state = { gone: new Set<string>(), connection: 'c1', asks: 0, flaky: new Set<string>(), listening: [] as string[] };
+  const state = {
+    gone: new Set<string>(),
+    silent: new Set<string>(),
+    connection: 'c1',
+    asks: 0,
+    flaky: new Set<string>(),
+    listening: [] as string[],
+    listenError: undefined as ((error: Error) => void) | undefined,
+  };
   const probe: PeerProbe = {
-    listen: (id) => {
+    listen: (id, onError) => {
       state.listening.push(id);
+      state.listenError = onError;
       return async () => undefined;
     },
-    isGone: async (id) => {
+    ask: async (id) => {
       state.asks += 1;
-      if (state.flaky.delete(id)) return true; // gone on one ask only
-      return state.gone.has(id);
+      if (state.flaky.delete(id)) return 'gone'; // gone on one ask only
+      if (state.silent.has(id)) return 'silent';
+      return state.gone.has(id) ? 'gone' : 'answers';
     },
     connectionId: () => state.connection,
   };
@@ -78,6 +88,31 @@ describe('PeerWatch', () => {
       expect(watch.gone().has('b')).toBe(false);
       expect(state.asks).toBeLessThanOrEqual(asked + 2); // at most the asks already in flight
       await until('b judged gone after the settle time', () => watch.gone().has('b'));
+    } finally {
+      await watch.stop();
+    }
+  });
+
+  it('never finds gone a member it has not heard answering (its liveness subscription was refused): the lease decides', async () => {
+    const { state, probe } = fakeProbe();
+    const logged: string[] = [];
+    const logger = pino({ level: 'error' }, { write: (line: string) => logged.push(line) });
+    const watch = new PeerWatch({ self: 'a', probe, members: () => ['a', 'b', 'c'], onChange: () => undefined, intervalMs: 10, logger });
+    state.gone.add('b'); // b never answered: "no responders" from the start
+    state.silent.add('c'); // c is stopped: its asks time out
+    watch.start();
+    try {
+      await until('many looks', () => state.asks > 30);
+      expect([...watch.gone()]).toEqual([]);
+      // Once heard, a member is judged: c answers, then its connection closes.
+      state.silent.delete('c');
+      await until('c heard', () => state.asks > 40);
+      state.gone.add('c');
+      await until('c gone', () => watch.gone().has('c'));
+      expect(watch.gone().has('b')).toBe(false);
+      // This worker's own subscription refused: said as an error, naming the subject.
+      state.listenError?.(new Error('Permissions Violation for Subscription to "ratchet.worker.a.alive"'));
+      expect(logged.join('')).toContain('ratchet.worker.<id>.alive');
     } finally {
       await watch.stop();
     }

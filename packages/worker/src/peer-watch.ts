@@ -2,10 +2,10 @@ import type { Logger } from 'pino';
 
 /** Asks NATS whether peers' connections are up (the cluster package's `natsPeerLiveness` fits). */
 export interface PeerProbe {
-  /** Answer on this worker's liveness subject until the returned function is called. */
-  listen(workerId: string): () => Promise<void>;
-  /** True only when nobody listens for `workerId` any more: its NATS connection is gone. */
-  isGone(workerId: string): Promise<boolean>;
+  /** Answer on this worker's liveness subject until the returned function is called; `onError` hears a refused or lost subscription. */
+  listen(workerId: string, onError: (error: Error) => void): () => Promise<void>;
+  /** `answers`: its connection is up; `gone`: nobody listens for `workerId` any more (its connection closed); `silent`: no answer in time. */
+  ask(workerId: string): Promise<'answers' | 'gone' | 'silent'>;
   /** Changes whenever this process's own NATS connection is replaced. */
   connectionId(): string | undefined;
 }
@@ -29,12 +29,17 @@ export interface PeerWatchOptions {
  * Finds members whose NATS connection is gone (SIGKILL, OOM, a closed socket) long before their
  * membership key expires: each member answers on its liveness subject, and NATS answers "no
  * responders" the moment a connection closes. A member gone on two asks 50 ms apart is reported;
- * a member that answers again is taken back. Right after this worker's own reconnect (a NATS
- * restart) nobody is judged for `settleMs`, since peers are reconnecting too.
+ * a member that answers again is taken back. Only a member heard answering before can be found
+ * gone: one whose liveness subscription never worked (its NATS user may not subscribe to the
+ * subject, an older version) is left to its lease, never taken from while alive. Right after this
+ * worker's own reconnect (a NATS restart) nobody is judged for `settleMs`, since peers are
+ * reconnecting too.
  */
 export class PeerWatch {
   readonly #options: PeerWatchOptions;
   readonly #gone = new Set<string>();
+  /** Members heard answering since they were last found gone: only these can be found gone. */
+  readonly #heard = new Set<string>();
   readonly #checking = new Set<string>();
   #stopListening: (() => Promise<void>) | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -55,7 +60,12 @@ export class PeerWatch {
   start(): void {
     if (this.#running) return;
     this.#running = true;
-    this.#stopListening = this.#options.probe.listen(this.#options.self);
+    this.#stopListening = this.#options.probe.listen(this.#options.self, (err) =>
+      this.#options.logger.error(
+        { err },
+        "cannot answer on the liveness subject (may this NATS user subscribe to ratchet.worker.<id>.alive?): peers fall back to this worker's lease; trying again",
+      ),
+    );
     this.#connection = this.#options.probe.connectionId();
     this.#schedule();
   }
@@ -81,7 +91,9 @@ export class PeerWatch {
       this.#connectedAt = performance.now();
     }
     if (connection === undefined || performance.now() - this.#connectedAt < (this.#options.settleMs ?? 2_000)) return;
-    const peers = [...new Set([...this.#options.members(), ...this.#gone])].filter((m) => m !== self && !this.#checking.has(m));
+    const members = new Set(this.#options.members());
+    for (const m of this.#heard) if (!members.has(m)) this.#heard.delete(m); // left: heard again when it rejoins
+    const peers = [...new Set([...members, ...this.#gone])].filter((m) => m !== self && !this.#checking.has(m));
     for (const member of peers) {
       this.#checking.add(member);
       void this.#check(member).finally(() => this.#checking.delete(member));
@@ -90,21 +102,25 @@ export class PeerWatch {
 
   /**
    * Ask whether `member` is gone; one found gone is asked again 50 ms later (a one-off "no
-   * responders", e.g. a subscription being renewed, is not enough).
+   * responders", e.g. a subscription being renewed, is not enough). A member never heard
+   * answering is not judged.
    */
   async #check(member: string): Promise<void> {
     const { probe, logger } = this.#options;
-    const isGone = (): Promise<boolean> => probe.isGone(member).catch(() => false);
-    let gone = await isGone();
-    if (gone && !this.#gone.has(member)) {
+    const ask = (): Promise<'answers' | 'gone' | 'silent'> => probe.ask(member).catch(() => 'silent' as const);
+    let answer = await ask();
+    if (answer === 'gone' && this.#heard.has(member)) {
       await new Promise((r) => setTimeout(r, 50));
-      gone = await isGone();
+      answer = await ask();
     }
     if (!this.#running) return;
-    if (!gone && this.#gone.delete(member)) {
-      logger.info({ member }, 'member answers on NATS again');
-      this.#options.onChange();
-    } else if (gone && !this.#gone.has(member)) {
+    if (answer === 'answers') {
+      this.#heard.add(member);
+      if (this.#gone.delete(member)) {
+        logger.info({ member }, 'member answers on NATS again');
+        this.#options.onChange();
+      }
+    } else if (answer === 'gone' && this.#heard.delete(member)) {
       this.#gone.add(member);
       logger.warn(
         { member },

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DefinitionError, hasSensitiveFields, type AnyAggregate } from '@ratchet/core';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { StoredTimer } from '@ratchet/event-store-postgres';
-import { ensureEventsStream, parseStreamId, streamIdOf, type CommandReply } from '@ratchet/transport-nats';
+import { ensureEventsStreamPatiently, parseStreamId, streamIdOf, type CommandReply } from '@ratchet/transport-nats';
 import { pino, type Logger } from 'pino';
 import { ActorActivation } from './actor-activation.js';
 import { ActorCache } from './actor-cache.js';
@@ -215,7 +215,11 @@ export class Worker {
     const options = this.#options;
     this.#intake.openProbe();
     if ((options.relay ?? true) && options.jetstream !== undefined) {
-      await ensureEventsStream(await jetstreamManager(options.jetstream), { replicas: options.eventsStreamReplicas ?? 1 });
+      await ensureEventsStreamPatiently(await jetstreamManager(options.jetstream), {
+        replicas: options.eventsStreamReplicas ?? 1,
+        onRetry: (err, remainingMs) =>
+          this.#log.warn({ err, remainingMs }, 'JetStream does not answer yet (a cluster still forming?): asking again'),
+      });
       this.#relay = new OutboxRelay({
         store: options.store,
         nats: options.jetstream,

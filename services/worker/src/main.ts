@@ -115,7 +115,14 @@ worker = createWorker({
   logger: log,
   metrics,
 });
-await worker.start();
+try {
+  await worker.start();
+} catch (err) {
+  // Exit non-zero with one structured line; the supervisor (compose, Kubernetes) starts it again.
+  log.fatal({ err }, 'worker could not start');
+  await store.close().catch(() => undefined);
+  process.exit(1);
+}
 const started = worker;
 log.info({ httpPort: ops.port, pid: process.pid, mode: config.CLUSTER_MODE, app: app.name }, 'worker ready');
 
