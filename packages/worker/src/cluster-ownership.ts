@@ -172,6 +172,8 @@ export class ClusterOwnership implements PartitionOwnership {
   async leave(): Promise<void> {
     this.#leaving = true;
     this.#running = false;
+    // Peers that stop now (every worker at a Ctrl-C) are leaving, not crashed: judge nobody.
+    this.#peers?.stopJudging();
     this.#wake?.();
     await this.#loop;
     for (const partition of [...this.#served]) await this.#release(partition);

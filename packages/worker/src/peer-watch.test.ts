@@ -25,7 +25,9 @@ function fakeProbe() {
     listen: (id, onError) => {
       state.listening.push(id);
       state.listenError = onError;
-      return async () => undefined;
+      return async () => {
+        state.listening = state.listening.filter((l) => l !== id);
+      };
     },
     ask: async (id) => {
       state.asks += 1;
@@ -116,5 +118,33 @@ describe('PeerWatch', () => {
     } finally {
       await watch.stop();
     }
+  });
+
+  it('judges nobody once it stops judging (a worker leaving), yet still answers for itself until stopped', async () => {
+    const { state, probe } = fakeProbe();
+    let changes = 0;
+    const watch = new PeerWatch({
+      self: 'a',
+      probe,
+      members: () => ['a', 'b'],
+      onChange: () => (changes += 1),
+      intervalMs: 10,
+      logger: pino({ level: 'silent' }),
+    });
+    watch.start();
+    try {
+      await until('b heard', () => state.asks > 3);
+      watch.stopJudging();
+      const asked = state.asks;
+      state.gone.add('b'); // b drains and closes its connection, as every worker does at a Ctrl-C
+      await new Promise((r) => setTimeout(r, 150));
+      expect(watch.gone().has('b')).toBe(false);
+      expect(changes).toBe(0);
+      expect(state.asks).toBeLessThanOrEqual(asked + 2); // at most the asks already in flight
+      expect(state.listening).toEqual(['a']);
+    } finally {
+      await watch.stop();
+    }
+    expect(state.listening).toEqual([]);
   });
 });

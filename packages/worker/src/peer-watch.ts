@@ -70,9 +70,17 @@ export class PeerWatch {
     this.#schedule();
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stop judging peers but keep answering on this worker's own subject: a worker on its way out
+   * takes no partitions, and peers must not see it gone while it still hands its own over.
+   */
+  stopJudging(): void {
     this.#running = false;
     clearTimeout(this.#timer);
+  }
+
+  async stop(): Promise<void> {
+    this.stopJudging();
     await this.#stopListening?.();
   }
 
