@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { PeerWatch, type PeerProbe } from './peer-watch.js';
+import { PeerWatch, type PeerProbe, type PeerWatchOptions } from './peer-watch.js';
 
 const until = async (what: string, ok: () => boolean): Promise<void> => {
   const deadline = Date.now() + 5_000;
@@ -40,18 +40,16 @@ function fakeProbe() {
   return { state, probe };
 }
 
+/** A watch by member `a`, looking every 10 ms, silent unless the test gives it a logger. */
+function watchOf(probe: PeerProbe, options: Partial<PeerWatchOptions> & Pick<PeerWatchOptions, 'members'>): PeerWatch {
+  return new PeerWatch({ self: 'a', probe, onChange: () => undefined, intervalMs: 10, logger: pino({ level: 'silent' }), ...options });
+}
+
 describe('PeerWatch', () => {
   it('reports a member gone on two asks, takes it back when it answers, and listens on its own subject', async () => {
     const { state, probe } = fakeProbe();
     let changes = 0;
-    const watch = new PeerWatch({
-      self: 'a',
-      probe,
-      members: () => ['a', 'b', 'c'],
-      onChange: () => (changes += 1),
-      intervalMs: 10,
-      logger: pino({ level: 'silent' }),
-    });
+    const watch = watchOf(probe, { members: () => ['a', 'b', 'c'], onChange: () => (changes += 1) });
     watch.start();
     try {
       expect(state.listening).toEqual(['a']);
@@ -71,15 +69,7 @@ describe('PeerWatch', () => {
 
   it('judges nobody right after its own reconnect (peers may be reconnecting too)', async () => {
     const { state, probe } = fakeProbe();
-    const watch = new PeerWatch({
-      self: 'a',
-      probe,
-      members: () => ['a', 'b'],
-      onChange: () => undefined,
-      intervalMs: 10,
-      settleMs: 300,
-      logger: pino({ level: 'silent' }),
-    });
+    const watch = watchOf(probe, { members: () => ['a', 'b'], settleMs: 300 });
     watch.start();
     try {
       await until('a look', () => state.asks > 0);
@@ -99,7 +89,7 @@ describe('PeerWatch', () => {
     const { state, probe } = fakeProbe();
     const logged: string[] = [];
     const logger = pino({ level: 'error' }, { write: (line: string) => logged.push(line) });
-    const watch = new PeerWatch({ self: 'a', probe, members: () => ['a', 'b', 'c'], onChange: () => undefined, intervalMs: 10, logger });
+    const watch = watchOf(probe, { members: () => ['a', 'b', 'c'], logger });
     state.gone.add('b'); // b never answered: "no responders" from the start
     state.silent.add('c'); // c is stopped: its asks time out
     watch.start();
@@ -123,14 +113,7 @@ describe('PeerWatch', () => {
   it('judges nobody once it stops judging (a worker leaving), yet still answers for itself until stopped', async () => {
     const { state, probe } = fakeProbe();
     let changes = 0;
-    const watch = new PeerWatch({
-      self: 'a',
-      probe,
-      members: () => ['a', 'b'],
-      onChange: () => (changes += 1),
-      intervalMs: 10,
-      logger: pino({ level: 'silent' }),
-    });
+    const watch = watchOf(probe, { members: () => ['a', 'b'], onChange: () => (changes += 1) });
     watch.start();
     try {
       await until('b heard', () => state.asks > 3);

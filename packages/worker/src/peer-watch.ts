@@ -1,11 +1,14 @@
 import type { Logger } from 'pino';
 
+/** What asking a peer told (the cluster package's `PeerAnswer`; this package does not depend on it). */
+type PeerAnswer = 'answers' | 'gone' | 'silent';
+
 /** Asks NATS whether peers' connections are up (the cluster package's `natsPeerLiveness` fits). */
 export interface PeerProbe {
   /** Answer on this worker's liveness subject until the returned function is called; `onError` hears a refused or lost subscription. */
   listen(workerId: string, onError: (error: Error) => void): () => Promise<void>;
   /** `answers`: its connection is up; `gone`: nobody listens for `workerId` any more (its connection closed); `silent`: no answer in time. */
-  ask(workerId: string): Promise<'answers' | 'gone' | 'silent'>;
+  ask(workerId: string): Promise<PeerAnswer>;
   /** Changes whenever this process's own NATS connection is replaced. */
   connectionId(): string | undefined;
 }
@@ -115,7 +118,7 @@ export class PeerWatch {
    */
   async #check(member: string): Promise<void> {
     const { probe, logger } = this.#options;
-    const ask = (): Promise<'answers' | 'gone' | 'silent'> => probe.ask(member).catch(() => 'silent' as const);
+    const ask = (): Promise<PeerAnswer> => probe.ask(member).catch(() => 'silent' as const);
     let answer = await ask();
     if (answer === 'gone' && this.#heard.has(member)) {
       await new Promise((r) => setTimeout(r, 50));
